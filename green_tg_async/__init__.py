@@ -1,0 +1,63 @@
+"""Asyncio client for the GREEN-API Telegram HTTP API."""
+
+from __future__ import annotations
+
+from ._breaker import BreakerState, CircuitBreaker
+from ._client import AsyncGreenTelegram
+from ._config import BreakerPolicy, RateLimits, RetryPolicy
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CircuitOpenError,
+    ContactInfoLimitError,
+    GreenAPIError,
+    InstanceNotReadyError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    StoreUnavailableError,
+)
+from ._version import __version__
+from .models import AccountCheck, InstanceState, SentMessage
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AccountCheck",
+    "AsyncGreenTelegram",
+    "AuthenticationError",
+    "BadRequestError",
+    "BreakerPolicy",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "ContactInfoLimitError",
+    "GreenAPIError",
+    "InstanceNotReadyError",
+    "InstanceState",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RateLimits",
+    "ResponseDecodeError",
+    "RetryPolicy",
+    "SentMessage",
+    "ServerError",
+    "StoreUnavailableError",
+    "__version__",
+]
+
+# Show `green_tg_async.RateLimitError`, not `green_tg_async._exceptions.RateLimitError`,
+# in reprs and tracebacks.
+for _name in __all__:
+    if not _name.startswith("__"):
+        globals()[_name].__module__ = __name__
+del _name

@@ -1,0 +1,152 @@
+"""Response → decoded JSON or the most specific error. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+import httpx
+
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ContactInfoLimitError,
+    InstanceNotReadyError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+)
+from ._logging import redact
+
+__all__ = [
+    "CONTACT_INFO_LIMIT_REASON",
+    "NOT_READY_REASON",
+    "STATUS_ERRORS",
+    "classify",
+    "error_for_response",
+    "parse_retry_after",
+]
+
+STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+    466: QuotaExceededError,
+    469: ContactInfoLimitError,
+}
+
+CONTACT_INFO_LIMIT_REASON: Final = "User get contact info limit reached"
+NOT_READY_REASON: Final = "instance is starting or not authorized"
+
+# 200 {"status": false, "reason": ...} bodies that are errors for every method
+# (CheckAccount page). Compared case-insensitively.
+_SOFT_ERRORS: Final[Mapping[str, type[APIError]]] = {
+    CONTACT_INFO_LIMIT_REASON.lower(): ContactInfoLimitError,
+    NOT_READY_REASON.lower(): InstanceNotReadyError,
+}
+# 400 texts that mean "not ready yet" rather than "your request is wrong".
+_NOT_READY_400: Final = ("instance in starting process", NOT_READY_REASON.lower())
+_MAX_DETAIL: Final = 200
+_MAX_BODY_TEXT: Final = 4096
+
+
+def classify(method: str, response: httpx.Response) -> Any:
+    """Return the decoded JSON of a 2xx `response`, or raise the matching error."""
+    if not 200 <= response.status_code < 300:
+        raise error_for_response(method, response)
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        raise ResponseDecodeError(
+            f"{method} answered HTTP {response.status_code} with a body that is "
+            "not JSON",
+            method=method,
+        ) from None
+    if isinstance(data, dict) and data.get("status") is False:
+        _raise_soft_error(method, data)
+    return data
+
+
+def _raise_soft_error(method: str, data: Mapping[str, Any]) -> None:
+    reason = data.get("reason")
+    if not isinstance(reason, str):
+        return
+    error_cls = _SOFT_ERRORS.get(reason.strip().lower())
+    if error_cls is not None:
+        message = f"{method} failed with HTTP 200: {reason}"
+        raise error_cls(message, method=method, status_code=200, body=dict(data))
+
+
+def error_for_response(method: str, response: httpx.Response) -> APIError:
+    """Build the most specific error for a non-2xx `response`."""
+    status = response.status_code
+    body = _body(response)
+    detail = _detail(body)
+    error_cls = STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+    if status == 400 and any(m in detail.lower() for m in _NOT_READY_400):
+        error_cls = InstanceNotReadyError
+    message = f"{method} failed with HTTP {status}" + (f": {detail}" if detail else "")
+    if error_cls is RateLimitError:
+        return RateLimitError(
+            message,
+            method=method,
+            status_code=status,
+            body=body,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    return error_cls(message, method=method, status_code=status, body=body)
+
+
+def _body(response: httpx.Response) -> Any:
+    """JSON if it parses, else the text; the token is redacted either way."""
+    text = redact(response.text[:_MAX_BODY_TEXT])
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _detail(body: Any) -> str:
+    """A one-line summary of an error body for the exception message."""
+    if isinstance(body, dict):
+        for key in ("message", "reason", "description", "error"):
+            if isinstance(body.get(key), str):
+                return _one_line(body[key])
+        return _one_line(json.dumps(body, ensure_ascii=False))
+    text = str(body).strip()
+    if text.lstrip().lower().startswith(("<!doctype html", "<html")):
+        return "HTML error page"
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Parse `Retry-After` given as seconds or as an HTTP date; None if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)

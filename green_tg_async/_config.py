@@ -1,0 +1,196 @@
+"""Policies (frozen value objects) and the documented per-method rate table."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Literal
+
+__all__ = [
+    "CONTACT_LOOKUP_METHODS",
+    "DEFAULT_TIMEOUT",
+    "DOCUMENTED_RATES",
+    "BreakerPolicy",
+    "RateLimits",
+    "RetryPolicy",
+]
+
+DEFAULT_TIMEOUT: Final = 30.0
+"""Seconds for connect, read, write and pool waits unless the caller says otherwise."""
+
+# Requests per second per instance and method, from the ratelimiter page
+# (https://green-api.com/en/telegram/docs/api/ratelimiter, spec §8). Rows the
+# spec marks "?" are left out on purpose, so they get `RateLimits.default`;
+# rows inferred from the WhatsApp/MAX docs use the safer (lower) figure.
+DOCUMENTED_RATES: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "qr": 3.0,
+        "sendAuthorizationPassword": 1.0,
+        "startAuthorization": 1.0,
+        "sendAuthorizationCode": 1.0,
+        "logout": 1.0,
+        "getStateInstance": 1.0,
+        "reboot": 1.0,
+        "getSettings": 1.0,
+        "setSettings": 1.0,
+        "getAccountSettings": 1.0,
+        "setProfilePicture": 0.1,
+        "sendMessage": 50.0,
+        "sendFileByUrl": 50.0,
+        "sendFileByUpload": 50.0,
+        "sendLocation": 50.0,
+        "sendContact": 50.0,
+        "sendPoll": 50.0,
+        "uploadFile": 1.0,
+        "forwardMessages": 50.0,
+        "receiveNotification": 100.0,
+        "deleteNotification": 100.0,
+        "downloadFile": 5.0,
+        "getChatHistory": 1.0,
+        "getMessage": 1.0,
+        "lastIncomingMessages": 1.0,
+        "lastOutgoingMessages": 1.0,
+        "getMessagesCount": 1.0,
+        "showMessagesQueue": 1.0,
+        "clearMessagesQueue": 1.0,
+        "getWebhooksCount": 1.0,
+        "clearWebhooksQueue": 1.0,
+        "readChat": 10.0,
+        "createGroup": 1.0,
+        "updateGroupName": 1.0,
+        "getGroupData": 1.0,
+        "updateGroupSettings": 1.0,
+        "addGroupParticipant": 1.0,
+        "removeGroupParticipant": 1.0,
+        "setGroupAdmin": 10.0,
+        "removeAdmin": 10.0,
+        "setGroupPicture": 1.0,
+        "leaveGroup": 10.0,
+        "getAvatar": 10.0,
+        "getContacts": 1.0,
+        "getContactInfo": 1.0,
+        "getChats": 1.0,
+        "editMessage": 1.0,
+        "deleteMessage": 10.0,
+        "archiveChat": 10.0,
+        "unarchiveChat": 10.0,
+    }
+)
+
+CONTACT_LOOKUP_METHODS: Final = frozenset(
+    {"checkAccount", "getContactInfo", "getAvatar", "getContacts"}
+)
+"""Methods a `scope="contact_lookups"` pause applies to (DESIGN.md §2)."""
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Per-instance request rates, one bucket per (instance, method).
+
+    >>> RateLimits(per_method={"checkAccount": 10})  # 10/s; the rest as documented
+    """
+
+    per_method: Mapping[str, float] = field(default_factory=dict)
+    """Overrides on top of `DOCUMENTED_RATES`, in requests per second."""
+
+    default: float = 1.0
+    """Rate for methods with no documented limit."""
+
+    burst: int = 1
+    """Requests allowed back to back; 1 means strict spacing of 1/rate seconds."""
+
+    enabled: bool = True
+    """False turns the limiter off (the breaker and retries still apply)."""
+
+    def __post_init__(self) -> None:
+        for method, rate in self.per_method.items():
+            _require_positive(f"per_method[{method!r}]", rate)
+        _require_positive("default", self.default)
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int):
+            raise TypeError(f"burst must be an int, got {type(self.burst).__name__}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be at least 1, got {self.burst}")
+
+    def rate_for(self, method: str) -> float:
+        """Return the configured requests per second for `method`."""
+        rate = self.per_method.get(method)
+        if rate is None:
+            rate = DOCUMENTED_RATES.get(method, self.default)
+        return rate
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    """How the per-instance circuit breaker reacts to 469s and to failures."""
+
+    pause_seconds: float = 7200.0
+    """Pause after a 469 ("User get contact info limit reached"): two hours."""
+
+    scope: Literal["instance", "contact_lookups"] = "instance"
+    """Pause every call of the instance, or only `CONTACT_LOOKUP_METHODS`."""
+
+    failure_threshold: int = 5
+    """Consecutive connection errors or 5xx answers that open the breaker."""
+
+    cooldown_seconds: float = 30.0
+    """How long the failure rule keeps it open before one probe is let through."""
+
+    probe_lease_seconds: float = 60.0
+    """How long a half-open probe holds its lease before another caller may probe."""
+
+    enabled: bool = True
+    """False never refuses a call locally (a 469 still raises its error)."""
+
+    clock: Clock = time.time
+    """Wall clock in epoch seconds; pauses are stored in it so processes agree."""
+
+    def __post_init__(self) -> None:
+        _require_positive("pause_seconds", self.pause_seconds)
+        _require_positive("cooldown_seconds", self.cooldown_seconds)
+        _require_positive("probe_lease_seconds", self.probe_lease_seconds)
+        if self.failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        if self.scope not in ("instance", "contact_lookups"):
+            raise ValueError(
+                f"scope must be 'instance' or 'contact_lookups', got {self.scope!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Which failed attempts are repeated, and how long to wait between them."""
+
+    max_attempts: int = 3
+    """Attempts in total, the first included; 1 turns retries off."""
+
+    initial_delay: float = 0.5
+    """First back-off in seconds; it doubles with jitter each attempt."""
+
+    max_delay: float = 30.0
+    """Ceiling for the exponential back-off."""
+
+    retry_after_cap: float = 60.0
+    """Longest `Retry-After` we honour; longer values are cut to this."""
+
+    sleep: Sleep = asyncio.sleep
+    """Awaitable sleep used between attempts; inject a fake one in tests."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        for name in ("initial_delay", "max_delay", "retry_after_cap"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+
+def _require_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")

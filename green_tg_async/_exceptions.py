@@ -1,0 +1,187 @@
+"""Exceptions raised by green_tg_async.
+
+    GreenAPIError
+    ├── APIConnectionError        no HTTP answer arrived (.request_sent)
+    │   └── APITimeoutError
+    ├── APIError                  the API answered "no" (.method, .status_code, .body)
+    │   ├── BadRequestError          400
+    │   ├── AuthenticationError      401
+    │   ├── PermissionDeniedError    403
+    │   ├── NotFoundError            404
+    │   ├── RateLimitError           429 (.retry_after)
+    │   ├── QuotaExceededError       466 (plan quota; never retried)
+    │   ├── ContactInfoLimitError    469, or 200 {"status": false, "reason": "User get
+    │   │                            contact info limit reached"}; opens the breaker
+    │   ├── InstanceNotReadyError    instance starting or not authorized (200 or 400)
+    │   └── ServerError              5xx
+    ├── ResponseDecodeError       2xx, but not the shape the method promises
+    ├── CircuitOpenError          refused locally, nothing sent (.retry_at)
+    └── StoreUnavailableError     the shared state store did not answer
+
+Misuse (bad arguments, a closed client) raises the builtin ValueError, TypeError
+or RuntimeError instead, so `except GreenAPIError` never hides a bug. No message
+or attribute holds the request URL, because the URL holds the API token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CircuitOpenError",
+    "ContactInfoLimitError",
+    "GreenAPIError",
+    "InstanceNotReadyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "StoreUnavailableError",
+]
+
+
+class GreenAPIError(Exception):
+    """Base class of every operational error this library raises."""
+
+    method: str | None
+    """The API method (wire name) the error belongs to, if any."""
+
+    def __init__(self, message: str, *, method: str | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+
+    @property
+    def message(self) -> str:
+        """The human-readable message (never contains the URL or the token)."""
+        return str(self.args[0])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class APIConnectionError(GreenAPIError):
+    """No HTTP answer arrived: DNS, connect, reset or protocol failure."""
+
+    request_sent: bool
+    """False only when the request certainly never reached the server."""
+
+    def __init__(self, message: str, *, method: str, request_sent: bool) -> None:
+        super().__init__(message, method=method)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out before an answer arrived."""
+
+
+class APIError(GreenAPIError):
+    """GREEN-API answered, and the answer means the call did not succeed."""
+
+    status_code: int
+    """HTTP status of the answer (200 for failures reported inside a 200 body)."""
+
+    body: Any
+    """The decoded JSON body, or the text when it is not JSON (token redacted)."""
+
+    def __init__(
+        self, message: str, *, method: str, status_code: int, body: Any = None
+    ) -> None:
+        super().__init__(message, method=method)
+        self.status_code = status_code
+        self.body = body
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed or a field failed validation."""
+
+
+class AuthenticationError(APIError):
+    """401: the API token is wrong."""
+
+
+class PermissionDeniedError(APIError):
+    """403: wrong idInstance or host, or the account is suspended."""
+
+
+class NotFoundError(APIError):
+    """404: unknown method, or a missing object (such as a contact)."""
+
+
+class RateLimitError(APIError):
+    """429: the per-instance, per-method rate was exceeded."""
+
+    retry_after: float | None
+    """Seconds the server asked us to wait (`Retry-After`), if it said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        status_code: int,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, method=method, status_code=status_code, body=body)
+        self.retry_after = retry_after
+
+
+class QuotaExceededError(APIError):
+    """466: the plan's quota is used up (3 chats on Developer, 30k checks)."""
+
+
+class ContactInfoLimitError(APIError):
+    """469: Telegram refused further number look-ups; the instance is paused."""
+
+
+class InstanceNotReadyError(APIError):
+    """The instance is starting or not authorized; check `get_state_instance()`."""
+
+
+class ServerError(APIError):
+    """5xx: the server failed (HTML error pages included)."""
+
+
+class ResponseDecodeError(GreenAPIError):
+    """A 2xx answer that is not valid JSON or lacks a field the method promises."""
+
+
+class CircuitOpenError(GreenAPIError):
+    """The breaker refused the call locally; nothing was sent."""
+
+    id_instance: str
+    """The paused instance."""
+
+    reason: str
+    """Why it is paused (for example the 469 reason text)."""
+
+    retry_at: datetime
+    """When calls are allowed again (aware UTC)."""
+
+    def __init__(
+        self,
+        id_instance: str,
+        reason: str,
+        retry_at: datetime,
+        *,
+        method: str | None = None,
+    ) -> None:
+        when = retry_at.isoformat(timespec="seconds")
+        super().__init__(
+            f"instance {id_instance} is paused until {when}: {reason}", method=method
+        )
+        self.id_instance = id_instance
+        self.reason = reason
+        self.retry_at = retry_at
+
+
+class StoreUnavailableError(GreenAPIError):
+    """The state store (SQLite, Redis) failed; the call was refused, not sent."""

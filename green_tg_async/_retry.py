@@ -1,0 +1,79 @@
+"""Retry decisions (a pure truth table) and their tenacity wiring."""
+
+from __future__ import annotations
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from ._config import RetryPolicy
+from ._exceptions import APIConnectionError, APIError, RateLimitError, ServerError
+from ._logging import logger
+
+__all__ = ["build_retrying", "should_retry"]
+
+_CLIENT_CLOSED_REQUEST = 499
+
+
+def should_retry(exc: BaseException, *, idempotent: bool) -> bool:
+    """Decide whether a failed attempt may be sent again.
+
+    GREEN-API has no idempotency key, so a send that may have reached the
+    server is never repeated: only reads (idempotent methods) are retried after
+    an ambiguous failure. Cancellation and every other exception end the call.
+    """
+    if isinstance(exc, RateLimitError):
+        return True  # rejected before processing: nothing happened
+    if isinstance(exc, APIConnectionError):
+        # A request that never left this host is always safe to repeat.
+        return idempotent or not exc.request_sent
+    if isinstance(exc, ServerError):
+        return idempotent  # a 5xx may come after the send took effect
+    if isinstance(exc, APIError) and exc.status_code == _CLIENT_CLOSED_REQUEST:
+        return idempotent
+    return False
+
+
+class _WaitRetryAfter:
+    """Honour the server's `Retry-After` (capped); otherwise back off with jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._cap = policy.retry_after_cap
+        self._backoff = wait_exponential(
+            multiplier=policy.initial_delay, max=policy.max_delay
+        ) + wait_random(0, policy.initial_delay)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return min(exc.retry_after, self._cap)
+        return self._backoff(state)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    delay = state.next_action.sleep if state.next_action else 0.0
+    logger.warning(
+        "%s: attempt %d failed (%s), retrying in %.2f s",
+        getattr(exc, "method", None),
+        state.attempt_number,
+        type(exc).__name__,
+        delay,
+    )
+
+
+def build_retrying(policy: RetryPolicy, *, idempotent: bool) -> AsyncRetrying:
+    """Build the retry controller for one call (tenacity objects hold call state)."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=_WaitRetryAfter(policy),
+        retry=retry_if_exception(lambda exc: should_retry(exc, idempotent=idempotent)),
+        sleep=policy.sleep,
+        before_sleep=_log_retry,
+        reraise=True,  # callers see our exception, never tenacity.RetryError
+    )

@@ -1,0 +1,62 @@
+"""One API call → one HTTP exchange; httpx errors become ours. No loops, no sleeps."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+
+from ._exceptions import APIConnectionError, APITimeoutError
+from ._logging import Secret, redact
+from ._methods import MethodSpec
+
+__all__ = ["Transport"]
+
+# These httpx errors mean no request bytes reached the server.
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Transport:
+    """Send one request for a `MethodSpec`; map httpx failures to our errors."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_url: str,
+        media_url: str,
+        id_instance: str,
+        token: Secret,
+    ) -> None:
+        self._http = http
+        self._prefixes = {
+            "api": f"{api_url.rstrip('/')}/waInstance{id_instance}",
+            "media": f"{media_url.rstrip('/')}/waInstance{id_instance}",
+        }
+        self._token = token
+
+    async def send(self, spec: MethodSpec, **request: Any) -> httpx.Response:
+        """Send `spec` once; `request` goes to `httpx.AsyncClient.request`."""
+        url = f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
+        try:
+            return await self._http.request(spec.http_method, url, **request)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{spec.name} timed out: {_describe(exc)}",
+                method=spec.name,
+                request_sent=not isinstance(exc, _NOT_SENT),
+            ) from exc
+        except httpx.RequestError as exc:
+            raise APIConnectionError(
+                f"{spec.name} failed: {_describe(exc)}",
+                method=spec.name,
+                request_sent=not isinstance(exc, _NOT_SENT),
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
+
+
+def _describe(exc: httpx.RequestError) -> str:
+    detail = redact(str(exc))
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

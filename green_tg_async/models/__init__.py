@@ -1,0 +1,9 @@
+"""What API calls return: frozen dataclasses that keep the raw JSON in `.raw`."""
+
+from __future__ import annotations
+
+from .account import InstanceState
+from .messages import SentMessage
+from .service import AccountCheck
+
+__all__ = ["AccountCheck", "InstanceState", "SentMessage"]

@@ -1,0 +1,9 @@
+"""API sections, one module each, named after the GREEN-API docs sections."""
+
+from __future__ import annotations
+
+from .account import Account
+from .sending import Sending
+from .service import Service
+
+__all__ = ["Account", "Sending", "Service"]

@@ -1,0 +1,69 @@
+"""The `StateStore` protocol and the breaker record every store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["BreakerRecord", "StateStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerRecord:
+    """Breaker state for one key; every time is wall-clock epoch seconds."""
+
+    open_until: float = 0.0
+    """Calls are refused before this time; 0 means the breaker never opened."""
+
+    reason: str = ""
+    """Why it opened (the 469 reason, or the failure that tripped it)."""
+
+    failures: int = 0
+    """Consecutive connection errors or 5xx answers seen so far."""
+
+    probe_until: float = 0.0
+    """While later than now, one caller holds the half-open probe lease."""
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Async storage for state that belongs to an instance, not to one client.
+
+    Every method is atomic for its key: concurrent callers, in this process or
+    (for shared stores) in others, never lose an update. Keys are built by the
+    library and never contain the API token.
+    """
+
+    async def breaker_get(self, key: str) -> BreakerRecord | None:
+        """Return the record for `key`, or None when the breaker is closed."""
+        ...
+
+    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
+        """Open until `until`; a pause already running longer is kept (max)."""
+        ...
+
+    async def breaker_failure(
+        self, key: str, *, threshold: int, until: float, reason: str
+    ) -> BreakerRecord:
+        """Count a failure; at `threshold` in a row, open until `until`."""
+        ...
+
+    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
+        """Take the half-open probe lease unless another caller holds it."""
+        ...
+
+    async def breaker_success(self, key: str, *, now: float) -> None:
+        """Forget failures; close the breaker unless a pause still runs past `now`.
+
+        A call that started before another caller's 469 must not cancel that
+        pause when it succeeds, so a pause ending after `now` is kept.
+        """
+        ...
+
+    async def breaker_reset(self, key: str) -> None:
+        """Close the breaker by hand and forget everything about it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections the store opened itself."""
+        ...

@@ -1,0 +1,83 @@
+"""`MemoryStore`: the default, process-local state store."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ._base import BreakerRecord, StateStore
+
+__all__ = ["MemoryStore", "default_store"]
+
+
+class MemoryStore(StateStore):
+    """Keep instance state in this process; the default when `store=None`.
+
+    Every method runs without awaiting, so each is atomic under asyncio. One
+    process-wide instance (`default_store()`) is shared by all clients, which is
+    how two clients of one instance share one breaker.
+    """
+
+    def __init__(self) -> None:
+        self._breakers: dict[str, BreakerRecord] = {}
+
+    async def breaker_get(self, key: str) -> BreakerRecord | None:
+        """Return the record for `key`, or None when closed."""
+        return self._breakers.get(key)
+
+    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
+        """Open until `until`, keeping a longer pause."""
+        record = self._breakers.get(key, BreakerRecord())
+        if until > record.open_until:
+            record = dataclasses.replace(
+                record, open_until=until, reason=reason, probe_until=0.0
+            )
+        self._breakers[key] = record
+
+    async def breaker_failure(
+        self, key: str, *, threshold: int, until: float, reason: str
+    ) -> BreakerRecord:
+        """Count a failure; at `threshold` open until `until`."""
+        record = self._breakers.get(key, BreakerRecord())
+        record = dataclasses.replace(record, failures=record.failures + 1)
+        if record.failures >= threshold and until > record.open_until:
+            record = dataclasses.replace(
+                record, open_until=until, reason=reason, probe_until=0.0
+            )
+        self._breakers[key] = record
+        return record
+
+    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
+        """Take the half-open probe lease unless it is held."""
+        record = self._breakers.get(key, BreakerRecord())
+        if record.probe_until > now:
+            return False
+        self._breakers[key] = dataclasses.replace(record, probe_until=lease_until)
+        return True
+
+    async def breaker_success(self, key: str, *, now: float) -> None:
+        """Forget failures; close unless a pause runs past `now`."""
+        record = self._breakers.get(key)
+        if record is None:
+            return
+        if record.open_until > now:
+            self._breakers[key] = dataclasses.replace(record, failures=0)
+        else:
+            del self._breakers[key]
+
+    async def breaker_reset(self, key: str) -> None:
+        """Forget everything about `key`."""
+        self._breakers.pop(key, None)
+
+    async def aclose(self) -> None:
+        """Nothing to release; state is kept for other clients of the process."""
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore breakers={len(self._breakers)}>"
+
+
+_DEFAULT = MemoryStore()
+
+
+def default_store() -> MemoryStore:
+    """Return the process-wide store used when a client is given `store=None`."""
+    return _DEFAULT

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+import respx
+
+from green_tg_async import AsyncGreenTelegram, ResponseDecodeError
+
+from ..helpers import API_TOKEN
+
+
+async def test_get_state_instance_is_a_get_without_body(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    route = api.get(f"/getStateInstance/{API_TOKEN}").respond(
+        200, json={"stateInstance": "someNewState"}
+    )
+
+    state = await client.account.get_state_instance()
+
+    assert state.state_instance == "someNewState"  # server enums stay open
+    assert route.calls.last.request.content == b""
+
+
+async def test_get_state_instance_rejects_a_bad_shape(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.get(f"/getStateInstance/{API_TOKEN}").respond(200, json={"state": 1})
+    with pytest.raises(ResponseDecodeError, match="'stateInstance'"):
+        await client.account.get_state_instance()
