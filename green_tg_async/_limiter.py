@@ -21,6 +21,9 @@ from ._config import RateLimits
 __all__ = ["Limiter"]
 
 WINDOW: Final = 1.0  # GREEN-API counts requests per second
+# Waits shorter than this are float noise from summing 1/rate steps; sleeping on
+# them can spin on a clock that rounds (looptime), so they count as no wait.
+_EPSILON: Final = 1e-6
 
 
 class _Bucket:
@@ -76,7 +79,7 @@ class Limiter:
         tolerance = (self._limits.burst - 1) * interval
         start = max(now, bucket.tat - tolerance)
         bucket.tat = reserved = max(bucket.tat, now) + interval
-        if start <= now:
+        if start - now <= _EPSILON:
             return
         try:
             await asyncio.sleep(start - now)
@@ -104,7 +107,7 @@ async def _wait_for_window(
     admitted = bucket.admitted
     while len(admitted) >= limit:
         wait = admitted[-limit] + WINDOW - loop.time()
-        if wait <= 0:
+        if wait <= _EPSILON:
             break
         await asyncio.sleep(wait)
     admitted.append(loop.time())

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import looptime
 
 from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RateLimits, RetryPolicy
 from green_tg_async.stores import MemoryStore
@@ -11,6 +15,7 @@ ID_INSTANCE = "4100000001"
 API_TOKEN = "S3cr3tT0kenForTests0123456789abcdefABCDEF"
 HOST = "https://4100.api.green-api.com"
 PREFIX = f"{HOST}/waInstance{ID_INSTANCE}"
+T = TypeVar("T")
 T0 = 1_800_000_000.0  # an epoch second in 2027
 
 
@@ -57,3 +62,39 @@ def make_client(
         store=store or MemoryStore(),
         **options,
     )
+
+
+def run_in_fake_time(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on a looptime loop: sleeps take no real time, I/O is instant.
+
+    Loop time starts at 0 and only moves when every task is waiting.
+    """
+    loop = looptime.new_event_loop(start=0.0)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        loop.run_until_complete(_cancel_leftovers())
+        loop.close()
+
+
+async def _cancel_leftovers() -> None:
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_asyncgens()
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """Most events inside any half-open interval of `window` seconds.
+
+    Differences within 1 µs of `window` count as a full window (float noise).
+    """
+    ordered = sorted(times)
+    best = start = 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= window - 1e-6:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

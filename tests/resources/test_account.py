@@ -4,8 +4,7 @@ import pytest
 import respx
 
 from green_tg_async import AsyncGreenTelegram, ResponseDecodeError
-
-from ..helpers import API_TOKEN
+from tests.helpers import API_TOKEN
 
 
 async def test_get_state_instance_is_a_get_without_body(

@@ -6,8 +6,7 @@ import pytest
 import respx
 
 from green_tg_async import AsyncGreenTelegram
-
-from ..helpers import API_TOKEN
+from tests.helpers import API_TOKEN
 
 
 async def test_send_message_sends_wire_names(

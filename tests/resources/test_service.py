@@ -6,8 +6,7 @@ import pytest
 import respx
 
 from green_tg_async import AccountCheck, AsyncGreenTelegram, ResponseDecodeError
-
-from ..helpers import API_TOKEN
+from tests.helpers import API_TOKEN
 
 
 async def test_check_account_sends_the_number_as_an_int(

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import respx
+
+from green_tg_async import (
+    AsyncGreenTelegram,
+    BreakerPolicy,
+    CircuitOpenError,
+    ContactInfoLimitError,
+    RateLimits,
+    ServerError,
+)
+from green_tg_async._breaker import CircuitBreaker
+from green_tg_async.stores import MemoryStore
+
+from .helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock, make_client
+
+LIMIT_BODY = {"status": False, "reason": "User get contact info limit reached"}
+FOUND = {"exist": True, "chatId": "10000000"}
+
+
+def _check_route(api: respx.MockRouter) -> respx.Route:
+    return api.post(f"/checkAccount/{API_TOKEN}")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(469, text="User get contact info limit reached"),
+        httpx.Response(200, json=LIMIT_BODY),
+    ],
+)
+async def test_469_in_either_form_pauses_the_instance_for_two_hours(
+    client: AsyncGreenTelegram,
+    api: respx.MockRouter,
+    clock: FakeClock,
+    answer: httpx.Response,
+) -> None:
+    route = _check_route(api).mock(
+        side_effect=[answer, httpx.Response(200, json=FOUND)]
+    )
+
+    with pytest.raises(ContactInfoLimitError):
+        await client.service.check_account(79876543210)
+    clock.advance(7199)
+    with pytest.raises(CircuitOpenError) as info:
+        await client.service.check_account(79876543211)
+    with pytest.raises(CircuitOpenError):
+        await client.sending.send_message("1", "hi")  # scope="instance"
+    assert route.call_count == 1  # and sendMessage was never requested
+    assert info.value.id_instance == ID_INSTANCE
+    assert info.value.retry_at == datetime.fromtimestamp(T0 + 7200, tz=UTC)
+    assert "contact info limit" in info.value.reason
+
+    clock.advance(1)
+    assert (await client.service.check_account(79876543211)).exist
+    assert not (await client.breaker.state()).is_open
+
+
+async def test_state_and_reset(
+    client: AsyncGreenTelegram, api: respx.MockRouter, clock: FakeClock
+) -> None:
+    _check_route(api).mock(
+        side_effect=[httpx.Response(469), httpx.Response(200, json=FOUND)]
+    )
+    assert (await client.breaker.state()).is_open is False
+    with pytest.raises(ContactInfoLimitError):
+        await client.service.check_account(79876543210)
+
+    state = await client.breaker.state()
+    assert state.is_open
+    assert state.retry_at == datetime.fromtimestamp(T0 + 7200, tz=UTC)
+    assert state.reason is not None
+
+    await client.breaker.reset()
+    assert await client.breaker.state() == (await client.breaker.state())
+    assert not (await client.breaker.state()).is_open
+    assert (await client.service.check_account(79876543210)).exist
+
+
+async def test_a_new_pause_never_shortens_a_longer_one(store: MemoryStore) -> None:
+    await store.breaker_open("k", until=T0 + 100, reason="long")
+    await store.breaker_open("k", until=T0 + 10, reason="short")
+    record = await store.breaker_get("k")
+    assert record is not None
+    assert (record.open_until, record.reason) == (T0 + 100, "long")
+    await store.breaker_open("k", until=T0 + 200, reason="longer")
+    record = await store.breaker_get("k")
+    assert record is not None
+    assert (record.open_until, record.reason) == (T0 + 200, "longer")
+
+
+async def test_two_clients_of_one_instance_share_the_pause(
+    api: respx.MockRouter, clock: FakeClock, store: MemoryStore
+) -> None:
+    route = _check_route(api).respond(469)
+    async with make_client(clock=clock, store=store) as a:
+        async with make_client(clock=clock, store=store) as b:
+            with pytest.raises(ContactInfoLimitError):
+                await a.service.check_account(79876543210)
+            with pytest.raises(CircuitOpenError):
+                await b.service.check_account(79876543210)
+    assert route.call_count == 1
+
+
+async def test_contact_lookup_scope_pauses_only_lookups(
+    api: respx.MockRouter, clock: FakeClock
+) -> None:
+    check = _check_route(api).respond(469)
+    send = api.post(f"/sendMessage/{API_TOKEN}").respond(200, json={"idMessage": "1"})
+    policy = BreakerPolicy(scope="contact_lookups", clock=clock)
+    async with make_client(breaker=policy) as tg:
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79876543210)
+        with pytest.raises(CircuitOpenError):
+            await tg.service.check_account(79876543210)
+        assert (await tg.sending.send_message("1", "hi")).id_message == "1"
+        assert (await tg.breaker.state()).is_open
+    assert check.call_count == 1
+    assert send.call_count == 1
+
+
+async def test_tasks_queued_at_the_limiter_send_nothing_after_a_469(
+    api: respx.MockRouter, clock: FakeClock
+) -> None:
+    """Tasks already waiting for a slot re-check the breaker before sending."""
+    route = _check_route(api).mock(side_effect=[httpx.Response(469)])
+    limits = RateLimits(per_method={"checkAccount": 1000})
+    async with make_client(clock=clock, limits=limits) as tg:
+        results = await asyncio.gather(
+            *(tg.service.check_account(79876543210 + i) for i in range(10)),
+            return_exceptions=True,
+        )
+    assert route.call_count == 1
+    assert isinstance(results[0], ContactInfoLimitError)
+    assert all(isinstance(r, CircuitOpenError) for r in results[1:])
+
+
+async def test_consecutive_failures_open_then_one_probe(
+    api: respx.MockRouter, clock: FakeClock
+) -> None:
+    policy = BreakerPolicy(failure_threshold=3, cooldown_seconds=30, clock=clock)
+    route = api.post(f"/sendMessage/{API_TOKEN}").respond(500)
+    async with make_client(breaker=policy) as tg:
+        for _ in range(3):
+            with pytest.raises(ServerError):
+                await tg.sending.send_message("1", "hi")
+        with pytest.raises(CircuitOpenError, match="3 failures in a row"):
+            await tg.sending.send_message("1", "hi")
+        assert (await tg.breaker.state()).consecutive_failures == 3
+
+        clock.advance(30)
+        with pytest.raises(ServerError):  # the probe fails: open again
+            await tg.sending.send_message("1", "hi")
+        with pytest.raises(CircuitOpenError):
+            await tg.sending.send_message("1", "hi")
+
+        clock.advance(30)
+        route.respond(200, json={"idMessage": "2"})
+        assert (await tg.sending.send_message("1", "hi")).id_message == "2"
+        assert await tg.breaker.state() == (await tg.breaker.state())
+        assert (await tg.breaker.state()).consecutive_failures == 0
+    assert route.call_count == 5
+
+
+async def test_half_open_lets_exactly_one_probe_through(
+    clock: FakeClock, store: MemoryStore
+) -> None:
+    policy = BreakerPolicy(clock=clock, probe_lease_seconds=60)
+    breaker = CircuitBreaker(ID_INSTANCE, policy, store)
+    await store.breaker_open(f"breaker:{ID_INSTANCE}", until=T0 + 10, reason="469")
+    clock.advance(10)
+
+    await breaker.check("checkAccount")  # pause over: callers may queue
+    keys = await breaker.admit("checkAccount")  # the probe
+    with pytest.raises(CircuitOpenError, match="probing") as info:
+        await breaker.admit("checkAccount")
+    with pytest.raises(CircuitOpenError, match="probing"):
+        await breaker.check("checkAccount")
+    assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
+
+    await breaker.record("checkAccount", keys, None)  # probe succeeded
+    assert await breaker.admit("checkAccount") == ()
+
+
+async def test_an_abandoned_probe_lease_expires(
+    clock: FakeClock, store: MemoryStore
+) -> None:
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    await store.breaker_open(f"breaker:{ID_INSTANCE}", until=T0, reason="469")
+    await breaker.admit("checkAccount")  # probe taken, then cancelled
+    clock.advance(60)
+    assert await breaker.admit("checkAccount") == (f"breaker:{ID_INSTANCE}",)
+
+
+async def test_success_does_not_cancel_a_pause_that_started_meanwhile(
+    clock: FakeClock, store: MemoryStore
+) -> None:
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    key = f"breaker:{ID_INSTANCE}"
+    await store.breaker_failure(key, threshold=5, until=T0 + 30, reason="x")
+    keys = await breaker.admit("checkAccount")  # saw one failure
+    await store.breaker_open(key, until=T0 + 7200, reason="469 from another task")
+    await breaker.record("checkAccount", keys, None)
+    state = await breaker.state()
+    assert state.is_open
+    assert state.consecutive_failures == 0
+
+
+async def test_4xx_answers_do_not_count_as_failures(
+    api: respx.MockRouter, clock: FakeClock
+) -> None:
+    policy = BreakerPolicy(failure_threshold=2, clock=clock)
+    route = api.post(f"/sendMessage/{API_TOKEN}")
+    route.side_effect = [httpx.Response(500), httpx.Response(400), httpx.Response(500)]
+    async with make_client(breaker=policy) as tg:
+        for _ in range(3):
+            with pytest.raises(Exception, match="HTTP"):
+                await tg.sending.send_message("1", "hi")
+        assert not (await tg.breaker.state()).is_open
+
+
+async def test_disabled_breaker_never_refuses(
+    api: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = _check_route(api).respond(469)
+    async with make_client(breaker=BreakerPolicy(enabled=False, clock=clock)) as tg:
+        for _ in range(2):
+            with pytest.raises(ContactInfoLimitError):
+                await tg.service.check_account(79876543210)
+        assert not (await tg.breaker.state()).is_open
+    assert route.call_count == 2
+
+
+async def test_trips_and_resets_are_logged(
+    client: AsyncGreenTelegram, api: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    _check_route(api).respond(469)
+    with caplog.at_level(logging.WARNING, logger="green_tg_async"):
+        with pytest.raises(ContactInfoLimitError):
+            await client.service.check_account(79876543210)
+        await client.breaker.reset()
+    assert "469 on checkAccount, pausing every call for 7200 s" in caplog.text
+    assert "breaker reset by hand" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pause_seconds": 0}, "pause_seconds"),
+        ({"cooldown_seconds": -1}, "cooldown_seconds"),
+        ({"failure_threshold": 0}, "failure_threshold"),
+        ({"scope": "chat"}, "scope must be"),
+    ],
+)
+def test_bad_breaker_policy_is_refused(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        BreakerPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_reprs_name_the_instance(store: MemoryStore) -> None:
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(), store)
+    assert repr(breaker) == (
+        f"<CircuitBreaker instance={ID_INSTANCE} scope=instance store=MemoryStore>"
+    )
+    assert repr(store) == "<MemoryStore breakers=0>"

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from green_tg_async import RateLimits
+from green_tg_async._config import DOCUMENTED_RATES
+from green_tg_async._limiter import Limiter
+
+from .helpers import max_in_window, run_in_fake_time
+
+
+async def _admit_all(limiter: Limiter, method: str, n: int) -> list[float]:
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire(method)
+        times.append(loop.time())
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return times
+
+
+def test_35_concurrent_calls_at_10_per_second_never_exceed_10_in_a_second() -> None:
+    limiter = Limiter("1", RateLimits(per_method={"checkAccount": 10}))
+    times = run_in_fake_time(_admit_all(limiter, "checkAccount", 35))
+    assert max_in_window(times) == 10
+    assert times == pytest.approx([i * 0.1 for i in range(35)], abs=1e-5)
+
+
+def test_default_rate_applies_to_undocumented_methods() -> None:
+    limiter = Limiter("1", RateLimits())
+    times = run_in_fake_time(_admit_all(limiter, "checkAccount", 3))
+    assert times == pytest.approx([0.0, 1.0, 2.0], abs=1e-5)
+
+
+def test_documented_rate_is_used() -> None:
+    limiter = Limiter("1", RateLimits())
+    times = run_in_fake_time(_admit_all(limiter, "sendMessage", 101))
+    assert max_in_window(times) == 50
+    assert times[-1] == pytest.approx(2.0, abs=1e-5)
+
+
+def test_burst_lets_calls_through_back_to_back() -> None:
+    limiter = Limiter("1", RateLimits(default=2.0, burst=3))
+    times = run_in_fake_time(_admit_all(limiter, "x", 5))
+    assert times[:3] == pytest.approx([0.0, 0.0, 0.0], abs=1e-5)
+    # The one-second log holds the 4th and 5th to 3 per second.
+    assert times[3:] == pytest.approx([1.0, 1.0], abs=1e-5)
+    assert max_in_window(times) == 3
+
+
+def test_late_wakeups_neither_accumulate_nor_overfill_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every sleep wakes 0-4 ms late, as real timers do.
+
+    Plain spacing would reach 50/(1 + 50 * 0.002) ≈ 0.91 of the rate; absolute
+    slots keep it near 1.0, and the one-second log keeps windows at 50.
+    """
+    real_sleep = asyncio.sleep
+    lateness = itertools.cycle([0.004, 0.0, 0.001, 0.003, 0.0, 0.002])
+
+    async def late_sleep(seconds: float) -> None:
+        await real_sleep(seconds + next(lateness))
+
+    monkeypatch.setattr("green_tg_async._limiter.asyncio.sleep", late_sleep)
+    limiter = Limiter("1", RateLimits())
+    times = run_in_fake_time(_admit_all(limiter, "sendMessage", 400))
+    achieved = (len(times) - 1) / (max(times) - min(times))
+    assert max_in_window(times) <= 50
+    assert achieved >= 0.98 * 50
+
+
+def test_clients_of_one_instance_share_buckets_and_others_do_not() -> None:
+    async def main() -> tuple[list[float], list[float], list[float]]:
+        a = Limiter("7", RateLimits())
+        b = Limiter("7", RateLimits())
+        other = Limiter("8", RateLimits())
+        shared = await asyncio.gather(
+            _admit_all(a, "getSettings", 2), _admit_all(b, "getSettings", 2)
+        )
+        alone = await _admit_all(other, "getSettings", 2)
+        return sorted(shared[0] + shared[1]), alone, []
+
+    shared, alone, _ = run_in_fake_time(main())
+    assert shared == pytest.approx([0.0, 1.0, 2.0, 3.0], abs=1e-5)
+    assert alone == pytest.approx([3.0, 4.0], abs=1e-5)  # its own bucket, fresh
+
+
+def test_methods_have_separate_buckets() -> None:
+    async def main() -> list[float]:
+        limiter = Limiter("1", RateLimits())
+        a, b = await asyncio.gather(
+            _admit_all(limiter, "getSettings", 2), _admit_all(limiter, "reboot", 2)
+        )
+        return a + b
+
+    assert run_in_fake_time(main()) == pytest.approx([0, 1, 0, 1], abs=1e-5)
+
+
+def test_disabled_limiter_never_waits() -> None:
+    limiter = Limiter("1", RateLimits(enabled=False))
+    times = run_in_fake_time(_admit_all(limiter, "getSettings", 20))
+    assert times == [0.0] * 20
+
+
+def test_penalty_pushes_the_next_slot() -> None:
+    async def main() -> list[float]:
+        limiter = Limiter("1", RateLimits())
+        first = await _admit_all(limiter, "sendMessage", 1)
+        limiter.penalize("sendMessage", 5.0)
+        return first + await _admit_all(limiter, "sendMessage", 1)
+
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 5.0], abs=1e-5)
+
+
+def test_penalty_is_ignored_when_disabled() -> None:
+    async def main() -> list[float]:
+        limiter = Limiter("1", RateLimits(enabled=False))
+        limiter.penalize("sendMessage", 5.0)
+        return await _admit_all(limiter, "sendMessage", 1)
+
+    assert run_in_fake_time(main()) == [0.0]
+
+
+def test_a_cancelled_waiter_gives_its_slot_back() -> None:
+    async def main() -> list[float]:
+        limiter = Limiter("1", RateLimits())
+        await limiter.acquire("getSettings")  # t=0, next slot at 1
+        waiter = asyncio.create_task(limiter.acquire("getSettings"))
+        await asyncio.sleep(0.5)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        return await _admit_all(limiter, "getSettings", 1)
+
+    assert run_in_fake_time(main()) == pytest.approx([1.0], abs=1e-5)
+
+
+def test_a_cancelled_waiter_with_others_behind_keeps_the_schedule() -> None:
+    async def main() -> list[float]:
+        limiter = Limiter("1", RateLimits())
+        await limiter.acquire("getSettings")
+        first = asyncio.create_task(limiter.acquire("getSettings"))  # slot 1
+        second = asyncio.create_task(_admit_all(limiter, "getSettings", 1))  # slot 2
+        await asyncio.sleep(0.5)
+        first.cancel()
+        return await second
+
+    assert run_in_fake_time(main()) == pytest.approx([2.0], abs=1e-5)
+
+
+def test_rate_for_reads_overrides_then_table_then_default() -> None:
+    limits = RateLimits(per_method={"sendMessage": 5}, default=0.5)
+    assert limits.rate_for("sendMessage") == 5
+    assert (
+        limits.rate_for("receiveNotification")
+        == DOCUMENTED_RATES["receiveNotification"]
+    )
+    assert limits.rate_for("checkAccount") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"per_method": {"x": 0}}, ValueError, r"per_method\['x'\] must be positive"),
+        ({"per_method": {"x": "1"}}, TypeError, "must be a number"),
+        ({"default": -1.0}, ValueError, "default must be positive"),
+        ({"default": True}, TypeError, "must be a number"),
+        ({"burst": 0}, ValueError, "burst must be at least 1"),
+        ({"burst": 1.5}, TypeError, "burst must be an int"),
+    ],
+)
+def test_bad_limits_are_refused(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        RateLimits(**kwargs)  # type: ignore[arg-type]
+
+
+def test_limiter_repr() -> None:
+    assert repr(Limiter("1", RateLimits())) == "<Limiter instance=1 enabled burst=1>"

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from green_tg_async import APIConnectionError, APITimeoutError, AsyncGreenTelegram
+from green_tg_async._logging import Secret
+from green_tg_async._methods import METHODS, MethodSpec
+from green_tg_async._transport import Transport
+
+from .helpers import API_TOKEN, ID_INSTANCE, PREFIX
+
+
+@pytest.mark.parametrize(
+    ("exc", "error_cls", "sent"),
+    [
+        (httpx.ConnectError("refused"), APIConnectionError, False),
+        (httpx.ConnectTimeout("slow dns"), APITimeoutError, False),
+        (httpx.PoolTimeout("pool"), APITimeoutError, False),
+        (httpx.ReadTimeout("read"), APITimeoutError, True),
+        (httpx.WriteTimeout("write"), APITimeoutError, True),
+        (httpx.ReadError("reset by peer"), APIConnectionError, True),
+        (httpx.WriteError("broken pipe"), APIConnectionError, True),
+        (httpx.RemoteProtocolError("closed early"), APIConnectionError, True),
+        (httpx.DecodingError("bad gzip"), APIConnectionError, True),
+    ],
+)
+async def test_httpx_errors_become_ours_with_request_sent(
+    api: respx.MockRouter,
+    exc: Exception,
+    error_cls: type[APIConnectionError],
+    sent: bool,
+) -> None:
+    api.post(f"/sendMessage/{API_TOKEN}").mock(side_effect=exc)
+    async with httpx.AsyncClient() as http:
+        transport = _transport(http)
+        with pytest.raises(error_cls) as info:
+            await transport.send(METHODS["sendMessage"], json={})
+    assert type(info.value) is error_cls
+    assert info.value.request_sent is sent
+    assert info.value.method == "sendMessage"
+    assert isinstance(info.value.__cause__, type(exc))
+    assert str(info.value).startswith("sendMessage ")
+    assert type(exc).__name__ in str(info.value)
+
+
+async def test_media_methods_go_to_the_media_host() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        transport = _transport(http, media_url="https://media.example/")
+        await transport.send(MethodSpec("uploadFile", "POST", False, host="media"))
+        await transport.send(METHODS["getStateInstance"])
+    assert [str(u) for u in seen] == [
+        f"https://media.example/waInstance{ID_INSTANCE}/uploadFile/{API_TOKEN}",
+        f"{PREFIX}/getStateInstance/{API_TOKEN}",
+    ]
+
+
+async def test_transport_repr_hides_the_token() -> None:
+    async with httpx.AsyncClient() as http:
+        assert API_TOKEN not in repr(_transport(http))
+
+
+async def test_client_maps_transport_errors_through_the_pipeline(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.post(f"/sendMessage/{API_TOKEN}").mock(side_effect=httpx.ReadTimeout("t"))
+    with pytest.raises(APITimeoutError) as info:
+        await client.sending.send_message("1", "hi")
+    assert info.value.request_sent is True
+
+
+def _transport(http: httpx.AsyncClient, media_url: str | None = None) -> Transport:
+    host = PREFIX.split("/waInstance")[0]
+    return Transport(
+        http,
+        api_url=host,
+        media_url=media_url or host,
+        id_instance=ID_INSTANCE,
+        token=Secret(API_TOKEN),
+    )
