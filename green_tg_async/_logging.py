@@ -68,8 +68,6 @@ class _RedactingFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._tokens:
-            return True
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info:

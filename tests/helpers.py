@@ -1,4 +1,4 @@
-"""Shared test constants and fakes: credentials, an injected clock, a recording sleep."""
+"""Test constants and fakes: credentials, an injected clock, a recording sleep."""
 
 from __future__ import annotations
 

@@ -19,7 +19,14 @@ from green_tg_async import (
 from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import MemoryStore
 
-from .helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock, make_client
+from .helpers import (
+    API_TOKEN,
+    ID_INSTANCE,
+    T0,
+    FakeClock,
+    make_client,
+    run_in_fake_time,
+)
 
 LIMIT_BODY = {"status": False, "reason": "User get contact info limit reached"}
 FOUND = {"exist": True, "chatId": "10000000"}
@@ -100,12 +107,14 @@ async def test_two_clients_of_one_instance_share_the_pause(
     api: respx.MockRouter, clock: FakeClock, store: MemoryStore
 ) -> None:
     route = _check_route(api).respond(469)
-    async with make_client(clock=clock, store=store) as a:
-        async with make_client(clock=clock, store=store) as b:
-            with pytest.raises(ContactInfoLimitError):
-                await a.service.check_account(79876543210)
-            with pytest.raises(CircuitOpenError):
-                await b.service.check_account(79876543210)
+    async with (
+        make_client(clock=clock, store=store) as a,
+        make_client(clock=clock, store=store) as b,
+    ):
+        with pytest.raises(ContactInfoLimitError):
+            await a.service.check_account(79876543210)
+        with pytest.raises(CircuitOpenError):
+            await b.service.check_account(79876543210)
     assert route.call_count == 1
 
 
@@ -126,20 +135,28 @@ async def test_contact_lookup_scope_pauses_only_lookups(
     assert send.call_count == 1
 
 
-async def test_tasks_queued_at_the_limiter_send_nothing_after_a_469(
+def test_tasks_queued_at_the_limiter_send_nothing_after_a_469(
     api: respx.MockRouter, clock: FakeClock
 ) -> None:
     """Tasks already waiting for a slot re-check the breaker before sending."""
-    route = _check_route(api).mock(side_effect=[httpx.Response(469)])
-    limits = RateLimits(per_method={"checkAccount": 1000})
-    async with make_client(clock=clock, limits=limits) as tg:
-        results = await asyncio.gather(
-            *(tg.service.check_account(79876543210 + i) for i in range(10)),
-            return_exceptions=True,
-        )
-    assert route.call_count == 1
+
+    async def slow_469(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.5)  # loop time: the others queue meanwhile
+        return httpx.Response(469)
+
+    route = _check_route(api).mock(side_effect=slow_469)
+
+    async def main() -> list[object]:
+        async with make_client(clock=clock, limits=RateLimits()) as tg:  # 1/s
+            return await asyncio.gather(
+                *(tg.service.check_account(79876543210 + i) for i in range(10)),
+                return_exceptions=True,
+            )
+
+    results = run_in_fake_time(main())
     assert isinstance(results[0], ContactInfoLimitError)
     assert all(isinstance(r, CircuitOpenError) for r in results[1:])
+    assert route.call_count == 1
 
 
 async def test_consecutive_failures_open_then_one_probe(

@@ -150,9 +150,11 @@ async def test_timeout_applies_to_an_injected_client_when_given(
     route = api.get(f"/getStateInstance/{API_TOKEN}").respond(
         200, json={"stateInstance": "authorized"}
     )
-    async with httpx.AsyncClient(timeout=3.0) as http:
-        async with make_client(http_client=http, timeout=7.5) as tg:
-            await tg.account.get_state_instance()
+    async with (
+        httpx.AsyncClient(timeout=3.0) as http,
+        make_client(http_client=http, timeout=7.5) as tg,
+    ):
+        await tg.account.get_state_instance()
     assert route.calls.last.request.extensions["timeout"]["read"] == 7.5
 
 
@@ -193,3 +195,10 @@ async def test_two_clients_of_one_instance_share_the_default_store() -> None:
     finally:
         await a.aclose()
         await b.aclose()
+
+
+def test_timeout_default_sentinel_has_a_readable_repr() -> None:
+    import inspect
+
+    default = inspect.signature(AsyncGreenTelegram).parameters["timeout"].default
+    assert repr(default) == "NOT_GIVEN"

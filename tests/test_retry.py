@@ -148,9 +148,11 @@ async def test_max_attempts_one_turns_retries_off(api: respx.MockRouter) -> None
 
 async def test_cancellation_is_never_retried(client: AsyncGreenTelegram) -> None:
     arrived: list[httpx.Request] = []
+    arrived_event = asyncio.Event()
 
     async def hang(request: httpx.Request) -> httpx.Response:
         arrived.append(request)
+        arrived_event.set()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
@@ -158,8 +160,7 @@ async def test_cancellation_is_never_retried(client: AsyncGreenTelegram) -> None
     with respx.mock(base_url=PREFIX, assert_all_called=False) as api:
         api.get(f"/getStateInstance/{API_TOKEN}").mock(side_effect=hang)
         task = asyncio.create_task(client.account.get_state_instance())
-        while not arrived:
-            await asyncio.sleep(0)
+        await arrived_event.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
