@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from green_tg_async import (
+    AccountCheck,
     APITimeoutError,
     AsyncGreenTelegram,
     BreakerPolicy,
@@ -55,7 +56,7 @@ def test_after_a_469_nothing_reaches_the_instance_until_retry_at() -> None:
     async def handler(method: str, path: str, body: bytes) -> tuple[int, Any]:
         return next(answers, (200, {"exist": True, "chatId": "10000000"}))
 
-    async def main() -> tuple[list[object], LoopbackServer, bool]:
+    async def main() -> tuple[list[AccountCheck | BaseException], LoopbackServer, bool]:
         async with LoopbackServer(handler) as server, _client(server, clock) as tg:
             # 31 checks at the default 1/s: one is sent, 30 wait at the limiter.
             results = await asyncio.gather(

@@ -45,7 +45,11 @@ async def test_no_error_path_leaks_the_token(
     caplog: pytest.LogCaptureFixture,
     outcome: httpx.Response | Exception,
 ) -> None:
-    api.post(f"/checkAccount/{API_TOKEN}").mock(side_effect=outcome)
+    route = api.post(f"/checkAccount/{API_TOKEN}")
+    if isinstance(outcome, Exception):
+        route.mock(side_effect=outcome)
+    else:
+        route.mock(return_value=outcome)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(GreenAPIError) as info:
         await client.service.check_account(79876543210)

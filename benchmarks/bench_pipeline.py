@@ -1,0 +1,88 @@
+"""Pipeline overhead: our check_account against the bare httpx call it wraps.
+
+Run: python benchmarks/bench_pipeline.py [--calls N] [--concurrency C]
+Both sides use the same in-process `httpx.MockTransport` (pure CPU per call):
+the bare side does the POST and the JSON decode; ours adds validation, the
+breaker gates, retries wiring and decoding into `AccountCheck`. The limiter is
+off, so the figure is CPU, not waiting. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from green_tg_async import AsyncGreenTelegram, RateLimits
+from green_tg_async.stores import MemoryStore
+
+CALLS = 5000
+CONCURRENCY = (1, 16)
+ID, TOKEN = "4100000001", "bench-token"
+URL = f"https://4100.api.green-api.com/waInstance{ID}/checkAccount/{TOKEN}"
+
+
+def _answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"exist": True, "chatId": "10000000"})
+
+
+async def _run(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:
+    per_worker = calls // conc
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            await call()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(conc)))
+    return (per_worker * conc) / (time.perf_counter() - started)
+
+
+async def measure(calls: int, conc: int) -> tuple[float, float]:
+    transport = httpx.MockTransport(_answer)
+    async with httpx.AsyncClient(transport=transport) as http:
+
+        async def bare() -> object:
+            response = await http.post(URL, json={"phoneNumber": 79876543210})
+            return json.loads(response.content)
+
+        async with AsyncGreenTelegram(
+            ID,
+            TOKEN,
+            http_client=http,
+            limits=RateLimits(enabled=False),
+            store=MemoryStore(),
+        ) as tg:
+
+            async def ours() -> object:
+                return await tg.service.check_account(79876543210)
+
+            await _run(bare, 200, 1)  # warm-up
+            await _run(ours, 200, 1)
+            bare_rates = [await _run(bare, calls, conc) for _ in range(3)]
+            our_rates = [await _run(ours, calls, conc) for _ in range(3)]
+    return statistics.median(bare_rates), statistics.median(our_rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=CALLS)
+    parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
+    args = parser.parse_args()
+    header = f"{'C':>3} {'bare req/s':>11} {'ours req/s':>11} {'µs/call bare':>13}"
+    print(header + f" {'µs/call ours':>13} {'overhead':>9}")
+    for conc in (int(c) for c in args.concurrency.split(",")):
+        bare, ours = asyncio.run(measure(args.calls, conc))
+        print(
+            f"{conc:>3} {bare:>11.0f} {ours:>11.0f} {1e6 / bare:>13.1f}"
+            f" {1e6 / ours:>13.1f} {bare / ours:>8.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
