@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from ._base import BreakerRecord, StateStore
+from ._transitions import failed, opened, probed, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
@@ -26,43 +25,31 @@ class MemoryStore(StateStore):
 
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
         """Open until `until`, keeping a longer pause."""
-        record = self._breakers.get(key, BreakerRecord())
-        if until > record.open_until:
-            record = dataclasses.replace(
-                record, open_until=until, reason=reason, probe_until=0.0
-            )
-        self._breakers[key] = record
+        self._breakers[key] = opened(self._breakers.get(key), until, reason)
 
     async def breaker_failure(
         self, key: str, *, threshold: int, until: float, reason: str
     ) -> BreakerRecord:
         """Count a failure; at `threshold` open until `until`."""
-        record = self._breakers.get(key, BreakerRecord())
-        record = dataclasses.replace(record, failures=record.failures + 1)
-        if record.failures >= threshold and until > record.open_until:
-            record = dataclasses.replace(
-                record, open_until=until, reason=reason, probe_until=0.0
-            )
+        record = failed(self._breakers.get(key), threshold, until, reason)
         self._breakers[key] = record
         return record
 
     async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
         """Take the half-open probe lease unless it is held."""
-        record = self._breakers.get(key, BreakerRecord())
-        if record.probe_until > now:
+        record = probed(self._breakers.get(key), now, lease_until)
+        if record is None:
             return False
-        self._breakers[key] = dataclasses.replace(record, probe_until=lease_until)
+        self._breakers[key] = record
         return True
 
     async def breaker_success(self, key: str, *, now: float) -> None:
         """Forget failures; close unless a pause runs past `now`."""
-        record = self._breakers.get(key)
+        record = succeeded(self._breakers.get(key), now)
         if record is None:
-            return
-        if record.open_until > now:
-            self._breakers[key] = dataclasses.replace(record, failures=0)
+            self._breakers.pop(key, None)
         else:
-            del self._breakers[key]
+            self._breakers[key] = record
 
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""

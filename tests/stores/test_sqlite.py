@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from green_tg_async import (
+    AsyncGreenTelegram,
+    CircuitOpenError,
+    RateLimits,
+    StoreUnavailableError,
+)
+from green_tg_async.stores import SqliteStore
+from tests.helpers import API_TOKEN, ID_INSTANCE
+
+# A separate process trips the breaker with a real 469 from a MockTransport.
+TRIP = textwrap.dedent(
+    """
+    import asyncio, sys, httpx
+    from green_tg_async import AsyncGreenTelegram, ContactInfoLimitError, RateLimits
+    from green_tg_async.stores import SqliteStore
+
+    async def main():
+        http = httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda request: httpx.Response(469)))
+        store = SqliteStore(sys.argv[1])
+        async with http, AsyncGreenTelegram(
+            sys.argv[2], sys.argv[3], http_client=http, store=store,
+            limits=RateLimits(enabled=False),
+        ) as tg:
+            try:
+                await tg.service.check_account(79876543210)
+            except ContactInfoLimitError:
+                print("tripped")
+        await store.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+def _must_not_send(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"{request.method} was sent during a pause")
+
+
+async def test_a_pause_from_another_process_survives_its_exit(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", TRIP, str(path), ID_INSTANCE, API_TOKEN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "tripped"
+    assert API_TOKEN not in done.stderr
+
+    # This process plays the restarted worker: a fresh store on the same file.
+    store = SqliteStore(path)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(_must_not_send))
+    async with (
+        http,
+        AsyncGreenTelegram(
+            ID_INSTANCE,
+            API_TOKEN,
+            http_client=http,
+            store=store,
+            limits=RateLimits(enabled=False),
+        ) as tg,
+    ):
+        with pytest.raises(CircuitOpenError) as info:
+            await tg.service.check_account(79876543210)
+        state = await tg.breaker.state()
+    await store.aclose()
+    assert state.is_open
+    assert info.value.retry_at == state.retry_at
+    assert info.value.reason == "checkAccount failed with HTTP 469"
+
+
+async def test_an_unusable_file_fails_closed(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "missing-dir" / "state.sqlite3")
+    with pytest.raises(StoreUnavailableError, match="SQLite store failed"):
+        await store.breaker_get("breaker:1")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(_must_not_send))
+    async with (
+        http,
+        AsyncGreenTelegram(ID_INSTANCE, API_TOKEN, http_client=http, store=store) as tg,
+    ):
+        with pytest.raises(StoreUnavailableError):
+            await tg.account.get_state_instance()
+
+
+async def test_a_failed_change_is_rolled_back(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    await store.breaker_open("k", until=10.0, reason="r")
+
+    def explode(db: object) -> None:
+        raise RuntimeError("bug inside a transaction")
+
+    with pytest.raises(RuntimeError, match="bug"):
+        await store._run(explode, write=True)
+    record = await store.breaker_get("k")
+    await store.aclose()
+    await store.aclose()  # idempotent
+    assert record is not None
+    assert record.open_until == 10.0
+    assert repr(store) == f"<SqliteStore path={str(tmp_path / 'state.sqlite3')!r}>"
