@@ -51,8 +51,8 @@ class CircuitBreaker:
         self._id = id_instance
         self._policy = policy
         self._store = store
-        self._instance_key = f"breaker:{id_instance}"
-        self._lookup_key = f"breaker:{id_instance}:contact_lookups"
+        self._instance_key = f"{{{id_instance}}}:breaker"
+        self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
 
     def _keys(self, method: str) -> tuple[str, ...]:
         if self._policy.scope == "contact_lookups" and method in CONTACT_LOOKUP_METHODS:

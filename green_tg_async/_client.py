@@ -91,8 +91,8 @@ class AsyncGreenTelegram:
             id_instance=self._id,
             token=Secret(token),
         )
-        self._limiter = Limiter(self._id, limits or RateLimits())
         self._store = store if store is not None else default_store()
+        self._limiter = Limiter(self._id, limits or RateLimits(), self._store)
         self._breaker = CircuitBreaker(
             self._id, breaker or BreakerPolicy(), self._store
         )
@@ -176,7 +176,7 @@ class AsyncGreenTelegram:
             data = classify(spec.name, response)
         except GreenAPIError as exc:
             if isinstance(exc, RateLimitError) and exc.retry_after:
-                self._limiter.penalize(spec.name, exc.retry_after)
+                await self._limiter.penalize(spec.name, exc.retry_after)
             await self._breaker.record(spec.name, keys, exc)
             raise
         await self._breaker.record(spec.name, keys, None)

@@ -108,7 +108,16 @@ class RateLimits:
     enabled: bool = True
     """False turns the limiter off (the breaker and retries still apply)."""
 
+    shared_margin: float = 0.015
+    """Extra spacing (a fraction of 1/rate) when a store shares the limiter
+    between processes: their timer lateness cannot be corrected locally, so
+    1.5 % keeps any one-second window at the limit despite ~15 ms of jitter."""
+
     def __post_init__(self) -> None:
+        if not 0 <= self.shared_margin < 1:
+            raise ValueError(
+                f"shared_margin must be in [0, 1), got {self.shared_margin}"
+            )
         for method, rate in self.per_method.items():
             _require_positive(f"per_method[{method!r}]", rate)
         _require_positive("default", self.default)

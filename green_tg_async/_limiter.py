@@ -17,6 +17,7 @@ from collections import deque
 from typing import Final
 
 from ._config import RateLimits
+from .stores import SharedLimiterStore
 
 __all__ = ["Limiter"]
 
@@ -55,15 +56,29 @@ def _bucket(loop: asyncio.AbstractEventLoop, key: tuple[str, str]) -> _Bucket:
 
 
 class Limiter:
-    """Admit calls of one instance at the rates `RateLimits` gives each method."""
+    """Admit calls of one instance at the rates `RateLimits` gives each method.
 
-    def __init__(self, id_instance: str, limits: RateLimits) -> None:
+    With a `SharedLimiterStore` (SQLite, Redis) the slots are booked in the
+    store, so every process sharing it stays within one rate; otherwise the
+    buckets live in this process.
+    """
+
+    def __init__(
+        self, id_instance: str, limits: RateLimits, store: object = None
+    ) -> None:
         self._id = id_instance
         self._limits = limits
+        self._shared = store if isinstance(store, SharedLimiterStore) else None
+
+    def _key(self, method: str) -> str:
+        return f"{{{self._id}}}:limiter:{method}"
 
     async def acquire(self, method: str) -> None:
         """Wait until `method` may be sent without exceeding its rate."""
         if not self._limits.enabled:
+            return
+        if self._shared is not None:
+            await self._acquire_shared(self._shared, method)
             return
         loop = asyncio.get_running_loop()
         bucket = _bucket(loop, (self._id, method))
@@ -71,6 +86,14 @@ class Limiter:
         await self._wait_for_slot(loop, bucket, 1.0 / rate)
         limit = max(math.ceil(rate), self._limits.burst)
         await _wait_for_window(loop, bucket, limit)
+
+    async def _acquire_shared(self, store: SharedLimiterStore, method: str) -> None:
+        interval = (1.0 + self._limits.shared_margin) / self._limits.rate_for(method)
+        wait = await store.limiter_admit(
+            self._key(method), interval=interval, burst=self._limits.burst
+        )
+        if wait > _EPSILON:
+            await asyncio.sleep(wait)
 
     async def _wait_for_slot(
         self, loop: asyncio.AbstractEventLoop, bucket: _Bucket, interval: float
@@ -88,9 +111,12 @@ class Limiter:
                 bucket.tat -= interval
             raise
 
-    def penalize(self, method: str, seconds: float) -> None:
+    async def penalize(self, method: str, seconds: float) -> None:
         """Push `method`'s next slot `seconds` into the future (after a 429)."""
         if not self._limits.enabled:
+            return
+        if self._shared is not None:
+            await self._shared.limiter_penalize(self._key(method), seconds=seconds)
             return
         loop = asyncio.get_running_loop()
         bucket = _bucket(loop, (self._id, method))

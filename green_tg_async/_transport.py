@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from typing import Any, Final
 
 import httpx
@@ -11,6 +13,14 @@ from ._logging import Secret, redact
 from ._methods import MethodSpec
 
 __all__ = ["Transport"]
+
+# httpcore 1.0 imports anyio and its asyncio backend on the first request of a
+# process (~25 ms), which would make that request late for its rate slot and
+# bunch it with the next ones at the server. Import them up front instead.
+_LAZY_IMPORTS: Final = ("anyio", "anyio._backends._asyncio", "httpcore._backends.anyio")
+for _name in _LAZY_IMPORTS:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
 
 # These httpx errors mean no request bytes reached the server.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

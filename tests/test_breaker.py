@@ -191,7 +191,7 @@ async def test_half_open_lets_exactly_one_probe_through(
 ) -> None:
     policy = BreakerPolicy(clock=clock, probe_lease_seconds=60)
     breaker = CircuitBreaker(ID_INSTANCE, policy, store)
-    await store.breaker_open(f"breaker:{ID_INSTANCE}", until=T0 + 10, reason="469")
+    await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 10, reason="469")
     clock.advance(10)
 
     await breaker.check("checkAccount")  # pause over: callers may queue
@@ -210,17 +210,17 @@ async def test_an_abandoned_probe_lease_expires(
     clock: FakeClock, store: MemoryStore
 ) -> None:
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
-    await store.breaker_open(f"breaker:{ID_INSTANCE}", until=T0, reason="469")
+    await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0, reason="469")
     await breaker.admit("checkAccount")  # probe taken, then cancelled
     clock.advance(60)
-    assert await breaker.admit("checkAccount") == (f"breaker:{ID_INSTANCE}",)
+    assert await breaker.admit("checkAccount") == (f"{{{ID_INSTANCE}}}:breaker",)
 
 
 async def test_success_does_not_cancel_a_pause_that_started_meanwhile(
     clock: FakeClock, store: MemoryStore
 ) -> None:
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
-    key = f"breaker:{ID_INSTANCE}"
+    key = f"{{{ID_INSTANCE}}}:breaker"
     await store.breaker_failure(key, threshold=5, until=T0 + 30, reason="x")
     keys = await breaker.admit("checkAccount")  # saw one failure
     await store.breaker_open(key, until=T0 + 7200, reason="469 from another task")

@@ -112,7 +112,7 @@ def test_penalty_pushes_the_next_slot() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
         first = await _admit_all(limiter, "sendMessage", 1)
-        limiter.penalize("sendMessage", 5.0)
+        await limiter.penalize("sendMessage", 5.0)
         return first + await _admit_all(limiter, "sendMessage", 1)
 
     assert run_in_fake_time(main()) == pytest.approx([0.0, 5.0], abs=1e-5)
@@ -121,7 +121,7 @@ def test_penalty_pushes_the_next_slot() -> None:
 def test_penalty_is_ignored_when_disabled() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits(enabled=False))
-        limiter.penalize("sendMessage", 5.0)
+        await limiter.penalize("sendMessage", 5.0)
         return await _admit_all(limiter, "sendMessage", 1)
 
     assert run_in_fake_time(main()) == [0.0]
@@ -184,3 +184,39 @@ def test_bad_limits_are_refused(
 
 def test_limiter_repr() -> None:
     assert repr(Limiter("1", RateLimits())) == "<Limiter instance=1 enabled burst=1>"
+
+
+class _BookingStore:
+    """A SharedLimiterStore stand-in that books slots by a fixed script."""
+
+    def __init__(self, waits: list[float]) -> None:
+        self.waits = waits
+        self.booked: list[tuple[str, float, int]] = []
+        self.penalties: list[tuple[str, float]] = []
+
+    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+        self.booked.append((key, interval, burst))
+        return self.waits.pop(0)
+
+    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
+        self.penalties.append((key, seconds))
+
+
+def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
+    store = _BookingStore([0.0, 2.5])
+    limiter = Limiter("7", RateLimits(per_method={"m": 4}, shared_margin=0.5), store)
+
+    async def main() -> list[float]:
+        times = await _admit_all(limiter, "m", 1)
+        times += await _admit_all(limiter, "m", 1)
+        await limiter.penalize("m", 9.0)
+        return times
+
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.5], abs=1e-5)
+    assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
+    assert store.penalties == [("{7}:limiter:m", 9.0)]
+
+
+def test_shared_margin_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="shared_margin"):
+        RateLimits(shared_margin=1.0)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from ._base import BreakerRecord, StateStore
+from typing import TYPE_CHECKING, Any
+
+from ._base import BreakerRecord, SharedLimiterStore, StateStore
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from .redis import RedisStore
 
 __all__ = [
     "BreakerRecord",
     "MemoryStore",
+    "RedisStore",
+    "SharedLimiterStore",
     "SqliteStore",
     "StateStore",
     "default_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisStore needs the optional redis-py; import it only when asked for.
+    if name == "RedisStore":
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BreakerRecord", "StateStore"]
+__all__ = ["BreakerRecord", "SharedLimiterStore", "StateStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,32 @@ class StateStore(Protocol):
         """Close the breaker by hand and forget everything about it."""
         ...
 
+    async def cache_get(self, key: str) -> str | None:
+        """Return a cached answer, or None when missing or expired."""
+        ...
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Cache `value` for `ttl` seconds."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections the store opened itself."""
+        ...
+
+
+@runtime_checkable
+class SharedLimiterStore(Protocol):
+    """A store that also rate-limits, for every process that shares it.
+
+    It keeps one GCRA "theoretical arrival time" per key, in integer
+    microseconds of the store's own clock, and books slots atomically; the
+    caller sleeps the returned wait on its own event loop.
+    """
+
+    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+        """Book the next slot; return the seconds to wait before sending."""
+        ...
+
+    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
+        """Push the next slot at least `seconds` into the future (after a 429)."""
         ...

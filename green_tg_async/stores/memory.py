@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from ._base import BreakerRecord, StateStore
 from ._transitions import failed, opened, probed, succeeded
 
@@ -16,8 +19,10 @@ class MemoryStore(StateStore):
     how two clients of one instance share one breaker.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._breakers: dict[str, BreakerRecord] = {}
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._clock = clock
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -54,6 +59,20 @@ class MemoryStore(StateStore):
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""
         self._breakers.pop(key, None)
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return a cached answer unless it expired."""
+        item = self._cache.get(key)
+        if item is None:
+            return None
+        if item[1] <= self._clock():
+            del self._cache[key]
+            return None
+        return item[0]
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Cache `value` for `ttl` seconds."""
+        self._cache[key] = (value, self._clock() + ttl)
 
     async def aclose(self) -> None:
         """Nothing to release; state is kept for other clients of the process."""

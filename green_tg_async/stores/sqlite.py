@@ -12,29 +12,37 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BreakerRecord, StateStore
+from ._base import BreakerRecord, SharedLimiterStore, StateStore
 from ._transitions import failed, opened, probed, succeeded
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS breakers (
-    key TEXT PRIMARY KEY,
-    open_until REAL NOT NULL,
-    reason TEXT NOT NULL,
-    failures INTEGER NOT NULL,
-    probe_until REAL NOT NULL
+_READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS breakers (
+        key TEXT PRIMARY KEY,
+        open_until REAL NOT NULL,
+        reason TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        probe_until REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS limiter (
+        key TEXT PRIMARY KEY, tat_us INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS cache (
+        key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
+    )""",
 )
-"""
 
 
-class SqliteStore(StateStore):
+class SqliteStore(StateStore, SharedLimiterStore):
     """Keep instance state in a SQLite file (survives restarts).
 
     >>> store = SqliteStore("/var/lib/mybot/green.sqlite3")
@@ -46,12 +54,13 @@ class SqliteStore(StateStore):
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # writes, in a worker thread
+        self._reader: sqlite3.Connection | None = None  # reads, on the loop
         self._lock = threading.Lock()
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
-        return await self._run(lambda db: _read(db, key))
+        return await self._read(lambda db: _read(db, key))
 
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
         """Open until `until`, keeping a longer pause."""
@@ -84,12 +93,38 @@ class SqliteStore(StateStore):
         """Forget everything about `key`."""
         await self._update(key, lambda r: None)
 
+    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+        """Book the next GCRA slot for `key`; return the wait in seconds."""
+        step = round(interval * 1e6)
+        start = await self._run(lambda db: _admit(db, key, step, burst), write=True)
+        # The slot is an absolute time on this host's clock, so time spent
+        # waiting for the worker thread is not added on top of the wait.
+        return max(0, start - _now_us()) / 1e6
+
+    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
+        """Push the next slot of `key` at least `seconds` past now."""
+        until = _now_us() + round(seconds * 1e6)
+        await self._run(lambda db: _push(db, key, until), write=True)
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return a cached answer unless it expired."""
+        return await self._read(lambda db: _cached(db, key, time.time()))
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Cache `value` for `ttl` seconds."""
+        row = (key, value, time.time() + ttl)
+        await self._run(
+            lambda db: db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", row),
+            write=True,
+        )
+
     async def aclose(self) -> None:
         """Close the connection this store opened."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._conn, self._reader):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._reader = None
 
     def __repr__(self) -> str:
         return f"<SqliteStore path={self._path!r}>"
@@ -103,6 +138,21 @@ class SqliteStore(StateStore):
             return record
 
         return await self._run(apply, write=True)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read on the loop thread.
+
+        In WAL mode readers never wait for writers, and a ~20 µs query costs
+        less than a thread hand-off, which would otherwise delay the breaker
+        check right before each send.
+        """
+        if self._reader is None:
+            await self._run(lambda db: None)  # creates the file and the schema
+            self._reader = self._open(timeout=_READ_TIMEOUT)
+        try:
+            return work(self._reader)
+        except sqlite3.Error as exc:
+            raise _unavailable(exc) from exc
 
     async def _run(
         self, work: Callable[[sqlite3.Connection], T], *, write: bool = False
@@ -124,22 +174,28 @@ class SqliteStore(StateStore):
                 db.execute("COMMIT")
                 return result
         except sqlite3.Error as exc:
-            raise StoreUnavailableError(
-                f"SQLite store failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise _unavailable(exc) from exc
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(
-                self._path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
-                check_same_thread=False,
-            )
+            conn = self._open(timeout=self._busy_timeout)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
             self._conn = conn
         return self._conn
+
+    def _open(self, *, timeout: float) -> sqlite3.Connection:
+        return sqlite3.connect(
+            self._path,
+            timeout=timeout,
+            isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
+            check_same_thread=False,
+        )
+
+
+def _unavailable(exc: sqlite3.Error) -> StoreUnavailableError:
+    return StoreUnavailableError(f"SQLite store failed: {type(exc).__name__}: {exc}")
 
 
 def _read(db: sqlite3.Connection, key: str) -> BreakerRecord | None:
@@ -158,3 +214,35 @@ def _write(db: sqlite3.Connection, key: str, record: BreakerRecord | None) -> No
         "INSERT OR REPLACE INTO breakers VALUES (?, ?, ?, ?, ?)",
         (key, record.open_until, record.reason, record.failures, record.probe_until),
     )
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _tat(db: sqlite3.Connection, key: str) -> int:
+    row = db.execute("SELECT tat_us FROM limiter WHERE key = ?", (key,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _push(db: sqlite3.Connection, key: str, tat: int) -> None:
+    tat = max(tat, _tat(db, key))
+    db.execute("INSERT OR REPLACE INTO limiter VALUES (?, ?)", (key, tat))
+
+
+def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
+    """GCRA: the slot starts at tat - tolerance; booking it moves tat one step.
+
+    Returns the slot's start in epoch microseconds.
+    """
+    now = _now_us()
+    tat = max(_tat(db, key), now)
+    db.execute("INSERT OR REPLACE INTO limiter VALUES (?, ?)", (key, tat + step))
+    return max(now, tat - (burst - 1) * step)
+
+
+def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
+    row = db.execute(
+        "SELECT value FROM cache WHERE key = ? AND expires_at > ?", (key, now)
+    ).fetchone()
+    return None if row is None else str(row[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,26 +14,47 @@ from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
     BreakerRecord,
     MemoryStore,
+    SharedLimiterStore,
     SqliteStore,
     StateStore,
     default_store,
 )
+from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
-KEY = "breaker:1"
+KEY = "{1}:breaker"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+)
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StateStore]:
-    store: StateStore
-    if request.param == "memory":
-        store = MemoryStore()
-    else:
-        store = SqliteStore(tmp_path / "state.sqlite3")
+    store = _make_store(request, request.param, tmp_path)
     yield store
     await store.aclose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def shared_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SharedLimiterStore]:
+    store = _make_store(request, request.param, tmp_path)
+    assert isinstance(store, SharedLimiterStore)
+    yield store
+    await store.aclose()
+
+
+def _make_store(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+) -> StateStore:
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SqliteStore(tmp_path / "state.sqlite3")
+    url = request.getfixturevalue("redis_url")
+    return RedisStore(url, prefix=request.getfixturevalue("redis_prefix"))
 
 
 def test_stores_are_state_stores(tmp_path: Path) -> None:
@@ -107,3 +129,86 @@ async def test_losing_the_probe_race_is_refused(any_store: StateStore) -> None:
     with pytest.raises(CircuitOpenError) as info:
         await breaker._admit_key(KEY, stale, "checkAccount")  # same stale view
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
+
+
+async def test_limiter_books_consecutive_slots(
+    shared_store: SharedLimiterStore,
+) -> None:
+    first = await shared_store.limiter_admit("{1}:limiter:m", interval=10.0, burst=1)
+    second = await shared_store.limiter_admit("{1}:limiter:m", interval=10.0, burst=1)
+    third = await shared_store.limiter_admit("{1}:limiter:m", interval=10.0, burst=1)
+    other = await shared_store.limiter_admit("{1}:limiter:n", interval=10.0, burst=1)
+    assert first == 0.0
+    assert 9.0 < second <= 10.0  # the clock moved a little between the calls
+    assert 19.0 < third <= 20.0
+    assert other == 0.0
+
+
+async def test_limiter_burst_admits_back_to_back(
+    shared_store: SharedLimiterStore,
+) -> None:
+    waits = [
+        await shared_store.limiter_admit("{1}:limiter:b", interval=10.0, burst=3)
+        for _ in range(4)
+    ]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert 9.0 < waits[3] <= 10.0
+
+
+async def test_penalty_moves_the_next_slot_for_everyone(
+    shared_store: SharedLimiterStore,
+) -> None:
+    await shared_store.limiter_penalize("{1}:limiter:p", seconds=100.0)
+    await shared_store.limiter_penalize("{1}:limiter:p", seconds=1.0)  # never back
+    wait = await shared_store.limiter_admit("{1}:limiter:p", interval=0.1, burst=1)
+    assert 99.0 < wait <= 100.0
+
+
+async def test_cache_round_trip(any_store: StateStore) -> None:
+    assert await any_store.cache_get("{1}:check:79876543210") is None
+    await any_store.cache_set("{1}:check:79876543210", '{"exist": true}', ttl=60)
+    assert await any_store.cache_get("{1}:check:79876543210") == '{"exist": true}'
+
+
+async def test_memory_cache_expires() -> None:
+    clock = FakeClock(T0)
+    store = MemoryStore(clock=clock)
+    await store.cache_set("k", "v", ttl=10)
+    clock.advance(9.9)
+    assert await store.cache_get("k") == "v"
+    clock.advance(0.1)
+    assert await store.cache_get("k") is None
+
+
+async def test_sqlite_cache_expires(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s")
+    await store.cache_set("k", "v", ttl=-1)  # already expired
+    assert await store.cache_get("k") is None
+    await store.aclose()
+
+
+async def test_concurrent_failures_from_two_connections_all_count(
+    request: pytest.FixtureRequest, tmp_path: Path, any_store: StateStore
+) -> None:
+    """Two store objects (two connections, as two processes have) never lose one."""
+    kind = type(any_store).__name__
+    if kind == "MemoryStore":
+        other: StateStore = any_store
+    elif kind == "SqliteStore":
+        other = SqliteStore(tmp_path / "state.sqlite3")
+    else:
+        other = RedisStore(
+            request.getfixturevalue("redis_url"),
+            prefix=request.getfixturevalue("redis_prefix"),
+        )
+    await asyncio.gather(
+        *(
+            store.breaker_failure(KEY, threshold=100, until=T0, reason="x")
+            for store in [any_store, other] * 10
+        )
+    )
+    record = await any_store.breaker_get(KEY)
+    if other is not any_store:
+        await other.aclose()
+    assert record is not None
+    assert record.failures == 20

@@ -113,3 +113,16 @@ async def test_a_failed_change_is_rolled_back(tmp_path: Path) -> None:
     assert record is not None
     assert record.open_until == 10.0
     assert repr(store) == f"<SqliteStore path={str(tmp_path / 'state.sqlite3')!r}>"
+
+
+async def test_a_failing_read_fails_closed(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStore(path)
+    assert await store.breaker_get("k") is None  # opens the reader
+    with sqlite3.connect(path) as other:
+        other.execute("DROP TABLE breakers")
+    with pytest.raises(StoreUnavailableError, match="no such table"):
+        await store.breaker_get("k")
+    await store.aclose()

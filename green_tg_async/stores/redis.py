@@ -1,0 +1,225 @@
+"""`RedisStore`: instance state shared by every process and host (extra `redis`).
+
+The limiter is GCRA in one Lua script per admission, on Redis' own clock
+(`TIME`), so hosts with skewed clocks agree; the theoretical arrival time is an
+integer in microseconds. Breaker changes are optimistic transactions (WATCH /
+MULTI) that apply the same pure transitions as the other stores. Every key
+carries the instance as a hash tag (`{idInstance}`), so the scripts are legal
+on Redis Cluster; no key holds the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from green_tg_async._exceptions import StoreUnavailableError
+
+from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._transitions import failed, opened, probed, succeeded
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError, WatchError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "RedisStore needs redis-py: pip install 'green-tg-async[redis]'"
+    ) from exc
+
+__all__ = ["RedisStore"]
+
+T = TypeVar("T")
+Change = Callable[[BreakerRecord | None], BreakerRecord | None]
+
+# KEYS[1] = limiter key; ARGV = step_us, tolerance_us. Returns the wait in µs.
+_ADMIT: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local start = tat - tonumber(ARGV[2])
+if start < now then start = now end
+local new_tat = tat + tonumber(ARGV[1])
+-- '%.0f': Lua's default number format keeps 14 digits, not the 16 we need.
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat),
+           'PX', math.floor((new_tat - now) / 1000) + 60000)
+return start - now
+"""
+
+# KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
+_PENALIZE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > tat then
+  redis.call('SET', KEYS[1], string.format('%.0f', until_),
+             'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
+end
+return 0
+"""
+
+
+class RedisStore(StateStore, SharedLimiterStore):
+    """Share an instance's breaker, limiter and answer cache through Redis.
+
+    >>> store = RedisStore("redis://127.0.0.1:6379/0")        # we own the client
+    >>> store = RedisStore(redis.asyncio.Redis(...))           # yours; never closed
+
+    Every operation fails closed with `StoreUnavailableError` after `timeout`
+    seconds (default 0.25) or on any Redis error, so an unreachable store
+    never turns into unlimited sending.
+    """
+
+    def __init__(
+        self,
+        client_or_url: aioredis.Redis | str,
+        *,
+        prefix: str = "green_tg:",
+        timeout: float = 0.25,
+    ) -> None:
+        if isinstance(client_or_url, str):
+            self._redis = aioredis.Redis.from_url(client_or_url)
+            self._owns = True
+        else:
+            self._redis = client_or_url
+            self._owns = False
+        self._prefix = prefix
+        self._timeout = timeout
+        self._admit = self._redis.register_script(_ADMIT)
+        self._penalize = self._redis.register_script(_PENALIZE)
+
+    async def breaker_get(self, key: str) -> BreakerRecord | None:
+        """Return the record for `key`, or None when closed."""
+        raw = await self._guard(self._redis.hgetall(self._k(key)))
+        return _decode(raw)
+
+    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
+        """Open until `until`, keeping a longer pause."""
+        await self._update(key, lambda r: opened(r, until, reason))
+
+    async def breaker_failure(
+        self, key: str, *, threshold: int, until: float, reason: str
+    ) -> BreakerRecord:
+        """Count a failure; at `threshold` open until `until`."""
+        record = await self._update(key, lambda r: failed(r, threshold, until, reason))
+        assert record is not None
+        return record
+
+    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
+        """Take the half-open probe lease unless it is held."""
+        taken = await self._update(
+            key, lambda r: probed(r, now, lease_until), keep=True
+        )
+        return taken is not None
+
+    async def breaker_success(self, key: str, *, now: float) -> None:
+        """Forget failures; close unless a pause runs past `now`."""
+        await self._update(key, lambda r: succeeded(r, now))
+
+    async def breaker_reset(self, key: str) -> None:
+        """Forget everything about `key`."""
+        await self._guard(self._redis.delete(self._k(key)))
+
+    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+        """Book the next GCRA slot for `key` (one round trip); return the wait."""
+        step = round(interval * 1e6)
+        args = [step, (burst - 1) * step]
+        wait_us = await self._guard(self._admit(keys=[self._k(key)], args=args))
+        return int(wait_us) / 1e6
+
+    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
+        """Push the next slot of `key` at least `seconds` past now, for everyone."""
+        args = [round(seconds * 1e6)]
+        await self._guard(self._penalize(keys=[self._k(key)], args=args))
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return a cached answer unless it expired."""
+        raw = await self._guard(self._redis.get(self._k(key)))
+        return None if raw is None else _text(raw)
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Cache `value` for `ttl` seconds."""
+        px = max(1, round(ttl * 1000))
+        await self._guard(self._redis.set(self._k(key), value, px=px))
+
+    async def aclose(self) -> None:
+        """Close the client if this store created it."""
+        if self._owns:
+            await self._redis.aclose()
+
+    def __repr__(self) -> str:
+        owner = "own" if self._owns else "injected"
+        return f"<RedisStore prefix={self._prefix!r} client={owner}>"
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def _guard(self, op: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await op
+        except TimeoutError:
+            raise StoreUnavailableError(
+                f"Redis store did not answer within {self._timeout} s"
+            ) from None
+        except RedisError as exc:
+            raise StoreUnavailableError(
+                f"Redis store failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    async def _update(
+        self, key: str, change: Change, *, keep: bool = False
+    ) -> BreakerRecord | None:
+        """Apply `change` atomically; with `keep`, a None result writes nothing."""
+        return await self._guard(self._transact(self._k(key), change, keep))
+
+    async def _transact(
+        self, key: str, change: Change, keep: bool
+    ) -> BreakerRecord | None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    record = change(_decode(await pipe.hgetall(key)))
+                    if record is None and keep:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return None
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    _stage(pipe, key, record)
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    continue  # another process changed it first: re-read
+
+
+def _stage(pipe: Any, key: str, record: BreakerRecord | None) -> None:
+    if record is None:
+        pipe.delete(key)
+        return
+    pipe.hset(
+        key,
+        mapping={
+            "open_until": repr(record.open_until),
+            "reason": record.reason,
+            "failures": record.failures,
+            "probe_until": repr(record.probe_until),
+        },
+    )
+
+
+def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:
+    if not raw:
+        return None
+    data = {_text(k): _text(v) for k, v in raw.items()}
+    return BreakerRecord(
+        open_until=float(data.get("open_until", 0.0)),
+        reason=data.get("reason", ""),
+        failures=int(data.get("failures", 0)),
+        probe_until=float(data.get("probe_until", 0.0)),
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,198 @@
+"""RedisStore against real servers: faults, ownership, sharing between clients."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from green_tg_async import (
+    AsyncGreenTelegram,
+    CircuitOpenError,
+    ContactInfoLimitError,
+    RateLimits,
+    StoreUnavailableError,
+)
+from green_tg_async.stores import RedisStore
+from tests.helpers import API_TOKEN, ID_INSTANCE
+
+pytestmark = pytest.mark.redis
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server of the test's own, in a temp dir, that can be killed."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._workdir = workdir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed"
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            cwd=self._workdir,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        assert self._proc is not None
+        self._proc.kill()
+        self._proc.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(redis_url: str, tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+async def _wait_until_up(url: str) -> None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        for _ in range(500):
+            try:
+                await client.ping()
+                return
+            except Exception:  # not accepting connections yet
+                await asyncio.sleep(0.01)
+        raise AssertionError("redis-server did not start")
+    finally:
+        await client.aclose()
+
+
+def _tg(store: RedisStore, transport: httpx.MockTransport) -> AsyncGreenTelegram:
+    return AsyncGreenTelegram(
+        ID_INSTANCE,
+        API_TOKEN,
+        http_client=httpx.AsyncClient(transport=transport),
+        store=store,
+        limits=RateLimits(enabled=False),
+    )
+
+
+async def test_a_dead_server_fails_closed_and_recovers(own_redis: RedisServer) -> None:
+    await _wait_until_up(own_redis.url)
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"stateInstance": "authorized"})
+
+    store = RedisStore(own_redis.url, prefix="t:")
+    tg = _tg(store, httpx.MockTransport(answer))
+    assert (await tg.account.get_state_instance()).state_instance == "authorized"
+
+    own_redis.kill()
+    with pytest.raises(StoreUnavailableError):
+        await tg.account.get_state_instance()
+    assert len(sent) == 1  # nothing sent while the store was down
+
+    own_redis.start()
+    await _wait_until_up(own_redis.url)
+    assert (await tg.account.get_state_instance()).state_instance == "authorized"
+    assert len(sent) == 2
+    await tg.aclose()
+    await store.aclose()
+
+
+async def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.05)
+    try:
+        with pytest.raises(
+            StoreUnavailableError, match=r"did not answer within 0\.05 s"
+        ):
+            await store.breaker_get("{1}:breaker")
+    finally:
+        await store.aclose()
+        for writer in accepted:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+
+
+async def test_nothing_listening_fails_closed() -> None:
+    store = RedisStore(f"redis://127.0.0.1:{_free_port()}/0")
+    with pytest.raises(StoreUnavailableError, match="Redis store failed"):
+        await store.limiter_admit("{1}:limiter:m", interval=1.0, burst=1)
+    await store.aclose()
+
+
+async def test_an_injected_client_is_never_closed(
+    redis_url: str, redis_prefix: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    store = RedisStore(client, prefix=redis_prefix)
+    await store.cache_set("{1}:k", "v", ttl=60)
+    await store.aclose()
+    assert await client.get(f"{redis_prefix}{{1}}:k") == b"v"
+    assert await client.pttl(f"{redis_prefix}{{1}}:k") > 59_000
+    assert repr(store) == f"<RedisStore prefix={redis_prefix!r} client=injected>"
+    await client.aclose()
+
+
+async def test_keys_carry_the_instance_hash_tag_and_never_the_token(
+    redis_url: str, redis_prefix: str
+) -> None:
+    store = RedisStore(redis_url, prefix=redis_prefix)
+    transport = httpx.MockTransport(lambda request: httpx.Response(469))
+    async with _tg(store, transport) as tg:
+        tg._limiter = type(tg._limiter)(ID_INSTANCE, RateLimits(), store)
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79876543210)
+    client = aioredis.Redis.from_url(redis_url)
+    keys = sorted(
+        [k.decode() async for k in client.scan_iter(match=redis_prefix + "*")]
+    )
+    await client.aclose()
+    await store.aclose()
+    assert keys == [
+        f"{redis_prefix}{{{ID_INSTANCE}}}:breaker",
+        f"{redis_prefix}{{{ID_INSTANCE}}}:limiter:checkAccount",
+    ]
+    assert all(API_TOKEN not in key for key in keys)
+
+
+async def test_two_stores_on_one_server_share_the_pause(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Two clients with their own Redis connections, as two processes have."""
+    first = RedisStore(redis_url, prefix=redis_prefix)
+    second = RedisStore(redis_url, prefix=redis_prefix)
+    refusing = httpx.MockTransport(lambda request: httpx.Response(469))
+
+    def must_not_send(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("sent during a pause")
+
+    async with (
+        _tg(first, refusing) as a,
+        _tg(second, httpx.MockTransport(must_not_send)) as b,
+    ):
+        with pytest.raises(ContactInfoLimitError):
+            await a.service.check_account(79876543210)
+        with pytest.raises(CircuitOpenError):
+            await b.service.check_account(79876543210)
+        await b.breaker.reset()
+        assert not (await a.breaker.state()).is_open
+    await first.aclose()
+    await second.aclose()
