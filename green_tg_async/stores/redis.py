@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._fallback import LocalFallback, fails_open
 from ._transitions import failed, opened, probed, succeeded
 
 try:
@@ -69,7 +70,10 @@ class RedisStore(StateStore, SharedLimiterStore):
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
-    never turns into unlimited sending.
+    never turns into unlimited sending. With `fail_open=True` it carries on
+    locally instead: the limiter at `fallback_fraction` of the rate in this
+    process, the last pause it saw still honoured, and new pauses written
+    back once Redis answers again.
     """
 
     def __init__(
@@ -78,6 +82,8 @@ class RedisStore(StateStore, SharedLimiterStore):
         *,
         prefix: str = "green_tg:",
         timeout: float = 0.25,
+        fail_open: bool = False,
+        fallback_fraction: float = 0.5,
     ) -> None:
         if isinstance(client_or_url, str):
             self._redis = aioredis.Redis.from_url(client_or_url)
@@ -87,18 +93,22 @@ class RedisStore(StateStore, SharedLimiterStore):
             self._owns = False
         self._prefix = prefix
         self._timeout = timeout
+        self._fallback = LocalFallback(fallback_fraction) if fail_open else None
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
 
+    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         raw = await self._guard(self._redis.hgetall(self._k(key)))
         return _decode(raw)
 
+    @fails_open
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
         """Open until `until`, keeping a longer pause."""
         await self._update(key, lambda r: opened(r, until, reason))
 
+    @fails_open
     async def breaker_failure(
         self, key: str, *, threshold: int, until: float, reason: str
     ) -> BreakerRecord:
@@ -107,6 +117,7 @@ class RedisStore(StateStore, SharedLimiterStore):
         assert record is not None
         return record
 
+    @fails_open
     async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
         """Take the half-open probe lease unless it is held."""
         taken = await self._update(
@@ -114,14 +125,17 @@ class RedisStore(StateStore, SharedLimiterStore):
         )
         return taken is not None
 
+    @fails_open
     async def breaker_success(self, key: str, *, now: float) -> None:
         """Forget failures; close unless a pause runs past `now`."""
         await self._update(key, lambda r: succeeded(r, now))
 
+    @fails_open
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""
         await self._guard(self._redis.delete(self._k(key)))
 
+    @fails_open
     async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
         """Book the next GCRA slot for `key` (one round trip); return the wait."""
         step = round(interval * 1e6)
@@ -129,16 +143,19 @@ class RedisStore(StateStore, SharedLimiterStore):
         wait_us = await self._guard(self._admit(keys=[self._k(key)], args=args))
         return int(wait_us) / 1e6
 
+    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now, for everyone."""
         args = [round(seconds * 1e6)]
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
 
+    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
         raw = await self._guard(self._redis.get(self._k(key)))
         return None if raw is None else _text(raw)
 
+    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds."""
         px = max(1, round(ttl * 1000))

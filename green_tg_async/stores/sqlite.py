@@ -19,6 +19,7 @@ from typing import TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._fallback import LocalFallback, fails_open
 from ._transitions import failed, opened, probed, succeeded
 
 __all__ = ["SqliteStore"]
@@ -50,22 +51,31 @@ class SqliteStore(StateStore, SharedLimiterStore):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        fail_open: bool = False,
+        fallback_fraction: float = 0.5,
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None  # writes, in a worker thread
         self._reader: sqlite3.Connection | None = None  # reads, on the loop
         self._lock = threading.Lock()
+        self._fallback = LocalFallback(fallback_fraction) if fail_open else None
 
+    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         return await self._read(lambda db: _read(db, key))
 
+    @fails_open
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
         """Open until `until`, keeping a longer pause."""
         await self._update(key, lambda r: opened(r, until, reason))
 
+    @fails_open
     async def breaker_failure(
         self, key: str, *, threshold: int, until: float, reason: str
     ) -> BreakerRecord:
@@ -74,6 +84,7 @@ class SqliteStore(StateStore, SharedLimiterStore):
         assert record is not None
         return record
 
+    @fails_open
     async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
         """Take the half-open probe lease unless it is held."""
 
@@ -85,14 +96,17 @@ class SqliteStore(StateStore, SharedLimiterStore):
 
         return await self._run(take, write=True)
 
+    @fails_open
     async def breaker_success(self, key: str, *, now: float) -> None:
         """Forget failures; close unless a pause runs past `now`."""
         await self._update(key, lambda r: succeeded(r, now))
 
+    @fails_open
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""
         await self._update(key, lambda r: None)
 
+    @fails_open
     async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
         """Book the next GCRA slot for `key`; return the wait in seconds."""
         step = round(interval * 1e6)
@@ -101,15 +115,18 @@ class SqliteStore(StateStore, SharedLimiterStore):
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
 
+    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now."""
         until = _now_us() + round(seconds * 1e6)
         await self._run(lambda db: _push(db, key, until), write=True)
 
+    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
         return await self._read(lambda db: _cached(db, key, time.time()))
 
+    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds."""
         row = (key, value, time.time() + ttl)

@@ -196,3 +196,75 @@ async def test_two_stores_on_one_server_share_the_pause(
         assert not (await a.breaker.state()).is_open
     await first.aclose()
     await second.aclose()
+
+
+async def test_fail_open_keeps_going_locally_and_writes_pauses_back(
+    own_redis: RedisServer,
+) -> None:
+    """Down: calls go on at half the rate, the known pause holds, a new 469
+    pauses locally; back up: that pause is written to Redis for everyone."""
+    await _wait_until_up(own_redis.url)
+    answers = iter(
+        [
+            httpx.Response(200, json={"stateInstance": "authorized"}),
+            httpx.Response(200, json={"stateInstance": "authorized"}),
+            httpx.Response(469),
+        ]
+    )
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path.split("/")[2])
+        return next(answers)
+
+    store = RedisStore(own_redis.url, prefix="t:", fail_open=True)
+    tg = _tg(store, httpx.MockTransport(answer))
+    await tg.account.get_state_instance()
+
+    own_redis.kill()
+    assert (await tg.account.get_state_instance()).state_instance == "authorized"
+    wait = await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1)
+    again = await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1)
+    assert (wait, round(again)) == (0.0, 2)  # half the rate: 2 s apart
+    with pytest.raises(ContactInfoLimitError):
+        await tg.service.check_account(79876543210)
+    with pytest.raises(CircuitOpenError):  # the local pause holds
+        await tg.service.check_account(79876543210)
+
+    own_redis.start()
+    await _wait_until_up(own_redis.url)
+    other = RedisStore(own_redis.url, prefix="t:")
+    with pytest.raises(CircuitOpenError):  # first call after recovery writes back
+        await tg.service.check_account(79876543210)
+    record = await other.breaker_get(f"{{{ID_INSTANCE}}}:breaker")
+    assert record is not None
+    assert record.open_until > 0
+    assert sent == ["getStateInstance", "getStateInstance", "checkAccount"]
+    await tg.aclose()
+    await store.aclose()
+    await other.aclose()
+
+
+async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
+    own_redis: RedisServer,
+) -> None:
+    await _wait_until_up(own_redis.url)
+    store = RedisStore(own_redis.url, prefix="t:", fail_open=True)
+    own_redis.kill()
+    await store.breaker_open("{1}:breaker", until=2e9, reason="469")
+    assert await store.cache_get("{1}:k") is None
+    await store.cache_set("{1}:k", "v", ttl=5)  # dropped while down
+    await store.limiter_penalize("{1}:limiter:x", seconds=30)
+    assert await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1) > 29
+    assert await store.breaker_probe("{1}:breaker", now=3e9, lease_until=3e9 + 60)
+    await store.breaker_success("{1}:breaker", now=3e9)
+    await store.breaker_reset("{1}:other")
+    record = await store.breaker_failure("{1}:f", threshold=1, until=5.0, reason="r")
+    assert record.failures == 1
+    assert await store.breaker_get("{1}:breaker") is None  # closed by the probe
+    await store.aclose()
+
+
+def test_fallback_fraction_is_checked() -> None:
+    with pytest.raises(ValueError, match="fallback_fraction"):
+        RedisStore("redis://127.0.0.1:1/0", fail_open=True, fallback_fraction=0)

@@ -1,0 +1,147 @@
+"""Fail-open mode for shared stores: a local stand-in while the store is down.
+
+Failing closed is the default, because silently exceeding limits is how
+instances get banned. With `fail_open=True` a shared store instead keeps going
+on local state: the limiter runs in this process at `fallback_fraction` of the
+rate, the last pause it saw still holds, and pauses tripped meanwhile are
+written back to the store as soon as it answers again.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from green_tg_async._exceptions import StoreUnavailableError
+from green_tg_async._logging import logger
+
+from ._base import BreakerRecord
+from ._transitions import failed, opened, probed, succeeded
+
+__all__ = ["LocalFallback", "fails_open"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _HasFallback(Protocol):
+    _fallback: LocalFallback | None
+
+    async def breaker_open(self, key: str, *, until: float, reason: str) -> None: ...
+
+
+S = TypeVar("S", bound=_HasFallback)
+
+
+class LocalFallback:
+    """Breaker, limiter and cache kept in this process while the store is down."""
+
+    def __init__(self, fraction: float) -> None:
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fallback_fraction must be in (0, 1], got {fraction}")
+        self._fraction = fraction
+        self._known: dict[str, BreakerRecord | None] = {}
+        self._pending: dict[str, BreakerRecord] = {}
+        self._tat: dict[str, float] = {}
+        self.active = False
+        self.recovering = False
+
+    def observe(self, name: str, args: tuple[Any, ...], result: Any) -> None:
+        """Remember breaker records the store returned, for use while it is down."""
+        if name in ("breaker_get", "breaker_failure"):
+            self._known[args[0]] = result
+
+    async def recover(self, store: _HasFallback) -> None:
+        """Write pauses tripped while the store was down back to it.
+
+        Raises `StoreUnavailableError` (keeping what is not written yet) when
+        the store is still down.
+        """
+        self.recovering = True
+        try:
+            while self._pending:
+                key, record = next(iter(self._pending.items()))
+                await store.breaker_open(
+                    key, until=record.open_until, reason=record.reason
+                )
+                del self._pending[key]
+        finally:
+            self.recovering = False
+        self.active = False
+        logger.warning("state store answers again; pauses written back")
+
+    def _set(self, key: str, record: BreakerRecord | None, *, pause: bool) -> None:
+        self._known[key] = record
+        if pause and record is not None and record.open_until:
+            self._pending[key] = record
+
+    async def breaker_get(self, key: str) -> BreakerRecord | None:
+        return self._known.get(key)
+
+    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
+        self._set(key, opened(self._known.get(key), until, reason), pause=True)
+
+    async def breaker_failure(
+        self, key: str, *, threshold: int, until: float, reason: str
+    ) -> BreakerRecord:
+        record = failed(self._known.get(key), threshold, until, reason)
+        self._set(key, record, pause=True)
+        return record
+
+    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
+        record = probed(self._known.get(key), now, lease_until)
+        if record is not None:
+            self._set(key, record, pause=False)
+        return record is not None
+
+    async def breaker_success(self, key: str, *, now: float) -> None:
+        self._set(key, succeeded(self._known.get(key), now), pause=False)
+
+    async def breaker_reset(self, key: str) -> None:
+        self._set(key, None, pause=False)
+        self._pending.pop(key, None)
+
+    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+        step = interval / self._fraction
+        now = time.monotonic()
+        tat = max(self._tat.get(key, 0.0), now)
+        self._tat[key] = tat + step
+        return max(0.0, tat - (burst - 1) * step - now)
+
+    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
+        self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
+
+    async def cache_get(self, key: str) -> str | None:
+        return None
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        return None
+
+
+def fails_open(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """Route `method` to the store's `LocalFallback` when the store is down."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def wrapper(store: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        fallback = store._fallback
+        if fallback is None or fallback.recovering:
+            return await method(store, *args, **kwargs)
+        try:
+            if fallback.active:
+                await fallback.recover(store)
+            result = await method(store, *args, **kwargs)
+        except StoreUnavailableError as exc:
+            if not fallback.active:
+                fallback.active = True
+                logger.warning("state store unavailable, continuing locally: %s", exc)
+            local: Callable[P, Awaitable[R]] = getattr(fallback, name)
+            return await local(*args, **kwargs)
+        fallback.observe(name, args, result)
+        return result
+
+    return wrapper
