@@ -108,10 +108,11 @@ class RateLimits:
     enabled: bool = True
     """False turns the limiter off (the breaker and retries still apply)."""
 
-    shared_margin: float = 0.015
+    shared_margin: float = 0.02
     """Extra spacing (a fraction of 1/rate) when a store shares the limiter
     between processes: their timer lateness cannot be corrected locally, so
-    1.5 % keeps any one-second window at the limit despite ~15 ms of jitter."""
+    2 % leaves room for ~20 ms of jitter before the one-second send log
+    has to hold a call back."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.shared_margin < 1:

@@ -189,21 +189,28 @@ def test_limiter_repr() -> None:
 class _BookingStore:
     """A SharedLimiterStore stand-in that books slots by a fixed script."""
 
-    def __init__(self, waits: list[float]) -> None:
+    def __init__(self, waits: list[float], enter_waits: list[float]) -> None:
         self.waits = waits
+        self.enter_waits = enter_waits
         self.booked: list[tuple[str, float, int]] = []
+        self.entered: list[tuple[str, int, float]] = []
         self.penalties: list[tuple[str, float]] = []
 
     async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
         self.booked.append((key, interval, burst))
         return self.waits.pop(0)
 
+    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
+        self.entered.append((key, limit, window))
+        return self.enter_waits.pop(0)
+
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self.penalties.append((key, seconds))
 
 
 def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
-    store = _BookingStore([0.0, 2.5])
+    # 2nd call: its slot is 2.5 s away, then the send log holds it 0.25 s more.
+    store = _BookingStore([0.0, 2.5], [0.0, 0.25, 0.0])
     limiter = Limiter("7", RateLimits(per_method={"m": 4}, shared_margin=0.5), store)
 
     async def main() -> list[float]:
@@ -212,8 +219,9 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
         await limiter.penalize("m", 9.0)
         return times
 
-    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.5], abs=1e-5)
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.75], abs=1e-5)
     assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
+    assert store.entered == [("{7}:window:m", 4, 1.5)] * 3
     assert store.penalties == [("{7}:limiter:m", 9.0)]
 
 

@@ -90,6 +90,15 @@ class SharedLimiterStore(Protocol):
         """Book the next slot; return the seconds to wait before sending."""
         ...
 
+    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
+        """Record a send now, or return the wait if the send log is full.
+
+        The log is full when `limit` sends fall in the last `window` seconds.
+        Slots keep calls evenly spaced; this log catches calls that arrive
+        bunched anyway (a late process, a slow wake-up), across processes.
+        """
+        ...
+
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot at least `seconds` into the future (after a 429)."""
         ...

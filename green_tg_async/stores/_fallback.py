@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -45,6 +46,7 @@ class LocalFallback:
         self._known: dict[str, BreakerRecord | None] = {}
         self._pending: dict[str, BreakerRecord] = {}
         self._tat: dict[str, float] = {}
+        self._sends: dict[str, deque[float]] = {}
         self.active = False
         self.recovering = False
 
@@ -109,6 +111,16 @@ class LocalFallback:
         tat = max(self._tat.get(key, 0.0), now)
         self._tat[key] = tat + step
         return max(0.0, tat - (burst - 1) * step - now)
+
+    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
+        sends = self._sends.setdefault(key, deque())
+        now = time.monotonic()
+        if len(sends) >= limit and (wait := sends[-limit] + window - now) > 0:
+            return wait
+        sends.append(now)
+        while len(sends) > limit:
+            sends.popleft()
+        return 0.0
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)

@@ -48,6 +48,22 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat),
 return start - now
 """
 
+# KEYS[1] = send log (newest first); ARGV = limit, window_us. Returns the wait
+# in µs, or 0 after recording this send.
+_ENTER: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local oldest = redis.call('LINDEX', KEYS[1], tonumber(ARGV[1]) - 1)
+if oldest then
+  local wait = tonumber(oldest) + tonumber(ARGV[2]) - now
+  if wait > 0 then return wait end
+end
+redis.call('LPUSH', KEYS[1], string.format('%.0f', now))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[2]) / 1000) + 1000)
+return 0
+"""
+
 # KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
 _PENALIZE: Final = """
 local t = redis.call('TIME')
@@ -96,6 +112,7 @@ class RedisStore(StateStore, SharedLimiterStore):
         self._fallback = LocalFallback(fallback_fraction) if fail_open else None
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
+        self._enter = self._redis.register_script(_ENTER)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -141,6 +158,13 @@ class RedisStore(StateStore, SharedLimiterStore):
         step = round(interval * 1e6)
         args = [step, (burst - 1) * step]
         wait_us = await self._guard(self._admit(keys=[self._k(key)], args=args))
+        return int(wait_us) / 1e6
+
+    @fails_open
+    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
+        """Record a send unless the one-second log is full; else return the wait."""
+        args = [limit, round(window * 1e6)]
+        wait_us = await self._guard(self._enter(keys=[self._k(key)], args=args))
         return int(wait_us) / 1e6
 
     @fails_open

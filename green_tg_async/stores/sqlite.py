@@ -37,6 +37,10 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS limiter (
         key TEXT PRIMARY KEY, tat_us INTEGER NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS sends (
+        key TEXT NOT NULL, at_us INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sends_by_key ON sends (key, at_us)",
     """CREATE TABLE IF NOT EXISTS cache (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
@@ -114,6 +118,12 @@ class SqliteStore(StateStore, SharedLimiterStore):
         # The slot is an absolute time on this host's clock, so time spent
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
+
+    @fails_open
+    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
+        """Record a send unless the one-second log is full; else return the wait."""
+        span = round(window * 1e6)
+        return await self._run(lambda db: _enter(db, key, limit, span), write=True)
 
     @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
@@ -263,3 +273,16 @@ def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
         "SELECT value FROM cache WHERE key = ? AND expires_at > ?", (key, now)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:
+    now = _now_us()
+    db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
+    row = db.execute(
+        "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?",
+        (key, limit - 1),
+    ).fetchone()
+    if row is not None:
+        return (int(row[0]) + span - now) / 1e6
+    db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    return 0.0

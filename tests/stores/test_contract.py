@@ -212,3 +212,14 @@ async def test_concurrent_failures_from_two_connections_all_count(
         await other.aclose()
     assert record is not None
     assert record.failures == 20
+
+
+async def test_send_log_holds_back_the_call_over_the_limit(
+    shared_store: SharedLimiterStore,
+) -> None:
+    key = "{1}:window:m"
+    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
+    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
+    wait = await shared_store.limiter_enter(key, limit=2, window=10.0)
+    assert 9.0 < wait <= 10.0
+    assert await shared_store.limiter_enter("{1}:window:n", limit=2, window=10.0) == 0

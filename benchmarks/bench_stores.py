@@ -1,0 +1,133 @@
+"""State stores: Redis round trips per call, latency per call, multi-process accuracy.
+
+Run from the repository root, with Redis at REDIS_URL (default 127.0.0.1:6379/15):
+    python benchmarks/bench_stores.py [--calls N]
+Prints three tables. Uses tests/loopback.py and tests/stores/worker.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from green_tg_async import AsyncGreenTelegram, RateLimits  # noqa: E402
+from green_tg_async.stores import MemoryStore, RedisStore, SqliteStore  # noqa: E402
+from tests.loopback import LoopbackServer  # noqa: E402
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+ID, TOKEN = "4100000001", "bench-token"
+WORKER = str(ROOT / "tests" / "stores" / "worker.py")
+
+
+def _answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"exist": True, "chatId": "10000000"})
+
+
+def _client(store: Any, http: httpx.AsyncClient) -> AsyncGreenTelegram:
+    # A rate high enough that the limiter books every call but never waits.
+    limits = RateLimits(per_method={"checkAccount": 1e6})
+    return AsyncGreenTelegram(ID, TOKEN, http_client=http, store=store, limits=limits)
+
+
+async def per_call(store: Any, calls: int) -> tuple[float, float | None]:
+    """Median µs per check_account, and Redis commands per call if Redis."""
+    counted = [0]
+    redis = getattr(store, "_redis", None)
+    if redis is not None:
+        original = redis.execute_command
+
+        async def counting(*args: Any, **kwargs: Any) -> Any:
+            counted[0] += 1
+            return await original(*args, **kwargs)
+
+        redis.execute_command = counting
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_answer)) as http:
+        tg = _client(store, http)
+        for _ in range(50):  # warm-up: connections, script loading
+            await tg.service.check_account(79876543210)
+        counted[0] = 0
+        samples = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            await tg.service.check_account(79876543210)
+            samples.append((time.perf_counter() - started) * 1e6)
+        await tg.aclose()
+    await store.aclose()
+    return statistics.median(samples), (counted[0] / calls if redis else None)
+
+
+async def processes(kind: str, location: str, n: int, rate: float, each: int) -> str:
+    async def found(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        return 200, {"exist": True, "chatId": "1"}
+
+    env = {**os.environ, "GREEN_API_ID_INSTANCE": ID, "GREEN_API_TOKEN": TOKEN}
+    prefix = f"bench:{uuid.uuid4().hex}:"
+    async with LoopbackServer(found) as server:
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                WORKER,
+                kind,
+                location,
+                server.url,
+                str(rate),
+                str(each),
+                prefix,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            for _ in range(n)
+        ]
+        for proc in procs:
+            await proc.wait()
+    times = sorted(a.at for a in server.arrivals)
+    achieved = (len(times) - 1) / (times[-1] - times[0])
+    worst = max(
+        sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)
+    )
+    limit = int(rate)
+    tightest = min(b - a for a, b in zip(times, times[limit:], strict=False))
+    return (
+        f"{kind:>6} {n:>5} {rate:>7g} {len(times):>6} {achieved / rate:>20.4f}"
+        f" {worst:>11} {tightest * 1000:>14.1f}"
+    )
+
+
+async def main(calls: int) -> None:
+    tmp = tempfile.mkdtemp()
+    print(f"{'store':>7} {'µs/call (median)':>17} {'Redis commands/call':>20}")
+    for name, store in [
+        ("memory", MemoryStore()),
+        ("sqlite", SqliteStore(Path(tmp) / "bench.sqlite3")),
+        ("redis", RedisStore(REDIS_URL, prefix=f"bench:{uuid.uuid4().hex}:")),
+    ]:
+        micros, commands = await per_call(store, calls)
+        shown = "-" if commands is None else f"{commands:.2f}"
+        print(f"{name:>7} {micros:>17.1f} {shown:>20}")
+    print()
+    print(
+        f"{'store':>6} {'procs':>5} {'rate/s':>7} {'calls':>6}"
+        f" {'achieved/configured':>20} {'max in 1 s':>11}"
+    )
+    print(await processes("sqlite", str(Path(tmp) / "mp.sqlite3"), 2, 10, 50))
+    print(await processes("redis", REDIS_URL, 2, 10, 50))
+    print(await processes("redis", REDIS_URL, 4, 50, 100))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    asyncio.run(main(parser.parse_args().calls))
