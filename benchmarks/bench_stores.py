@@ -87,12 +87,15 @@ async def processes(kind: str, location: str, n: int, rate: float, each: int) ->
                 str(each),
                 prefix,
                 env=env,
-                stdout=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
             for _ in range(n)
         ]
-        for proc in procs:
-            await proc.wait()
+        for proc in procs:  # all imported and ready, then start together
+            assert proc.stdout is not None
+            await proc.stdout.readline()
+        await asyncio.gather(*(p.communicate(b"go\n") for p in procs))
     times = sorted(a.at for a in server.arrivals)
     achieved = (len(times) - 1) / (times[-1] - times[0])
     worst = max(

@@ -108,10 +108,10 @@ class RateLimits:
     enabled: bool = True
     """False turns the limiter off (the breaker and retries still apply)."""
 
-    shared_margin: float = 0.02
+    shared_margin: float = 0.015
     """Extra spacing (a fraction of 1/rate) when a store shares the limiter
     between processes: their timer lateness cannot be corrected locally, so
-    2 % leaves room for ~20 ms of jitter before the one-second send log
+    1.5 % leaves room for ~15 ms of jitter before the one-second send log
     has to hold a call back."""
 
     def __post_init__(self) -> None:

@@ -58,9 +58,11 @@ def _bucket(loop: asyncio.AbstractEventLoop, key: tuple[str, str]) -> _Bucket:
 class Limiter:
     """Admit calls of one instance at the rates `RateLimits` gives each method.
 
-    With a `SharedLimiterStore` (SQLite, Redis) the slots are booked in the
-    store, so every process sharing it stays within one rate; otherwise the
-    buckets live in this process.
+    The buckets live in this process. With a `SharedLimiterStore` (SQLite,
+    Redis) a call that passes its local bucket then books a slot in the store,
+    so every process sharing it stays within one rate. Pacing locally first
+    means a process with many queued calls asks the store about one call per
+    slot, rather than all at once, which would also delay its own sends.
     """
 
     def __init__(
@@ -77,15 +79,14 @@ class Limiter:
         """Wait until `method` may be sent without exceeding its rate."""
         if not self._limits.enabled:
             return
-        if self._shared is not None:
-            await self._acquire_shared(self._shared, method)
-            return
         loop = asyncio.get_running_loop()
         bucket = _bucket(loop, (self._id, method))
         rate = self._limits.rate_for(method)
         await self._wait_for_slot(loop, bucket, 1.0 / rate)
         limit = max(math.ceil(rate), self._limits.burst)
         await _wait_for_window(loop, bucket, limit)
+        if self._shared is not None:
+            await self._acquire_shared(self._shared, method)
 
     async def _acquire_shared(self, store: SharedLimiterStore, method: str) -> None:
         rate = self._limits.rate_for(method)

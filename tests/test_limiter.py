@@ -209,7 +209,7 @@ class _BookingStore:
 
 
 def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
-    # 2nd call: its slot is 2.5 s away, then the send log holds it 0.25 s more.
+    # 2nd call: its shared slot is 2.5 s away, then the send log adds 0.25 s.
     store = _BookingStore([0.0, 2.5], [0.0, 0.25, 0.0])
     limiter = Limiter("7", RateLimits(per_method={"m": 4}, shared_margin=0.5), store)
 
@@ -219,7 +219,8 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
         await limiter.penalize("m", 9.0)
         return times
 
-    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.75], abs=1e-5)
+    # 2nd: its local slot (0.25 s at 4/s), then 2.5 s to its shared slot, then 0.25.
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 3.0], abs=1e-5)
     assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
     assert store.entered == [("{7}:window:m", 4, 1.5)] * 3
     assert store.penalties == [("{7}:limiter:m", 9.0)]

@@ -26,6 +26,8 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 _READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
+_monotonic = time.monotonic  # module names, so tests can replace them
+_nap = time.sleep
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS breakers (
         key TEXT PRIMARY KEY,
@@ -178,6 +180,10 @@ class SqliteStore(StateStore, SharedLimiterStore):
             self._reader = self._open(timeout=_READ_TIMEOUT)
         try:
             return work(self._reader)
+        except sqlite3.OperationalError:
+            # Busy (another process is setting the file up or checkpointing):
+            # wait it out in the worker thread, with the full busy timeout.
+            return await self._run(work)
         except sqlite3.Error as exc:
             raise _unavailable(exc) from exc
 
@@ -206,9 +212,18 @@ class SqliteStore(StateStore, SharedLimiterStore):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = self._open(timeout=self._busy_timeout)
-            conn.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
+            deadline = _monotonic() + self._busy_timeout
+            while True:
+                try:
+                    _set_up(conn)
+                    break
+                except sqlite3.OperationalError:
+                    # Switching to WAL is not retried by SQLite's busy handler
+                    # when another process is doing the same at that moment.
+                    if _monotonic() > deadline:
+                        conn.close()
+                        raise
+                    _nap(0.01)  # in the worker thread, not the loop
             self._conn = conn
         return self._conn
 
@@ -219,6 +234,13 @@ class SqliteStore(StateStore, SharedLimiterStore):
             isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
             check_same_thread=False,
         )
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL-safe; no fsync per commit
+    for statement in _SCHEMA:
+        conn.execute(statement)
 
 
 def _unavailable(exc: sqlite3.Error) -> StoreUnavailableError:

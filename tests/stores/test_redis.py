@@ -257,6 +257,10 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
     await store.cache_set("{1}:k", "v", ttl=5)  # dropped while down
     await store.limiter_penalize("{1}:limiter:x", seconds=30)
     assert await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1) > 29
+    assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) == 0.0
+    assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) > 0.9
+    for _ in range(3):  # a zero window never fills; only `limit` entries are kept
+        assert await store.limiter_enter("{1}:window:y", limit=1, window=0.0) == 0.0
     assert await store.breaker_probe("{1}:breaker", now=3e9, lease_until=3e9 + 60)
     await store.breaker_success("{1}:breaker", now=3e9)
     await store.breaker_reset("{1}:other")

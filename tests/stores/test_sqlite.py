@@ -126,3 +126,74 @@ async def test_a_failing_read_fails_closed(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError, match="no such table"):
         await store.breaker_get("k")
     await store.aclose()
+
+
+async def test_setting_up_a_busy_file_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from green_tg_async.stores import sqlite as module
+
+    real_set_up = module._set_up
+    attempts: list[int] = []
+
+    def busy_twice(conn: sqlite3.Connection) -> None:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        real_set_up(conn)
+
+    monkeypatch.setattr(module, "_set_up", busy_twice)
+    monkeypatch.setattr(module, "_nap", lambda seconds: None)
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    assert await store.breaker_get("k") is None
+    assert len(attempts) == 3
+    await store.aclose()
+
+
+async def test_a_file_that_stays_busy_fails_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from green_tg_async.stores import sqlite as module
+
+    def always_busy(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    clock = iter(range(0, 1000, 3))  # monotonic seconds, 3 s per reading
+    monkeypatch.setattr(module, "_set_up", always_busy)
+    monkeypatch.setattr(module, "_nap", lambda seconds: None)
+    monkeypatch.setattr(module, "_monotonic", lambda: float(next(clock)))
+    store = SqliteStore(tmp_path / "state.sqlite3", busy_timeout=5.0)
+    with pytest.raises(StoreUnavailableError, match="database is locked"):
+        await store.breaker_open("k", until=1.0, reason="r")
+    await store.aclose()
+
+
+async def test_a_file_that_is_not_a_database_fails_closed(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStore(path)
+    assert await store.cache_get("k") is None
+    await store.aclose()
+    path.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"state.sqlite3{suffix}").unlink(missing_ok=True)
+    with pytest.raises(StoreUnavailableError, match="not a database"):
+        await store.cache_get("k")
+    await store.aclose()
+
+
+async def test_a_corrupt_read_fails_closed(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    assert await store.cache_get("k") is None
+
+    def corrupt(db: sqlite3.Connection) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with pytest.raises(StoreUnavailableError, match="malformed"):
+        await store._read(corrupt)
+    await store.aclose()

@@ -2,6 +2,8 @@
 
 Usage: python worker.py STORE_KIND STORE_LOCATION API_URL RATE CALLS [PREFIX]
 The instance id and token come from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN.
+It prints "ready", waits for a line on stdin, runs, then prints how many
+checks succeeded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ async def main(argv: list[str]) -> int:
     store = _store(kind, location, prefix)
     limits = RateLimits(per_method={"checkAccount": float(rate)})
     async with AsyncGreenTelegram(api_url=api_url, store=store, limits=limits) as tg:
+        # Start together: a process still importing would otherwise compete
+        # for the CPU with the ones already sending.
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         results = await asyncio.gather(
             *(tg.service.check_account(79000000000 + i) for i in range(int(calls))),
             return_exceptions=True,
