@@ -17,7 +17,7 @@ from collections import deque
 from typing import Final
 
 from ._config import RateLimits
-from .stores import SharedLimiterStore
+from .stores import SendLog, SharedLimiterStore
 
 __all__ = ["Limiter"]
 
@@ -90,22 +90,22 @@ class Limiter:
 
     async def _acquire_shared(self, store: SharedLimiterStore, method: str) -> None:
         rate = self._limits.rate_for(method)
-        interval = (1.0 + self._limits.shared_margin) / rate
-        wait = await store.limiter_admit(
-            self._key(method), interval=interval, burst=self._limits.burst
-        )
-        if wait > _EPSILON:
-            await asyncio.sleep(wait)
-        limit = max(math.ceil(rate), self._limits.burst)
-        window_key = f"{{{self._id}}}:window:{method}"
+        margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
-        window = WINDOW * (1.0 + self._limits.shared_margin)
-        while True:
-            wait = await store.limiter_enter(window_key, limit=limit, window=window)
-            if wait <= _EPSILON:
-                return
+        log = SendLog(
+            f"{{{self._id}}}:window:{method}",
+            max(math.ceil(rate), self._limits.burst),
+            WINDOW * margin,
+        )
+        wait = await store.limiter_admit(
+            self._key(method), interval=margin / rate, burst=self._limits.burst, log=log
+        )
+        while wait > _EPSILON:  # one round trip when nothing has to wait
             await asyncio.sleep(wait)
+            wait = await store.limiter_enter(
+                log.key, limit=log.limit, window=log.window
+            )
 
     async def _wait_for_slot(
         self, loop: asyncio.AbstractEventLoop, bucket: _Bucket, interval: float

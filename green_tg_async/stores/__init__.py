@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
 
@@ -15,6 +15,7 @@ __all__ = [
     "BreakerRecord",
     "MemoryStore",
     "RedisStore",
+    "SendLog",
     "SharedLimiterStore",
     "SqliteStore",
     "StateStore",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["BreakerRecord", "SharedLimiterStore", "StateStore"]
+__all__ = ["BreakerRecord", "SendLog", "SharedLimiterStore", "StateStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,14 @@ class StateStore(Protocol):
         ...
 
 
+class SendLog(NamedTuple):
+    """A send log: at most `limit` sends in any `window` seconds."""
+
+    key: str
+    limit: int
+    window: float
+
+
 @runtime_checkable
 class SharedLimiterStore(Protocol):
     """A store that also rate-limits, for every process that shares it.
@@ -86,8 +94,16 @@ class SharedLimiterStore(Protocol):
     caller sleeps the returned wait on its own event loop.
     """
 
-    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
-        """Book the next slot; return the seconds to wait before sending."""
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
+        """Book the next slot; return the seconds to wait before sending.
+
+        With `log`, a slot that starts now is also recorded in that send log
+        (in the same round trip where the store can), and 0 means "recorded,
+        send now". Any other wait means: sleep it, then call `limiter_enter`
+        until it returns 0.
+        """
         ...
 
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
-from ._base import BreakerRecord
+from ._base import BreakerRecord, SendLog
 from ._transitions import failed, opened, probed, succeeded
 
 __all__ = ["LocalFallback", "fails_open"]
@@ -105,12 +105,17 @@ class LocalFallback:
         self._set(key, None, pause=False)
         self._pending.pop(key, None)
 
-    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
         step = interval / self._fraction
         now = time.monotonic()
         tat = max(self._tat.get(key, 0.0), now)
         self._tat[key] = tat + step
-        return max(0.0, tat - (burst - 1) * step - now)
+        wait = max(0.0, tat - (burst - 1) * step - now)
+        if wait > 0 or log is None:
+            return wait
+        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
 
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
 from ._transitions import failed, opened, probed, succeeded
 
@@ -33,7 +33,9 @@ __all__ = ["RedisStore"]
 T = TypeVar("T")
 Change = Callable[[BreakerRecord | None], BreakerRecord | None]
 
-# KEYS[1] = limiter key; ARGV = step_us, tolerance_us. Returns the wait in µs.
+# KEYS[1] = limiter key, KEYS[2] = send log (optional); ARGV = step_us,
+# tolerance_us, then the log's limit and window_us. Returns the wait in µs; 0
+# with a log means the send was recorded in it.
 _ADMIT: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -45,7 +47,17 @@ local new_tat = tat + tonumber(ARGV[1])
 -- '%.0f': Lua's default number format keeps 14 digits, not the 16 we need.
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat),
            'PX', math.floor((new_tat - now) / 1000) + 60000)
-return start - now
+if start > now or #KEYS < 2 then return start - now end
+local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local oldest = redis.call('LINDEX', KEYS[2], limit - 1)
+if oldest then
+  local wait = tonumber(oldest) + window - now
+  if wait > 0 then return wait end
+end
+redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
+redis.call('LTRIM', KEYS[2], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
+return 0
 """
 
 # KEYS[1] = send log (newest first); ARGV = limit, window_us. Returns the wait
@@ -153,11 +165,16 @@ class RedisStore(StateStore, SharedLimiterStore):
         await self._guard(self._redis.delete(self._k(key)))
 
     @fails_open
-    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
-        """Book the next GCRA slot for `key` (one round trip); return the wait."""
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
+        """Book the next GCRA slot (and log the send if it is now): one round trip."""
         step = round(interval * 1e6)
-        args = [step, (burst - 1) * step]
-        wait_us = await self._guard(self._admit(keys=[self._k(key)], args=args))
+        keys, args = [self._k(key)], [step, (burst - 1) * step]
+        if log is not None:
+            keys.append(self._k(log.key))
+            args += [log.limit, round(log.window * 1e6)]
+        wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
 
     @fails_open

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BreakerRecord, SharedLimiterStore, StateStore
+from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
 from ._transitions import failed, opened, probed, succeeded
 
@@ -113,10 +113,17 @@ class SqliteStore(StateStore, SharedLimiterStore):
         await self._update(key, lambda r: None)
 
     @fails_open
-    async def limiter_admit(self, key: str, *, interval: float, burst: int) -> float:
-        """Book the next GCRA slot for `key`; return the wait in seconds."""
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
+        """Book the next GCRA slot for `key` (and log the send if it is now)."""
         step = round(interval * 1e6)
         start = await self._run(lambda db: _admit(db, key, step, burst), write=True)
+        if log is not None and start <= _now_us():
+            # Logged in a transaction of its own, after any bookings queued
+            # behind this one in the worker thread, so the logged time stays
+            # close to the real send (there are no round trips to save here).
+            return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
         # The slot is an absolute time on this host's clock, so time spent
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6

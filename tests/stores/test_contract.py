@@ -14,6 +14,7 @@ from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
     BreakerRecord,
     MemoryStore,
+    SendLog,
     SharedLimiterStore,
     SqliteStore,
     StateStore,
@@ -223,3 +224,19 @@ async def test_send_log_holds_back_the_call_over_the_limit(
     wait = await shared_store.limiter_enter(key, limit=2, window=10.0)
     assert 9.0 < wait <= 10.0
     assert await shared_store.limiter_enter("{1}:window:n", limit=2, window=10.0) == 0
+
+
+async def test_a_slot_that_starts_now_is_logged_in_the_same_call(
+    shared_store: SharedLimiterStore,
+) -> None:
+    log = SendLog("{1}:window:c", 1, 10.0)
+    first = await shared_store.limiter_admit(
+        "{1}:limiter:c", interval=0.001, burst=1, log=log
+    )
+    # The log (1 per 10 s) now holds that send: the next free slot must wait.
+    second = await shared_store.limiter_admit(
+        "{1}:limiter:d", interval=0.001, burst=1, log=log
+    )
+    assert first == 0.0
+    assert 9.0 < second <= 10.0
+    assert 9.0 < await shared_store.limiter_enter(log.key, limit=1, window=10.0) <= 10

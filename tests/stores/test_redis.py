@@ -20,7 +20,7 @@ from green_tg_async import (
     RateLimits,
     StoreUnavailableError,
 )
-from green_tg_async.stores import RedisStore
+from green_tg_async.stores import RedisStore, SendLog
 from tests.helpers import API_TOKEN, ID_INSTANCE
 
 pytestmark = pytest.mark.redis
@@ -259,6 +259,11 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
     assert await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1) > 29
     assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) == 0.0
     assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) > 0.9
+    log = SendLog("{1}:window:z", 1, 1.0)
+    assert (
+        await store.limiter_admit("{1}:limiter:z", interval=1.0, burst=1, log=log) == 0
+    )
+    assert await store.limiter_enter("{1}:window:z", limit=1, window=1.0) > 0.9
     for _ in range(3):  # a zero window never fills; only `limit` entries are kept
         assert await store.limiter_enter("{1}:window:y", limit=1, window=0.0) == 0.0
     assert await store.breaker_probe("{1}:breaker", now=3e9, lease_until=3e9 + 60)
