@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from ._exceptions import (
     ServerError,
 )
 from ._logging import logger
-from .stores import BreakerRecord, StateStore
+from .stores import BreakerRecord, MemoryStore, StateStore
 
 __all__ = ["BreakerState", "CircuitBreaker"]
 
@@ -51,6 +52,7 @@ class CircuitBreaker:
         self._id = id_instance
         self._policy = policy
         self._store = store
+        self._reads: dict[str, asyncio.Future[BreakerRecord | None]] = {}
         self._instance_key = f"{{{id_instance}}}:breaker"
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
 
@@ -64,9 +66,31 @@ class CircuitBreaker:
         if not self._policy.enabled:
             return
         for key in self._keys(method):
-            record = await self._store.breaker_get(key)
+            record = await self._read(key)
             if record is not None:
                 self._refuse_if_open(record, method, self._policy.clock())
+
+    async def _read(self, key: str) -> BreakerRecord | None:
+        """Read `key`, sharing one read between concurrent callers.
+
+        A burst of calls (say 50 tasks started at once) would otherwise send
+        50 identical reads to a shared store at the same moment, delaying the
+        sends that are due first. The process-local store needs no sharing.
+        """
+        if isinstance(self._store, MemoryStore):
+            return await self._store.breaker_get(key)
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._store.breaker_get(key))
+            self._reads[key] = pending
+            pending.add_done_callback(lambda done: self._forget(key, done))
+        return await asyncio.shield(pending)
+
+    def _forget(self, key: str, done: asyncio.Future[BreakerRecord | None]) -> None:
+        if self._reads.get(key) is done:
+            del self._reads[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here, so an unawaited failure is not logged
 
     async def admit(self, method: str) -> tuple[str, ...]:
         """Let `method` through just before it is sent; return keys to report.

@@ -15,9 +15,10 @@ from green_tg_async import (
     ContactInfoLimitError,
     RateLimits,
     ServerError,
+    StoreUnavailableError,
 )
 from green_tg_async._breaker import CircuitBreaker
-from green_tg_async.stores import MemoryStore
+from green_tg_async.stores import BreakerRecord, MemoryStore
 
 from .helpers import (
     API_TOKEN,
@@ -287,3 +288,53 @@ def test_reprs_name_the_instance(store: MemoryStore) -> None:
         f"<CircuitBreaker instance={ID_INSTANCE} scope=instance store=MemoryStore>"
     )
     assert repr(store) == "<MemoryStore breakers=0>"
+
+
+class _SlowStore(MemoryStore):
+    """A store that is not process-local, whose reads wait for a release."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.release = asyncio.Event()
+        self.fail = False
+
+    async def breaker_get(self, key: str) -> BreakerRecord | None:
+        self.reads += 1
+        await self.release.wait()
+        if self.fail:
+            raise StoreUnavailableError("down")
+        return await super().breaker_get(key)
+
+
+async def test_concurrent_checks_share_one_read(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("green_tg_async._breaker.MemoryStore", type(None))
+    store = _SlowStore()
+    await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 60, reason="469")
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(20)]
+    await asyncio.sleep(0)
+    checks[0].cancel()  # one caller giving up does not cancel the shared read
+    store.release.set()
+    results = await asyncio.gather(*checks, return_exceptions=True)
+    assert store.reads == 1
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert all(isinstance(r, CircuitOpenError) for r in results[1:])
+    assert breaker._reads == {}
+
+
+async def test_a_failed_shared_read_reaches_every_caller(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("green_tg_async._breaker.MemoryStore", type(None))
+    store = _SlowStore()
+    store.fail = True
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(3)]
+    await asyncio.sleep(0)
+    store.release.set()
+    results = await asyncio.gather(*checks, return_exceptions=True)
+    assert store.reads == 1
+    assert all(isinstance(r, StoreUnavailableError) for r in results)
