@@ -11,14 +11,14 @@ on Redis Cluster; no key holds the token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Final, TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
-from ._transitions import failed, opened, probed, succeeded
+from ._shared import Change, SharedBreaker
 
 try:
     import redis.asyncio as aioredis
@@ -31,7 +31,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
-Change = Callable[[BreakerRecord | None], BreakerRecord | None]
 
 # KEYS[1] = limiter key, KEYS[2] = send log (optional); ARGV = step_us,
 # tolerance_us, then the log's limit and window_us. Returns the wait in µs; 0
@@ -90,7 +89,7 @@ return 0
 """
 
 
-class RedisStore(StateStore, SharedLimiterStore):
+class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
     >>> store = RedisStore("redis://127.0.0.1:6379/0")        # we own the client
@@ -131,33 +130,6 @@ class RedisStore(StateStore, SharedLimiterStore):
         """Return the record for `key`, or None when closed."""
         raw = await self._guard(self._redis.hgetall(self._k(key)))
         return _decode(raw)
-
-    @fails_open
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        """Open until `until`, keeping a longer pause."""
-        await self._update(key, lambda r: opened(r, until, reason))
-
-    @fails_open
-    async def breaker_failure(
-        self, key: str, *, threshold: int, until: float, reason: str
-    ) -> BreakerRecord:
-        """Count a failure; at `threshold` open until `until`."""
-        record = await self._update(key, lambda r: failed(r, threshold, until, reason))
-        assert record is not None
-        return record
-
-    @fails_open
-    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        """Take the half-open probe lease unless it is held."""
-        taken = await self._update(
-            key, lambda r: probed(r, now, lease_until), keep=True
-        )
-        return taken is not None
-
-    @fails_open
-    async def breaker_success(self, key: str, *, now: float) -> None:
-        """Forget failures; close unless a pause runs past `now`."""
-        await self._update(key, lambda r: succeeded(r, now))
 
     @fails_open
     async def breaker_reset(self, key: str) -> None:

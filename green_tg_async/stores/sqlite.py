@@ -20,7 +20,7 @@ from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
-from ._transitions import failed, opened, probed, succeeded
+from ._shared import Change, SharedBreaker
 
 __all__ = ["SqliteStore"]
 
@@ -49,7 +49,7 @@ _SCHEMA = (
 )
 
 
-class SqliteStore(StateStore, SharedLimiterStore):
+class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
     """Keep instance state in a SQLite file (survives restarts).
 
     >>> store = SqliteStore("/var/lib/mybot/green.sqlite3")
@@ -75,42 +75,6 @@ class SqliteStore(StateStore, SharedLimiterStore):
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         return await self._read(lambda db: _read(db, key))
-
-    @fails_open
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        """Open until `until`, keeping a longer pause."""
-        await self._update(key, lambda r: opened(r, until, reason))
-
-    @fails_open
-    async def breaker_failure(
-        self, key: str, *, threshold: int, until: float, reason: str
-    ) -> BreakerRecord:
-        """Count a failure; at `threshold` open until `until`."""
-        record = await self._update(key, lambda r: failed(r, threshold, until, reason))
-        assert record is not None
-        return record
-
-    @fails_open
-    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        """Take the half-open probe lease unless it is held."""
-
-        def take(db: sqlite3.Connection) -> bool:
-            record = probed(_read(db, key), now, lease_until)
-            if record is not None:
-                _write(db, key, record)
-            return record is not None
-
-        return await self._run(take, write=True)
-
-    @fails_open
-    async def breaker_success(self, key: str, *, now: float) -> None:
-        """Forget failures; close unless a pause runs past `now`."""
-        await self._update(key, lambda r: succeeded(r, now))
-
-    @fails_open
-    async def breaker_reset(self, key: str) -> None:
-        """Forget everything about `key`."""
-        await self._update(key, lambda r: None)
 
     @fails_open
     async def limiter_admit(
@@ -166,11 +130,12 @@ class SqliteStore(StateStore, SharedLimiterStore):
         return f"<SqliteStore path={self._path!r}>"
 
     async def _update(
-        self, key: str, change: Callable[[BreakerRecord | None], BreakerRecord | None]
+        self, key: str, change: Change, *, keep: bool = False
     ) -> BreakerRecord | None:
         def apply(db: sqlite3.Connection) -> BreakerRecord | None:
             record = change(_read(db, key))
-            _write(db, key, record)
+            if record is not None or not keep:
+                _write(db, key, record)
             return record
 
         return await self._run(apply, write=True)
