@@ -1,25 +1,19 @@
-"""Offline demo: number checks through the safe pipeline against a local stand-in.
+"""Offline demo: number checks through the safe pipeline against the built-in fake.
 
 Run: python examples/demo.py   (no account, no network)
 
-The stand-in answers like GREEN-API: numbers ending in an even digit have an
-account, and the 6th look-up gets HTTP 469. Watch the client pause the
+`FakeGreenAPI` answers like GREEN-API: numbers ending in an even digit have an
+account, and the 6th distinct look-up gets HTTP 469. Watch the client pause the
 instance and refuse the rest locally, without sending them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 
-import httpx
-
-from green_tg_async import (
-    AsyncGreenTelegram,
-    CircuitOpenError,
-    GreenAPIError,
-    RateLimits,
-)
+from green_tg_async import CircuitOpenError, GreenAPIError, RateLimits
+from green_tg_async.stores import MemoryStore
+from green_tg_async.testing import FakeGreenAPI
 
 NUMBERS = [
     "+7 987 654-32-10",
@@ -33,47 +27,26 @@ NUMBERS = [
 ]
 
 
-def stand_in() -> httpx.MockTransport:
-    """Answer checkAccount like GREEN-API, with a 469 on the 6th look-up."""
-    lookups = 0
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        nonlocal lookups
-        lookups += 1
-        if lookups == 6:
-            return httpx.Response(469, text="User get contact info limit reached")
-        phone = json.loads(request.content)["phoneNumber"]
-        exists = phone % 2 == 0
-        return httpx.Response(
-            200, json={"exist": exists, "chatId": str(phone)[-8:] if exists else ""}
-        )
-
-    return httpx.MockTransport(handle)
-
-
 async def main() -> None:
     """Check NUMBERS one by one and print what happened to each."""
-    http = httpx.AsyncClient(transport=stand_in())
-    async with (
-        http,
-        AsyncGreenTelegram(
-            "4100000001",
-            "demo-token",
-            http_client=http,
-            limits=RateLimits(per_method={"checkAccount": 20}),
-        ) as tg,
-    ):
+    fake = FakeGreenAPI(lookup_limit=5, rate_limits=False)
+    limits = RateLimits(per_method={"checkAccount": 20})
+    async with fake.client(limits=limits, store=MemoryStore()) as tg:
         for number in NUMBERS:
             try:
-                await tg.service.check_account(number)
-            except ValueError:
-                pass
-            except CircuitOpenError:
-                pass
-            except GreenAPIError:
-                pass
-        await tg.breaker.state()
-        await tg.breaker.reset()  # the pause is process-wide; leave it clean
+                found = await tg.service.check_account(number)
+                print(f"{number:>18}  exist={found.exist!s:5}  chat_id={found.chat_id}")
+            except ValueError as exc:
+                print(f"{number:>18}  refused before sending: {exc}")
+            except CircuitOpenError as exc:
+                print(
+                    f"{number:>18}  not sent: paused until {exc.retry_at:%H:%M:%S} UTC"
+                )
+            except GreenAPIError as exc:
+                print(f"{number:>18}  {type(exc).__name__}: {exc}")
+        state = await tg.breaker.state()
+        print(f"breaker open={state.is_open} retry_at={state.retry_at}")
+    print(f"requests that reached the fake: {len(fake.requests)}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class AsyncGreenTelegram:
         store: StateStore | None = None,
         timeout: float | httpx.Timeout | _NotGiven | None = _NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._id = _resolve_instance(id_instance)
         token = _resolve_token(api_token)
@@ -82,8 +83,12 @@ class AsyncGreenTelegram:
         )
         self._retry = retry or RetryPolicy()
         self._request_options = _request_options(timeout, injected=http_client)
+        if http_client is not None and transport is not None:
+            raise TypeError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=_client_timeout(timeout))
+        self._http = http_client or httpx.AsyncClient(
+            timeout=_client_timeout(timeout), transport=transport
+        )
         self._transport = Transport(
             self._http,
             api_url=self._api_url,

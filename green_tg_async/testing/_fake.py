@@ -1,0 +1,245 @@
+"""`FakeGreenAPI`: a stateful, in-memory GREEN-API Telegram instance for tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Literal
+
+import httpx
+
+from green_tg_async._client import AsyncGreenTelegram
+from green_tg_async._config import DOCUMENTED_RATES
+
+__all__ = ["FAKE_API_URL", "FakeGreenAPI"]
+
+FAKE_API_URL: Final = "https://fake.green-api.invalid"
+_LIMIT_REASON: Final = "User get contact info limit reached"
+_NOT_READY: Final = "instance is starting or not authorized"
+_Handler = Callable[[httpx.Request, dict[str, Any]], httpx.Response]
+
+
+class FakeGreenAPI:
+    """One GREEN-API Telegram instance in memory: no network, no sleeps.
+
+    Accounts exist by a deterministic rule (a number ending in an even digit
+    has one, chat id = its last 8 digits) unless registered explicitly. It
+    answers 429 when a method exceeds its documented rate, 469 after
+    `lookup_limit` distinct numbers within `lookup_window` seconds, 401 for a
+    wrong token and 404 for an unknown method::
+
+        fake = FakeGreenAPI(lookup_limit=3)
+        async with fake.client() as tg:
+            found = await tg.service.check_account(79876543210)
+    """
+
+    def __init__(
+        self,
+        *,
+        id_instance: str = "1101000001",
+        api_token: str = "fake-token",
+        accounts: Mapping[int | str, str] | None = None,
+        lookup_limit: int | None = None,
+        lookup_window: float = 300.0,
+        limit_form: Literal["http", "body"] = "http",
+        rate_limits: bool = True,
+        chat_quota: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.id_instance = id_instance
+        self.api_token = api_token
+        self.accounts: dict[int | str, str] = dict(accounts or {})
+        self.lookup_limit = lookup_limit
+        self.lookup_window = lookup_window
+        self.limit_form = limit_form
+        self.rate_limits = rate_limits
+        self.chat_quota = chat_quota
+        self.state = "authorized"
+        self.requests: list[tuple[str, str]] = []  # (verb, method) in arrival order
+        self.sent: list[dict[str, Any]] = []  # bodies of sendMessage, in order
+        self.queue: deque[tuple[int, dict[str, Any]]] = deque()
+        self._clock = clock
+        self._lookups: dict[int | str, float] = {}
+        self._chats: set[str] = set()
+        self._recent: dict[str, deque[float]] = {}
+        self._scripted: deque[httpx.Response] = deque()
+        self._receipts = itertools.count(1)
+        self._ids = itertools.count(1_769_676_078_000)
+        self._handlers: dict[str, _Handler] = {
+            "getStateInstance": self._on_get_state_instance,
+            "checkAccount": self._on_check_account,
+            "sendMessage": self._on_send_message,
+            "receiveNotification": self._on_receive_notification,
+            "deleteNotification": self._on_delete_notification,
+        }
+        self.transport = httpx.MockTransport(self.handle)
+
+    # -- scripting -----------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` requests with `status` instead of handling them."""
+        for _ in range(times):
+            self._scripted.append(httpx.Response(status, json=json, headers=headers))
+
+    def enqueue_notification(self, body: Mapping[str, Any]) -> int:
+        """Queue a notification for `receiveNotification`; return its receipt id."""
+        receipt = next(self._receipts)
+        self.queue.append((receipt, dict(body)))
+        return receipt
+
+    def add_accounts(
+        self, found: Iterable[int | str], *, chat_prefix: str = ""
+    ) -> None:
+        """Register numbers or usernames that have an account (chat id derived)."""
+        for subject in found:
+            self.accounts[subject] = chat_prefix + str(subject).lstrip("@")[-8:]
+
+    def client(self, **options: Any) -> AsyncGreenTelegram:
+        """Return a client wired to this fake; `options` go to the constructor."""
+        options.setdefault("api_url", FAKE_API_URL)
+        return AsyncGreenTelegram(
+            self.id_instance, self.api_token, transport=self.transport, **options
+        )
+
+    # -- dispatch ------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request as GREEN-API would."""
+        parts = request.url.path.strip("/").split("/")
+        if len(parts) < 3 or parts[0] != f"waInstance{self.id_instance}":
+            return _text(403, "Forbidden")
+        method, token = parts[1], parts[2]
+        self.requests.append((request.method, method))
+        if token != self.api_token:
+            return _text(401, "Unauthorized")
+        if self._scripted:
+            return self._scripted.popleft()
+        handler = self._handlers.get(method)
+        if handler is None:
+            return httpx.Response(404, json={"message": f"method {method} not found"})
+        if self._over_rate(method):
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        return handler(request, _body(request))
+
+    def _over_rate(self, method: str) -> bool:
+        if not self.rate_limits:
+            return False
+        now = self._clock()
+        recent = self._recent.setdefault(method, deque())
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        recent.append(now)
+        return len(recent) > DOCUMENTED_RATES.get(method, 1.0)
+
+    # -- methods -------------------------------------------------------------
+
+    def _on_get_state_instance(
+        self, request: httpx.Request, body: dict[str, Any]
+    ) -> httpx.Response:
+        return httpx.Response(200, json={"stateInstance": self.state})
+
+    def _on_check_account(
+        self, request: httpx.Request, body: dict[str, Any]
+    ) -> httpx.Response:
+        if self.state != "authorized":
+            return httpx.Response(200, json={"status": False, "reason": _NOT_READY})
+        subject = body.get("phoneNumber", body.get("username"))
+        if not isinstance(subject, int | str) or isinstance(subject, bool):
+            return httpx.Response(400, json={"message": "Validation failed"})
+        if self._limit_reached(subject):
+            if self.limit_form == "body":
+                return httpx.Response(
+                    200, json={"status": False, "reason": _LIMIT_REASON}
+                )
+            return _text(469, _LIMIT_REASON)
+        chat_id = self._chat_id(subject)
+        return httpx.Response(200, json={"exist": bool(chat_id), "chatId": chat_id})
+
+    def _limit_reached(self, subject: int | str) -> bool:
+        if self.lookup_limit is None:
+            return False
+        now = self._clock()
+        self._lookups = {
+            s: t for s, t in self._lookups.items() if t > now - self.lookup_window
+        }
+        self._lookups[subject] = now
+        return len(self._lookups) > self.lookup_limit
+
+    def _chat_id(self, subject: int | str) -> str:
+        if subject in self.accounts:
+            return self.accounts[subject]
+        if isinstance(subject, int) and subject % 2 == 0:
+            return str(subject)[-8:]
+        return ""
+
+    def _on_send_message(
+        self, request: httpx.Request, body: dict[str, Any]
+    ) -> httpx.Response:
+        chat_id = str(body.get("chatId", ""))
+        if not chat_id or not isinstance(body.get("message"), str):
+            return httpx.Response(400, json={"message": "Validation failed"})
+        if self.chat_quota is not None and chat_id not in self._chats:
+            if len(self._chats) >= self.chat_quota:
+                return httpx.Response(
+                    466, json=_quota(self.chat_quota, len(self._chats))
+                )
+            self._chats.add(chat_id)
+        self.sent.append(body)
+        return httpx.Response(200, json={"idMessage": str(next(self._ids))})
+
+    def _on_receive_notification(
+        self, request: httpx.Request, body: dict[str, Any]
+    ) -> httpx.Response:
+        if not self.queue:
+            return httpx.Response(200, content=b"null")
+        receipt, notification = self.queue[0]
+        return httpx.Response(200, json={"receiptId": receipt, "body": notification})
+
+    def _on_delete_notification(
+        self, request: httpx.Request, body: dict[str, Any]
+    ) -> httpx.Response:
+        receipt = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        before = len(self.queue)
+        self.queue = deque(item for item in self.queue if str(item[0]) != receipt)
+        return httpx.Response(200, json={"result": len(self.queue) < before})
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeGreenAPI id_instance={self.id_instance!r} state={self.state!r} "
+            f"requests={len(self.requests)}>"
+        )
+
+
+def _body(request: httpx.Request) -> dict[str, Any]:
+    if not request.content:
+        return {}
+    try:
+        data = json.loads(request.content)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(status: int, text: str) -> httpx.Response:
+    return httpx.Response(status, text=text)
+
+
+def _quota(total: int, used: int) -> dict[str, Any]:
+    return {
+        "correspondentsStatus": {
+            "used": used,
+            "total": total,
+            "status": "CORRESPONDENTS_QUOTA_EXCEEDED",
+            "description": "Developer plan: chats with at most 3 correspondents",
+        }
+    }

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from green_tg_async import (
+    AsyncGreenTelegram,
+    AuthenticationError,
+    CircuitOpenError,
+    ContactInfoLimitError,
+    InstanceNotReadyError,
+    QuotaExceededError,
+    RateLimits,
+    RetryPolicy,
+    ServerError,
+)
+from green_tg_async.stores import MemoryStore
+from green_tg_async.testing import FakeGreenAPI
+from tests.helpers import FakeClock, RecordingSleep
+
+pytest_plugins = ["green_tg_async.testing.pytest_plugin"]
+
+
+async def test_fixtures_give_a_working_client(
+    green_fake: FakeGreenAPI, green_client: AsyncGreenTelegram
+) -> None:
+    found = await green_client.service.check_account(79876543210)
+    missing = await green_client.service.check_account(79876543211)
+    assert (found.exist, found.chat_id) == (True, "76543210")
+    assert (missing.exist, missing.chat_id) == (False, None)
+    assert green_fake.requests == [("POST", "checkAccount")] * 2
+
+
+async def test_registered_accounts_and_usernames(
+    green_fake: FakeGreenAPI, green_client: AsyncGreenTelegram
+) -> None:
+    green_fake.add_accounts([79876543211, "@durov"])
+    assert (await green_client.service.check_account(79876543211)).exist
+    durov = await green_client.service.check_account(username="durov")
+    assert durov.chat_id == "durov"
+
+
+def _client(fake: FakeGreenAPI, **options: object) -> AsyncGreenTelegram:
+    return fake.client(store=MemoryStore(), limits=RateLimits(enabled=False), **options)
+
+
+@pytest.mark.parametrize("form", ["http", "body"])
+async def test_469_after_n_distinct_lookups_in_the_window(form: str) -> None:
+    clock = FakeClock(0.0)
+    fake = FakeGreenAPI(
+        lookup_limit=2,
+        lookup_window=60,
+        limit_form=form,  # type: ignore[arg-type]
+        clock=clock,
+        rate_limits=False,
+    )
+    async with _client(fake) as tg:
+        await tg.service.check_account(79000000001)
+        await tg.service.check_account(79000000001)  # the same number again
+        await tg.service.check_account(79000000002)
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79000000003)
+        with pytest.raises(CircuitOpenError):  # the client paused itself
+            await tg.service.check_account(79000000004)
+    assert len(fake.requests) == 4
+
+
+async def test_old_lookups_leave_the_window() -> None:
+    clock = FakeClock(0.0)
+    fake = FakeGreenAPI(
+        lookup_limit=1, lookup_window=60, clock=clock, rate_limits=False
+    )
+    async with _client(fake) as tg:
+        await tg.service.check_account(79000000001)
+        clock.advance(61)
+        assert not (await tg.service.check_account(79000000003)).exist
+
+
+async def test_rate_limit_answers_429_with_retry_after() -> None:
+    clock = FakeClock(0.0)
+    fake = FakeGreenAPI(clock=clock)  # getStateInstance: 1/s
+    sleep = RecordingSleep()
+
+    async def tick(seconds: float) -> None:
+        await sleep(seconds)
+        clock.advance(seconds)
+
+    async with _client(fake, retry=RetryPolicy(sleep=tick, max_attempts=2)) as tg:
+        await tg.account.get_state_instance()
+        await tg.account.get_state_instance()  # 2nd in one second: 429, retried
+    assert sleep.delays == [1.0]
+    assert fake.requests == [("GET", "getStateInstance")] * 3
+    raw = httpx.Request(
+        "GET",
+        f"https://x/waInstance{fake.id_instance}/getStateInstance/{fake.api_token}",
+    )
+    assert fake.handle(raw).status_code == 429  # 2nd call in the new second
+
+
+async def test_instance_state_wrong_token_unknown_method_and_quota() -> None:
+    fake = FakeGreenAPI(chat_quota=1, rate_limits=False)
+    async with _client(fake) as tg:
+        fake.state = "starting"
+        assert (await tg.account.get_state_instance()).state_instance == "starting"
+        with pytest.raises(InstanceNotReadyError):
+            await tg.service.check_account(79876543210)
+        await tg.sending.send_message("1", "hi")
+        await tg.sending.send_message("1", "again")  # same chat: fine
+        with pytest.raises(QuotaExceededError) as quota:
+            await tg.sending.send_message("2", "hi")
+        fake.fail_next(500, times=1)
+        with pytest.raises(ServerError):
+            await tg.sending.send_message("1", "hi")
+    assert quota.value.body["correspondentsStatus"]["total"] == 1
+    assert [m["message"] for m in fake.sent] == ["hi", "again"]
+    async with AsyncGreenTelegram(
+        fake.id_instance, "other", transport=fake.transport, store=MemoryStore()
+    ) as wrong:
+        with pytest.raises(AuthenticationError):
+            await wrong.account.get_state_instance()
+    unknown = httpx.Request(
+        "POST", f"https://x/waInstance{fake.id_instance}/nope/{fake.api_token}"
+    )
+    assert fake.handle(unknown).status_code == 404
+    elsewhere = httpx.Request("GET", "https://x/waInstance999/getStateInstance/t")
+    assert fake.handle(elsewhere).status_code == 403
+    assert "FakeGreenAPI" in repr(fake)
+
+
+async def test_notification_queue() -> None:
+    fake = FakeGreenAPI()
+    receipt = fake.enqueue_notification({"typeWebhook": "stateInstanceChanged"})
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        base = f"https://x/waInstance{fake.id_instance}"
+        got = await http.get(f"{base}/receiveNotification/{fake.api_token}")
+        assert got.json() == {
+            "receiptId": receipt,
+            "body": {"typeWebhook": "stateInstanceChanged"},
+        }
+        gone = await http.delete(
+            f"{base}/deleteNotification/{fake.api_token}/{receipt}"
+        )
+        assert gone.json() == {"result": True}
+        empty = await http.get(f"{base}/receiveNotification/{fake.api_token}")
+        assert empty.json() is None
+        bad = await http.post(f"{base}/checkAccount/{fake.api_token}", content=b"[1]")
+        assert bad.status_code == 400
+
+
+def test_client_refuses_both_transport_and_http_client() -> None:
+    fake = FakeGreenAPI()
+    http = httpx.AsyncClient()
+    with pytest.raises(TypeError, match="not both"):
+        fake.client(http_client=http)
+    asyncio.run(http.aclose())
+
+
+async def test_green_client_retries_reads_without_sleeping(
+    green_fake: FakeGreenAPI, green_client: AsyncGreenTelegram
+) -> None:
+    green_fake.fail_next(502)
+    state = await green_client.account.get_state_instance()
+    assert state.state_instance == "authorized"
+    assert green_fake.requests == [("GET", "getStateInstance")] * 2
+
+
+async def test_malformed_bodies_are_rejected_like_the_api() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    base = f"https://x/waInstance{fake.id_instance}"
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        broken = await http.post(f"{base}/checkAccount/{fake.api_token}", content=b"{x")
+        no_text = await http.post(
+            f"{base}/sendMessage/{fake.api_token}", json={"chatId": "1"}
+        )
+    assert (broken.status_code, no_text.status_code) == (400, 400)
