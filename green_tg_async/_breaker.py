@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from ._exceptions import (
     ServerError,
 )
 from ._logging import logger
+from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
 
 __all__ = ["BreakerState", "CircuitBreaker"]
@@ -52,7 +52,7 @@ class CircuitBreaker:
         self._id = id_instance
         self._policy = policy
         self._store = store
-        self._reads: dict[str, asyncio.Future[BreakerRecord | None]] = {}
+        self._reads: SingleFlight[str, BreakerRecord | None] = SingleFlight()
         self._instance_key = f"{{{id_instance}}}:breaker"
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
 
@@ -79,18 +79,7 @@ class CircuitBreaker:
         """
         if isinstance(self._store, MemoryStore):
             return await self._store.breaker_get(key)
-        pending = self._reads.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._store.breaker_get(key))
-            self._reads[key] = pending
-            pending.add_done_callback(lambda done: self._forget(key, done))
-        return await asyncio.shield(pending)
-
-    def _forget(self, key: str, done: asyncio.Future[BreakerRecord | None]) -> None:
-        if self._reads.get(key) is done:
-            del self._reads[key]
-        if not done.cancelled():
-            done.exception()  # retrieved here, so an unawaited failure is not logged
+        return await self._reads.run(key, lambda: self._store.breaker_get(key))
 
     async def admit(self, method: str) -> tuple[str, ...]:
         """Let `method` through just before it is sent; return keys to report.

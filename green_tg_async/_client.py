@@ -20,6 +20,7 @@ from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
 from ._methods import METHODS, MethodSpec
 from ._retry import build_retrying
+from ._singleflight import SingleFlight
 from ._transport import Transport
 from .resources import Account, Sending, Service
 from .stores import StateStore, default_store
@@ -101,6 +102,7 @@ class AsyncGreenTelegram:
         self._breaker = CircuitBreaker(
             self._id, breaker or BreakerPolicy(), self._store
         )
+        self._checks: SingleFlight[str, Any] = SingleFlight()
         self._state = _State.UNOPENED
 
     @property

@@ -1,0 +1,120 @@
+"""Bulk number checks: validation first, one request per number, cache, 469 stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncGenerator, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeAlias
+
+from green_tg_async._exceptions import (
+    CircuitOpenError,
+    ContactInfoLimitError,
+    GreenAPIError,
+)
+from green_tg_async._phone import normalize_phone
+from green_tg_async.models import AccountCheck
+
+if TYPE_CHECKING:
+    from green_tg_async._client import AsyncGreenTelegram
+
+__all__ = ["CheckOutcome", "check_many"]
+
+CheckOutcome: TypeAlias = AccountCheck | GreenAPIError | ValueError
+"""What `check_accounts()` yields for each number: an answer, or why there is none."""
+
+
+class _Run:
+    """One bulk run: the numbers still to check and, after a 469, the stop."""
+
+    def __init__(
+        self,
+        client: AsyncGreenTelegram,
+        phones: Iterable[int],
+        *,
+        force: bool,
+        ttls: tuple[float, float],
+    ) -> None:
+        self.client = client
+        self.pending = deque(phones)
+        self.force = force
+        self.ttls = ttls
+        self.stopped: CircuitOpenError | None = None
+        self.done: asyncio.Queue[tuple[int, CheckOutcome]] = asyncio.Queue()
+
+    async def work(self) -> None:
+        while self.pending:
+            phone = self.pending.popleft()
+            await self.done.put((phone, await self.check(phone)))
+
+    async def check(self, phone: int) -> CheckOutcome:
+        if self.stopped is not None:
+            return self.stopped
+        try:
+            return await self._answer(phone)
+        except ContactInfoLimitError as exc:
+            self.stopped = await self._pause(exc)
+            return exc
+        except CircuitOpenError as exc:
+            self.stopped = exc
+            return exc
+        except GreenAPIError as exc:
+            return exc
+
+    async def _answer(self, phone: int) -> AccountCheck:
+        store, key = self.client._store, f"{{{self.client.id_instance}}}:check:{phone}"
+        if not self.force and (cached := await store.cache_get(key)) is not None:
+            return AccountCheck.from_wire(json.loads(cached))
+        found = await self.client.service.check_account(phone, force=self.force)
+        ttl = self.ttls[0] if found.exist else self.ttls[1]
+        await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)
+        return found
+
+    async def _pause(self, exc: ContactInfoLimitError) -> CircuitOpenError:
+        state = await self.client.breaker.state()
+        if state.is_open and state.retry_at is not None:
+            retry_at = state.retry_at
+        else:  # breaker disabled: still stop this run for the documented pause
+            policy = self.client.breaker._policy
+            retry_at = datetime.fromtimestamp(
+                policy.clock() + policy.pause_seconds, tz=UTC
+            )
+        return CircuitOpenError(
+            self.client.id_instance, exc.message, retry_at, method="checkAccount"
+        )
+
+
+async def check_many(
+    client: AsyncGreenTelegram,
+    numbers: Iterable[int | str],
+    *,
+    concurrency: int,
+    force: bool,
+    ttls: tuple[float, float],
+) -> AsyncGenerator[tuple[int | str, CheckOutcome], None]:
+    """Yield `(number, outcome)` for every input, in completion order."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise TypeError("concurrency must be an int")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    inputs: dict[int, list[int | str]] = {}
+    for number in numbers:
+        try:
+            inputs.setdefault(normalize_phone(number), []).append(number)
+        except (ValueError, TypeError) as exc:
+            yield number, ValueError(str(exc))
+    run = _Run(client, inputs, force=force, ttls=ttls)
+    workers = [
+        asyncio.create_task(run.work()) for _ in range(min(concurrency, len(inputs)))
+    ]
+    try:
+        for _ in range(len(inputs)):
+            phone, outcome = await run.done.get()
+            for number in inputs[phone]:
+                yield number, outcome
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
