@@ -1,0 +1,202 @@
+"""`green-tg`: the command line (argparse; rich for tables and progress when installed).
+
+Exit codes: 0 ok, 1 an API error, 2 usage or configuration, 3 the instance is paused.
+Credentials come from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN or `--token-file`,
+never from an argument; `--sandbox` runs against the built-in FakeGreenAPI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from ._cli_files import (
+    Progress,
+    ResultWriter,
+    done_numbers,
+    pending,
+    read_numbers,
+    row_for,
+)
+from ._client import AsyncGreenTelegram
+from ._config import RateLimits
+from ._exceptions import CircuitOpenError, GreenAPIError
+from .stores import MemoryStore, SqliteStore, StateStore
+
+__all__ = ["main"]
+
+OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
+STATE_ENV: Final = "GREEN_TG_STATE"  # where the CLI keeps the breaker between runs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="green-tg", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--sandbox", action="store_true", help="use the built-in fake API"
+    )
+    parser.add_argument("--token-file", type=Path, help="read the API token from FILE")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check numbers for Telegram accounts")
+    check.add_argument("numbers", nargs="+")
+    check_file = commands.add_parser("check-file", help="check every number in FILE")
+    check_file.add_argument("file", type=Path)
+    check_file.add_argument("-o", "--output", type=Path, required=True)
+    check_file.add_argument("--resume", action="store_true", help="skip numbers in OUT")
+    check_file.add_argument("--concurrency", type=int, default=4)
+    commands.add_parser("state", help="show the instance state")
+    send = commands.add_parser("send", help="send a text message")
+    send.add_argument("chat_id")
+    send.add_argument("text")
+    breaker = commands.add_parser("breaker", help="show or reset the pause")
+    breaker.add_argument("action", choices=["status", "reset"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except (ValueError, OSError) as exc:
+        print(f"green-tg: {exc}", file=sys.stderr)
+        return USAGE
+
+
+async def _run(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        async with _client(args, store) as tg:
+            return await _COMMANDS[args.command](tg, args)
+    except CircuitOpenError as exc:
+        _say(args, {"error": str(exc), "retry_at": exc.retry_at.isoformat()}, str(exc))
+        return PAUSED
+    except GreenAPIError as exc:
+        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
+        return API_ERROR
+    finally:
+        await store.aclose()
+
+
+def _store(args: argparse.Namespace) -> StateStore:
+    if args.sandbox:
+        return MemoryStore()
+    default = Path.home() / ".cache" / "green-tg" / "state.sqlite3"
+    path = Path(os.environ.get(STATE_ENV, default))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(path)
+
+
+def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
+    if args.sandbox:
+        from .testing import FakeGreenAPI
+
+        limit = int(os.environ.get("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "200"))
+        rate = float(os.environ.get("GREEN_TG_SANDBOX_RATE", "20"))
+        fake = FakeGreenAPI(lookup_limit=limit, rate_limits=False)
+        limits = RateLimits(per_method={"checkAccount": rate})
+        return fake.client(store=store, limits=limits)
+    token = args.token_file.read_text().strip() if args.token_file else None
+    return AsyncGreenTelegram(api_token=token, store=store)
+
+
+def _say(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data) if args.json else text)
+
+
+async def _check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    rows = [row_for(n, o) async for n, o in tg.service.check_accounts(args.numbers)]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(" ".join(f"{k}={v}" for k, v in row.items() if v))
+    return _exit_code(row["status"] for row in rows)
+
+
+async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    numbers = read_numbers(args.file)
+    done = done_numbers(args.output) if args.resume else set()
+    todo = list(dict.fromkeys(pending(numbers, done)))
+    writer = ResultWriter(args.output, append=args.resume)
+    progress = Progress(len(todo), quiet=args.json)
+    statuses: list[str] = []
+    try:
+        stream = tg.service.check_accounts(todo, concurrency=args.concurrency)
+        async for number, outcome in stream:
+            row = row_for(number, outcome)
+            if row["status"] != "paused":  # not an answer: --resume will ask again
+                writer.write(row)
+            statuses.append(row["status"])
+            progress.advance()
+    finally:
+        progress.close()
+        writer.close()
+    return await _report(tg, args, statuses)
+
+
+async def _report(
+    tg: AsyncGreenTelegram, args: argparse.Namespace, statuses: list[str]
+) -> int:
+    code = _exit_code(statuses)
+    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+    state = await tg.breaker.state()
+    summary: dict[str, Any] = {"checked": len(statuses), "by_status": counts}
+    text = f"{len(statuses)} numbers: " + ", ".join(
+        f"{n} {s}" for s, n in counts.items()
+    )
+    if code == PAUSED and state.retry_at is not None:
+        summary["resume_after"] = state.retry_at.isoformat()
+        text += (
+            "\npaused by Telegram's look-up limit until "
+            f"{state.retry_at:%Y-%m-%d %H:%M} UTC; run again with --resume after that"
+        )
+    _say(args, summary, text)
+    return code
+
+
+def _exit_code(statuses: Any) -> int:
+    seen = set(statuses)
+    if "paused" in seen:
+        return PAUSED
+    return API_ERROR if "error" in seen else OK
+
+
+async def _state(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    state = await tg.account.get_state_instance()
+    _say(args, {"stateInstance": state.state_instance}, state.state_instance)
+    return OK
+
+
+async def _send(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    sent = await tg.sending.send_message(args.chat_id, args.text)
+    _say(args, {"idMessage": sent.id_message}, sent.id_message)
+    return OK
+
+
+async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    if args.action == "reset":
+        await tg.breaker.reset()
+    state = await tg.breaker.state()
+    when = state.retry_at.isoformat() if state.retry_at else None
+    data = {"open": state.is_open, "reason": state.reason, "retry_at": when}
+    text = f"paused until {when}: {state.reason}" if state.is_open else "closed"
+    _say(args, data, text)
+    return PAUSED if state.is_open else OK
+
+
+_COMMANDS: Final = {
+    "check": _check,
+    "check-file": _check_file,
+    "state": _state,
+    "send": _send,
+    "breaker": _breaker,
+}

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from green_tg_async._cli import main
+from green_tg_async._cli_files import Progress, read_numbers
+from tests.helpers import API_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "numbers.csv"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("GREEN_API_ID_INSTANCE", "GREEN_API_TOKEN", "GREEN_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GREEN_TG_STATE", str(tmp_path / "state.sqlite3"))
+    monkeypatch.setenv("GREEN_TG_SANDBOX_RATE", "1000")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_check_prints_one_line_per_number(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sandbox", "check", "79876543210", "79876543211", "abc"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0] == "phone=abc status=invalid error=phone number 'abc' contains "
+        "characters that are not digits: 'abc'"
+    )
+    assert "phone=79876543210 exist=true chat_id=76543210 status=ok" in out
+    assert "phone=79876543211 exist=false status=ok" in out
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sandbox", "--json", "check", "79876543210"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "phone": "79876543210",
+            "exist": "true",
+            "chat_id": "76543210",
+            "status": "ok",
+            "error": "",
+        }
+    ]
+
+
+def test_check_file_writes_every_line_once(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 0
+    rows = _rows(out)
+    assert sorted(r["phone"] for r in rows) == sorted(read_numbers(SAMPLE))
+    assert len(rows) == len(read_numbers(SAMPLE)) == 15
+    statuses = {r["phone"]: r["status"] for r in rows}
+    assert statuses["not a number"] == "invalid"
+    assert statuses["+7 987 654-32-10"] == "ok"
+
+
+def test_a_469_stops_the_run_and_resume_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results.csv"
+    monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "5")
+    assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 3
+    assert "run again with --resume" in capsys.readouterr().out
+    first = _rows(out)
+    assert all(r["status"] != "paused" for r in first)
+    assert len(first) < 15
+
+    monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "100")
+    assert (
+        main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out), "--resume"]) == 0
+    )
+    rows = _rows(out)
+    answered = [r["phone"] for r in rows if r["status"] in ("ok", "invalid")]
+    assert sorted(answered) == sorted(read_numbers(SAMPLE))
+
+
+def test_json_summary_of_a_paused_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "2")
+    out = tmp_path / "r.csv"
+    assert main(["--sandbox", "--json", "check-file", str(SAMPLE), "-o", str(out)]) == 3
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["by_status"]["paused"] > 0
+    assert summary["resume_after"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["state"], "authorized"),
+        (["send", "10000000", "hello"], "1769676078000"),
+        (["breaker", "status"], "closed"),
+        (["breaker", "reset"], "closed"),
+    ],
+)
+def test_other_commands(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--sandbox", *argv]) == 0
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_missing_credentials_are_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["state"]) == 2
+    assert "GREEN_API_ID_INSTANCE" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
+
+
+def test_token_file_and_an_unreachable_api_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(API_TOKEN + "\n")
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
+    monkeypatch.setenv("GREEN_API_URL", "http://127.0.0.1:9")  # nothing listens
+    code = main(["--token-file", str(token_file), "state"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "APIConnectionError" in captured.out
+    assert API_TOKEN not in captured.out + captured.err
+
+
+def test_a_paused_instance_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "0")
+    assert main(["--sandbox", "check", "79876543210"]) == 3
+    assert "status=paused" in capsys.readouterr().out
+
+
+def test_progress_lines_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(2, quiet=False)
+    progress.advance()
+    progress.advance()
+    progress.close()
+    assert capsys.readouterr().err.startswith("2/2 checked")
+
+
+def _run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "green_tg_async", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_runs_as_a_real_process(tmp_path: Path) -> None:
+    env = {**os.environ, "GREEN_TG_SANDBOX_RATE": "1000"}
+    done = _run("--sandbox", "--json", "state", env=env)
+    assert done.returncode == 0
+    assert json.loads(done.stdout) == {"stateInstance": "authorized"}
+
+
+def test_killed_mid_run_then_resumed_answers_every_number_once(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("\n".join(str(79000000000 + i) for i in range(150)) + "\n")
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "GREEN_TG_SANDBOX_RATE": "50"}
+    argv = [
+        sys.executable,
+        "-m",
+        "green_tg_async",
+        "--sandbox",
+        "check-file",
+        str(numbers),
+        "-o",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(_rows(out)) < 20):
+        time.sleep(0.05)  # waiting for a real process to make progress
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    partial = len(_rows(out))
+    assert 20 <= partial < 150
+
+    resumed = _run(
+        "--sandbox", "check-file", str(numbers), "-o", str(out), "--resume", env=env
+    )
+    assert resumed.returncode == 0
+    phones = [r["phone"] for r in _rows(out)]
+    assert sorted(phones) == sorted(str(79000000000 + i) for i in range(150))
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    progress = Progress(3, quiet=False)
+    assert progress._bar is not None
+    progress.advance()
+    assert "1/3 checked" in progress.line()
+    progress.close()
+
+
+def test_reading_numbers_skips_headers_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "n.csv"
+    path.write_text("phone,name\n79876543210,Ann\n\n ,x\n+7 912,Bob\n")
+    assert read_numbers(path) == ["79876543210", "+7 912"]
+    assert (
+        main(
+            [
+                "--sandbox",
+                "check-file",
+                str(path),
+                "-o",
+                str(tmp_path / "o.csv"),
+                "--resume",
+            ]
+        )
+        == 0
+    )
+
+
+def test_a_pause_kept_between_runs_refuses_and_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI keeps the breaker in GREEN_TG_STATE, so a pause outlives the run."""
+    import asyncio
+
+    from green_tg_async.stores import SqliteStore
+
+    async def pause() -> None:
+        store = SqliteStore(tmp_path / "state.sqlite3")
+        await store.breaker_open(
+            "{4100000001}:breaker", until=time.time() + 3600, reason="469 earlier"
+        )
+        await store.aclose()
+
+    asyncio.run(pause())
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
+    monkeypatch.setenv("GREEN_API_TOKEN", API_TOKEN)
+    monkeypatch.setenv("GREEN_API_URL", "http://127.0.0.1:9")  # never reached
+    assert main(["state"]) == 3
+    assert "paused until" in capsys.readouterr().out
+    assert main(["--json", "breaker", "status"]) == 3
+    assert json.loads(capsys.readouterr().out)["reason"] == "469 earlier"
+
+
+def test_python_dash_m_runs_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["green-tg", "--sandbox", "state"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("green_tg_async", run_name="__main__")
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == "authorized"
