@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, Final, Literal
 
 import httpx
@@ -212,6 +212,38 @@ class FakeGreenAPI:
         before = len(self.queue)
         self.queue = deque(item for item in self.queue if str(item[0]) != receipt)
         return httpx.Response(200, json={"result": len(self.queue) < before})
+
+    async def asgi(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        """The fake as an ASGI app, for uvicorn, hypercorn or `httpx.ASGITransport`."""
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        query = scope.get("query_string", b"").decode()
+        url = f"http://fake{scope['path']}" + (f"?{query}" if query else "")
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+        ]
+        response = self.handle(
+            httpx.Request(scope["method"], url, headers=headers, content=body)
+        )
+        raw_headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.content})
 
     def __repr__(self) -> str:
         return (

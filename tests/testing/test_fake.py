@@ -175,3 +175,70 @@ async def test_malformed_bodies_are_rejected_like_the_api() -> None:
             f"{base}/sendMessage/{fake.api_token}", json={"chatId": "1"}
         )
     assert (broken.status_code, no_text.status_code) == (400, 400)
+
+
+async def test_the_fake_is_an_asgi_app() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    transport = httpx.ASGITransport(app=fake.asgi)
+    async with AsyncGreenTelegram(
+        fake.id_instance,
+        fake.api_token,
+        transport=transport,
+        store=MemoryStore(),
+        limits=RateLimits(enabled=False),
+        api_url="http://fake",
+    ) as tg:
+        assert (await tg.service.check_account(79876543210)).exist
+        assert (await tg.account.get_state_instance()).state_instance == "authorized"
+    assert fake.requests == [("POST", "checkAccount"), ("GET", "getStateInstance")]
+
+    async def nothing() -> dict[str, object]:
+        raise AssertionError("not read")
+
+    async def ignore(message: object) -> None:
+        raise AssertionError("not sent")
+
+    await fake.asgi({"type": "lifespan"}, nothing, ignore)  # other scopes: ignored
+
+
+def test_the_fake_serves_on_loopback_from_the_command_line() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "green_tg_async.testing", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        url = banner.split(" on ", 1)[1].split(" ", 1)[0]
+
+        async def check() -> bool:
+            async with AsyncGreenTelegram(
+                "1101000001",
+                "fake-token",
+                api_url=url,
+                store=MemoryStore(),
+                limits=RateLimits(enabled=False),
+            ) as tg:
+                return (await tg.service.check_account(79876543210)).exist
+
+        assert asyncio.run(check()) is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    from green_tg_async.testing import __main__ as serve
+
+    async def interrupted(fake: FakeGreenAPI, host: str, port: int) -> None:
+        assert (host, port, fake.lookup_limit) == ("127.0.0.1", 8765, 7)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve, "_serve", interrupted)
+    assert serve.main(["serve", "--port", "8765", "--lookup-limit", "7"]) == 0
