@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="send a text message")
     send.add_argument("chat_id")
     send.add_argument("text")
+    receive = commands.add_parser("receive", help="print queued notifications")
+    receive.add_argument("--follow", action="store_true", help="keep polling")
+    receive.add_argument("--timeout", type=int, default=20, help="long-poll seconds")
+    receive.add_argument("--count", type=int, help="stop after COUNT notifications")
     breaker = commands.add_parser("breaker", help="show or reset the pause")
     breaker.add_argument("action", choices=["status", "reset"])
     return parser
@@ -182,6 +186,20 @@ async def _send(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     return OK
 
 
+async def _receive(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    """Print each notification as one JSON line, deleting it once printed."""
+    seen = 0
+    while args.count is None or seen < args.count:
+        item = await tg.receiving.receive_notification(receive_timeout=args.timeout)
+        if item is not None:
+            print(json.dumps(dict(item.body), ensure_ascii=False), flush=True)
+            await tg.receiving.delete_notification(item.receipt_id)
+            seen += 1
+        elif not args.follow:
+            break
+    return OK
+
+
 async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     if args.action == "reset":
         await tg.breaker.reset()
@@ -198,5 +216,6 @@ _COMMANDS: Final = {
     "check-file": _check_file,
     "state": _state,
     "send": _send,
+    "receive": _receive,
     "breaker": _breaker,
 }

@@ -22,7 +22,7 @@ from ._methods import METHODS, MethodSpec
 from ._retry import build_retrying
 from ._singleflight import SingleFlight
 from ._transport import Transport
-from .resources import Account, Sending, Service
+from .resources import Account, Receiving, Sending, Service
 from .stores import StateStore, default_store
 
 __all__ = ["AsyncGreenTelegram"]
@@ -119,6 +119,11 @@ class AsyncGreenTelegram:
     def account(self) -> Account:
         """Methods of the "Account" section."""
         return Account(self)
+
+    @cached_property
+    def receiving(self) -> Receiving:
+        """Methods of the "Receiving" section."""
+        return Receiving(self)
 
     @cached_property
     def sending(self) -> Sending:

@@ -37,4 +37,7 @@ METHODS: Final = _table(
     # A look-up changes nothing, so repeating one is safe; each one costs
     # look-up budget, which the limiter and the breaker account for.
     MethodSpec("checkAccount", "POST", idempotent=True),
+    MethodSpec("receiveNotification", "GET", idempotent=True),
+    # Deleting a receipt twice changes nothing more, so a retry is safe.
+    MethodSpec("deleteNotification", "DELETE", idempotent=True),
 )

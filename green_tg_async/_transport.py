@@ -45,9 +45,14 @@ class Transport:
         }
         self._token = token
 
-    async def send(self, spec: MethodSpec, **request: Any) -> httpx.Response:
-        """Send `spec` once; `request` goes to `httpx.AsyncClient.request`."""
-        url = f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
+    async def send(
+        self, spec: MethodSpec, *, suffix: str = "", **request: Any
+    ) -> httpx.Response:
+        """Send `spec` once; `request` goes to `httpx.AsyncClient.request`.
+
+        `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
+        """
+        url = f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}{suffix}"
         try:
             return await self._http.request(spec.http_method, url, **request)
         except httpx.TimeoutException as exc:

@@ -272,3 +272,27 @@ def test_python_dash_m_runs_the_cli(
         runpy.run_module("green_tg_async", run_name="__main__")
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == "authorized"
+
+
+def test_receive_prints_and_deletes_notifications(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from green_tg_async import _cli
+    from green_tg_async.stores import MemoryStore
+    from green_tg_async.testing import FakeGreenAPI
+
+    fake = FakeGreenAPI(rate_limits=False)
+    fake.enqueue_notification({"typeWebhook": "a"})
+    fake.enqueue_notification({"typeWebhook": "b"})
+    monkeypatch.setattr(
+        _cli, "_client", lambda args, store: fake.client(store=MemoryStore())
+    )
+    assert main(["--sandbox", "receive", "--follow", "--count", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"typeWebhook": "a"},
+        {"typeWebhook": "b"},
+    ]
+    assert not fake.queue
+    assert main(["--sandbox", "receive", "--timeout", "5"]) == 0  # empty: nothing
+    assert capsys.readouterr().out == ""

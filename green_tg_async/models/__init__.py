@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .account import InstanceState
 from .messages import SentMessage
+from .notifications import Notification
 from .service import AccountCheck
 
-__all__ = ["AccountCheck", "InstanceState", "SentMessage"]
+__all__ = ["AccountCheck", "InstanceState", "Notification", "SentMessage"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .account import Account
+from .receiving import Receiving
 from .sending import Sending
 from .service import Service
 
-__all__ = ["Account", "Sending", "Service"]
+__all__ = ["Account", "Receiving", "Sending", "Service"]
