@@ -1,7 +1,8 @@
 """Pipeline overhead: our check_account against the bare httpx call it wraps.
 
 Run: python benchmarks/bench_pipeline.py [--calls N] [--concurrency C]
-Both sides use the same in-process `httpx.MockTransport` (pure CPU per call):
+Both sides use the same in-process `FakeGreenAPI` transport (an
+`httpx.MockTransport`, so this is pure CPU per call):
 the bare side does the POST and the JSON decode; ours adds validation, the
 breaker gates, retries wiring and decoding into `AccountCheck`. The limiter is
 off, so the figure is CPU, not waiting. Prints one table.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import time
@@ -20,15 +22,12 @@ import httpx
 
 from green_tg_async import AsyncGreenTelegram, RateLimits
 from green_tg_async.stores import MemoryStore
+from green_tg_async.testing import FakeGreenAPI
 
 CALLS = 5000
 CONCURRENCY = (1, 16)
 ID, TOKEN = "4100000001", "bench-token"
 URL = f"https://4100.api.green-api.com/waInstance{ID}/checkAccount/{TOKEN}"
-
-
-def _answer(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"exist": True, "chatId": "10000000"})
 
 
 async def _run(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:
@@ -44,8 +43,8 @@ async def _run(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> 
 
 
 async def measure(calls: int, conc: int) -> tuple[float, float]:
-    transport = httpx.MockTransport(_answer)
-    async with httpx.AsyncClient(transport=transport) as http:
+    fake = FakeGreenAPI(id_instance=ID, api_token=TOKEN, rate_limits=False)
+    async with httpx.AsyncClient(transport=fake.transport) as http:
 
         async def bare() -> object:
             response = await http.post(URL, json={"phoneNumber": 79876543210})
@@ -58,9 +57,11 @@ async def measure(calls: int, conc: int) -> tuple[float, float]:
             limits=RateLimits(enabled=False),
             store=MemoryStore(),
         ) as tg:
+            numbers = itertools.count(79000000000)
 
             async def ours() -> object:
-                return await tg.service.check_account(79876543210)
+                # Distinct numbers: identical concurrent checks would share one request.
+                return await tg.service.check_account(next(numbers))
 
             await _run(bare, 200, 1)  # warm-up
             await _run(ours, 200, 1)

@@ -25,15 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from green_tg_async import AsyncGreenTelegram, RateLimits  # noqa: E402
 from green_tg_async.stores import MemoryStore, RedisStore, SqliteStore  # noqa: E402
+from green_tg_async.testing import FakeGreenAPI  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 ID, TOKEN = "4100000001", "bench-token"
 WORKER = str(ROOT / "tests" / "stores" / "worker.py")
-
-
-def _answer(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"exist": True, "chatId": "10000000"})
 
 
 def _client(store: Any, http: httpx.AsyncClient) -> AsyncGreenTelegram:
@@ -54,7 +51,8 @@ async def per_call(store: Any, calls: int) -> tuple[float, float | None]:
             return await original(*args, **kwargs)
 
         redis.execute_command = counting
-    async with httpx.AsyncClient(transport=httpx.MockTransport(_answer)) as http:
+    fake = FakeGreenAPI(id_instance=ID, api_token=TOKEN, rate_limits=False)
+    async with httpx.AsyncClient(transport=fake.transport) as http:
         tg = _client(store, http)
         for _ in range(50):  # warm-up: connections, script loading
             await tg.service.check_account(79876543210)

@@ -15,27 +15,42 @@ V = TypeVar("V")
 class SingleFlight(Generic[K, V]):
     """Run `make()` once per key at a time; concurrent callers await that run.
 
-    A caller that is cancelled does not cancel the shared run, and a failure
-    reaches every caller waiting on it.
+    The first caller runs `make()` itself (no extra task on the common path);
+    the others wait for its outcome, a failure included. If that first caller
+    is cancelled, a waiter takes over and runs `make()` again, so one caller
+    giving up never cancels the others.
     """
 
     def __init__(self) -> None:
         self._calls: dict[K, asyncio.Future[V]] = {}
 
     async def run(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
-        """Return the result of the run for `key`, starting one if none is going."""
-        pending = self._calls.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(make())
-            self._calls[key] = pending
-            pending.add_done_callback(lambda done: self._forget(key, done))
-        return await asyncio.shield(pending)
+        """Return the outcome of the run for `key`, leading one if none is going."""
+        while (pending := self._calls.get(key)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this waiter itself was cancelled
+        return await self._lead(key, make)
 
-    def _forget(self, key: K, done: asyncio.Future[V]) -> None:
-        if self._calls.get(key) is done:
+    async def _lead(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._calls[key] = future
+        try:
+            result = await make()
+        except asyncio.CancelledError:
+            future.cancel()  # waiters take over
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" log without waiters
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
             del self._calls[key]
-        if not done.cancelled():
-            done.exception()  # retrieved, so an unawaited failure is not logged
 
     def __len__(self) -> int:
         return len(self._calls)

@@ -316,13 +316,33 @@ async def test_concurrent_checks_share_one_read(
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
     checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(20)]
     await asyncio.sleep(0)
-    checks[0].cancel()  # one caller giving up does not cancel the shared read
+    checks[1].cancel()  # a waiter giving up does not disturb the shared read
     store.release.set()
     results = await asyncio.gather(*checks, return_exceptions=True)
     assert store.reads == 1
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert all(isinstance(r, CircuitOpenError) for r in [results[0], *results[2:]])
+    assert len(breaker._reads) == 0
+
+
+async def test_when_the_reader_is_cancelled_a_waiter_reads_instead(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("green_tg_async._breaker.MemoryStore", type(None))
+    store = _SlowStore()
+    await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 60, reason="469")
+    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(3)]
+    await asyncio.sleep(0)
+    checks[0].cancel()  # the caller doing the read gives up
+    for _ in range(10):  # until a waiter has taken over the read
+        await asyncio.sleep(0)
+    assert store.reads == 2
+    store.release.set()
+    results = await asyncio.gather(*checks, return_exceptions=True)
     assert isinstance(results[0], asyncio.CancelledError)
     assert all(isinstance(r, CircuitOpenError) for r in results[1:])
-    assert len(breaker._reads) == 0
+    assert store.reads == 2  # the cancelled read, then one shared by the rest
 
 
 async def test_a_failed_shared_read_reaches_every_caller(

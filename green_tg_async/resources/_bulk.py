@@ -36,13 +36,16 @@ class _Run:
         *,
         force: bool,
         ttls: tuple[float, float],
+        concurrency: int,
     ) -> None:
         self.client = client
         self.pending = deque(phones)
         self.force = force
         self.ttls = ttls
         self.stopped: CircuitOpenError | None = None
-        self.done: asyncio.Queue[tuple[int, CheckOutcome]] = asyncio.Queue()
+        # Bounded: workers never run far ahead of the consumer, so stopping
+        # early (or being killed) wastes no look-ups beyond a few in flight.
+        self.done: asyncio.Queue[tuple[int, CheckOutcome]] = asyncio.Queue(concurrency)
 
     async def work(self) -> None:
         while self.pending:
@@ -105,7 +108,7 @@ async def check_many(
             inputs.setdefault(normalize_phone(number), []).append(number)
         except (ValueError, TypeError) as exc:
             yield number, ValueError(str(exc))
-    run = _Run(client, inputs, force=force, ttls=ttls)
+    run = _Run(client, inputs, force=force, ttls=ttls, concurrency=concurrency)
     workers = [
         asyncio.create_task(run.work()) for _ in range(min(concurrency, len(inputs)))
     ]
