@@ -307,13 +307,20 @@ class _SlowStore(MemoryStore):
         return await super().breaker_get(key)
 
 
-async def test_concurrent_checks_share_one_read(
+async def _paused_slow_breaker(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[_SlowStore, CircuitBreaker]:
+    """A paused breaker over a store that is not process-local and reads slowly."""
     monkeypatch.setattr("green_tg_async._breaker.MemoryStore", type(None))
     store = _SlowStore()
     await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 60, reason="469")
-    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    return store, CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+
+
+async def test_concurrent_checks_share_one_read(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, breaker = await _paused_slow_breaker(clock, monkeypatch)
     checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(20)]
     await asyncio.sleep(0)
     checks[1].cancel()  # a waiter giving up does not disturb the shared read
@@ -328,10 +335,7 @@ async def test_concurrent_checks_share_one_read(
 async def test_when_the_reader_is_cancelled_a_waiter_reads_instead(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("green_tg_async._breaker.MemoryStore", type(None))
-    store = _SlowStore()
-    await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 60, reason="469")
-    breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
+    store, breaker = await _paused_slow_breaker(clock, monkeypatch)
     checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(3)]
     await asyncio.sleep(0)
     checks[0].cancel()  # the caller doing the read gives up
