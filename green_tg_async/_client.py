@@ -19,7 +19,7 @@ from ._exceptions import GreenAPIError, RateLimitError
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
 from ._methods import METHODS, MethodSpec
-from ._retry import build_retrying
+from ._retry import build_retrying, should_retry
 from ._singleflight import SingleFlight
 from ._transport import Transport
 from .resources import Account, Receiving, Sending, Service
@@ -173,8 +173,26 @@ class AsyncGreenTelegram:
         if self._state is _State.CLOSED:
             raise RuntimeError("the client is closed; create a new one")
         spec = METHODS[method]
-        retrying = build_retrying(self._retry, idempotent=spec.idempotent)
-        return await retrying(self._attempt, spec, {**self._request_options, **request})
+        request = {**self._request_options, **request}
+        try:
+            return await self._attempt(spec, request)
+        except GreenAPIError as exc:
+            if not should_retry(exc, idempotent=spec.idempotent):
+                raise
+            first_failure = exc
+        # Most calls succeed at once, so tenacity (and its per-attempt cost) is
+        # only engaged after a retryable failure. It is handed that failure as
+        # its first attempt, so waits, Retry-After, logs and the attempt count
+        # are exactly those of running every attempt under it.
+        replay = iter([first_failure])
+
+        async def attempt() -> Any:
+            failure = next(replay, None)
+            if failure is not None:
+                raise failure
+            return await self._attempt(spec, request)
+
+        return await build_retrying(self._retry, idempotent=spec.idempotent)(attempt)
 
     async def _attempt(self, spec: MethodSpec, request: dict[str, Any]) -> Any:
         """One attempt; every retry passes through the breaker and limiter again."""
