@@ -23,6 +23,7 @@ from ._exceptions import (
     ServerError,
     StoreUnavailableError,
 )
+from ._fast import fast_http_client
 from ._version import __version__
 from .models import AccountCheck, InstanceState, SentMessage
 
@@ -53,6 +54,7 @@ __all__ = [
     "ServerError",
     "StoreUnavailableError",
     "__version__",
+    "fast_http_client",
 ]
 
 # Show `green_tg_async.RateLimitError`, not `green_tg_async._exceptions.RateLimitError`,

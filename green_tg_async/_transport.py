@@ -59,17 +59,52 @@ class Transport:
             raise APITimeoutError(
                 f"{spec.name} timed out: {_describe(exc)}",
                 method=spec.name,
-                request_sent=not isinstance(exc, _NOT_SENT),
+                request_sent=_maybe_sent(exc),
             ) from exc
         except httpx.RequestError as exc:
             raise APIConnectionError(
                 f"{spec.name} failed: {_describe(exc)}",
                 method=spec.name,
-                request_sent=not isinstance(exc, _NOT_SENT),
+                request_sent=_maybe_sent(exc),
+            ) from exc
+        except Exception as exc:
+            if not type(exc).__module__.startswith("aiohttp"):
+                raise
+            # An aiohttp error that httpx-aiohttp did not translate: we cannot
+            # tell whether the request left, so it counts as sent.
+            raise APIConnectionError(
+                f"{spec.name} failed: {type(exc).__name__}",
+                method=spec.name,
+                request_sent=True,
             ) from exc
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
+
+
+# aiohttp errors that mean the connection was never made. httpx-aiohttp maps
+# every aiohttp connection error, a dropped connection mid-request included,
+# to httpx.ConnectTimeout, so "not sent" is only believed with one of these.
+_AIOHTTP_NOT_SENT: Final = frozenset(
+    {
+        "ClientConnectorError",
+        "ClientConnectorDNSError",
+        "ClientConnectorSSLError",
+        "ClientConnectorCertificateError",
+        "ClientProxyConnectionError",
+        "ConnectionTimeoutError",
+    }
+)
+
+
+def _maybe_sent(exc: httpx.RequestError) -> bool:
+    """True unless the request certainly never reached the server."""
+    if not isinstance(exc, _NOT_SENT):
+        return True
+    cause = exc.__cause__
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        return type(cause).__name__ not in _AIOHTTP_NOT_SENT
+    return False
 
 
 def _describe(exc: httpx.RequestError) -> str:
