@@ -22,8 +22,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--id-instance", default="1101000001")
     serve.add_argument("--lookup-limit", type=int, default=None)
+    serve.add_argument(
+        "--no-rate-limits",
+        dest="rate_limits",
+        action="store_false",
+        help="never answer 429 (for load tests)",
+    )
     args = parser.parse_args(argv)
-    fake = FakeGreenAPI(id_instance=args.id_instance, lookup_limit=args.lookup_limit)
+    fake = FakeGreenAPI(
+        id_instance=args.id_instance,
+        lookup_limit=args.lookup_limit,
+        rate_limits=args.rate_limits,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(fake, args.host, args.port))
     return 0

@@ -238,7 +238,9 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
 
     async def interrupted(fake: FakeGreenAPI, host: str, port: int) -> None:
         assert (host, port, fake.lookup_limit) == ("127.0.0.1", 8765, 7)
+        assert fake.rate_limits is False
         raise KeyboardInterrupt
 
     monkeypatch.setattr(serve, "_serve", interrupted)
-    assert serve.main(["serve", "--port", "8765", "--lookup-limit", "7"]) == 0
+    argv = ["serve", "--port", "8765", "--lookup-limit", "7", "--no-rate-limits"]
+    assert serve.main(argv) == 0
