@@ -15,10 +15,9 @@ import asyncio
 import itertools
 import json
 import statistics
-import time
-from collections.abc import Awaitable, Callable
 
 import httpx
+from _common import rate
 
 from green_tg_async import AsyncGreenTelegram, RateLimits
 from green_tg_async.stores import MemoryStore
@@ -28,18 +27,6 @@ CALLS = 5000
 CONCURRENCY = (1, 16)
 ID, TOKEN = "4100000001", "bench-token"
 URL = f"https://4100.api.green-api.com/waInstance{ID}/checkAccount/{TOKEN}"
-
-
-async def _run(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:
-    per_worker = calls // conc
-
-    async def worker() -> None:
-        for _ in range(per_worker):
-            await call()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(conc)))
-    return (per_worker * conc) / (time.perf_counter() - started)
 
 
 async def measure(calls: int, conc: int) -> tuple[float, float]:
@@ -63,10 +50,10 @@ async def measure(calls: int, conc: int) -> tuple[float, float]:
                 # Distinct numbers: identical concurrent checks would share one request.
                 return await tg.service.check_account(next(numbers))
 
-            await _run(bare, 200, 1)  # warm-up
-            await _run(ours, 200, 1)
-            bare_rates = [await _run(bare, calls, conc) for _ in range(3)]
-            our_rates = [await _run(ours, calls, conc) for _ in range(3)]
+            await rate(bare, 200, 1)  # warm-up
+            await rate(ours, 200, 1)
+            bare_rates = [await rate(bare, calls, conc) for _ in range(3)]
+            our_rates = [await rate(ours, calls, conc) for _ in range(3)]
     return statistics.median(bare_rates), statistics.median(our_rates)
 
 

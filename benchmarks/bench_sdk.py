@@ -17,11 +17,11 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import venv
 from pathlib import Path
 
 import httpx
+from _common import rate, served_fake
 
 from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
 from green_tg_async.stores import MemoryStore
@@ -88,19 +88,11 @@ async def our_rates(url: str, calls: int, fast: bool) -> dict[int, float]:
         ) as tg,
     ):
 
-        async def rate(conc: int) -> float:
-            per = calls // conc
+        async def check() -> object:
+            return await tg.service.check_account(next(numbers))
 
-            async def worker() -> None:
-                for _ in range(per):
-                    await tg.service.check_account(next(numbers))
-
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(conc)))
-            return per * conc / (time.perf_counter() - started)
-
-        await rate(1)
-        return {c: await rate(c) for c in LEVELS}
+        await rate(check, calls, 1)  # warm-up
+        return {c: await rate(check, calls, c) for c in LEVELS}
 
 
 def plot(rows: dict[str, dict[int, float]]) -> None:
@@ -125,14 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=1920)
     calls = parser.parse_args().calls
-    server = subprocess.Popen(
-        [sys.executable, "-m", "green_tg_async.testing", "serve", "--no-rate-limits"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split(" on ", 1)[1].split(" ", 1)[0]
+    with served_fake() as url:
         rows = {
             "green-tg-async (httpx)": asyncio.run(our_rates(url, calls, fast=False)),
             "green-tg-async (fast)": asyncio.run(our_rates(url, calls, fast=True)),
@@ -140,9 +125,6 @@ def main() -> None:
         sdk = sdk_rates(url, calls)
         if sdk is not None:
             rows["official SDK 1.0.1 (async)"] = sdk
-    finally:
-        server.terminate()
-        server.wait()
     print(f"{'client':>28} " + " ".join(f"{'C=' + str(c):>9}" for c in LEVELS))
     for name, rates in rows.items():
         print(f"{name:>28} " + " ".join(f"{rates[c]:>9.0f}" for c in LEVELS))

@@ -14,29 +14,14 @@ import asyncio
 import itertools
 import json
 import statistics
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable
 
 import httpx
+from _common import rate, served_fake
 
 from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
 from green_tg_async.stores import MemoryStore
 
 ID, TOKEN = "1101000001", "fake-token"
-
-
-async def _rate(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:
-    per_worker = calls // conc
-
-    async def worker() -> None:
-        for _ in range(per_worker):
-            await call()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(conc)))
-    return per_worker * conc / (time.perf_counter() - started)
 
 
 async def _pair(
@@ -61,9 +46,9 @@ async def _pair(
     async def ours() -> object:
         return await tg.service.check_account(next(numbers))
 
-    await _rate(bare, 200, conc)  # warm-up: connections
-    bare_rate = statistics.median([await _rate(bare, calls, conc) for _ in range(3)])
-    our_rate = statistics.median([await _rate(ours, calls, conc) for _ in range(3)])
+    await rate(bare, 200, conc)  # warm-up: connections
+    bare_rate = statistics.median([await rate(bare, calls, conc) for _ in range(3)])
+    our_rate = statistics.median([await rate(ours, calls, conc) for _ in range(3)])
     await tg.aclose()
     return bare_rate, our_rate
 
@@ -88,16 +73,6 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--concurrency", default="1,16")
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "green_tg_async.testing", "serve", "--no-rate-limits"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split(" on ", 1)[1].split(" ", 1)[0]
+    with served_fake() as url:
         levels = [int(c) for c in args.concurrency.split(",")]
         asyncio.run(main(url, args.calls, levels))
-    finally:
-        server.terminate()
-        server.wait()

@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmark scripts: a throughput loop and a served fake."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+
+async def rate(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:
+    """Requests per second for `calls` calls spread over `conc` concurrent workers."""
+    per_worker = calls // conc
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            await call()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(conc)))
+    return per_worker * conc / (time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def served_fake() -> Iterator[str]:
+    """Serve a FakeGreenAPI (no 429s) in another process; yield its URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "green_tg_async.testing", "serve", "--no-rate-limits"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline().split(" on ", 1)[1].split(" ", 1)[0]
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
