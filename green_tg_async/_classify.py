@@ -63,6 +63,8 @@ def classify(method: str, response: httpx.Response) -> Any:
     """Return the decoded JSON of a 2xx `response`, or raise the matching error."""
     if not 200 <= response.status_code < 300:
         raise error_for_response(method, response)
+    if not response.content.strip():
+        return None  # deleteMessage, sendTyping, an empty notification queue
     try:
         data = json.loads(response.content)
     except ValueError:

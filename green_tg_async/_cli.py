@@ -192,7 +192,7 @@ async def _receive(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     while args.count is None or seen < args.count:
         item = await tg.receiving.receive_notification(receive_timeout=args.timeout)
         if item is not None:
-            print(json.dumps(dict(item.body), ensure_ascii=False), flush=True)
+            print(json.dumps(dict(item.body.raw), ensure_ascii=False), flush=True)
             await tg.receiving.delete_notification(item.receipt_id)
             seen += 1
         elif not args.follow:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
+from ._methods import METHODS
+
 __all__ = [
     "CONTACT_LOOKUP_METHODS",
     "DEFAULT_TIMEOUT",
@@ -21,63 +23,11 @@ __all__ = [
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds for connect, read, write and pool waits unless the caller says otherwise."""
 
-# Requests per second per instance and method, from the ratelimiter page
-# (https://green-api.com/en/telegram/docs/api/ratelimiter, spec §8). Rows the
-# spec marks "?" are left out on purpose, so they get `RateLimits.default`;
-# rows inferred from the WhatsApp/MAX docs use the safer (lower) figure.
+# Requests per second per instance and method, from the method table (the
+# ratelimiter page, spec §8). Methods without a documented figure are left out,
+# so they get `RateLimits.default`.
 DOCUMENTED_RATES: Final[Mapping[str, float]] = MappingProxyType(
-    {
-        "qr": 3.0,
-        "sendAuthorizationPassword": 1.0,
-        "startAuthorization": 1.0,
-        "sendAuthorizationCode": 1.0,
-        "logout": 1.0,
-        "getStateInstance": 1.0,
-        "reboot": 1.0,
-        "getSettings": 1.0,
-        "setSettings": 1.0,
-        "getAccountSettings": 1.0,
-        "setProfilePicture": 0.1,
-        "sendMessage": 50.0,
-        "sendFileByUrl": 50.0,
-        "sendFileByUpload": 50.0,
-        "sendLocation": 50.0,
-        "sendContact": 50.0,
-        "sendPoll": 50.0,
-        "uploadFile": 1.0,
-        "forwardMessages": 50.0,
-        "receiveNotification": 100.0,
-        "deleteNotification": 100.0,
-        "downloadFile": 5.0,
-        "getChatHistory": 1.0,
-        "getMessage": 1.0,
-        "lastIncomingMessages": 1.0,
-        "lastOutgoingMessages": 1.0,
-        "getMessagesCount": 1.0,
-        "showMessagesQueue": 1.0,
-        "clearMessagesQueue": 1.0,
-        "getWebhooksCount": 1.0,
-        "clearWebhooksQueue": 1.0,
-        "readChat": 10.0,
-        "createGroup": 1.0,
-        "updateGroupName": 1.0,
-        "getGroupData": 1.0,
-        "updateGroupSettings": 1.0,
-        "addGroupParticipant": 1.0,
-        "removeGroupParticipant": 1.0,
-        "setGroupAdmin": 10.0,
-        "removeAdmin": 10.0,
-        "setGroupPicture": 1.0,
-        "leaveGroup": 10.0,
-        "getAvatar": 10.0,
-        "getContacts": 1.0,
-        "getContactInfo": 1.0,
-        "getChats": 1.0,
-        "editMessage": 1.0,
-        "deleteMessage": 10.0,
-        "archiveChat": 10.0,
-        "unarchiveChat": 10.0,
-    }
+    {name: spec.rate for name, spec in METHODS.items() if spec.rate is not None}
 )
 
 CONTACT_LOOKUP_METHODS: Final = frozenset(

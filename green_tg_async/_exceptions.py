@@ -13,6 +13,7 @@
     │   ├── ContactInfoLimitError    469, or 200 {"status": false, "reason": "User get
     │   │                            contact info limit reached"}; opens the breaker
     │   ├── InstanceNotReadyError    instance starting or not authorized (200 or 400)
+    │   ├── AuthorizationError       a login step refused in a 200 body (.reason)
     │   └── ServerError              5xx
     ├── ResponseDecodeError       2xx, but not the shape the method promises
     ├── CircuitOpenError          refused locally, nothing sent (.retry_at)
@@ -33,6 +34,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
+    "AuthorizationError",
     "BadRequestError",
     "CircuitOpenError",
     "ContactInfoLimitError",
@@ -144,6 +146,25 @@ class ContactInfoLimitError(APIError):
 
 class InstanceNotReadyError(APIError):
     """The instance is starting or not authorized; check `get_state_instance()`."""
+
+
+class AuthorizationError(APIError):
+    """A login step failed: 200 `{"status": false, "data": {"reason": ...}}`."""
+
+    reason: str | None
+    """`invalid_password`, `authorization_not_started`, `timeout`, …"""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        status_code: int = 200,
+        body: Any = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, status_code=status_code, body=body)
+        self.reason = reason
 
 
 class ServerError(APIError):

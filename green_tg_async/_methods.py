@@ -1,13 +1,28 @@
-"""The method table: each API method declared once, read by the pipeline."""
+"""The method table: each API method declared once, read by the pipeline.
+
+The pipeline takes the verb, host and idempotency from here, the limiter takes
+the documented rate, and the README's method list is checked against it.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-__all__ = ["METHODS", "MethodSpec"]
+__all__ = [
+    "METHODS",
+    "PARTNER_METHODS",
+    "SECTIONS",
+    "MethodSpec",
+    "methods_markdown",
+    "snake_case",
+]
+
+Verb = Literal["GET", "POST", "DELETE"]
+Host = Literal["api", "media", "partner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,27 +32,192 @@ class MethodSpec:
     name: str
     """Wire name, as it appears in the URL path (`checkAccount`)."""
 
-    http_method: Literal["GET", "POST", "DELETE"]
+    http_method: Verb
     """HTTP verb the docs give."""
 
     idempotent: bool
     """True for reads; a failed attempt of an idempotent call may be repeated."""
 
-    host: Literal["api", "media"] = "api"
+    host: Host = "api"
     """`media` for the upload methods that go to `media_url`."""
 
+    section: str = ""
+    """Attribute of the client that holds the method (`service`)."""
 
-def _table(*specs: MethodSpec) -> Mapping[str, MethodSpec]:
-    return MappingProxyType({spec.name: spec for spec in specs})
+    rate: float | None = None
+    """Documented requests per second; None where the docs give no figure."""
+
+    @property
+    def python_name(self) -> str:
+        """The method's name on its section (`send_file_by_url`)."""
+        return snake_case(self.name)
 
 
-METHODS: Final = _table(
-    MethodSpec("getStateInstance", "GET", idempotent=True),
-    MethodSpec("sendMessage", "POST", idempotent=False),
+def snake_case(name: str) -> str:
+    """`sendFileByUrl` → `send_file_by_url`; `qr` stays `qr`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _table(section: str, *specs: MethodSpec) -> dict[str, MethodSpec]:
+    return {
+        spec.name: MethodSpec(
+            spec.name,
+            spec.http_method,
+            spec.idempotent,
+            spec.host,
+            section,
+            spec.rate,
+        )
+        for spec in specs
+    }
+
+
+def _read(name: str, verb: Verb, rate: float | None = 1.0) -> MethodSpec:
+    return MethodSpec(name, verb, idempotent=True, rate=rate)
+
+
+def _write(
+    name: str, verb: Verb = "POST", rate: float | None = 1.0, host: Host = "api"
+) -> MethodSpec:
+    return MethodSpec(name, verb, idempotent=False, host=host, rate=rate)
+
+
+# Rates: the ratelimiter page (spec §8). Rows the spec marks "?" are None and
+# get `RateLimits.default`; rows inferred from the WhatsApp/MAX docs use the
+# safer (lower) figure. Sends, uploads, group changes and deletes are never
+# idempotent: a send that may have reached the server is never repeated.
+_ACCOUNT = _table(
+    "account",
+    _read("qr", "GET", rate=3.0),
+    _write("sendAuthorizationPassword"),
+    _write("startAuthorization"),
+    _write("sendAuthorizationCode"),
+    _read("getSettings", "GET"),
+    _write("setSettings"),  # restarts the instance
+    _read("getStateInstance", "GET"),
+    _write("reboot", "GET"),
+    _write("logout", "GET"),
+    _read("getAccountSettings", "GET"),
+    _write("setProfilePicture", rate=0.1),
+    _write("updateApiToken", "GET", rate=None),
+)
+_SENDING = _table(
+    "sending",
+    _write("sendMessage", rate=50.0),
+    _write("sendFileByUpload", rate=50.0, host="media"),
+    _write("sendFileByUrl", rate=50.0),
+    _write("uploadFile", rate=1.0, host="media"),
+    _write("sendLocation", rate=50.0),
+    _write("sendContact", rate=50.0),
+    _write("sendPoll", rate=50.0),
+    _write("forwardMessages", rate=50.0),
+)
+_RECEIVING = _table(
+    "receiving",
+    _read("receiveNotification", "GET", rate=100.0),
+    # The one delete that is safe to repeat: it names one receipt, so a
+    # second attempt cannot remove anything else (it answers result=false).
+    MethodSpec("deleteNotification", "DELETE", idempotent=True, rate=100.0),
+    _read("downloadFile", "POST", rate=5.0),
+)
+_JOURNALS = _table(
+    "journals",
+    _read("getChatHistory", "POST"),
+    _read("getMessage", "POST"),
+    _read("lastIncomingMessages", "GET"),
+    _read("lastOutgoingMessages", "GET"),
+)
+_QUEUES = _table(
+    "queues",
+    _read("showMessagesQueue", "GET"),
+    _read("getMessagesCount", "GET"),
+    _write("clearMessagesQueue", "GET"),
+    _read("getWebhooksCount", "GET"),
+    _write("clearWebhooksQueue", "DELETE"),
+)
+_READ_MARK = _table("read_mark", _write("readChat", rate=10.0))
+_GROUPS = _table(
+    "groups",
+    _write("createGroup"),
+    _write("updateGroupName"),
+    _read("getGroupData", "POST"),
+    _write("updateGroupSettings"),
+    _write("addGroupParticipant"),
+    _write("removeGroupParticipant"),
+    _write("setGroupAdmin", rate=10.0),
+    _write("removeAdmin", rate=10.0),
+    _write("setGroupPicture"),
+    _write("leaveGroup", rate=10.0),
+)
+_SERVICE = _table(
+    "service",
     # A look-up changes nothing, so repeating one is safe; each one costs
     # look-up budget, which the limiter and the breaker account for.
-    MethodSpec("checkAccount", "POST", idempotent=True),
-    MethodSpec("receiveNotification", "GET", idempotent=True),
-    # Deleting a receipt twice changes nothing more, so a retry is safe.
-    MethodSpec("deleteNotification", "DELETE", idempotent=True),
+    _read("checkAccount", "POST", rate=None),
+    _read("getAvatar", "POST", rate=10.0),
+    _read("getContacts", "GET"),
+    _read("getContactInfo", "POST"),
+    _read("getChats", "GET"),
+    _write("editMessage"),
+    _write("deleteMessage", rate=10.0),
+    _write("sendTyping", rate=None),
+    _write("archiveChat", rate=10.0),
+    _write("unarchiveChat", rate=10.0),
 )
+_CONTACTS = _table(
+    "contacts",
+    _write("addContact", rate=None),
+    _write("editContact", rate=None),
+    _write("deleteContact", rate=None),
+)
+
+SECTIONS: Final = (
+    "account",
+    "sending",
+    "receiving",
+    "journals",
+    "queues",
+    "read_mark",
+    "groups",
+    "service",
+    "contacts",
+)
+"""The client's sections in the order of the docs (spec §0)."""
+
+METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
+    {
+        **_ACCOUNT,
+        **_SENDING,
+        **_RECEIVING,
+        **_JOURNALS,
+        **_QUEUES,
+        **_READ_MARK,
+        **_GROUPS,
+        **_SERVICE,
+        **_CONTACTS,
+    }
+)
+"""Every instance method, by wire name (56)."""
+
+PARTNER_METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            MethodSpec("getInstances", "GET", True, "partner", "partner"),
+            MethodSpec("createInstance", "POST", False, "partner", "partner"),
+            MethodSpec("deleteInstanceAccount", "POST", False, "partner", "partner"),
+        )
+    }
+)
+"""The partner methods of `AsyncGreenPartner` (their own host and token)."""
+
+
+def methods_markdown() -> str:
+    """The README's method list, one line per section, built from the table."""
+    lines = []
+    for section in SECTIONS:
+        names = [s.python_name for s in METHODS.values() if s.section == section]
+        lines.append(f"- `tg.{section}`: " + ", ".join(f"`{n}`" for n in names))
+    partner = ", ".join(f"`{s.python_name}`" for s in PARTNER_METHODS.values())
+    lines.append(f"- `AsyncGreenPartner`: {partner}")
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+from collections.abc import Mapping
 from typing import Any, Final
 
 import httpx
@@ -33,17 +34,33 @@ class Transport:
         self,
         http: httpx.AsyncClient,
         *,
+        prefixes: Mapping[str, str],
+        token: Secret,
+    ) -> None:
+        self._http = http
+        self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
+        self.token = token
+        """The token placed after the method name; swapped by `updateApiToken`."""
+
+    @classmethod
+    def for_instance(
+        cls,
+        http: httpx.AsyncClient,
+        *,
         api_url: str,
         media_url: str,
         id_instance: str,
         token: Secret,
-    ) -> None:
-        self._http = http
-        self._prefixes = {
-            "api": f"{api_url.rstrip('/')}/waInstance{id_instance}",
-            "media": f"{media_url.rstrip('/')}/waInstance{id_instance}",
-        }
-        self._token = token
+    ) -> Transport:
+        """A transport for `{host}/waInstance{id}/{method}/{token}` URLs."""
+        return cls(
+            http,
+            prefixes={
+                "api": f"{api_url.rstrip('/')}/waInstance{id_instance}",
+                "media": f"{media_url.rstrip('/')}/waInstance{id_instance}",
+            },
+            token=token,
+        )
 
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
@@ -52,7 +69,7 @@ class Transport:
 
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
-        url = f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}{suffix}"
+        url = f"{self._prefixes[spec.host]}/{spec.name}/{self.token.reveal()}{suffix}"
         try:
             return await self._http.request(spec.http_method, url, **request)
         except httpx.TimeoutException as exc:

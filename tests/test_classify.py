@@ -6,9 +6,11 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+import respx
 
 from green_tg_async import (
     APIError,
+    AsyncGreenTelegram,
     AuthenticationError,
     BadRequestError,
     ContactInfoLimitError,
@@ -112,11 +114,25 @@ def test_other_bodies_pass_through(body: object) -> None:
     assert classify("x", httpx.Response(200, json=body)) == body
 
 
-@pytest.mark.parametrize("content", [b"", b"<html>ok</html>", b"{broken", b"\xff\xfe"])
+@pytest.mark.parametrize("content", [b"<html>ok</html>", b"{broken", b"\xff\xfe"])
 def test_2xx_that_is_not_json_is_a_decode_error(content: bytes) -> None:
     with pytest.raises(ResponseDecodeError, match="not JSON") as info:
         classify("getStateInstance", httpx.Response(200, content=content))
     assert info.value.method == "getStateInstance"
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n"])
+def test_an_empty_2xx_body_is_none(content: bytes) -> None:
+    # deleteMessage, sendTyping and an empty notification queue answer this.
+    assert classify("deleteMessage", httpx.Response(200, content=content)) is None
+
+
+async def test_an_empty_body_where_an_object_is_promised_is_a_decode_error(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.get(f"/getStateInstance/{API_TOKEN}").respond(200, content=b"")
+    with pytest.raises(ResponseDecodeError, match="NoneType, expected a JSON object"):
+        await client.account.get_state_instance()
 
 
 def test_html_error_page_is_a_server_error_with_a_short_message() -> None:

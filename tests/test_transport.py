@@ -78,7 +78,7 @@ async def test_client_maps_transport_errors_through_the_pipeline(
 
 def _transport(http: httpx.AsyncClient, media_url: str | None = None) -> Transport:
     host = PREFIX.split("/waInstance")[0]
-    return Transport(
+    return Transport.for_instance(
         http,
         api_url=host,
         media_url=media_url or host,

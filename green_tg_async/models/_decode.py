@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, Self, TypeVar
 
 from green_tg_async._exceptions import ResponseDecodeError
 
-__all__ = ["expect_object", "require"]
+__all__ = [
+    "FLAG",
+    "RAW",
+    "WireModel",
+    "expect_list",
+    "expect_object",
+    "optional",
+    "require",
+    "wire",
+]
 
 T = TypeVar("T")
 
@@ -37,3 +47,107 @@ def require(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T:
             method=method,
         )
     return value
+
+
+def optional(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T | None:
+    """Return `data[key]`, or None when it is missing or null."""
+    if data.get(key) is None:
+        return None
+    return require(method, data, key, kind)
+
+
+def expect_list(method: str, data: Any) -> list[Mapping[str, Any]]:
+    """Return `data` if it is a JSON array of objects (null counts as empty)."""
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ResponseDecodeError(
+            f"{method} answered {type(data).__name__}, expected a JSON array",
+            method=method,
+        )
+    return [expect_object(method, item) for item in data]
+
+
+@dataclass(frozen=True, slots=True)
+class _Wire:
+    key: str
+    kind: type[Any]
+    many: bool = False
+    required: bool = False
+
+
+FLAG: Final = "<flag>"
+"""A `wire()` key meaning "the key the caller names" (`{"leaveGroup": true}`)."""
+
+
+def wire(
+    key: str,
+    kind: type[Any],
+    *,
+    many: bool = False,
+    required: bool = False,
+    secret: bool = False,
+) -> Any:
+    """Declare a model field read from `key`; None when the API leaves it out.
+
+    `kind` may be a `WireModel` subclass (a nested object); `many` reads a
+    JSON array of them into a tuple; `required` makes a missing value a
+    decode error; `secret` keeps the value out of repr.
+    """
+    meta = {"wire": _Wire(key, kind, many, required)}
+    if required:
+        return field(repr=not secret, metadata=meta)
+    default: Any = () if many else None
+    return field(default=default, repr=not secret, metadata=meta)
+
+
+RAW: Any = field(default_factory=dict, repr=False, compare=False)
+
+
+class WireModel:
+    """Base of the result models: `from_wire()` reads the fields' `wire` keys."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_wire(cls, method: str, data: Any, *, flag: str | None = None) -> Self:
+        """Decode one answer of `method`; a bad shape raises `ResponseDecodeError`.
+
+        `flag` names the key of a `FLAG` field (`{"setGroupAdmin": true}`).
+        """
+        obj = expect_object(method, data)
+        values: dict[str, Any] = {"raw": obj}
+        for spec in fields(cls):  # type: ignore[arg-type]
+            declared: _Wire | None = spec.metadata.get("wire")
+            if declared is not None:
+                key = flag if declared.key == FLAG and flag else declared.key
+                values[spec.name] = _read(method, obj, key, declared)
+        return cls(**values)
+
+
+def _read(method: str, obj: Mapping[str, Any], key: str, declared: _Wire) -> Any:
+    kind = declared.kind
+    if declared.many:
+        items = expect_list(method, obj.get(key))
+        return tuple(kind.from_wire(method, item) for item in items)
+    if issubclass(kind, WireModel):
+        value = obj.get(key)
+        return None if value is None else kind.from_wire(method, value)
+    if declared.required:
+        return require(method, obj, key, kind)
+    if kind is float:
+        return _number(method, obj, key)
+    return optional(method, obj, key, kind)
+
+
+def _number(method: str, obj: Mapping[str, Any], key: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ResponseDecodeError(
+            f"{method} answer field {key!r} is {type(value).__name__}, "
+            "expected a number",
+            method=method,
+        )
+    return float(value)

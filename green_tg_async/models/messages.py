@@ -6,9 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._decode import expect_object, require
+from green_tg_async._exceptions import ResponseDecodeError
 
-__all__ = ["SentMessage"]
+from ._decode import RAW, WireModel, expect_object, require, wire
+
+__all__ = [
+    "ContactCard",
+    "DownloadLink",
+    "ForwardedMessages",
+    "SentFile",
+    "SentMessage",
+    "UploadedFile",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +35,64 @@ class SentMessage:
         """Decode an `{"idMessage": ...}` answer of a send method."""
         obj = expect_object(method, data)
         return cls(id_message=require(method, obj, "idMessage", str), raw=obj)
+
+
+@dataclass(frozen=True, slots=True)
+class SentFile(WireModel):
+    """A queued file message (`sendFileByUpload`)."""
+
+    id_message: str = wire("idMessage", str, required=True)
+    """Id assigned by GREEN-API; unique within its chat only."""
+    url_file: str | None = wire("urlFile", str)
+    """GREEN-API's stored copy of the file (kept about 24 h)."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile(WireModel):
+    """A file stored by GREEN-API (`uploadFile`), for `send_file_by_url()`."""
+
+    url_file: str = wire("urlFile", str, required=True)
+    """Where the file is kept (about 24 h)."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLink(WireModel):
+    """Where to fetch the file of a message (`downloadFile`)."""
+
+    download_url: str = wire("downloadUrl", str, required=True)
+    """Link to the file, kept about 24 h."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedMessages:
+    """Ids of the forwarded copies (`forwardMessages`), in request order."""
+
+    messages: tuple[str, ...]
+    """New `idMessage` of each copy in the destination chat."""
+    raw: Mapping[str, Any] = RAW
+
+    @classmethod
+    def from_wire(cls, method: str, data: Any) -> ForwardedMessages:
+        """Decode `{"messages": ["<id>", ...]}`."""
+        obj = expect_object(method, data)
+        ids = require(method, obj, "messages", list)
+        if not all(isinstance(item, str) for item in ids):
+            raise ResponseDecodeError(
+                f"{method} answer field 'messages' holds a non-string id",
+                method=method,
+            )
+        return cls(messages=tuple(ids), raw=obj)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCard:
+    """A contact to send with `send_contact()`."""
+
+    phone_contact: int
+    """Phone number, international digits."""
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None

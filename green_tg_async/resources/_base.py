@@ -1,14 +1,18 @@
-"""The base of every section: it holds the client and offers nothing else."""
+"""The base of every section, and the small decoders the sections share."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from green_tg_async.models._decode import WireModel, expect_list, expect_object, require
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
 
-__all__ = ["Section", "compact"]
+__all__ = ["Section", "compact", "flag_of", "items_of"]
+
+M = TypeVar("M", bound=WireModel)
 
 
 class Section:
@@ -26,3 +30,13 @@ class Section:
 def compact(body: Mapping[str, Any]) -> dict[str, Any]:
     """Drop `None` values, so the API applies its own defaults for them."""
     return {key: value for key, value in body.items() if value is not None}
+
+
+def flag_of(method: str, data: Any, key: str) -> bool:
+    """Read a `{"<key>": bool}` answer (`{"isReboot": true}`)."""
+    return require(method, expect_object(method, data), key, bool)
+
+
+def items_of(model: type[M], method: str, data: Any) -> list[M]:
+    """Decode a JSON array answer into `model`s (null counts as empty)."""
+    return [model.from_wire(method, item) for item in expect_list(method, data)]

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from green_tg_async.models import InstanceState
+from collections.abc import Mapping
+from typing import Any, Unpack
 
-from ._base import Section
+from green_tg_async._exceptions import APIError, AuthorizationError
+from green_tg_async._phone import normalize_phone
+from green_tg_async.models import (
+    AccountSettings,
+    ApiToken,
+    AuthorizationStep,
+    InstanceState,
+    PictureUpdate,
+    QrCode,
+    Settings,
+)
+
+from . import _validate as check
+from ._base import Section, flag_of
+from ._files import FileInput, open_file
+from ._settings import SettingsFields, settings_body
 
 __all__ = ["Account"]
 
@@ -14,6 +30,66 @@ class Account(Section):
 
     __slots__ = ()
 
+    async def qr(self) -> QrCode:
+        """Return the login QR code (refreshed about every 5 s; poll ≤ 3/s).
+
+        Wraps `GET qr`. Docs: https://green-api.com/en/telegram/docs/api/account/QR/
+        """
+        return QrCode.from_wire("qr", await self._client._call("qr"))
+
+    async def send_authorization_password(self, password: str) -> AuthorizationStep:
+        """Send the account's two-factor (cloud) password after a QR scan.
+
+        Wraps `POST sendAuthorizationPassword`.
+
+        Raises:
+            AuthorizationError: The step was refused (`.reason`, e.g.
+                `invalid_password`).
+        """
+        body = {"password": check.text(password, "password")}
+        return await self._auth("sendAuthorizationPassword", body)
+
+    async def start_authorization(self, phone_number: int | str) -> AuthorizationStep:
+        """Ask Telegram to send a login code to the account of `phone_number`.
+
+        Wraps `POST startAuthorization`. A code is valid 5 minutes and a new
+        one cannot be asked for sooner.
+        """
+        body = {"phoneNumber": normalize_phone(phone_number)}
+        return await self._auth("startAuthorization", body)
+
+    async def send_authorization_code(
+        self, code: str, *, password: str | None = None
+    ) -> AuthorizationStep:
+        """Send the login code (and the 2FA password, to finish in one call).
+
+        Wraps `POST sendAuthorizationCode`.
+        """
+        body = {"code": check.text(str(code), "code")}
+        if password is not None:
+            body["password"] = check.text(password, "password")
+        return await self._auth("sendAuthorizationCode", body)
+
+    async def get_settings(self) -> Settings:
+        """Return the instance settings. Wraps `GET getSettings`."""
+        data = await self._client._call("getSettings")
+        return Settings.from_wire("getSettings", data)
+
+    async def set_settings(self, **settings: Unpack[SettingsFields]) -> bool:
+        """Change instance settings; the instance restarts (up to ~5 minutes).
+
+        Wraps `POST setSettings`. Toggles take True/False (or "yes"/"no");
+        `webhook_url=""` switches to HTTP polling.
+
+        Returns:
+            The API's `saveSettings` flag.
+        """
+        body = settings_body(settings)
+        if not body:
+            raise ValueError("set_settings() needs at least one setting")
+        data = await self._client._call("setSettings", json=body)
+        return flag_of("setSettings", data, "saveSettings")
+
     async def get_state_instance(self) -> InstanceState:
         """Return the instance's authorization state.
 
@@ -22,3 +98,65 @@ class Account(Section):
         """
         data = await self._client._call("getStateInstance")
         return InstanceState.from_wire(data)
+
+    async def reboot(self) -> bool:
+        """Restart the instance. Wraps `GET reboot`; returns `isReboot`."""
+        return flag_of("reboot", await self._client._call("reboot"), "isReboot")
+
+    async def logout(self) -> bool:
+        """Log the Telegram account out. Wraps `GET logout`; returns `isLogout`."""
+        return flag_of("logout", await self._client._call("logout"), "isLogout")
+
+    async def get_account_settings(self) -> AccountSettings:
+        """Return the logged-in account. Wraps `GET getAccountSettings`."""
+        data = await self._client._call("getAccountSettings")
+        return AccountSettings.from_wire("getAccountSettings", data)
+
+    async def set_profile_picture(self, file: FileInput) -> PictureUpdate:
+        """Set the account's avatar from a JPEG (one call per 10 s).
+
+        Wraps `POST setProfilePicture` (multipart). `file` is bytes, a path
+        (opened and closed here) or a binary file object.
+        """
+        with open_file(file, None, default_name="avatar.jpg") as (name, handle):
+            files = {"file": (name, handle, "image/jpeg")}
+            data = await self._client._call("setProfilePicture", files=files)
+        return PictureUpdate.from_wire(
+            "setProfilePicture", data, flag="setProfilePicture"
+        )
+
+    async def update_api_token(self) -> ApiToken:
+        """Rotate the instance token; this client switches to the new one.
+
+        Wraps `GET updateApiToken`. The old token stops working at once, so
+        store `result.api_token_instance` (kept out of reprs and logs).
+
+        Raises:
+            APIError: The API refused with `{code, description}` in a 200.
+        """
+        data = await self._client._call("updateApiToken")
+        if isinstance(data, Mapping) and "apiTokenInstance" not in data:
+            raise APIError(
+                f"updateApiToken failed: {data.get('description', 'no new token')}",
+                method="updateApiToken",
+                status_code=200,
+                body=dict(data),
+            )
+        result = ApiToken.from_wire("updateApiToken", data)
+        self._client._swap_token(result.api_token_instance)
+        return result
+
+    async def _auth(self, method: str, body: dict[str, Any]) -> AuthorizationStep:
+        step = AuthorizationStep.from_wire(
+            method, await self._client._call(method, json=body)
+        )
+        if step.status is False or step.result not in (None, "success"):
+            data = step.raw.get("data")
+            reason = data.get("reason") if isinstance(data, Mapping) else None
+            raise AuthorizationError(
+                f"{method} failed: {reason or 'refused'}",
+                method=method,
+                body=dict(step.raw),
+                reason=reason if isinstance(reason, str) else None,
+            )
+        return step

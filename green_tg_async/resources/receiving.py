@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
 import httpx
 
+from green_tg_async._config import RetryPolicy
+from green_tg_async._exceptions import (
+    APIError,
+    AuthenticationError,
+    CircuitOpenError,
+    GreenAPIError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from green_tg_async._logging import logger
+from green_tg_async._types import ChatId
+from green_tg_async.models import DownloadLink
 from green_tg_async.models.notifications import Notification
 
+from . import _validate as check
 from ._base import Section
 
 __all__ = ["Receiving"]
 
 _LONG_POLL_MARGIN = 10.0  # the read timeout must outlast the server's wait
+_FATAL = (AuthenticationError, PermissionDeniedError)
 
 
 class Receiving(Section):
-    """Take notifications from the instance's queue (HTTP polling)."""
+    """Take notifications from the instance's queue (HTTP polling), fetch files."""
 
     __slots__ = ()
 
@@ -27,14 +46,12 @@ class Receiving(Section):
         Docs: https://green-api.com/en/telegram/docs/api/receiving/technology-http-api/ReceiveNotification/
 
         Returns None when the queue stays empty. The item stays queued until
-        `delete_notification()`.
+        `delete_notification()`. The HTTP read timeout is set above
+        `receive_timeout`, so a long poll is never cut short by the client.
         """
         request: dict[str, object] = {}
         if receive_timeout is not None:
-            if not 5 <= receive_timeout <= 60:
-                raise ValueError(
-                    f"receive_timeout must be 5-60 s, got {receive_timeout}"
-                )
+            check.integer(receive_timeout, "receive_timeout", low=5, high=60)
             request["params"] = {"receiveTimeout": receive_timeout}
             request["timeout"] = httpx.Timeout(
                 30.0, read=receive_timeout + _LONG_POLL_MARGIN
@@ -45,9 +62,105 @@ class Receiving(Section):
     async def delete_notification(self, receipt_id: int) -> bool:
         """Remove a handled notification from the queue.
 
-        Wraps `DELETE deleteNotification/{receiptId}`.
+        Wraps `DELETE deleteNotification/{receiptId}`; returns the API's
+        `result` (False: there was no such receipt).
         """
         if isinstance(receipt_id, bool) or not isinstance(receipt_id, int):
             raise TypeError("receipt_id must be an int")
         data = await self._client._call("deleteNotification", suffix=f"/{receipt_id}")
         return bool(isinstance(data, dict) and data.get("result"))
+
+    async def download_file(self, chat_id: ChatId, id_message: str) -> DownloadLink:
+        """Return a link to the file of a message (kept about 24 h).
+
+        Wraps `POST downloadFile`.
+        """
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "idMessage": check.id_message(id_message),
+        }
+        data = await self._client._call("downloadFile", json=body)
+        return DownloadLink.from_wire("downloadFile", data)
+
+    async def iter_notifications(
+        self, *, receive_timeout: int = 20, max_backoff: float | None = None
+    ) -> AsyncIterator[Notification]:
+        """Yield notifications as they arrive, deleting each once it is handled.
+
+        Long-polls `receive_notification()`. A notification is deleted when
+        the consumer asks for the next one, so one whose handler raised (or
+        after which the loop was left) stays queued and comes again:
+        delivery is at least once. Errors back off exponentially with
+        jitter, up to `max_backoff` seconds (default `RetryPolicy.max_delay`);
+        a 401/403 ends the iteration with that error. Cancelling leaves
+        nothing half-deleted::
+
+            async for item in tg.receiving.iter_notifications():
+                await handle(item.body)
+        """
+        check.integer(receive_timeout, "receive_timeout", low=5, high=60)
+        backoff = _Backoff(self._client._retry, max_backoff)
+        while True:
+            item = await self._next(receive_timeout, backoff)
+            if item is None:
+                continue
+            yield item
+            await self._delete(item, backoff)
+
+    async def _next(
+        self, receive_timeout: int, backoff: _Backoff
+    ) -> Notification | None:
+        try:
+            item = await self.receive_notification(receive_timeout=receive_timeout)
+        except _FATAL:
+            raise
+        except GreenAPIError as exc:
+            await backoff.wait(exc)
+            return None
+        backoff.reset()
+        return item
+
+    async def _delete(self, item: Notification, backoff: _Backoff) -> None:
+        while True:
+            try:
+                await self.delete_notification(item.receipt_id)
+            except _FATAL:
+                raise
+            except APIError as exc:
+                if isinstance(exc, RateLimitError | ServerError):
+                    await backoff.wait(exc)
+                    continue
+                # A refused delete (400/404) will not succeed by repeating it.
+                logger.warning(
+                    "could not delete notification %d: %s", item.receipt_id, exc
+                )
+                return
+            except GreenAPIError as exc:
+                await backoff.wait(exc)
+                continue
+            backoff.reset()
+            return
+
+
+class _Backoff:
+    """Jittered exponential waits between failed polls, on the client's sleep."""
+
+    def __init__(self, policy: RetryPolicy, cap: float | None) -> None:
+        self._policy = policy
+        self._cap = policy.max_delay if cap is None else cap
+        self._failures = 0
+
+    def reset(self) -> None:
+        self._failures = 0
+
+    async def wait(self, exc: GreenAPIError) -> None:
+        delay = min(self._cap, self._policy.initial_delay * 2**self._failures)
+        delay = random.uniform(delay / 2, delay)
+        if isinstance(exc, CircuitOpenError):
+            until = (exc.retry_at - datetime.now(UTC)).total_seconds()
+            delay = max(delay, min(until, self._cap))
+        self._failures += 1
+        logger.warning(
+            "notification polling failed (%s); retrying in %.1f s", exc, delay
+        )
+        await self._policy.sleep(delay)

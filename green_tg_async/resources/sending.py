@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from green_tg_async._types import ChatId
-from green_tg_async.models import SentMessage
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
 
+from green_tg_async._types import ChatId
+from green_tg_async.models import (
+    ContactCard,
+    ForwardedMessages,
+    SentFile,
+    SentMessage,
+    UploadedFile,
+)
+
+from . import _validate as check
 from ._base import Section, compact
+from ._files import FileInput, guess_type, open_file
 
 __all__ = ["Sending"]
 
+_MAX_MESSAGE = 4096
+_MAX_CAPTION = 1024
+
 
 class Sending(Section):
-    """Send messages. Sends are never repeated after an ambiguous failure."""
+    """Send messages and files. A send is never repeated after an ambiguous failure.
+
+    Every send is queued by GREEN-API (kept 24 h) and paced by the instance's
+    `delaySendMessagesMilliseconds`; the answer carries the new `idMessage`.
+    """
 
     __slots__ = ()
 
@@ -38,50 +57,217 @@ class Sending(Section):
                 before sending.
             typing_type: Which activity to show (`text`, `record_voice_note`, …).
         """
-        body = compact(
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "message": check.text(message, "message", limit=_MAX_MESSAGE),
+            **_extras(quoted_message_id, typing_time, typing_type),
+        }
+        return await self._send("sendMessage", body)
+
+    async def send_file_by_upload(
+        self,
+        chat_id: ChatId,
+        file: FileInput,
+        *,
+        file_name: str | None = None,
+        caption: str | None = None,
+        quoted_message_id: str | None = None,
+        typing_time: int | None = None,
+        typing_type: str | None = None,
+    ) -> SentFile:
+        """Upload a file and send it (multipart, to the media host).
+
+        Wraps `POST sendFileByUpload`. `file` is bytes, a path (opened and
+        closed here) or a binary file object; the name's extension decides
+        how Telegram shows it (photo, video, document, …).
+        """
+        fields = compact(
             {
-                "chatId": _chat_id(chat_id),
-                "message": _message(message),
-                "quotedMessageId": quoted_message_id,
-                "typingTime": _typing_time(typing_time),
-                "typingType": typing_type,
+                "chatId": check.chat_id(chat_id),
+                "caption": check.optional_text(caption, "caption", limit=_MAX_CAPTION),
+                **_extras(quoted_message_id, typing_time, typing_type),
             }
         )
-        data = await self._client._call("sendMessage", json=body)
-        return SentMessage.from_wire("sendMessage", data)
+        with open_file(file, file_name, default_name="file") as (name, handle):
+            fields["fileName"] = name
+            data = await self._client._call(
+                "sendFileByUpload",
+                data={key: str(value) for key, value in fields.items()},
+                files={"file": (name, handle, guess_type(name))},
+            )
+        return SentFile.from_wire("sendFileByUpload", data)
+
+    async def send_file_by_url(
+        self,
+        chat_id: ChatId,
+        url_file: str,
+        file_name: str,
+        *,
+        caption: str | None = None,
+        quoted_message_id: str | None = None,
+        typing_time: int | None = None,
+        typing_type: str | None = None,
+    ) -> SentMessage:
+        """Send a file GREEN-API fetches from a public URL.
+
+        Wraps `POST sendFileByUrl`. `file_name` must carry the extension.
+        """
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "urlFile": _url(url_file),
+            "fileName": _file_name(file_name),
+            "caption": check.optional_text(caption, "caption", limit=_MAX_CAPTION),
+            **_extras(quoted_message_id, typing_time, typing_type),
+        }
+        return await self._send("sendFileByUrl", body)
+
+    async def upload_file(
+        self, file: FileInput, *, file_name: str | None = None
+    ) -> UploadedFile:
+        """Store a file at GREEN-API (about 24 h) and return its URL.
+
+        Wraps `POST uploadFile` (raw body, to the media host); use the URL with
+        `send_file_by_url()`. The MIME type is guessed from the file name.
+        """
+        with open_file(file, file_name, default_name="file") as (name, handle):
+            content = handle.read()
+        headers = {"Content-Type": guess_type(name), "GA-Filename": _header_safe(name)}
+        data = await self._client._call("uploadFile", content=content, headers=headers)
+        return UploadedFile.from_wire("uploadFile", data)
+
+    async def send_location(
+        self,
+        chat_id: ChatId,
+        latitude: float,
+        longitude: float,
+        *,
+        quoted_message_id: str | None = None,
+        typing_time: int | None = None,
+        typing_type: str | None = None,
+    ) -> SentMessage:
+        """Send a map location. Wraps `POST sendLocation`."""
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "latitude": check.number(latitude, "latitude", low=-90, high=90),
+            "longitude": check.number(longitude, "longitude", low=-180, high=180),
+            **_extras(quoted_message_id, typing_time, typing_type),
+        }
+        return await self._send("sendLocation", body)
+
+    async def send_contact(
+        self,
+        chat_id: ChatId,
+        contact: ContactCard,
+        *,
+        quoted_message_id: str | None = None,
+        typing_time: int | None = None,
+        typing_type: str | None = None,
+    ) -> SentMessage:
+        """Send a contact card. Wraps `POST sendContact`."""
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "contact": _contact(contact),
+            **_extras(quoted_message_id, typing_time, typing_type),
+        }
+        return await self._send("sendContact", body)
+
+    async def send_poll(
+        self,
+        chat_id: ChatId,
+        message: str,
+        options: Sequence[str],
+        *,
+        multiple_answers: bool | None = None,
+        is_anonymous: bool | None = None,
+        type: str | None = None,
+        correct_option_id: int | None = None,
+        quoted_message_id: str | None = None,
+    ) -> SentMessage:
+        """Send a poll: a question and 2-12 options of up to 100 characters.
+
+        Wraps `POST sendPoll`. `type="quiz"` needs `correct_option_id`, the
+        index of the right option.
+        """
+        items = check.texts(options, "options", each="option", low=2, high=12)
+        for item in items:
+            check.text(item, "option", limit=100)  # Telegram's limit per option
+        if type == "quiz" and correct_option_id is None:
+            raise ValueError("a quiz needs correct_option_id")
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "message": check.text(message, "message", limit=255),
+            "options": [{"optionName": item} for item in items],
+            "multipleAnswers": check.flag(multiple_answers, "multiple_answers"),
+            "isAnonymous": check.flag(is_anonymous, "is_anonymous"),
+            "type": type,
+            "correctOptionId": check.integer(
+                correct_option_id, "correct_option_id", low=0, high=len(items) - 1
+            ),
+            "quotedMessageId": quoted_message_id,
+        }
+        return await self._send("sendPoll", body)
+
+    async def forward_messages(
+        self, chat_id: ChatId, chat_id_from: ChatId, messages: Sequence[str]
+    ) -> ForwardedMessages:
+        """Forward messages of `chat_id_from` to `chat_id`.
+
+        Wraps `POST forwardMessages`; returns the copies' new ids.
+        """
+        body = {
+            "chatId": check.chat_id(chat_id),
+            "chatIdFrom": check.chat_id(chat_id_from, "chat_id_from"),
+            "messages": check.texts(messages, "messages", each="message id"),
+        }
+        data = await self._client._call("forwardMessages", json=body)
+        return ForwardedMessages.from_wire("forwardMessages", data)
+
+    async def _send(self, method: str, body: dict[str, Any]) -> SentMessage:
+        data = await self._client._call(method, json=compact(body))
+        return SentMessage.from_wire(method, data)
 
 
-_MAX_MESSAGE = 4096
+def _extras(
+    quoted_message_id: str | None, typing_time: int | None, typing_type: str | None
+) -> dict[str, Any]:
+    """The optional fields every send method shares."""
+    return {
+        "quotedMessageId": None
+        if quoted_message_id is None
+        else check.id_message(quoted_message_id, "quoted_message_id"),
+        "typingTime": check.typing_time(typing_time),
+        "typingType": typing_type,
+    }
 
 
-def _chat_id(chat_id: ChatId) -> str:
-    if isinstance(chat_id, bool) or not isinstance(chat_id, int | str):
-        raise TypeError(
-            f"chat_id must be a str or an int, got {type(chat_id).__name__}"
-        )
-    text = str(chat_id).strip()
-    if not text:
-        raise ValueError("chat_id is empty")
-    return text
+def _url(value: str) -> str:
+    url = check.text(value, "url_file").strip()
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"url_file must be an http(s) URL, got {url!r}")
+    return url
 
 
-def _message(message: str) -> str:
-    if not isinstance(message, str):
-        raise TypeError(f"message must be a str, got {type(message).__name__}")
-    if not message.strip():
-        raise ValueError("message is empty")
-    if len(message) > _MAX_MESSAGE:
-        raise ValueError(
-            f"message is {len(message)} characters long; the limit is {_MAX_MESSAGE}"
-        )
-    return message
+def _file_name(value: str) -> str:
+    name = check.text(value, "file_name").strip()
+    if "." not in name.strip("."):
+        raise ValueError(f"file_name must carry an extension, got {name!r}")
+    return name
 
 
-def _typing_time(typing_time: int | None) -> int | None:
-    if typing_time is None:
-        return None
-    if isinstance(typing_time, bool) or not isinstance(typing_time, int):
-        raise TypeError(f"typing_time must be an int, got {type(typing_time).__name__}")
-    if not 1000 <= typing_time <= 20000:
-        raise ValueError(f"typing_time must be 1000-20000 ms, got {typing_time}")
-    return typing_time
+def _contact(contact: ContactCard) -> dict[str, Any]:
+    if not isinstance(contact, ContactCard):
+        raise TypeError(f"contact must be a ContactCard, got {type(contact).__name__}")
+    phone = check.integer(contact.phone_contact, "contact.phone_contact", low=1)
+    return compact(
+        {
+            "phoneContact": phone,
+            "firstName": contact.first_name,
+            "lastName": contact.last_name,
+            "company": contact.company,
+        }
+    )
+
+
+def _header_safe(name: str) -> str:
+    """HTTP headers are ASCII: percent-encode anything else in the file name."""
+    return name if name.isascii() else quote(name)

@@ -7,9 +7,11 @@ from collections.abc import AsyncGenerator, Iterable
 from typing import Final
 
 from green_tg_async._phone import normalize_phone, normalize_username
-from green_tg_async.models import AccountCheck
+from green_tg_async._types import ChatId
+from green_tg_async.models import AccountCheck, Avatar, Chat, ContactInfo, SentMessage
 
-from ._base import Section
+from . import _validate as check
+from ._base import Section, compact, items_of
 from ._bulk import CheckOutcome, check_many
 
 __all__ = ["DEFAULT_FOUND_TTL", "DEFAULT_MISSING_TTL", "Service"]
@@ -88,6 +90,93 @@ class Service(Section):
             self._client, numbers, concurrency=concurrency, force=force, ttls=ttls
         ):
             yield item
+
+    async def get_avatar(self, chat_id: ChatId) -> Avatar:
+        """Return a chat's avatar link. Wraps `POST getAvatar` (a contact look-up)."""
+        data = await self._client._call("getAvatar", json=_chat(chat_id))
+        return Avatar.from_wire("getAvatar", data)
+
+    async def get_contacts(self, *, count: int | None = None) -> list[Chat]:
+        """Return the account's contacts (the list lags changes by ~5 min).
+
+        Wraps `GET getContacts?count=`.
+        """
+        params = compact({"count": check.integer(count, "count", low=1)})
+        data = await self._client._call("getContacts", params=params)
+        return items_of(Chat, "getContacts", data)
+
+    async def get_contact_info(self, chat_id: ChatId) -> ContactInfo:
+        """Describe a personal chat's user. Wraps `POST getContactInfo`."""
+        data = await self._client._call("getContactInfo", json=_chat(chat_id))
+        return ContactInfo.from_wire("getContactInfo", data)
+
+    async def get_chats(self) -> list[Chat]:
+        """Return the account's chats. Wraps `GET getChats`."""
+        return items_of(Chat, "getChats", await self._client._call("getChats"))
+
+    async def edit_message(
+        self, chat_id: ChatId, id_message: str, message: str
+    ) -> SentMessage:
+        """Change the text of an own text message (within about 48 h).
+
+        Wraps `POST editMessage`.
+        """
+        body = {
+            **_chat(chat_id),
+            "idMessage": check.id_message(id_message),
+            "message": check.text(message, "message", limit=_MAX_MESSAGE),
+        }
+        data = await self._client._call("editMessage", json=body)
+        return SentMessage.from_wire("editMessage", data)
+
+    async def delete_message(
+        self,
+        chat_id: ChatId,
+        id_message: str,
+        *,
+        only_sender_delete: bool | None = None,
+    ) -> None:
+        """Delete an own message, for everyone or (`only_sender_delete`) for you.
+
+        Wraps `POST deleteMessage`.
+        """
+        body = {
+            **_chat(chat_id),
+            "idMessage": check.id_message(id_message),
+            "onlySenderDelete": check.flag(only_sender_delete, "only_sender_delete"),
+        }
+        await self._client._call("deleteMessage", json=compact(body))
+
+    async def send_typing(
+        self, chat_id: ChatId, typing_time: int, *, typing_type: str | None = None
+    ) -> None:
+        """Show "typing…" (or `typing_type`) for `typing_time` ms (1000-20000).
+
+        Wraps `POST sendTyping`.
+        """
+        if typing_time is None:
+            raise TypeError("typing_time is required")
+        body = {
+            **_chat(chat_id),
+            "typingTime": check.typing_time(typing_time),
+            "typingType": typing_type,
+        }
+        await self._client._call("sendTyping", json=compact(body))
+
+    async def archive_chat(self, chat_id: ChatId) -> None:
+        """Archive a chat. Wraps `POST archiveChat`."""
+        await self._client._call("archiveChat", json=_chat(chat_id))
+
+    async def unarchive_chat(self, chat_id: ChatId) -> None:
+        """Take a chat out of the archive. Wraps `POST unarchiveChat`."""
+        await self._client._call("unarchiveChat", json=_chat(chat_id))
+
+
+_MAX_MESSAGE = 4096
+
+
+def _chat(chat_id: ChatId) -> dict[str, str]:
+    return {"chatId": check.chat_id(chat_id)}
 
 
 def _subject(phone_number: int | str | None, username: str | None) -> dict[str, object]:

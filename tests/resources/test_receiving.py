@@ -5,6 +5,7 @@ import respx
 
 from green_tg_async import AsyncGreenTelegram, ResponseDecodeError
 from green_tg_async.models import Notification
+from green_tg_async.models.notifications import StateInstanceChanged
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from tests.helpers import API_TOKEN
@@ -17,7 +18,10 @@ async def test_receive_long_polls_with_a_longer_read_timeout(
         200, json={"receiptId": 7, "body": {"typeWebhook": "stateInstanceChanged"}}
     )
     item = await client.receiving.receive_notification(receive_timeout=20)
-    assert item == Notification(7, {"typeWebhook": "stateInstanceChanged"})
+    assert isinstance(item, Notification)
+    assert item.receipt_id == 7
+    assert isinstance(item.body, StateInstanceChanged)
+    assert item.body.raw == {"typeWebhook": "stateInstanceChanged"}
     assert item.type_webhook == "stateInstanceChanged"
     request = route.calls.last.request
     assert request.url.params["receiveTimeout"] == "20"

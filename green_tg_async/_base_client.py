@@ -1,0 +1,208 @@
+"""The pipeline and lifecycle shared by the instance and partner clients."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, Self
+
+import httpx
+
+from ._breaker import CircuitBreaker
+from ._classify import classify
+from ._config import DEFAULT_TIMEOUT, BreakerPolicy, RateLimits, RetryPolicy
+from ._exceptions import GreenAPIError, RateLimitError
+from ._limiter import Limiter
+from ._logging import Secret, install_redaction, logger
+from ._methods import MethodSpec
+from ._retry import build_retrying, should_retry
+from ._transport import Transport
+from .stores import StateStore, default_store
+
+__all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+class NotGiven:
+    """Marks an argument the caller left out (`timeout=None` means "no timeout")."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+Timeout = float | httpx.Timeout | NotGiven | None
+
+
+class BaseClient:
+    """One token's pipeline: breaker → limiter → breaker → transport → classify."""
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        token: str,
+        prefixes: Mapping[str, str],
+        methods: Mapping[str, MethodSpec],
+        limits: RateLimits | None,
+        breaker: BreakerPolicy | None,
+        retry: RetryPolicy | None,
+        store: StateStore | None,
+        timeout: Timeout,
+        http_client: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        install_redaction(token)
+        self._methods = methods
+        self._retry = retry or RetryPolicy()
+        self._request_options = _request_options(timeout, injected=http_client)
+        if http_client is not None and transport is not None:
+            raise TypeError("pass http_client or transport, not both")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=_client_timeout(timeout), transport=transport
+        )
+        self._transport = Transport(self._http, prefixes=prefixes, token=Secret(token))
+        self._store = store if store is not None else default_store()
+        self._limiter = Limiter(key, limits or RateLimits(), self._store)
+        self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
+        self._state = _State.UNOPENED
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker: `await client.breaker.state()` / `.reset()`."""
+        return self._breaker
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._state is not _State.UNOPENED:
+            raise RuntimeError(
+                f"cannot open a client that is {self._state.value}; create a new one"
+            )
+        self._state = _State.OPENED
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release connections; an injected `http_client` is left open."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._owns_http:
+            await self._http.aclose()
+
+    def _swap_token(self, token: str) -> None:
+        """Use `token` from now on (after `updateApiToken`); keep it out of logs."""
+        install_redaction(token)
+        self._transport.token = Secret(token)
+
+    # -- the pipeline --------------------------------------------------------
+
+    async def _call(self, method: str, **request: Any) -> Any:
+        """Run one call: retry(breaker → limiter → breaker → transport → classify)."""
+        if self._state is _State.CLOSED:
+            raise RuntimeError("the client is closed; create a new one")
+        spec = self._methods[method]
+        request = {**self._request_options, **request}
+        try:
+            return await self._attempt(spec, request)
+        except GreenAPIError as exc:
+            if not should_retry(exc, idempotent=spec.idempotent):
+                raise
+            first_failure = exc
+        # Most calls succeed at once, so tenacity (and its per-attempt cost) is
+        # only engaged after a retryable failure. It is handed that failure as
+        # its first attempt, so waits, Retry-After, logs and the attempt count
+        # are exactly those of running every attempt under it.
+        replay = iter([first_failure])
+
+        async def attempt() -> Any:
+            failure = next(replay, None)
+            if failure is not None:
+                raise failure
+            return await self._attempt(spec, request)
+
+        return await build_retrying(self._retry, idempotent=spec.idempotent)(attempt)
+
+    async def _attempt(self, spec: MethodSpec, request: dict[str, Any]) -> Any:
+        """One attempt; every retry passes through the breaker and limiter again."""
+        await self._breaker.check(spec.name)
+        await self._limiter.acquire(spec.name)
+        keys = await self._breaker.admit(spec.name)
+        started = time.perf_counter()
+        try:
+            response = await self._transport.send(spec, **request)
+            _log_attempt(spec.name, response.status_code, started)
+            data = classify(spec.name, response)
+        except GreenAPIError as exc:
+            if isinstance(exc, RateLimitError) and exc.retry_after:
+                await self._limiter.penalize(spec.name, exc.retry_after)
+            await self._breaker.record(spec.name, keys, exc)
+            raise
+        await self._breaker.record(spec.name, keys, None)
+        return data
+
+
+def _log_attempt(method: str, status: int, started: float) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug("%s -> HTTP %d in %.1f ms", method, status, elapsed_ms)
+
+
+def resolve_token(value: str | None, *, name: str, env: str) -> str:
+    """The token from the argument or `env`; never echoed in an error."""
+    if value is None:
+        value = os.environ.get(env)
+    if not isinstance(value, str | None):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    token = (value or "").strip()
+    if not token:
+        raise ValueError(f"{name} is required: pass {name}= or set {env}")
+    if not all(c.isascii() and (c.isalnum() or c in "-_.~") for c in token):
+        # Never echo the token: it is a secret even when malformed.
+        raise ValueError(f"{name} may only contain letters, digits and '-_.~'")
+    return token
+
+
+def resolve_url(value: str | None, name: str, env: str) -> str | None:
+    """The URL from the argument or `env`, without a trailing slash."""
+    value = value if value is not None else os.environ.get(env)
+    if value is None or not value.strip():
+        return None
+    url = value.strip().rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"{name} must start with https:// or http://, got {url!r}")
+    return url
+
+
+def _client_timeout(timeout: Timeout) -> httpx.Timeout:
+    if isinstance(timeout, NotGiven):
+        return httpx.Timeout(DEFAULT_TIMEOUT)
+    return httpx.Timeout(timeout)
+
+
+def _request_options(
+    timeout: Timeout, *, injected: httpx.AsyncClient | None
+) -> dict[str, Any]:
+    # Our own client carries the timeout; an injected one keeps its own unless
+    # the caller also passed timeout=, which then applies to each request.
+    if injected is None or isinstance(timeout, NotGiven):
+        return {}
+    return {"timeout": httpx.Timeout(timeout)}

@@ -1,0 +1,74 @@
+"""Models returned by the groups and contacts sections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._decode import FLAG, RAW, WireModel, wire
+
+__all__ = ["ActionResult", "CreatedGroup", "GroupData", "GroupParticipant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult(WireModel):
+    """A change the API confirms with a flag and, on refusal, a reason.
+
+    `{"addParticipant": false, "reason": "..."}` → `ok=False, reason="..."`.
+    """
+
+    ok: bool | None = wire(FLAG, bool)
+    """The API's flag; None if it sent none (see `reason`)."""
+    reason: str | None = wire("reason", str)
+    """Why the change was refused, when the API says."""
+    raw: Mapping[str, Any] = RAW
+
+    @classmethod
+    def from_message(cls, method: str, data: Any, *, flag: str) -> ActionResult:
+        """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts)."""
+        result = cls.from_wire(method, data, flag=flag)
+        message = result.raw.get("message")
+        if result.ok is None and isinstance(message, str):
+            return cls(ok=False, reason=message, raw=result.raw)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedGroup(WireModel):
+    """A new group (`createGroup`)."""
+
+    created: bool = wire("created", bool, required=True)
+    chat_id: str | None = wire("chatId", str)
+    """The group's chat id (negative)."""
+    group_invite_link: str | None = wire("groupInviteLink", str)
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class GroupParticipant(WireModel):
+    """One member of a group (`getGroupData`)."""
+
+    id: str | None = wire("id", str)
+    chat_id: str | None = wire("chatId", str)
+    is_admin: bool | None = wire("isAdmin", bool)
+    is_super_admin: bool | None = wire("isSuperAdmin", bool)
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class GroupData(WireModel):
+    """A group's description and members (`getGroupData`)."""
+
+    chat_id: str | None = wire("chatId", str)
+    owner: str | None = wire("owner", str)
+    subject: str | None = wire("subject", str)
+    description: str | None = wire("description", str)
+    creation: int | None = wire("creation", int)
+    group_invite_link: str | None = wire("groupInviteLink", str)
+    is_supergroup: bool | None = wire("isSupergroup", bool)
+    is_channel: bool | None = wire("isChannel", bool)
+    participants: tuple[GroupParticipant, ...] = wire(
+        "participants", GroupParticipant, many=True
+    )
+    raw: Mapping[str, Any] = RAW

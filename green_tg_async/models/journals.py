@@ -1,0 +1,86 @@
+"""Models returned by the journals and queues sections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from green_tg_async._exceptions import ResponseDecodeError
+
+from ._decode import RAW, WireModel, expect_object, wire
+
+__all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMessage(WireModel):
+    """One message of a chat's history or of the last-messages journals."""
+
+    id_message: str = wire("idMessage", str, required=True)
+    """Unique within its chat only; pair it with `chat_id`."""
+    type: str | None = wire("type", str)
+    """`incoming` or `outgoing`."""
+    timestamp: int | None = wire("timestamp", int)
+    """Unix seconds."""
+    type_message: str | None = wire("typeMessage", str)
+    """`textMessage`, `imageMessage`, … (the notification message types)."""
+    chat_id: str | None = wire("chatId", str)
+    chat_type: str | None = wire("chatType", str)
+    sender_id: str | None = wire("senderId", str)
+    sender_name: str | None = wire("senderName", str)
+    sender_type: str | None = wire("senderType", str)
+    text_message: str | None = wire("textMessage", str)
+    download_url: str | None = wire("downloadUrl", str)
+    caption: str | None = wire("caption", str)
+    file_name: str | None = wire("fileName", str)
+    mime_type: str | None = wire("mimeType", str)
+    status_message: str | None = wire("statusMessage", str)
+    """`delivered` or `read` (outgoing messages only)."""
+    send_by_api: bool | None = wire("sendByApi", bool)
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message waiting in the send queue (`showMessagesQueue`)."""
+
+    id_message: str
+    """The queued message's id (`idMessage`, or `messageID` on some pages)."""
+    type: str | None
+    """The method that queued it: `sendMessage`, `sendFileByUrl`, …"""
+    body: Mapping[str, Any]
+    """The request as queued (`chatId`, `message`, …)."""
+    raw: Mapping[str, Any] = RAW
+
+    @classmethod
+    def from_wire(cls, method: str, data: Any) -> QueuedMessage:
+        """Decode one queue item, accepting both spellings of the id field."""
+        obj = expect_object(method, data)
+        id_message = obj.get("idMessage", obj.get("messageID"))
+        if not isinstance(id_message, str):
+            raise ResponseDecodeError(
+                f"{method} answer item lacks 'idMessage'", method=method
+            )
+        kind = obj.get("type")
+        body = obj.get("body")
+        return cls(
+            id_message=id_message,
+            type=kind if isinstance(kind, str) else None,
+            body=body if isinstance(body, Mapping) else {},
+            raw=obj,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksQueueCleared(WireModel):
+    """Answer of `clearWebhooksQueue`; check `is_cleared`.
+
+    Called again too soon, the API answers 200 with `is_cleared=False`,
+    `reason="Too many requests"` and `left_time`, the seconds to wait.
+    """
+
+    is_cleared: bool = wire("isCleared", bool, required=True)
+    reason: str | None = wire("reason", str)
+    left_time: int | None = wire("leftTime", int)
+    raw: Mapping[str, Any] = RAW

@@ -1,0 +1,55 @@
+"""File arguments: `bytes`, a path, or a binary file object; paths opened by us."""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TypeAlias
+
+__all__ = ["FileInput", "guess_type", "open_file"]
+
+FileInput: TypeAlias = bytes | os.PathLike[str] | IO[bytes]
+"""File contents, a path to open, or a binary file object (left open)."""
+
+
+@contextmanager
+def open_file(
+    file: FileInput, file_name: str | None, *, default_name: str
+) -> Iterator[tuple[str, IO[bytes]]]:
+    """Yield `(name, binary file)`; a path is opened here and closed on exit.
+
+    The name is `file_name`, else the path's or file object's base name,
+    else `default_name`.
+    """
+    if isinstance(file, str):
+        raise TypeError(
+            "file must be bytes, a path (pathlib.Path) or a binary file; "
+            "wrap a path string in pathlib.Path"
+        )
+    if isinstance(file, bytes | bytearray | memoryview):
+        yield file_name or default_name, io.BytesIO(bytes(file))
+        return
+    if isinstance(file, os.PathLike):
+        path = Path(file)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        with path.open("rb") as handle:
+            yield file_name or path.name, handle
+        return
+    given: object = file
+    if not hasattr(given, "read") or isinstance(given, io.TextIOBase):
+        raise TypeError(
+            f"file must be opened in binary mode, got {type(file).__name__}"
+        )
+    name = getattr(file, "name", None)
+    base = os.path.basename(name) if isinstance(name, str) else None
+    yield file_name or base or default_name, file
+
+
+def guess_type(file_name: str) -> str:
+    """The MIME type the file name suggests, else `application/octet-stream`."""
+    return mimetypes.guess_type(file_name)[0] or "application/octet-stream"

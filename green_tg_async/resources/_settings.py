@@ -1,0 +1,66 @@
+"""Instance settings as keyword arguments (`set_settings`, `create_instance`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict
+
+from . import _validate as check
+
+__all__ = ["SettingsFields", "settings_body"]
+
+
+class SettingsFields(TypedDict, total=False):
+    """Writable instance settings (spec §5); toggles take True/False or "yes"/"no"."""
+
+    webhook_url: str
+    webhook_url_token: str
+    delay_send_messages_milliseconds: int
+    mark_incoming_messages_readed: bool | str
+    mark_incoming_messages_readed_on_reply: bool | str
+    outgoing_webhook: bool | str
+    outgoing_message_webhook: bool | str
+    outgoing_api_message_webhook: bool | str
+    incoming_webhook: bool | str
+    state_webhook: bool | str
+    edited_message_webhook: bool | str
+    deleted_message_webhook: bool | str
+
+
+_WIRE: Final[Mapping[str, str]] = {
+    "webhook_url": "webhookUrl",
+    "webhook_url_token": "webhookUrlToken",
+    "delay_send_messages_milliseconds": "delaySendMessagesMilliseconds",
+    "mark_incoming_messages_readed": "markIncomingMessagesReaded",
+    "mark_incoming_messages_readed_on_reply": "markIncomingMessagesReadedOnReply",
+    "outgoing_webhook": "outgoingWebhook",
+    "outgoing_message_webhook": "outgoingMessageWebhook",
+    "outgoing_api_message_webhook": "outgoingAPIMessageWebhook",
+    "incoming_webhook": "incomingWebhook",
+    "state_webhook": "stateWebhook",
+    "edited_message_webhook": "editedMessageWebhook",
+    "deleted_message_webhook": "deletedMessageWebhook",
+}
+_STRINGS: Final = frozenset({"webhook_url", "webhook_url_token"})
+
+
+def settings_body(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check `settings` and spell them as the API does; None values are left out."""
+    unknown = sorted(set(settings) - set(_WIRE))
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(unknown)}")
+    body: dict[str, Any] = {}
+    for name, value in settings.items():
+        if value is not None:
+            body[_WIRE[name]] = _value(name, value)
+    return body
+
+
+def _value(name: str, value: Any) -> Any:
+    if name in _STRINGS:
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        return value  # "" is meaningful: no webhook, poll instead
+    if name == "delay_send_messages_milliseconds":
+        return check.integer(value, name, low=500, high=600_000)
+    return check.yes_no(value, name)

@@ -1,0 +1,128 @@
+"""Argument checks run before anything is sent: a clear error, no wasted request."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from green_tg_async._types import ChatId
+
+__all__ = [
+    "chat_id",
+    "flag",
+    "id_message",
+    "integer",
+    "number",
+    "text",
+    "texts",
+    "typing_time",
+    "yes_no",
+]
+
+
+def chat_id(value: ChatId, name: str = "chat_id") -> str:
+    """A chat id as the API wants it: a non-empty string."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{name} must be a str or an int, got {type(value).__name__}")
+    result = str(value).strip()
+    if not result:
+        raise ValueError(f"{name} is empty")
+    return result
+
+
+def id_message(value: str | int, name: str = "id_message") -> str:
+    """A message id: a non-empty string (numeric-looking, unique per chat)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    result = str(value).strip()
+    if not result:
+        raise ValueError(f"{name} is empty")
+    return result
+
+
+def text(value: str, name: str, *, limit: int | None = None) -> str:
+    """Non-blank text of at most `limit` characters."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} is empty")
+    if limit is not None and len(value) > limit:
+        raise ValueError(
+            f"{name} is {len(value)} characters long; the limit is {limit}"
+        )
+    return value
+
+
+def optional_text(value: str | None, name: str, *, limit: int | None = None) -> Any:
+    """`text()` for an optional argument; None stays None."""
+    return None if value is None else text(value, name, limit=limit)
+
+
+def texts(
+    values: Iterable[str],
+    name: str,
+    *,
+    each: str,
+    low: int = 1,
+    high: int | None = None,
+) -> list[str]:
+    """A list of `low`..`high` non-blank strings (a bare str is refused)."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"{name} must be a list of str, not a single string")
+    items = [text(item, each) for item in values]
+    if len(items) < low or (high is not None and len(items) > high):
+        bound = f"{low}-{high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must hold {bound} items, got {len(items)}")
+    return items
+
+
+def integer(
+    value: int | None, name: str, *, low: int | None = None, high: int | None = None
+) -> int | None:
+    """An optional int within [low, high]."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be {_range(low, high)}, got {value}")
+    return value
+
+
+def number(value: float, name: str, *, low: float, high: float) -> float:
+    """A finite number within [low, high] (coordinates)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def flag(value: object, name: str) -> bool | None:
+    """An optional bool (1/0 and "yes" are refused: they hide mistakes)."""
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def yes_no(value: bool | str | None, name: str) -> str | None:
+    """A settings toggle: True/False or "yes"/"no" → "yes"/"no"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value in ("yes", "no"):
+        return value
+    raise ValueError(f"{name} must be True, False, 'yes' or 'no', got {value!r}")
+
+
+def typing_time(value: int | None) -> int | None:
+    """Milliseconds of "typing…" before a send: 1000-20000."""
+    return integer(value, "typing_time", low=1000, high=20000)
+
+
+def _range(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"{low}-{high}"
+    return f">= {low}" if low is not None else f"<= {high}"

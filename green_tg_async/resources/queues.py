@@ -1,0 +1,64 @@
+"""Methods of the "Queues" section of the GREEN-API Telegram docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from green_tg_async._exceptions import ResponseDecodeError
+from green_tg_async.models import QueuedMessage, WebhooksQueueCleared
+from green_tg_async.models._decode import expect_list, expect_object
+
+from ._base import Section, flag_of
+
+__all__ = ["Queues"]
+
+
+class Queues(Section):
+    """The instance's outgoing message queue and its notification queue."""
+
+    __slots__ = ()
+
+    async def show_messages_queue(self) -> list[QueuedMessage]:
+        """The messages waiting to be sent (first 500).
+
+        Wraps `GET showMessagesQueue`.
+        """
+        data = await self._client._call("showMessagesQueue")
+        items = expect_list("showMessagesQueue", data)
+        return [QueuedMessage.from_wire("showMessagesQueue", item) for item in items]
+
+    async def get_messages_count(self) -> int:
+        """How many messages wait to be sent (refreshed about every 10 s).
+
+        Wraps `GET getMessagesCount`.
+        """
+        return _count("getMessagesCount", await self._client._call("getMessagesCount"))
+
+    async def clear_messages_queue(self) -> bool:
+        """Drop every message waiting to be sent. Wraps `GET clearMessagesQueue`."""
+        data = await self._client._call("clearMessagesQueue")
+        return flag_of("clearMessagesQueue", data, "isCleared")
+
+    async def get_webhooks_count(self) -> int:
+        """How many notifications wait for delivery. Wraps `GET getWebhooksCount`."""
+        return _count("getWebhooksCount", await self._client._call("getWebhooksCount"))
+
+    async def clear_webhooks_queue(self) -> WebhooksQueueCleared:
+        """Drop every undelivered notification (at most once a minute).
+
+        Wraps `DELETE clearWebhooksQueue`. Too soon after the last call the
+        API answers 200 with `is_cleared=False` and `left_time` seconds to
+        wait; check `is_cleared`.
+        """
+        data = await self._client._call("clearWebhooksQueue")
+        return WebhooksQueueCleared.from_wire("clearWebhooksQueue", data)
+
+
+def _count(method: str, data: Any) -> int:
+    obj = expect_object(method, data)
+    # The Russian docs spell the key with a Cyrillic "es"; accept both.
+    for key in ("count", "\u0441ount"):
+        value = obj.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    raise ResponseDecodeError(f"{method} answer lacks the field 'count'", method=method)
