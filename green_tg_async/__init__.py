@@ -25,6 +25,7 @@ from ._exceptions import (
     StoreUnavailableError,
 )
 from ._fast import fast_http_client
+from ._partner import AsyncGreenPartner
 from ._version import __version__
 from .models import AccountCheck, InstanceState, SentMessage
 
@@ -33,6 +34,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AccountCheck",
+    "AsyncGreenPartner",
     "AsyncGreenTelegram",
     "AuthenticationError",
     "AuthorizationError",
