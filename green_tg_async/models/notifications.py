@@ -161,17 +161,10 @@ class PollMessage(WireModel):
 
     name: str | None = wire("name", str)
     multiple_answers: bool | None = wire("multipleAnswers", bool)
+    options: tuple[str, ...] = ()
+    """Option texts, whether sent as `{"optionName": ...}` or as strings."""
     type_message: str = "pollMessage"
     raw: Mapping[str, Any] = RAW
-
-    @property
-    def options(self) -> tuple[str, ...]:
-        """Option texts, whether sent as `{"optionName": ...}` or as strings."""
-        items = self.raw.get("options")
-        if not isinstance(items, list):
-            return ()
-        names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)
-        return tuple(name for name in names if isinstance(name, str))
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +250,8 @@ def parse_message(data: Any) -> MessageContent:
     inner = obj.get(container, obj.get("fileMessageData", {}))
     content: Any = replace(cls.from_wire(_SOURCE, inner), raw=obj)  # type: ignore[type-var]
     content = replace(content, type_message=kind)
+    if isinstance(content, PollMessage):
+        content = replace(content, options=_poll_options(inner))
     if isinstance(content, ReactionMessage):
         quoted = obj.get("quotedMessage")
         if isinstance(quoted, Mapping):
@@ -267,6 +262,14 @@ def parse_message(data: Any) -> MessageContent:
                 participant=who if isinstance(who, str) else None,
             )
     return content  # type: ignore[no-any-return]
+
+
+def _poll_options(inner: Any) -> tuple[str, ...]:
+    items = inner.get("options") if isinstance(inner, Mapping) else None
+    if not isinstance(items, list):
+        return ()
+    names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)
+    return tuple(name for name in names if isinstance(name, str))
 
 
 # -- notifications (typeWebhook) ------------------------------------------------

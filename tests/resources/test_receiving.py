@@ -1,14 +1,27 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+import httpx
 import pytest
 import respx
 
-from green_tg_async import AsyncGreenTelegram, ResponseDecodeError
+from green_tg_async import (
+    AsyncGreenTelegram,
+    AuthenticationError,
+    PermissionDeniedError,
+    ResponseDecodeError,
+    RetryPolicy,
+)
 from green_tg_async.models import Notification
 from green_tg_async.models.notifications import StateInstanceChanged
 from green_tg_async.stores import MemoryStore
-from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import API_TOKEN
+from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
+from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep, make_client
 
 
 async def test_receive_long_polls_with_a_longer_read_timeout(
@@ -68,3 +81,181 @@ async def test_receive_and_delete_against_the_fake() -> None:
         assert await tg.receiving.delete_notification(receipt) is True
         assert await tg.receiving.receive_notification() is None
         assert await tg.receiving.delete_notification(receipt) is False
+
+
+# -- iter_notifications ---------------------------------------------------------
+
+
+class Gate(httpx.AsyncBaseTransport):
+    """The fake over an async transport; chosen calls hang until cancelled."""
+
+    def __init__(self, fake: FakeGreenAPI, hang: set[str] | None = None) -> None:
+        self.fake = fake
+        self.hang = hang or set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        method = request.url.path.split("/")[2]
+        if method in self.hang or (
+            method == "receiveNotification" and not self.fake.queue
+        ):
+            await asyncio.Event().wait()  # a long poll that never answers
+        await request.aread()
+        return self.fake.handle(request)
+
+
+def _tg(fake: FakeGreenAPI, sleep: RecordingSleep | None = None, **gate: Any) -> Any:
+    return make_client(
+        api_url=FAKE_API_URL,
+        transport=Gate(fake, **gate),
+        sleep=sleep or RecordingSleep(),
+    )
+
+
+def _fake(count: int) -> tuple[FakeGreenAPI, list[int]]:
+    fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
+    receipts = [
+        fake.enqueue_notification({"typeWebhook": "stateInstanceChanged", "n": i})
+        for i in range(count)
+    ]
+    return fake, receipts
+
+
+def _queued(fake: FakeGreenAPI) -> list[int]:
+    return [receipt for receipt, _ in fake.queue]
+
+
+async def test_iter_deletes_each_item_only_when_the_next_is_asked_for() -> None:
+    fake, receipts = _fake(3)
+    seen = []
+    async with _tg(fake) as tg:
+        stream = tg.receiving.iter_notifications(receive_timeout=5)
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                # Still queued while the consumer works on it.
+                assert _queued(fake)[0] == item.receipt_id
+                seen.append(item.receipt_id)
+                if len(seen) == 3:
+                    break
+    assert seen == receipts
+    # The last one was not asked past, so it stays queued: at least once.
+    assert _queued(fake) == [receipts[2]]
+    receives = [r for r in fake.requests if r[1] == "receiveNotification"]
+    assert len(receives) == 3
+    assert [r for r in fake.requests if r[1] == "deleteNotification"] == [
+        ("DELETE", "deleteNotification")
+    ] * 2
+
+
+async def test_iter_keeps_an_item_whose_handler_raised() -> None:
+    fake, receipts = _fake(2)
+    async with _tg(fake) as tg:
+
+        async def consume() -> None:
+            stream = tg.receiving.iter_notifications()
+            async with contextlib.aclosing(stream):
+                async for _item in stream:
+                    raise RuntimeError("handler failed")
+
+        with pytest.raises(RuntimeError, match="handler"):
+            await consume()
+    assert _queued(fake) == receipts
+
+
+async def test_iter_backs_off_with_jitter_on_errors_then_recovers() -> None:
+    fake, receipts = _fake(1)
+    fake.fail_next(500, times=4)
+    sleep = RecordingSleep()
+    async with _tg(fake, sleep) as tg:
+        tg._retry = RetryPolicy(
+            max_attempts=1, sleep=sleep, initial_delay=1.0, max_delay=3.0
+        )
+        stream = tg.receiving.iter_notifications()
+        async with contextlib.aclosing(stream):
+            item = await anext(stream)
+    assert item.receipt_id == receipts[0]
+    assert len(sleep.delays) == 4
+    # Exponential (1, 2, 4→cap 3, 3) with jitter in [d/2, d].
+    for delay, ceiling in zip(sleep.delays, [1.0, 2.0, 3.0, 3.0], strict=True):
+        assert ceiling / 2 <= delay <= ceiling
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(401, AuthenticationError), (403, PermissionDeniedError)]
+)
+async def test_iter_stops_on_401_and_403(status: int, error: type[Exception]) -> None:
+    fake, _ = _fake(1)
+    fake.fail_next(status)
+    sleep = RecordingSleep()
+    async with _tg(fake, sleep) as tg:
+        with pytest.raises(error):
+            async for _item in tg.receiving.iter_notifications():
+                pass
+    assert sleep.delays == []
+
+
+async def test_iter_retries_a_failed_delete_and_gives_up_on_a_refused_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, receipts = _fake(3)
+    sleep = RecordingSleep()
+    async with _tg(fake, sleep) as tg:
+        tg._retry = RetryPolicy(max_attempts=1, sleep=sleep)
+        stream = tg.receiving.iter_notifications()
+        async with contextlib.aclosing(stream):
+            await anext(stream)
+            fake.fail_next(502)  # the delete of item 1 fails once, then succeeds
+            second = await anext(stream)
+            assert second.receipt_id == receipts[1]
+            assert receipts[0] not in _queued(fake)
+            assert len(sleep.delays) == 1
+            fake.fail_next(400, json={"message": "bad receipt"})
+            with caplog.at_level(logging.WARNING):
+                third = await anext(stream)
+    assert "could not delete notification" in caplog.text
+    # The refused delete left item 2 queued (it comes again later), but the
+    # iterator moved on instead of looping on it.
+    assert third.receipt_id == receipts[1]
+
+
+async def test_cancelling_while_polling_leaves_the_queue_consistent() -> None:
+    fake, receipts = _fake(1)
+    got: list[int] = []
+    async with _tg(fake) as tg:
+
+        async def consume() -> None:
+            async for item in tg.receiving.iter_notifications():
+                got.append(item.receipt_id)
+
+        task = asyncio.create_task(consume())
+        for _ in range(50):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # Handled item deleted (the consumer asked for the next one); nothing else.
+    assert got == receipts
+    assert fake.queue == deque()
+
+
+async def test_cancelling_during_a_delete_redelivers_instead_of_losing() -> None:
+    fake, receipts = _fake(1)
+    async with _tg(fake, hang={"deleteNotification"}) as tg:
+        stream = tg.receiving.iter_notifications()
+        first = await anext(stream)
+        task = asyncio.create_task(anext(stream))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await stream.aclose()
+    assert first.receipt_id == receipts[0]
+    assert _queued(fake) == receipts  # not deleted: it will come again
+
+
+async def test_download_file_refuses_bad_ids(client: AsyncGreenTelegram) -> None:
+    with pytest.raises(ValueError, match="id_message is empty"):
+        await client.receiving.download_file("1", " ")
+    with pytest.raises(ValueError, match="5-60"):
+        async for _ in client.receiving.iter_notifications(receive_timeout=1):
+            pass
