@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
@@ -84,7 +83,7 @@ class Receiving(Section):
 
     async def iter_notifications(
         self, *, receive_timeout: int = 20, max_backoff: float | None = None
-    ) -> AsyncIterator[Notification]:
+    ) -> AsyncGenerator[Notification, None]:
         """Yield notifications as they arrive, deleting each once it is handled.
 
         Long-polls `receive_notification()`. A notification is deleted when
@@ -99,7 +98,8 @@ class Receiving(Section):
                 await handle(item.body)
         """
         check.integer(receive_timeout, "receive_timeout", low=5, high=60)
-        backoff = _Backoff(self._client._retry, max_backoff)
+        clock = self._client.breaker._policy.clock  # the clock pauses are kept in
+        backoff = _Backoff(self._client._retry, max_backoff, clock)
         while True:
             item = await self._next(receive_timeout, backoff)
             if item is None:
@@ -145,8 +145,11 @@ class Receiving(Section):
 class _Backoff:
     """Jittered exponential waits between failed polls, on the client's sleep."""
 
-    def __init__(self, policy: RetryPolicy, cap: float | None) -> None:
+    def __init__(
+        self, policy: RetryPolicy, cap: float | None, clock: Callable[[], float]
+    ) -> None:
         self._policy = policy
+        self._clock = clock
         self._cap = policy.max_delay if cap is None else cap
         self._failures = 0
 
@@ -157,7 +160,8 @@ class _Backoff:
         delay = min(self._cap, self._policy.initial_delay * 2**self._failures)
         delay = random.uniform(delay / 2, delay)
         if isinstance(exc, CircuitOpenError):
-            until = (exc.retry_at - datetime.now(UTC)).total_seconds()
+            # Paused: wait for the pause to end (up to the cap) before polling.
+            until = exc.retry_at.timestamp() - self._clock()
             delay = max(delay, min(until, self._cap))
         self._failures += 1
         logger.warning(

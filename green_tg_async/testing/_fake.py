@@ -14,6 +14,8 @@ import httpx
 from green_tg_async._client import AsyncGreenTelegram
 from green_tg_async._config import DOCUMENTED_RATES
 
+from ._canned import CANNED
+
 __all__ = ["FAKE_API_URL", "FakeGreenAPI"]
 
 FAKE_API_URL: Final = "https://fake.green-api.invalid"
@@ -29,7 +31,9 @@ class FakeGreenAPI:
     has one, chat id = its last 8 digits) unless registered explicitly. It
     answers 429 when a method exceeds its documented rate, 469 after
     `lookup_limit` distinct numbers within `lookup_window` seconds, 401 for a
-    wrong token and 404 for an unknown method::
+    wrong token and 404 for an unknown method. Every other documented method
+    gets a plausible answer of the right shape (sends get fresh ids, settings
+    stick, `updateApiToken` rotates the token)::
 
         fake = FakeGreenAPI(lookup_limit=3)
         async with fake.client() as tg:
@@ -60,6 +64,8 @@ class FakeGreenAPI:
         self.state = "authorized"
         self.requests: list[tuple[str, str]] = []  # (verb, method) in arrival order
         self.sent: list[dict[str, Any]] = []  # bodies of sendMessage, in order
+        self.sends: list[tuple[str, str, dict[str, Any]]] = []  # (method, id, body)
+        self.settings: dict[str, Any] = {"webhookUrl": "", "incomingWebhook": "no"}
         self.queue: deque[tuple[int, dict[str, Any]]] = deque()
         self._clock = clock
         self._lookups: dict[int | str, float] = {}
@@ -125,10 +131,15 @@ class FakeGreenAPI:
         if self._scripted:
             return self._scripted.popleft()
         handler = self._handlers.get(method)
-        if handler is None:
+        if handler is None and method not in CANNED:
             return httpx.Response(404, json={"message": f"method {method} not found"})
         if self._over_rate(method):
             return httpx.Response(429, headers={"Retry-After": "1"})
+        if handler is None:
+            answer = CANNED[method](self, _body(request))
+            if answer is None:
+                return httpx.Response(200)
+            return httpx.Response(200, json=answer)
         return handler(request, _body(request))
 
     def _over_rate(self, method: str) -> bool:
@@ -195,7 +206,27 @@ class FakeGreenAPI:
                 )
             self._chats.add(chat_id)
         self.sent.append(body)
-        return httpx.Response(200, json={"idMessage": str(next(self._ids))})
+        return httpx.Response(200, json={"idMessage": self.record_send(body=body)})
+
+    def record_send(self, method: str = "sendMessage", body: Any = None) -> str:
+        """Remember a send (any method) and return its new `idMessage`."""
+        id_message = str(next(self._ids))
+        self.sends.append((method, id_message, dict(body or {})))
+        return id_message
+
+    def history(self) -> list[dict[str, Any]]:
+        """Sent messages as `getChatHistory` items, newest first."""
+        return [
+            {
+                "type": "outgoing",
+                "idMessage": id_message,
+                "chatId": str(body.get("chatId", "")),
+                "typeMessage": "textMessage" if method == "sendMessage" else method,
+                "textMessage": body.get("message"),
+                "sendByApi": True,
+            }
+            for method, id_message, body in reversed(self.sends)
+        ]
 
     def _on_receive_notification(
         self, request: httpx.Request, body: dict[str, Any]

@@ -256,3 +256,12 @@ def test_poll_options_as_plain_strings_and_a_reaction_without_quote() -> None:
 def test_a_body_that_is_not_an_object_is_a_decode_error() -> None:
     with pytest.raises(ResponseDecodeError):
         parse_notification([1, 2])
+
+
+def test_a_missing_or_bad_coordinate() -> None:
+    loc = parse_message({"typeMessage": "locationMessage", "locationMessageData": {}})
+    assert isinstance(loc, n.LocationMessage)
+    assert loc.latitude is None
+    bad = {"typeMessage": "locationMessage", "locationMessageData": {"latitude": "1"}}
+    with pytest.raises(ResponseDecodeError, match="expected a number"):
+        parse_message(bad)

@@ -259,3 +259,71 @@ async def test_download_file_refuses_bad_ids(client: AsyncGreenTelegram) -> None
     with pytest.raises(ValueError, match="5-60"):
         async for _ in client.receiving.iter_notifications(receive_timeout=1):
             pass
+
+
+class Stop(Exception):
+    pass
+
+
+class StopAfter(RecordingSleep):
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    async def __call__(self, seconds: float) -> None:
+        await super().__call__(seconds)
+        if len(self.delays) >= self.count:
+            raise Stop
+
+
+async def test_iter_waits_out_a_pause_instead_of_hammering() -> None:
+    fake, _ = _fake(1)
+    fake.fail_next(469)  # opens the breaker for the whole instance
+    sleep = StopAfter(2)
+    async with _tg(fake, sleep) as tg:
+        tg._retry = RetryPolicy(max_attempts=1, sleep=sleep, initial_delay=0.5)
+        with pytest.raises(Stop):
+            async for _item in tg.receiving.iter_notifications(max_backoff=120.0):
+                pass
+    first, second = sleep.delays
+    assert 0.25 <= first <= 0.5  # the 469 itself: an ordinary back-off
+    assert second == 120.0  # then refused locally: wait (capped) for retry_at
+    assert [r[1] for r in fake.requests] == ["receiveNotification"]
+
+
+async def test_iter_backs_off_on_a_failed_delete_and_stops_on_a_401_there() -> None:
+    fake, receipts = _fake(2)
+    sleep = RecordingSleep()
+    async with _tg(fake, sleep) as tg:
+        tg._retry = RetryPolicy(max_attempts=1, sleep=sleep)
+        stream = tg.receiving.iter_notifications()
+        await anext(stream)
+        fake.fail_next(401)
+        with pytest.raises(AuthenticationError):
+            await anext(stream)
+    assert _queued(fake) == receipts
+
+
+async def test_iter_retries_a_delete_that_never_left() -> None:
+    fake, receipts = _fake(2)
+    sleep = RecordingSleep()
+    gate = Gate(fake)
+    attempts = {"n": 0}
+    real = gate.handle_async_request
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        if "deleteNotification" in request.url.path and attempts["n"] == 0:
+            attempts["n"] += 1
+            raise httpx.ConnectError("refused")
+        return await real(request)
+
+    gate.handle_async_request = flaky  # type: ignore[method-assign]
+    async with make_client(api_url=FAKE_API_URL, transport=gate, sleep=sleep) as tg:
+        tg._retry = RetryPolicy(max_attempts=1, sleep=sleep)
+        stream = tg.receiving.iter_notifications()
+        await anext(stream)
+        second = await anext(stream)
+        await stream.aclose()
+    assert second.receipt_id == receipts[1]
+    assert len(sleep.delays) == 1
+    assert _queued(fake) == [receipts[1]]

@@ -19,6 +19,7 @@ from green_tg_async import (
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from tests.helpers import FakeClock, RecordingSleep
+from tests.resources.test_every_method import CASES, Case
 
 pytest_plugins = ["green_tg_async.testing.pytest_plugin"]
 
@@ -244,3 +245,31 @@ def test_serve_command_stops_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(serve, "_serve", interrupted)
     argv = ["serve", "--port", "8765", "--lookup-limit", "7", "--no-rate-limits"]
     assert serve.main(argv) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.method for case in CASES])
+async def test_the_fake_answers_every_method_in_the_right_shape(case: Case) -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    fake.enqueue_notification({"typeWebhook": "stateInstanceChanged"})
+    async with fake.client(store=MemoryStore()) as tg:
+        await case.call(tg)  # decodes, so a wrong shape would raise here
+    assert fake.requests[-1] == (case.verb, case.method)
+
+
+async def test_the_fake_keeps_sends_settings_and_tokens_consistent() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    async with fake.client(store=MemoryStore()) as tg:
+        sent = await tg.sending.send_message("123", "hi")
+        poll = await tg.sending.send_poll("123", "Q?", ["a", "b"])
+        history = await tg.journals.get_chat_history("123")
+        assert [m.id_message for m in history] == [poll.id_message, sent.id_message]
+        assert history[1].text_message == "hi"
+        await tg.account.set_settings(incoming_webhook=True)
+        assert (await tg.account.get_settings()).incoming_webhook == "yes"
+        old = fake.api_token
+        await tg.account.update_api_token()
+        assert fake.api_token != old
+        assert (await tg.account.get_state_instance()).state_instance == "authorized"
+        assert (await tg.account.qr()).type == "alreadyLogged"
+        await tg.account.logout()
+        assert (await tg.account.qr()).is_qr_code

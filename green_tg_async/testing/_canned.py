@@ -1,0 +1,134 @@
+"""Plausible answers for the methods `FakeGreenAPI` has no special behaviour for.
+
+Each entry takes the fake and the decoded JSON body and returns the answer's
+JSON (None for an empty 200). They keep just enough state to be consistent:
+sends are recorded and get fresh ids, settings stick, a token rotates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from ._fake import FakeGreenAPI
+
+__all__ = ["CANNED"]
+
+Answer = Callable[["FakeGreenAPI", dict[str, Any]], Any]
+_OK: Final = {"status": True, "data": {"status": "success"}}
+
+
+def _sent(method: str, **extra: Any) -> Answer:
+    def answer(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+        return {"idMessage": fake.record_send(method, body), **extra}
+
+    return answer
+
+
+def _flag(key: str, **extra: Any) -> Answer:
+    return lambda fake, body: {key: True, **extra}
+
+
+def _settings(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    fake.settings.update(body)
+    return {"saveSettings": True}
+
+
+def _logout(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    fake.state = "notAuthorized"
+    return {"isLogout": True}
+
+
+def _account(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    state: str = fake.state
+    return {"stateInstance": state}
+
+
+def _qr(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    if fake.state == "authorized":
+        return {"type": "alreadyLogged", "message": "instance is already authorized"}
+    return {"type": "qrCode", "message": "iVBORw0KGgo="}
+
+
+def _new_token(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    fake.api_token = f"{fake.api_token.split('-r')[0]}-r{len(fake.requests)}"
+    return {"apiTokenInstance": fake.api_token}
+
+
+def _history(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    chat = str(body.get("chatId", ""))
+    return [m for m in fake.history() if m["chatId"] == chat][: body.get("count", 100)]
+
+
+def _forward(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    ids = body.get("messages") or []
+    return {"messages": [fake.record_send("forwardMessages", body) for _ in ids]}
+
+
+def _clear_webhooks(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    fake.queue.clear()
+    return {"isCleared": True, "reason": ""}
+
+
+def _group(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    chat = f"-100{abs(hash(body.get('groupName', ''))) % 10**9}"
+    return {"created": True, "chatId": chat, "groupInviteLink": f"https://t.me/+{chat}"}
+
+
+CANNED: Final[Mapping[str, Answer]] = {
+    "qr": _qr,
+    "sendAuthorizationPassword": lambda fake, body: _OK,
+    "startAuthorization": lambda fake, body: _OK,
+    "sendAuthorizationCode": lambda fake, body: _OK,
+    "getSettings": lambda fake, body: {"typeInstance": "telegram", **fake.settings},
+    "setSettings": _settings,
+    "reboot": _flag("isReboot"),
+    "logout": _logout,
+    "getAccountSettings": _account,
+    "setProfilePicture": _flag("setProfilePicture", urlAvatar="https://fake/avatar"),
+    "updateApiToken": _new_token,
+    "sendFileByUpload": _sent("sendFileByUpload", urlFile="https://fake/file"),
+    "sendFileByUrl": _sent("sendFileByUrl"),
+    "uploadFile": lambda fake, body: {"urlFile": "https://fake/file"},
+    "sendLocation": _sent("sendLocation"),
+    "sendContact": _sent("sendContact"),
+    "sendPoll": _sent("sendPoll"),
+    "forwardMessages": _forward,
+    "downloadFile": lambda fake, body: {"downloadUrl": "https://fake/file"},
+    "getChatHistory": _history,
+    "getMessage": lambda fake, body: {"idMessage": body.get("idMessage", "")},
+    "lastIncomingMessages": lambda fake, body: [],
+    "lastOutgoingMessages": lambda fake, body: fake.history(),
+    "showMessagesQueue": lambda fake, body: [],
+    "getMessagesCount": lambda fake, body: {"count": 0},
+    "clearMessagesQueue": _flag("isCleared"),
+    "getWebhooksCount": lambda fake, body: {"count": len(fake.queue)},
+    "clearWebhooksQueue": _clear_webhooks,
+    "readChat": _flag("setRead"),
+    "createGroup": _group,
+    "updateGroupName": _flag("updateGroupName"),
+    "getGroupData": lambda fake, body: {
+        "chatId": body.get("chatId"),
+        "participants": [],
+    },
+    "updateGroupSettings": _flag("updateGroupSettings"),
+    "addGroupParticipant": _flag("addParticipant"),
+    "removeGroupParticipant": _flag("removeParticipant"),
+    "setGroupAdmin": _flag("setGroupAdmin"),
+    "removeAdmin": _flag("removeAdmin"),
+    "setGroupPicture": _flag("setGroupPicture", urlAvatar="https://fake/group"),
+    "leaveGroup": _flag("leaveGroup"),
+    "getAvatar": lambda fake, body: {"urlAvatar": "", "available": False},
+    "getContacts": lambda fake, body: [],
+    "getContactInfo": lambda fake, body: {"chatId": body.get("chatId"), "name": ""},
+    "getChats": lambda fake, body: [],
+    "editMessage": lambda fake, body: {"idMessage": body.get("idMessage", "")},
+    "deleteMessage": lambda fake, body: None,
+    "sendTyping": lambda fake, body: None,
+    "archiveChat": lambda fake, body: None,
+    "unarchiveChat": lambda fake, body: None,
+    "addContact": _flag("addContact"),
+    "editContact": _flag("editContact"),
+    "deleteContact": _flag("deleteContact"),
+}
