@@ -326,31 +326,34 @@ class OutgoingAPIMessageReceived(MessageNotification):
 
 
 @dataclass(frozen=True, slots=True)
-class OutgoingMessageStatus(WireModel):
-    """`outgoingMessageStatus`: delivery status of an outgoing message."""
+class _Envelope(WireModel):
+    """What every notification carries: its type, instance and time."""
 
     type_webhook: str = wire("typeWebhook", str, required=True)
-    chat_id: str | None = wire("chatId", str)
     instance_data: InstanceData | None = wire("instanceData", InstanceData)
     timestamp: int | None = wire("timestamp", int)
+    """Unix seconds."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessageStatus(_Envelope):
+    """`outgoingMessageStatus`: delivery status of an outgoing message."""
+
+    chat_id: str | None = wire("chatId", str)
     id_message: str | None = wire("idMessage", str)
     status: str | None = wire("status", str)
     """`delivered`, `read`, `failed`, or a newer value."""
     description: str | None = wire("description", str)
     """The error text of a `failed` status."""
     send_by_api: bool | None = wire("sendByApi", bool)
-    raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class StateInstanceChanged(WireModel):
+class StateInstanceChanged(_Envelope):
     """`stateInstanceChanged`: the instance's authorization state changed."""
 
-    type_webhook: str = wire("typeWebhook", str, required=True)
-    instance_data: InstanceData | None = wire("instanceData", InstanceData)
-    timestamp: int | None = wire("timestamp", int)
     state_instance: str | None = wire("stateInstance", str)
-    raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,14 +369,10 @@ class QuotaData(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class QuotaExceeded(WireModel):
+class QuotaExceeded(_Envelope):
     """`quotaExceeded`: the Developer plan's chat quota was hit."""
 
-    type_webhook: str = wire("typeWebhook", str, required=True)
-    instance_data: InstanceData | None = wire("instanceData", InstanceData)
-    timestamp: int | None = wire("timestamp", int)
     quota_data: QuotaData | None = wire("quotaData", QuotaData)
-    raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)

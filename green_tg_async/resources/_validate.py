@@ -13,6 +13,7 @@ __all__ = [
     "flag",
     "id_message",
     "integer",
+    "message_ref",
     "number",
     "text",
     "texts",
@@ -39,6 +40,11 @@ def id_message(value: str | int, name: str = "id_message") -> str:
     if not result:
         raise ValueError(f"{name} is empty")
     return result
+
+
+def message_ref(chat_id_: ChatId, id_message_: str) -> dict[str, str]:
+    """`{"chatId", "idMessage"}`: one message (ids are unique per chat only)."""
+    return {"chatId": chat_id(chat_id_), "idMessage": id_message(id_message_)}
 
 
 def text(value: str, name: str, *, limit: int | None = None) -> str:

@@ -34,10 +34,7 @@ class Journals(Section):
 
     async def get_message(self, chat_id: ChatId, id_message: str) -> HistoryMessage:
         """Return one message of a chat. Wraps `POST getMessage`."""
-        body = {
-            "chatId": check.chat_id(chat_id),
-            "idMessage": check.id_message(id_message),
-        }
+        body = check.message_ref(chat_id, id_message)
         data = await self._client._call("getMessage", json=body)
         return HistoryMessage.from_wire("getMessage", data)
 

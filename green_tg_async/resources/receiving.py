@@ -74,10 +74,7 @@ class Receiving(Section):
 
         Wraps `POST downloadFile`.
         """
-        body = {
-            "chatId": check.chat_id(chat_id),
-            "idMessage": check.id_message(id_message),
-        }
+        body = check.message_ref(chat_id, id_message)
         data = await self._client._call("downloadFile", json=body)
         return DownloadLink.from_wire("downloadFile", data)
 

@@ -122,8 +122,7 @@ class Service(Section):
         Wraps `POST editMessage`.
         """
         body = {
-            **_chat(chat_id),
-            "idMessage": check.id_message(id_message),
+            **check.message_ref(chat_id, id_message),
             "message": check.text(message, "message", limit=_MAX_MESSAGE),
         }
         data = await self._client._call("editMessage", json=body)
@@ -141,8 +140,7 @@ class Service(Section):
         Wraps `POST deleteMessage`.
         """
         body = {
-            **_chat(chat_id),
-            "idMessage": check.id_message(id_message),
+            **check.message_ref(chat_id, id_message),
             "onlySenderDelete": check.flag(only_sender_delete, "only_sender_delete"),
         }
         await self._client._call("deleteMessage", json=compact(body))
