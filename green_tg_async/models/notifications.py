@@ -248,20 +248,24 @@ def parse_message(data: Any) -> MessageContent:
     cls, container = known
     # Stickers were seen in `fileMessageData` too (the WhatsApp container).
     inner = obj.get(container, obj.get("fileMessageData", {}))
-    content: Any = replace(cls.from_wire(_SOURCE, inner), raw=obj)  # type: ignore[type-var]
-    content = replace(content, type_message=kind)
-    if isinstance(content, PollMessage):
-        content = replace(content, options=_poll_options(inner))
-    if isinstance(content, ReactionMessage):
-        quoted = obj.get("quotedMessage")
-        if isinstance(quoted, Mapping):
-            stanza, who = quoted.get("stanzaId"), quoted.get("participant")
-            content = replace(
-                content,
-                stanza_id=stanza if isinstance(stanza, str) else None,
-                participant=who if isinstance(who, str) else None,
-            )
+    extra: dict[str, Any] = {"raw": obj, "type_message": kind}
+    if cls is PollMessage:
+        extra["options"] = _poll_options(inner)
+    elif cls is ReactionMessage:
+        extra.update(_reaction_target(obj.get("quotedMessage")))
+    content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]
     return content  # type: ignore[no-any-return]
+
+
+def _reaction_target(quoted: Any) -> dict[str, str | None]:
+    """The reacted-to message (`quotedMessage.stanzaId`) and its author."""
+    if not isinstance(quoted, Mapping):
+        return {}
+    stanza, who = quoted.get("stanzaId"), quoted.get("participant")
+    return {
+        "stanza_id": stanza if isinstance(stanza, str) else None,
+        "participant": who if isinstance(who, str) else None,
+    }
 
 
 def _poll_options(inner: Any) -> tuple[str, ...]:
