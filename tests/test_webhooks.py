@@ -190,3 +190,30 @@ async def test_a_client_that_disconnects_mid_body_gets_400() -> None:
 
     await app({"type": "http", "method": "POST", "headers": []}, receive, send)
     assert sent[0]["status"] == 400
+
+
+async def test_routed_in_starlette_like_the_readme_shows() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Route
+
+    handler = Recorder()
+    app = WebhookApp(handler, token=TOKEN)
+    api = Starlette(
+        routes=[
+            Route("/green-api", app, methods=["POST"]),  # the exact path
+            Mount("/mounted", app),
+        ]
+    )
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hook") as http:
+        ok = await http.post("/green-api", json=BODY, headers=auth)
+        refused = await http.post("/green-api", json=BODY)
+        mounted = await http.post("/mounted/", json=BODY, headers=auth)
+        # A Mount redirects the bare path: a webhook sender that does not
+        # follow redirects would lose the notification (README says so).
+        bare = await http.post("/mounted", json=BODY, headers=auth)
+    assert (ok.status_code, refused.status_code) == (200, 401)
+    assert mounted.status_code == 200
+    assert bare.status_code == 307
+    assert len(handler.seen) == 2
