@@ -117,12 +117,25 @@ class WireModel:
         """
         obj = expect_object(method, data)
         values: dict[str, Any] = {"raw": obj}
-        for spec in fields(cls):  # type: ignore[arg-type]
-            declared: _Wire | None = spec.metadata.get("wire")
-            if declared is not None:
-                key = flag if declared.key == FLAG and flag else declared.key
-                values[spec.name] = _read(method, obj, key, declared)
+        for name, declared in _wire_fields(cls):
+            key = flag if declared.key == FLAG and flag else declared.key
+            values[name] = _read(method, obj, key, declared)
         return cls(**values)
+
+
+_FIELDS: dict[type[Any], tuple[tuple[str, _Wire], ...]] = {}
+
+
+def _wire_fields(cls: type[Any]) -> tuple[tuple[str, _Wire], ...]:
+    """The `wire()` fields of a model, read once per class."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(
+            (spec.name, spec.metadata["wire"])
+            for spec in fields(cls)
+            if "wire" in spec.metadata
+        )
+    return found
 
 
 def _read(method: str, obj: Mapping[str, Any], key: str, declared: _Wire) -> Any:
