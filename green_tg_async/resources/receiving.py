@@ -11,8 +11,10 @@ from green_tg_async._config import RetryPolicy
 from green_tg_async._exceptions import (
     APIError,
     AuthenticationError,
+    BadRequestError,
     CircuitOpenError,
     GreenAPIError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -28,7 +30,10 @@ from ._base import Section
 __all__ = ["Receiving"]
 
 _LONG_POLL_MARGIN = 10.0  # the read timeout must outlast the server's wait
+# Errors that waiting will not fix; they end `iter_notifications()`. A 400 that
+# means "instance starting" is an InstanceNotReadyError and is waited out.
 _FATAL = (AuthenticationError, PermissionDeniedError)
+_FATAL_POLL = (*_FATAL, BadRequestError, NotFoundError)
 
 
 class Receiving(Section):
@@ -87,9 +92,11 @@ class Receiving(Section):
         the consumer asks for the next one, so one whose handler raised (or
         after which the loop was left) stays queued and comes again:
         delivery is at least once. Errors back off exponentially with
-        jitter, up to `max_backoff` seconds (default `RetryPolicy.max_delay`);
-        a 401/403 ends the iteration with that error. Cancelling leaves
-        nothing half-deleted::
+        jitter, up to `max_backoff` seconds (default `RetryPolicy.max_delay`).
+        Errors that waiting will not fix end the iteration with the error:
+        401/403 (credentials), and 400/404 on polling (e.g. a `webhookUrl` is
+        set, so polling is refused); "instance starting" is waited out.
+        Cancelling leaves nothing half-deleted::
 
             async for item in tg.receiving.iter_notifications():
                 await handle(item.body)
@@ -109,7 +116,7 @@ class Receiving(Section):
     ) -> Notification | None:
         try:
             item = await self.receive_notification(receive_timeout=receive_timeout)
-        except _FATAL:
+        except _FATAL_POLL:
             raise
         except GreenAPIError as exc:
             await backoff.wait(exc)

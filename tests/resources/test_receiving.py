@@ -13,6 +13,8 @@ import respx
 from green_tg_async import (
     AsyncGreenTelegram,
     AuthenticationError,
+    BadRequestError,
+    NotFoundError,
     PermissionDeniedError,
     ResponseDecodeError,
     RetryPolicy,
@@ -180,11 +182,19 @@ async def test_iter_backs_off_with_jitter_on_errors_then_recovers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(401, AuthenticationError), (403, PermissionDeniedError)]
+    ("status", "error"),
+    [
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (400, BadRequestError),  # e.g. polling refused while a webhookUrl is set
+    ],
 )
-async def test_iter_stops_on_401_and_403(status: int, error: type[Exception]) -> None:
+async def test_iter_stops_on_errors_waiting_cannot_fix(
+    status: int, error: type[Exception]
+) -> None:
     fake, _ = _fake(1)
-    fake.fail_next(status)
+    fake.fail_next(status, json={"message": "webhook url is set"})
     sleep = RecordingSleep()
     async with _tg(fake, sleep) as tg:
         with pytest.raises(error):
@@ -274,6 +284,19 @@ class StopAfter(RecordingSleep):
         await super().__call__(seconds)
         if len(self.delays) >= self.count:
             raise Stop
+
+
+async def test_iter_waits_out_an_instance_that_is_starting() -> None:
+    fake, receipts = _fake(1)
+    fake.fail_next(400, json={"message": "instance in starting process try later"})
+    sleep = RecordingSleep()
+    async with _tg(fake, sleep) as tg:
+        tg._retry = RetryPolicy(max_attempts=1, sleep=sleep)
+        stream = tg.receiving.iter_notifications()
+        item = await anext(stream)
+        await stream.aclose()
+    assert item.receipt_id == receipts[0]
+    assert len(sleep.delays) == 1
 
 
 async def test_iter_waits_out_a_pause_instead_of_hammering() -> None:
