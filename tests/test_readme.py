@@ -35,3 +35,22 @@ def test_snake_case_names() -> None:
     assert names["qr"] == "qr"
     assert names["getStateInstance"] == "get_state_instance"
     assert names["sendTyping"] == "send_typing"
+
+
+def test_the_notifications_example_runs() -> None:
+    import subprocess
+    import sys
+
+    example = README.parent / "examples" / "notifications.py"
+    done = subprocess.run(
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.splitlines() == [
+        "10000000 says 'hello'",
+        "message 2 is read",
+        "left in the queue: 0",
+    ]
