@@ -188,9 +188,7 @@ class Sending(Section):
         Wraps `POST sendPoll`. `type="quiz"` needs `correct_option_id`, the
         index of the right option.
         """
-        items = check.texts(options, "options", each="option", low=2, high=12)
-        for item in items:
-            check.text(item, "option", limit=100)  # Telegram's limit per option
+        items = _poll_options(options)
         if type == "quiz" and correct_option_id is None:
             raise ValueError("a quiz needs correct_option_id")
         body = {
@@ -238,6 +236,14 @@ def _extras(
         "typingTime": check.typing_time(typing_time),
         "typingType": typing_type,
     }
+
+
+def _poll_options(options: Sequence[str]) -> list[str]:
+    """2-12 options of at most 100 characters each (Telegram's limits)."""
+    items = check.texts(options, "options", each="option", low=2, high=12)
+    for item in items:
+        check.text(item, "option", limit=100)
+    return items
 
 
 def _url(value: str) -> str:
