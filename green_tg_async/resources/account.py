@@ -129,7 +129,8 @@ class Account(Section):
         """Rotate the instance token; this client switches to the new one.
 
         Wraps `GET updateApiToken`. The old token stops working at once, so
-        store `result.api_token_instance` (kept out of reprs and logs).
+        store `result.api_token_instance` (kept out of reprs and logs) and
+        give it to every other client and process of this instance.
 
         Raises:
             APIError: The API refused with `{code, description}` in a 200.
