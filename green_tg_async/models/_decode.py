@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final, Self, TypeVar
 
@@ -74,6 +74,7 @@ class _Wire:
     kind: type[Any]
     many: bool = False
     required: bool = False
+    decode: Callable[[Any], Any] | None = None
 
 
 FLAG: Final = "<flag>"
@@ -87,14 +88,16 @@ def wire(
     many: bool = False,
     required: bool = False,
     secret: bool = False,
+    decode: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Declare a model field read from `key`; None when the API leaves it out.
 
     `kind` may be a `WireModel` subclass (a nested object); `many` reads a
     JSON array of them into a tuple; `required` makes a missing value a
-    decode error; `secret` keeps the value out of repr.
+    decode error; `secret` keeps the value out of repr; `decode` builds the
+    value from the JSON (missing counts as `{}`) for polymorphic fields.
     """
-    meta = {"wire": _Wire(key, kind, many, required)}
+    meta = {"wire": _Wire(key, kind, many, required, decode)}
     if required:
         return field(repr=not secret, metadata=meta)
     default: Any = () if many else None
@@ -140,6 +143,8 @@ def _wire_fields(cls: type[Any]) -> tuple[tuple[str, _Wire], ...]:
 
 def _read(method: str, obj: Mapping[str, Any], key: str, declared: _Wire) -> Any:
     kind = declared.kind
+    if declared.decode is not None:
+        return declared.decode(obj.get(key, {}))
     if declared.many:
         items = expect_list(method, obj.get(key))
         return tuple(kind.from_wire(method, item) for item in items)

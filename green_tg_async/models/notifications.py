@@ -95,38 +95,30 @@ class SenderData(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class MessageNotification:
+class _Envelope(WireModel):
+    """What every notification carries: its type, instance and time."""
+
+    type_webhook: str = wire("typeWebhook", str, required=True)
+    instance_data: InstanceData | None = wire("instanceData", InstanceData)
+    timestamp: int | None = wire("timestamp", int)
+    """Unix seconds."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
+class MessageNotification(_Envelope):
     """A message in a chat: received, sent from a phone, or sent by the API."""
 
-    type_webhook: str
-    instance_data: InstanceData | None
-    timestamp: int | None
-    """Unix seconds."""
-    id_message: str | None
+    id_message: str | None = wire("idMessage", str)
     """Unique within its chat only."""
-    sender_data: SenderData | None
-    message: MessageContent
+    sender_data: SenderData | None = wire("senderData", SenderData)
+    message: MessageContent = wire("messageData", object, decode=parse_message)
     """The content, by `messageData.typeMessage`."""
-    raw: Mapping[str, Any] = RAW
 
     @property
     def chat_id(self) -> str | None:
         """Shortcut for `sender_data.chat_id`."""
         return self.sender_data.chat_id if self.sender_data else None
-
-    @classmethod
-    def from_wire(cls, method: str, data: Any) -> MessageNotification:
-        """Decode a message notification body."""
-        obj = expect_object(method, data)
-        return cls(
-            type_webhook=require(method, obj, "typeWebhook", str),
-            instance_data=_nested(InstanceData, obj, "instanceData"),
-            timestamp=_optional_int(obj, "timestamp"),
-            id_message=_optional_str(obj, "idMessage"),
-            sender_data=_nested(SenderData, obj, "senderData"),
-            message=parse_message(obj.get("messageData", {})),
-            raw=obj,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +134,6 @@ class OutgoingMessageReceived(MessageNotification):
 @dataclass(frozen=True, slots=True)
 class OutgoingAPIMessageReceived(MessageNotification):
     """`outgoingAPIMessageReceived`: sent through the API."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Envelope(WireModel):
-    """What every notification carries: its type, instance and time."""
-
-    type_webhook: str = wire("typeWebhook", str, required=True)
-    instance_data: InstanceData | None = wire("instanceData", InstanceData)
-    timestamp: int | None = wire("timestamp", int)
-    """Unix seconds."""
-    raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,21 +218,6 @@ def parse_notification(body: Any) -> NotificationBody:
         return cls.from_wire(_SOURCE, obj)  # type: ignore[no-any-return]
     except ResponseDecodeError:
         return UnknownNotification(kind, raw=obj)
-
-
-def _nested(cls: type[Any], obj: Mapping[str, Any], key: str) -> Any:
-    value = obj.get(key)
-    return cls.from_wire(_SOURCE, value) if isinstance(value, Mapping) else None
-
-
-def _optional_int(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
 
 from green_tg_async._types import ChatId
 
@@ -60,7 +59,9 @@ def text(value: str, name: str, *, limit: int | None = None) -> str:
     return value
 
 
-def optional_text(value: str | None, name: str, *, limit: int | None = None) -> Any:
+def optional_text(
+    value: str | None, name: str, *, limit: int | None = None
+) -> str | None:
     """`text()` for an optional argument; None stays None."""
     return None if value is None else text(value, name, limit=limit)
 

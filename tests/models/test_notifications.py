@@ -195,6 +195,7 @@ def test_quota_exceeded() -> None:
         {"typeWebhook": 5},
         # A known type whose fields have the wrong types is kept, not dropped.
         {"typeWebhook": "outgoingMessageStatus", "status": 5},
+        {"typeWebhook": "incomingMessageReceived", "timestamp": "soon"},
     ],
 )
 def test_unknown_or_unreadable_notifications_pass_through(body: dict[str, Any]) -> None:
