@@ -9,6 +9,7 @@ import httpx
 
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolve_url
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
+from ._logging import install_redaction
 from ._methods import PARTNER_METHODS
 from .models import CreatedInstance, PartnerInstance
 from .resources import _validate as check
@@ -84,14 +85,18 @@ class AsyncGreenPartner(BaseClient):
         """Create an instance, optionally with a name and initial settings.
 
         Wraps `POST createInstance`; the settings are those of `set_settings()`.
-        The answer's token is kept out of repr; GREEN-API does not return the
+        The answer's token is kept out of repr and logs; GREEN-API does not return the
         instance's `apiUrl`/`mediaUrl`.
         """
         body = settings_body(settings)
         if name is not None:
             body["name"] = check.text(name, "name")
         data = await self._call("createInstance", json=body)
-        return CreatedInstance.from_wire("createInstance", data)
+        created = CreatedInstance.from_wire("createInstance", data)
+        install_redaction(
+            created.api_token_instance
+        )  # a new secret: keep it out of logs
+        return created
 
     async def delete_instance_account(self, id_instance: int | str) -> bool:
         """Delete an instance. Wraps `POST deleteInstanceAccount`."""

@@ -51,7 +51,9 @@ async def test_get_instances_uses_the_partner_path() -> None:
     assert route.call_count == 1
 
 
-async def test_create_instance_sends_name_and_settings_and_hides_the_token() -> None:
+async def test_create_instance_sends_name_and_settings_and_hides_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with respx.mock() as router:
         route = router.post(f"{URL}/partner/createInstance/{PARTNER_TOKEN}").respond(
             json={
@@ -72,6 +74,9 @@ async def test_create_instance_sends_name_and_settings_and_hides_the_token() -> 
     assert created.id_instance == 4100000003
     assert created.api_token_instance == "NewInstanceToken"
     assert "NewInstanceToken" not in repr(created)
+    with caplog.at_level(logging.INFO, logger="green_tg_async"):
+        logging.getLogger("green_tg_async").info("made %s", created.raw)
+    assert "NewInstanceToken" not in caplog.text
 
 
 async def test_delete_instance_account_and_bad_ids() -> None:
