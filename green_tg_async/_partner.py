@@ -93,9 +93,8 @@ class AsyncGreenPartner(BaseClient):
             body["name"] = check.text(name, "name")
         data = await self._call("createInstance", json=body)
         created = CreatedInstance.from_wire("createInstance", data)
-        install_redaction(
-            created.api_token_instance
-        )  # a new secret: keep it out of logs
+        # A new secret: keep it out of logs like our own token.
+        install_redaction(created.api_token_instance)
         return created
 
     async def delete_instance_account(self, id_instance: int | str) -> bool:
