@@ -23,7 +23,8 @@ from ._exceptions import (
     ResponseDecodeError,
     ServerError,
 )
-from ._logging import redact
+from ._json import loads
+from ._logging import redact_cut
 
 __all__ = [
     "CONTACT_INFO_LIMIT_REASON",
@@ -32,6 +33,7 @@ __all__ = [
     "classify",
     "error_for_response",
     "parse_retry_after",
+    "soft_error_class",
 ]
 
 STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
@@ -48,11 +50,13 @@ CONTACT_INFO_LIMIT_REASON: Final = "User get contact info limit reached"
 NOT_READY_REASON: Final = "instance is starting or not authorized"
 
 # 200 {"status": false, "reason": ...} bodies that are errors for every method
-# (CheckAccount page). Compared case-insensitively.
-_SOFT_ERRORS: Final[Mapping[str, type[APIError]]] = {
-    CONTACT_INFO_LIMIT_REASON.lower(): ContactInfoLimitError,
-    NOT_READY_REASON.lower(): InstanceNotReadyError,
-}
+# (CheckAccount page), recognised by a fragment of the reason after case and
+# whitespace are normalised. The 469 fragment is deliberately loose: a pause
+# taken on a reworded 469 costs a wait, a 469 not recognised costs the account.
+_SOFT_ERRORS: Final[tuple[tuple[str, type[APIError]], ...]] = (
+    ("contact info limit", ContactInfoLimitError),
+    (NOT_READY_REASON.lower(), InstanceNotReadyError),
+)
 # 400 texts that mean "not ready yet" rather than "your request is wrong".
 _NOT_READY_400: Final = ("instance in starting process", NOT_READY_REASON.lower())
 _MAX_DETAIL: Final = 200
@@ -66,7 +70,7 @@ def classify(method: str, response: httpx.Response) -> Any:
     if not response.content.strip():
         return None  # deleteMessage, sendTyping, an empty notification queue
     try:
-        data = json.loads(response.content)
+        data = loads(response.content)
     except ValueError:
         raise ResponseDecodeError(
             f"{method} answered HTTP {response.status_code} with a body that is "
@@ -82,10 +86,19 @@ def _raise_soft_error(method: str, data: Mapping[str, Any]) -> None:
     reason = data.get("reason")
     if not isinstance(reason, str):
         return
-    error_cls = _SOFT_ERRORS.get(reason.strip().lower())
+    error_cls = soft_error_class(reason)
     if error_cls is not None:
-        message = f"{method} failed with HTTP 200: {reason}"
+        message = f"{method} failed with HTTP 200: {_one_line(reason)}"
         raise error_cls(message, method=method, status_code=200, body=dict(data))
+
+
+def soft_error_class(reason: str) -> type[APIError] | None:
+    """The error a 200 `status: false` reason stands for, or None."""
+    normalised = " ".join(reason.split()).lower()
+    for fragment, error_cls in _SOFT_ERRORS:
+        if fragment in normalised:
+            return error_cls
+    return None
 
 
 def error_for_response(method: str, response: httpx.Response) -> APIError:
@@ -110,9 +123,9 @@ def error_for_response(method: str, response: httpx.Response) -> APIError:
 
 def _body(response: httpx.Response) -> Any:
     """JSON if it parses, else the text; the token is redacted either way."""
-    text = redact(response.text[:_MAX_BODY_TEXT])
+    text = redact_cut(response.text, _MAX_BODY_TEXT)
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         return text
 
@@ -123,11 +136,18 @@ def _detail(body: Any) -> str:
         for key in ("message", "reason", "description", "error"):
             if isinstance(body.get(key), str):
                 return _one_line(body[key])
-        return _one_line(json.dumps(body, ensure_ascii=False))
+        return _one_line(_dumps(body))
     text = str(body).strip()
     if text.lstrip().lower().startswith(("<!doctype html", "<html")):
         return "HTML error page"
     return _one_line(text)
+
+
+def _dumps(body: Any) -> str:
+    try:
+        return json.dumps(body, ensure_ascii=False)
+    except RecursionError:
+        return "deeply nested JSON"
 
 
 def _one_line(text: str) -> str:

@@ -6,7 +6,14 @@ import logging
 import threading
 from typing import Final
 
-__all__ = ["REDACTED", "Secret", "install_redaction", "logger", "redact"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "install_redaction",
+    "logger",
+    "redact",
+    "redact_cut",
+]
 
 logger: Final = logging.getLogger("green_tg_async")
 
@@ -67,6 +74,23 @@ class _RedactingFilter(logging.Filter):
             text = text.replace(token, REDACTED)
         return text
 
+    def cut(self, text: str, limit: int) -> str:
+        """Redact `text`, cut it to `limit` characters, and hide a cut token.
+
+        Redacting first means no whole token survives; a text that was already
+        cut off inside a token (by the server) would still end in its first
+        characters, so a trailing token prefix is replaced too.
+        """
+        text = self.redact(text)
+        if len(text) <= limit:
+            return text
+        text = text[: limit - len(REDACTED)]
+        for token in self._tokens:
+            for size in range(min(len(token), len(text)), 0, -1):
+                if text.endswith(token[:size]):
+                    return text[:-size] + REDACTED
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())
         record.args = None
@@ -95,3 +119,8 @@ def install_redaction(token: str) -> None:
 def redact(text: str) -> str:
     """Return `text` with every registered token replaced by `***`."""
     return _FILTER.redact(text)
+
+
+def redact_cut(text: str, limit: int) -> str:
+    """`redact(text)` cut to `limit` characters, never ending in part of a token."""
+    return _FILTER.cut(text, limit)

@@ -18,10 +18,10 @@ answers 200 only after your handler succeeded::
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+from ._json import loads
 from ._logging import install_redaction, logger
 from .models.notifications import NotificationBody, parse_notification
 
@@ -66,7 +66,7 @@ def parse_webhook_body(body: bytes | str) -> NotificationBody:
         ValueError: The body is not a JSON object.
     """
     try:
-        data = json.loads(body)
+        data = loads(body)
     except ValueError as exc:
         raise ValueError(f"webhook body is not JSON: {exc}") from None
     if not isinstance(data, dict):

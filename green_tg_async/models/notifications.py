@@ -14,7 +14,7 @@ from typing import Any, Final, TypeAlias
 
 from green_tg_async._exceptions import ResponseDecodeError
 
-from ._decode import RAW, WireModel, expect_object, require, wire
+from ._decode import RAW, WireModel, expect_object, wire
 from .contents import (
     ContactMessage,
     DeletedMessage,
@@ -240,10 +240,35 @@ class Notification:
 
     @classmethod
     def from_wire(cls, data: Any) -> Notification | None:
-        """Decode a `receiveNotification` answer; None for an empty queue."""
+        """Decode a `receiveNotification` answer; None for an empty queue.
+
+        A body that is missing or not an object arrives as an
+        `UnknownNotification` whose `raw` is the whole item, so it can still
+        be deleted. Without a usable `receiptId` the item can be neither
+        handled nor deleted: that raises `UnusableReceiptError`.
+        """
         if data is None:
             return None
         obj = expect_object("receiveNotification", data)
-        receipt = require("receiveNotification", obj, "receiptId", int)
-        body = expect_object("receiveNotification", obj.get("body"))
+        receipt = _receipt(obj.get("receiptId"))
+        body = obj.get("body")
+        if not isinstance(body, Mapping):
+            return cls(receipt_id=receipt, body=UnknownNotification(None, obj), raw=obj)
         return cls(receipt_id=receipt, body=parse_notification(body), raw=obj)
+
+
+class UnusableReceiptError(ResponseDecodeError):
+    """A queue item without a `receiptId` that `deleteNotification` accepts."""
+
+
+def _receipt(value: object) -> int:
+    """The receipt as an int; digits in a string are accepted too."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise UnusableReceiptError(
+        f"receiveNotification answered an item whose receiptId is {value!r}; "
+        "it cannot be deleted, so the queue is stuck at it",
+        method="receiveNotification",
+    )

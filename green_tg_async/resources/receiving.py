@@ -22,7 +22,7 @@ from green_tg_async._exceptions import (
 from green_tg_async._logging import logger
 from green_tg_async._types import ChatId
 from green_tg_async.models import DownloadLink
-from green_tg_async.models.notifications import Notification
+from green_tg_async.models.notifications import Notification, UnusableReceiptError
 
 from . import _validate as check
 from ._base import Section
@@ -33,7 +33,9 @@ _LONG_POLL_MARGIN = 10.0  # the read timeout must outlast the server's wait
 # Errors that waiting will not fix; they end `iter_notifications()`. A 400 that
 # means "instance starting" is an InstanceNotReadyError and is waited out.
 _FATAL = (AuthenticationError, PermissionDeniedError)
-_FATAL_POLL = (*_FATAL, BadRequestError, NotFoundError)
+# An item without a usable receipt can never be deleted: polling again would
+# return it forever, so it ends the iteration too.
+_FATAL_POLL = (*_FATAL, BadRequestError, NotFoundError, UnusableReceiptError)
 
 
 class Receiving(Section):
@@ -95,7 +97,10 @@ class Receiving(Section):
         jitter, up to `max_backoff` seconds (default `RetryPolicy.max_delay`).
         Errors that waiting will not fix end the iteration with the error:
         401/403 (credentials), and 400/404 on polling (e.g. a `webhookUrl` is
-        set, so polling is refused); "instance starting" is waited out.
+        set, so polling is refused), and an item without a usable
+        `receiptId` (it could never be deleted); "instance starting" is
+        waited out. An item whose body cannot be read arrives as an
+        `UnknownNotification` and is deleted like any other.
         Cancelling leaves nothing half-deleted::
 
             async for item in tg.receiving.iter_notifications():

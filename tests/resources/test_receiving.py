@@ -56,7 +56,7 @@ async def test_an_empty_queue_is_none_and_delete_uses_the_path(
 
 
 @pytest.mark.parametrize(
-    "body", [{"receiptId": "7", "body": {}}, {"receiptId": 7, "body": []}]
+    "body", [{"receiptId": "x7", "body": {}}, [{"receiptId": 7}], "queue item"]
 )
 async def test_bad_notifications_raise(
     client: AsyncGreenTelegram, api: respx.MockRouter, body: object

@@ -1,0 +1,21 @@
+"""JSON decoding that turns absurd nesting into a plain `ValueError`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["loads"]
+
+
+def loads(data: str | bytes) -> Any:
+    """`json.loads`, but a body nested too deeply is a `ValueError`.
+
+    The standard decoder recurses per level and raises `RecursionError` on
+    `[[[[…]]]]` a few thousand deep; an answer or webhook body like that is
+    just malformed input to us.
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
