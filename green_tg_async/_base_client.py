@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import os
@@ -12,10 +13,10 @@ from typing import Any, Final, Self
 
 import httpx
 
-from ._breaker import CircuitBreaker
+from ._breaker import Admission, CircuitBreaker
 from ._classify import classify
 from ._config import DEFAULT_TIMEOUT, BreakerPolicy, RateLimits, RetryPolicy
-from ._exceptions import GreenAPIError, RateLimitError
+from ._exceptions import GreenAPIError, RateLimitError, StoreUnavailableError
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
 from ._methods import MethodSpec
@@ -105,8 +106,11 @@ class BaseClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
-        if self._owns_http:
-            await self._http.aclose()
+        try:
+            await self._breaker.drain()
+        finally:
+            if self._owns_http:
+                await self._http.aclose()
 
     def _swap_token(self, token: str) -> None:
         """Use `token` from now on (after `updateApiToken`); keep it out of logs."""
@@ -143,21 +147,42 @@ class BaseClient:
 
     async def _attempt(self, spec: MethodSpec, request: dict[str, Any]) -> Any:
         """One attempt; every retry passes through the breaker and limiter again."""
-        await self._breaker.check(spec.name)
-        await self._limiter.acquire(spec.name)
-        keys = await self._breaker.admit(spec.name)
-        started = time.perf_counter()
+        name = spec.name
+        breaker = self._breaker
+        await breaker.check(name)
+        # A pause that begins while we wait at the limiter wakes us at once;
+        # the breaker then refuses (or, after a reset, we queue again).
+        while not await self._limiter.acquire(name, lambda: breaker.signal(name)):
+            await breaker.check(name)
+        admission = await breaker.admit(name)
+        # From here the request may reach the server: whatever happens next,
+        # the caller gets the answer, never a store error in its place.
         try:
-            response = await self._transport.send(spec, **request)
-            _log_attempt(spec.name, response.status_code, started)
-            data = classify(spec.name, response)
-        except GreenAPIError as exc:
-            if isinstance(exc, RateLimitError) and exc.retry_after:
-                await self._limiter.penalize(spec.name, exc.retry_after)
-            await self._breaker.record(spec.name, keys, exc)
+            started = time.perf_counter()
+            try:
+                response = await self._transport.send(spec, **request)
+                _log_attempt(name, response.status_code, started)
+                data = classify(name, response)
+            except GreenAPIError as exc:
+                await self._settle(name, admission, exc)
+                raise
+            await breaker.record(name, admission, None)
+        except asyncio.CancelledError:
+            breaker.abandon(admission)
             raise
-        await self._breaker.record(spec.name, keys, None)
         return data
+
+    async def _settle(self, method: str, admission: Admission, exc: Exception) -> None:
+        """Feed a failed attempt to the limiter and the breaker; never raises."""
+        if isinstance(exc, RateLimitError) and exc.retry_after:
+            # The same cap as the retry wait: a huge Retry-After must not
+            # stall this method (and, through a shared store, every worker).
+            seconds = min(exc.retry_after, self._retry.retry_after_cap)
+            try:
+                await self._limiter.penalize(method, seconds)
+            except StoreUnavailableError as err:
+                logger.warning("%s: 429 penalty not shared: %s", method, err)
+        await self._breaker.record(method, admission, exc)
 
 
 def _log_attempt(method: str, status: int, started: float) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Final, TypeAlias
 
 from ._config import CONTACT_LOOKUP_METHODS, BreakerPolicy
 from ._exceptions import (
@@ -12,14 +14,26 @@ from ._exceptions import (
     CircuitOpenError,
     ContactInfoLimitError,
     ServerError,
+    StoreUnavailableError,
 )
 from ._logging import logger
+from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
 _HALF_OPEN_REASON = "another caller is probing the instance after a pause"
+
+Admission: TypeAlias = tuple[tuple[str, ...], float]
+"""What `admit()` let through: the keys to report to `record()`, and the probe
+lease it took (its expiry; 0.0 when it took none)."""
+
+_NOT_TRACKED: Final[Admission] = ((), 0.0)
+# A pause the store would not take is written again, with growing waits.
+_PERSIST_FIRST_DELAY: Final = 0.05
+_PERSIST_MAX_DELAY: Final = 5.0
+_DRAIN_SECONDS: Final = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,8 @@ class CircuitBreaker:
         self._reads: SingleFlight[str, BreakerRecord | None] = SingleFlight()
         self._instance_key = f"{{{id_instance}}}:breaker"
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
+        self._local = local_pauses(store)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _keys(self, method: str) -> tuple[str, ...]:
         if self._policy.scope == "contact_lookups" and method in CONTACT_LOOKUP_METHODS:
@@ -66,9 +82,23 @@ class CircuitBreaker:
         if not self._policy.enabled:
             return
         for key in self._keys(method):
+            self._refuse_if_paused_here(key, method)
             record = await self._read(key)
             if record is not None:
                 self._refuse_if_open(record, method, self._policy.clock())
+
+    def signal(self, method: str) -> asyncio.Future[None]:
+        """A future that is done as soon as this process pauses `method`.
+
+        Callers queued at the limiter wait on it, so a 469 wakes all of them
+        at once instead of one per rate slot.
+        """
+        return self._local.signal(self._keys(method))
+
+    def _refuse_if_paused_here(self, key: str, method: str) -> None:
+        record = self._local.get(key, self._policy.clock())
+        if record is not None:
+            raise self._refusal(record.reason, record.open_until, method)
 
     async def _read(self, key: str) -> BreakerRecord | None:
         """Read `key`, sharing one read between concurrent callers.
@@ -81,31 +111,39 @@ class CircuitBreaker:
             return await self._store.breaker_get(key)
         return await self._reads.run(key, lambda: self._store.breaker_get(key))
 
-    async def admit(self, method: str) -> tuple[str, ...]:
-        """Let `method` through just before it is sent; return keys to report.
+    async def admit(self, method: str) -> Admission:
+        """Let `method` through just before it is sent.
 
         When a pause has expired, only the caller that wins the probe lease is
-        let through; the keys it returns must be passed to `record()`.
+        let through. Pass what this returns to `record()` once the attempt
+        has an outcome, or to `abandon()` if it ends without one.
         """
         if not self._policy.enabled:
-            return ()
+            return _NOT_TRACKED
         seen: list[str] = []
+        lease = 0.0
+        lease_until = self._policy.clock() + self._policy.probe_lease_seconds
         for key in self._keys(method):
+            self._refuse_if_paused_here(key, method)
             record = await self._store.breaker_get(key)
             if record is not None:
-                await self._admit_key(key, record, method)
+                if await self._admit_key(key, record, method, lease_until):
+                    lease = lease_until
                 seen.append(key)
-        return tuple(seen)
+        return tuple(seen), lease
 
-    async def _admit_key(self, key: str, record: BreakerRecord, method: str) -> None:
+    async def _admit_key(
+        self, key: str, record: BreakerRecord, method: str, lease_until: float
+    ) -> bool:
+        """Refuse or admit on `key`; True when this caller took the probe lease."""
         now = self._policy.clock()
         self._refuse_if_open(record, method, now)
         if record.open_until == 0.0:
-            return  # closed, only failures counted so far
-        lease_until = now + self._policy.probe_lease_seconds
+            return False  # closed, only failures counted so far
         if not await self._store.breaker_probe(key, now=now, lease_until=lease_until):
             raise self._refusal(_HALF_OPEN_REASON, lease_until, method)
         logger.warning("instance %s: half-open, probing with %s", self._id, method)
+        return True
 
     def _refuse_if_open(self, record: BreakerRecord, method: str, now: float) -> None:
         if now < record.open_until:
@@ -118,26 +156,61 @@ class CircuitBreaker:
         return CircuitOpenError(self._id, reason, retry_at, method=method)
 
     async def record(
-        self, method: str, keys: Sequence[str], error: BaseException | None
+        self, method: str, admission: Admission, error: BaseException | None
     ) -> None:
-        """Feed the outcome of one sent attempt into the breaker."""
+        """Feed the outcome of one sent attempt into the breaker.
+
+        Never raises: the outcome belongs to the caller. A 469 holds in this
+        process at once and reaches the store in a task of the breaker's own,
+        retried until the store takes it, so neither a store hiccup nor the
+        caller's cancellation can lose it. Any other outcome the store cannot
+        take is logged and dropped (it only feeds the failure count).
+        """
+        if isinstance(error, ContactInfoLimitError):
+            if self._policy.enabled:
+                await self._pause(method, error.message)
+            return
         if not self._policy.enabled:
             return
-        if isinstance(error, ContactInfoLimitError):
-            await self._pause(method, error.message)
-        elif isinstance(error, APIConnectionError | ServerError):
-            await self._fail(error)
-        elif keys:
-            # Any other answer (2xx, 4xx) proves the instance is reachable.
-            now = self._policy.clock()
+        try:
+            if isinstance(error, APIConnectionError | ServerError):
+                await self._fail(error)
+            else:
+                # Any other answer (2xx, 4xx) proves the instance is reachable.
+                now = self._policy.clock()
+                for key in admission[0]:
+                    await self._store.breaker_success(key, now=now)
+        except StoreUnavailableError as exc:
+            logger.warning(
+                "instance %s: the outcome of %s was not recorded in the state "
+                "store: %s",
+                self._id,
+                method,
+                exc,
+            )
+
+    def abandon(self, admission: Admission) -> None:
+        """Give back the probe lease of an attempt that ended without an outcome.
+
+        Called when the caller was cancelled mid-attempt; otherwise every caller
+        would be refused as "another caller is probing" until the lease ran out.
+        """
+        keys, lease = admission
+        if lease:
+            self._spawn(self._release(keys, lease))
+
+    async def _release(self, keys: tuple[str, ...], lease: float) -> None:
+        try:
             for key in keys:
-                await self._store.breaker_success(key, now=now)
+                await self._store.breaker_release(key, lease_until=lease)
+        except StoreUnavailableError as exc:
+            logger.warning("instance %s: probe lease kept: %s", self._id, exc)
 
     async def _pause(self, method: str, reason: str) -> None:
         lookups_only = self._policy.scope == "contact_lookups"
         key = self._lookup_key if lookups_only else self._instance_key
         until = self._policy.clock() + self._policy.pause_seconds
-        await self._store.breaker_open(key, until=until, reason=reason)
+        self._local.open(key, until, reason)  # refused here from now on
         logger.warning(
             "instance %s: 469 on %s, pausing %s for %.0f s",
             self._id,
@@ -145,6 +218,56 @@ class CircuitBreaker:
             "contact look-ups" if lookups_only else "every call",
             self._policy.pause_seconds,
         )
+        first_try = asyncio.get_running_loop().create_future()
+        self._spawn(self._persist(key, until, reason, first_try))
+        # Wait for the first write only; shielded, so a cancelled caller
+        # leaves the write running.
+        await asyncio.shield(first_try)
+
+    async def _persist(
+        self, key: str, until: float, reason: str, first_try: asyncio.Future[None]
+    ) -> None:
+        """Write a pause to the store, again and again until it is taken."""
+        delay = _PERSIST_FIRST_DELAY
+        while True:
+            try:
+                await self._store.breaker_open(key, until=until, reason=reason)
+                self._local.clear(key, until)  # the store speaks for it now
+                return
+            except Exception as exc:
+                logger.error(
+                    "instance %s: pause not written to the state store yet (%s); "
+                    "this process holds it and retries in %.2f s",
+                    self._id,
+                    exc,
+                    delay,
+                )
+            finally:
+                if not first_try.done():
+                    first_try.set_result(None)
+            if self._policy.clock() >= until:
+                return  # over before the store came back: nothing to share
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _PERSIST_MAX_DELAY)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait (up to 10 s) for pauses and lease releases to reach the store."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=_DRAIN_SECONDS)
+        if pending:
+            logger.error(
+                "instance %s: %d breaker write(s) still waiting for the state "
+                "store after %.0f s; other processes may not see this pause",
+                self._id,
+                len(pending),
+                _DRAIN_SECONDS,
+            )
 
     async def _fail(self, error: APIConnectionError | ServerError) -> None:
         policy = self._policy
@@ -164,8 +287,11 @@ class CircuitBreaker:
 
     async def state(self) -> BreakerState:
         """Return the current state (the longest pause if two scopes are open)."""
-        records = [await self._store.breaker_get(k) for k in self._all_keys()]
         now = self._policy.clock()
+        records = [
+            _later(await self._store.breaker_get(k), self._local.get(k, now))
+            for k in self._all_keys()
+        ]
         failures = records[0].failures if records[0] else 0
         open_ = [r for r in records if r is not None and r.open_until > now]
         if not open_:
@@ -177,6 +303,7 @@ class CircuitBreaker:
     async def reset(self) -> None:
         """Close the breaker by hand, in every process that shares the store."""
         for key in self._all_keys():
+            self._local.clear(key)
             await self._store.breaker_reset(key)
         logger.warning("instance %s: breaker reset by hand", self._id)
 
@@ -188,3 +315,13 @@ class CircuitBreaker:
             f"<CircuitBreaker instance={self._id} scope={self._policy.scope} "
             f"store={type(self._store).__name__}>"
         )
+
+
+def _later(
+    stored: BreakerRecord | None, local: BreakerRecord | None
+) -> BreakerRecord | None:
+    """The store's record, unless this process holds a longer pause."""
+    if local is None or (stored is not None and stored.open_until >= local.open_until):
+        return stored
+    failures = stored.failures if stored is not None else 0
+    return BreakerRecord(local.open_until, local.reason, failures)

@@ -204,7 +204,7 @@ async def test_half_open_lets_exactly_one_probe_through(
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
 
     await breaker.record("checkAccount", keys, None)  # probe succeeded
-    assert await breaker.admit("checkAccount") == ()
+    assert await breaker.admit("checkAccount") == ((), 0.0)
 
 
 async def test_an_abandoned_probe_lease_expires(
@@ -214,7 +214,10 @@ async def test_an_abandoned_probe_lease_expires(
     await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0, reason="469")
     await breaker.admit("checkAccount")  # probe taken, then cancelled
     clock.advance(60)
-    assert await breaker.admit("checkAccount") == (f"{{{ID_INSTANCE}}}:breaker",)
+    assert await breaker.admit("checkAccount") == (
+        (f"{{{ID_INSTANCE}}}:breaker",),
+        T0 + 120,
+    )
 
 
 async def test_success_does_not_cancel_a_pause_that_started_meanwhile(

@@ -52,6 +52,14 @@ class StateStore(Protocol):
         """Take the half-open probe lease unless another caller holds it."""
         ...
 
+    async def breaker_release(self, key: str, *, lease_until: float) -> None:
+        """Give back the probe lease expiring at `lease_until`, if still held.
+
+        A probe cancelled before its answer arrived calls this, so other
+        callers need not wait for the lease to run out.
+        """
+        ...
+
     async def breaker_success(self, key: str, *, now: float) -> None:
         """Forget failures; close the breaker unless a pause still runs past `now`.
 

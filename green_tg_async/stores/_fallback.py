@@ -19,7 +19,7 @@ from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
 from ._base import BreakerRecord, SendLog
-from ._transitions import failed, opened, probed, succeeded
+from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["LocalFallback", "fails_open"]
 
@@ -97,6 +97,11 @@ class LocalFallback:
         if record is not None:
             self._set(key, record, pause=False)
         return record is not None
+
+    async def breaker_release(self, key: str, *, lease_until: float) -> None:
+        record = released(self._known.get(key), lease_until)
+        if record is not None:
+            self._set(key, record, pause=False)
 
     async def breaker_success(self, key: str, *, now: float) -> None:
         self._set(key, succeeded(self._known.get(key), now), pause=False)

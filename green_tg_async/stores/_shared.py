@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ._base import BreakerRecord
 from ._fallback import LocalFallback, fails_open
-from ._transitions import failed, opened, probed, succeeded
+from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["Change", "SharedBreaker"]
 
@@ -51,6 +51,11 @@ class SharedBreaker:
             key, lambda r: probed(r, now, lease_until), keep=True
         )
         return taken is not None
+
+    @fails_open
+    async def breaker_release(self, key: str, *, lease_until: float) -> None:
+        """Give back the probe lease expiring at `lease_until`, if still held."""
+        await self._update(key, lambda r: released(r, lease_until), keep=True)
 
     @fails_open
     async def breaker_success(self, key: str, *, now: float) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 from ._base import BreakerRecord
 
-__all__ = ["failed", "opened", "probed", "succeeded"]
+__all__ = ["failed", "opened", "probed", "released", "succeeded"]
 
 _CLOSED = BreakerRecord()
 
@@ -38,6 +38,13 @@ def probed(
     if record.probe_until > now:
         return None
     return dataclasses.replace(record, probe_until=lease_until)
+
+
+def released(record: BreakerRecord | None, lease_until: float) -> BreakerRecord | None:
+    """Drop the probe lease that expires at `lease_until`; None if it is not held."""
+    if record is None or record.probe_until != lease_until:
+        return None
+    return dataclasses.replace(record, probe_until=0.0)
 
 
 def succeeded(record: BreakerRecord | None, now: float) -> BreakerRecord | None:

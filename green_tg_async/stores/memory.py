@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from ._base import BreakerRecord, StateStore
-from ._transitions import failed, opened, probed, succeeded
+from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
@@ -47,6 +47,12 @@ class MemoryStore(StateStore):
             return False
         self._breakers[key] = record
         return True
+
+    async def breaker_release(self, key: str, *, lease_until: float) -> None:
+        """Give back the probe lease expiring at `lease_until`, if still held."""
+        record = released(self._breakers.get(key), lease_until)
+        if record is not None:
+            self._breakers[key] = record
 
     async def breaker_success(self, key: str, *, now: float) -> None:
         """Forget failures; close unless a pause runs past `now`."""

@@ -133,10 +133,27 @@ async def test_losing_the_probe_race_is_refused(any_store: StateStore) -> None:
     await store.breaker_open(KEY, until=T0 + 10, reason="469")
     stale = await store.breaker_get(KEY)
     assert stale is not None
-    await breaker._admit_key(KEY, stale, "checkAccount")  # wins
+    assert await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # wins
     with pytest.raises(CircuitOpenError) as info:
-        await breaker._admit_key(KEY, stale, "checkAccount")  # same stale view
+        await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # stale view
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
+
+
+async def test_a_probe_lease_is_released_only_by_its_holder(
+    any_store: StateStore,
+) -> None:
+    store = any_store
+    await store.breaker_open(KEY, until=T0 + 10, reason="469")
+    assert await store.breaker_probe(KEY, now=T0 + 10, lease_until=T0 + 70)
+    await store.breaker_release(KEY, lease_until=T0 + 71)  # not ours: kept
+    assert not await store.breaker_probe(KEY, now=T0 + 11, lease_until=T0 + 71)
+    await store.breaker_release(KEY, lease_until=T0 + 70)
+    record = await store.breaker_get(KEY)
+    assert record is not None
+    assert (record.open_until, record.probe_until) == (T0 + 10, 0.0)
+    assert await store.breaker_probe(KEY, now=T0 + 12, lease_until=T0 + 72)
+    await store.breaker_release("{1}:nothing", lease_until=T0 + 72)  # no record
+    assert await store.breaker_get("{1}:nothing") is None
 
 
 async def test_limiter_books_consecutive_slots(
