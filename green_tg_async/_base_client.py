@@ -69,10 +69,19 @@ class BaseClient:
         if http_client is not None and transport is not None:
             raise TypeError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=_client_timeout(timeout), transport=transport
+
+        def own_client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=_client_timeout(timeout), transport=transport
+            )
+
+        self._transport = Transport(
+            http_client or own_client(),
+            prefixes=prefixes,
+            token=Secret(token),
+            # A custom transport would come back as wedged as it went.
+            rebuild=own_client if http_client is None and transport is None else None,
         )
-        self._transport = Transport(self._http, prefixes=prefixes, token=Secret(token))
         self._store = store if store is not None else default_store()
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
         self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
@@ -110,7 +119,7 @@ class BaseClient:
             await self._breaker.drain()
         finally:
             if self._owns_http:
-                await self._http.aclose()
+                await self._transport.aclose()
 
     def _swap_token(self, token: str) -> None:
         """Use `token` from now on (after `updateApiToken`); keep it out of logs."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
 
 from ._exceptions import APIConnectionError, APITimeoutError
-from ._logging import Secret, redact
+from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
 
 __all__ = ["Transport"]
@@ -28,7 +29,13 @@ _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Transport:
-    """Send one request for a `MethodSpec`; map httpx failures to our errors."""
+    """Send one request for a `MethodSpec`; map httpx failures to our errors.
+
+    Every exchange ends within its deadline (`attempt_deadline()`), whatever
+    the server does. With `rebuild` (our own httpx client), a pool timeout
+    replaces the client: httpcore 1.0.9 can leave connections orphaned by
+    cancelled requests that fill the pool for ever (encode/httpcore#1093).
+    """
 
     def __init__(
         self,
@@ -36,11 +43,24 @@ class Transport:
         *,
         prefixes: Mapping[str, str],
         token: Secret,
+        rebuild: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self._http = http
+        self._rebuild = rebuild
+        self._retired: list[httpx.AsyncClient] = []
         self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
         self.token = token
         """The token placed after the method name; swapped by `updateApiToken`."""
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The httpx client requests go through now."""
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the client and every client a rebuild retired."""
+        for http in (*self._retired, self._http):
+            await http.aclose()
 
     @classmethod
     def for_instance(
@@ -70,30 +90,53 @@ class Transport:
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
         url = f"{self._prefixes[spec.host]}/{spec.name}/{self.token.reveal()}{suffix}"
+        http = self._http
+        deadline = attempt_deadline(request.get("timeout", http.timeout))
+        # The error is raised after the `except` block, not chained: httpx
+        # and aiohttp exceptions hold the URL, and the URL holds the token.
+        error: APIConnectionError
+        scope = asyncio.timeout(deadline)
         try:
-            return await self._http.request(spec.http_method, url, **request)
+            async with scope:
+                return await http.request(spec.http_method, url, **request)
+        except TimeoutError as exc:
+            if not scope.expired():
+                error = _foreign(spec.name, exc)  # an aiohttp timeout
+            else:
+                error = APITimeoutError(
+                    f"{spec.name} did not finish within its {deadline:g} s "
+                    "attempt deadline",
+                    method=spec.name,
+                    request_sent=True,
+                )
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(
+            if isinstance(exc, httpx.PoolTimeout):
+                self._replace(http)
+            error = APITimeoutError(
                 f"{spec.name} timed out: {_describe(exc)}",
                 method=spec.name,
                 request_sent=_maybe_sent(exc),
-            ) from exc
+            )
         except httpx.RequestError as exc:
-            raise APIConnectionError(
+            error = APIConnectionError(
                 f"{spec.name} failed: {_describe(exc)}",
                 method=spec.name,
                 request_sent=_maybe_sent(exc),
-            ) from exc
+            )
         except Exception as exc:
-            if not type(exc).__module__.startswith("aiohttp"):
-                raise
-            # An aiohttp error that httpx-aiohttp did not translate: we cannot
-            # tell whether the request left, so it counts as sent.
-            raise APIConnectionError(
-                f"{spec.name} failed: {type(exc).__name__}",
-                method=spec.name,
-                request_sent=True,
-            ) from exc
+            error = _foreign(spec.name, exc)
+        raise error
+
+    def _replace(self, wedged: httpx.AsyncClient) -> None:
+        """Swap in a new httpx client after a pool timeout (ours only)."""
+        if self._rebuild is None or wedged is not self._http:
+            return
+        logger.warning(
+            "connection pool timed out; replacing the HTTP client in case "
+            "cancelled requests left its pool wedged"
+        )
+        self._retired.append(wedged)  # its requests in flight may finish
+        self._http = self._rebuild()
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
@@ -124,6 +167,42 @@ def _maybe_sent(exc: httpx.RequestError) -> bool:
     return False
 
 
-def _describe(exc: httpx.RequestError) -> str:
-    detail = redact(str(exc))
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+def _foreign(method: str, exc: Exception) -> APIConnectionError:
+    """Map an aiohttp error httpx-aiohttp did not translate; re-raise the rest.
+
+    We cannot tell whether such a request left, so it counts as sent.
+    """
+    if not type(exc).__module__.startswith(("aiohttp", "asyncio")):
+        raise exc
+    return APIConnectionError(
+        f"{method} failed: {_describe(exc)}", method=method, request_sent=True
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """`Type: message` of `exc` and of its cause, with every token redacted."""
+    try:
+        detail = redact(str(exc))
+    except Exception:  # aiohttp errors built without a request cannot print
+        detail = ""
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and cause is not exc:
+        text += f" ({_describe(cause)})"
+    return text
+
+
+def attempt_deadline(timeout: httpx.Timeout | Any) -> float | None:
+    """The longest one attempt may take: connect + write + read + pool timeouts.
+
+    httpx timeouts are per operation, so a server that trickles a byte just
+    before each read timeout could hold a call for ever; the sum of the
+    phases bounds the whole exchange (4 times a float `timeout`; 120 s by
+    default). None when any phase is unlimited.
+    """
+    if not isinstance(timeout, httpx.Timeout):
+        timeout = httpx.Timeout(timeout)
+    phases = (timeout.connect, timeout.write, timeout.read, timeout.pool)
+    if any(phase is None for phase in phases):
+        return None
+    return float(sum(phase for phase in phases if phase is not None))

@@ -129,7 +129,7 @@ async def test_own_http_client_is_closed() -> None:
     tg = make_client()
     async with tg:
         pass
-    assert tg._http.is_closed
+    assert tg._transport.http.is_closed
 
 
 async def test_injected_http_client_is_never_closed(api: respx.MockRouter) -> None:
@@ -173,7 +173,7 @@ async def test_default_policies_are_the_documented_ones() -> None:
         assert tg._limiter._limits == RateLimits()
         assert tg.breaker._policy == BreakerPolicy()
         assert tg._retry.max_attempts == 3
-        assert tg._http.timeout.read == 30.0
+        assert tg._transport.http.timeout.read == 30.0
     finally:
         await tg.aclose()
 
