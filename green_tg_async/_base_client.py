@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import logging
 import os
 import time
@@ -133,7 +134,7 @@ class BaseClient:
         if self._state is _State.CLOSED:
             raise RuntimeError("the client is closed; create a new one")
         spec = self._methods[method]
-        request = {**self._request_options, **request}
+        request = {**self._request_options, **_encode_json(request)}
         try:
             return await self._attempt(spec, request)
         except GreenAPIError as exc:
@@ -192,6 +193,31 @@ class BaseClient:
             except StoreUnavailableError as err:
                 logger.warning("%s: 429 penalty not shared: %s", method, err)
         await self._breaker.record(method, admission, exc)
+
+
+def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
+    """Encode a `json=` body once, before the breaker and the limiter run.
+
+    What httpx would only find out while sending (a lone surrogate, a value
+    JSON cannot hold) becomes a `ValueError`/`TypeError` before anything is
+    spent; retries reuse the bytes. The bytes are those httpx would send.
+    """
+    body = request.pop("json", None)
+    if body is None:
+        return request
+    try:
+        text = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+        content = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "the request holds text with a lone surrogate, which is not valid Unicode"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"the request body cannot be sent as JSON: {exc}") from None
+    headers = {**request.get("headers", {}), "Content-Type": "application/json"}
+    return {**request, "content": content, "headers": headers}
 
 
 def _log_attempt(method: str, status: int, started: float) -> None:

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TypeAlias
 
+from . import _validate as check
+
 __all__ = ["FileInput", "guess_type", "open_file"]
 
 FileInput: TypeAlias = bytes | os.PathLike[str] | IO[bytes]
@@ -23,8 +25,27 @@ def open_file(
     """Yield `(name, binary file)`; a path is opened here and closed on exit.
 
     The name is `file_name`, else the path's or file object's base name,
-    else `default_name`.
+    else `default_name`. It travels in a header or a multipart part, so
+    control characters and lone surrogates are refused (`ValueError`).
     """
+    if file_name is not None:
+        _safe_name(file_name)
+    with _opened(file, file_name, default_name=default_name) as (name, handle):
+        yield _safe_name(name), handle
+
+
+def _safe_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"file_name must be a str, got {type(name).__name__}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError(f"file_name must not contain control characters: {name!r}")
+    return check.unicode(name, "file_name")
+
+
+@contextmanager
+def _opened(
+    file: FileInput, file_name: str | None, *, default_name: str
+) -> Iterator[tuple[str, IO[bytes]]]:
     if isinstance(file, str):
         raise TypeError(
             "file must be bytes, a path (pathlib.Path) or a binary file; "

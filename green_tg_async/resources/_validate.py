@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Final
 
 from green_tg_async._types import ChatId
 
 __all__ = [
+    "TYPING_TYPES",
     "chat_id",
+    "choice",
     "flag",
     "id_message",
     "integer",
@@ -17,8 +20,28 @@ __all__ = [
     "text",
     "texts",
     "typing_time",
+    "typing_type",
+    "unicode",
     "yes_no",
 ]
+
+TYPING_TYPES: Final = frozenset(
+    {
+        "text",
+        "record_voice_note",
+        "upload_voice_note",
+        "record_video_note",
+        "upload_video_note",
+        "record_video",
+        "upload_video",
+        "upload_photo",
+        "upload_document",
+        "choose_sticker",
+        "choose_location",
+        "choose_contact",
+    }
+)
+"""`typingType` values the docs list (spec §10)."""
 
 
 def chat_id(value: ChatId, name: str = "chat_id") -> str:
@@ -28,7 +51,7 @@ def chat_id(value: ChatId, name: str = "chat_id") -> str:
     result = str(value).strip()
     if not result:
         raise ValueError(f"{name} is empty")
-    return result
+    return unicode(result, name)
 
 
 def id_message(value: str | int, name: str = "id_message") -> str:
@@ -52,6 +75,7 @@ def text(value: str, name: str, *, limit: int | None = None) -> str:
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} is empty")
+    unicode(value, name)
     if limit is not None and len(value) > limit:
         raise ValueError(
             f"{name} is {len(value)} characters long; the limit is {limit}"
@@ -122,6 +146,35 @@ def yes_no(value: bool | str | None, name: str) -> str | None:
     if value in ("yes", "no"):
         return value
     raise ValueError(f"{name} must be True, False, 'yes' or 'no', got {value!r}")
+
+
+def unicode(value: str, name: str) -> str:
+    """`value` if it can be sent as UTF-8 (no lone surrogate such as U+D800)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{name} contains a lone surrogate, which is not valid Unicode"
+            ) from None
+    return value
+
+
+def choice(value: str | None, name: str, choices: Iterable[str]) -> str | None:
+    """An optional str that must be one of `choices`."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    allowed = sorted(choices)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def typing_type(value: str | None) -> str | None:
+    """Which activity "typing…" shows: one of `TYPING_TYPES`."""
+    return choice(value, "typing_type", TYPING_TYPES)
 
 
 def typing_time(value: int | None) -> int | None:

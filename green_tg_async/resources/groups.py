@@ -63,7 +63,7 @@ class Groups(Section):
         body = {
             "groupName": check.text(group_name, "group_name", limit=100),
             "chatIds": members,
-            "type": type,
+            "type": check.choice(type, "type", ("group", "supergroup")),
             "messageAutoDeleteTime": check.integer(
                 message_auto_delete_time, "message_auto_delete_time", low=0, high=365
             ),

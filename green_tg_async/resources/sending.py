@@ -189,6 +189,7 @@ class Sending(Section):
         index of the right option.
         """
         items = _poll_options(options)
+        check.choice(type, "type", ("regular", "quiz"))
         if type == "quiz" and correct_option_id is None:
             raise ValueError("a quiz needs correct_option_id")
         body = {
@@ -201,7 +202,9 @@ class Sending(Section):
             "correctOptionId": check.integer(
                 correct_option_id, "correct_option_id", low=0, high=len(items) - 1
             ),
-            "quotedMessageId": quoted_message_id,
+            "quotedMessageId": None
+            if quoted_message_id is None
+            else check.id_message(quoted_message_id, "quoted_message_id"),
         }
         return await self._send("sendPoll", body)
 
@@ -234,7 +237,7 @@ def _extras(
         if quoted_message_id is None
         else check.id_message(quoted_message_id, "quoted_message_id"),
         "typingTime": check.typing_time(typing_time),
-        "typingType": typing_type,
+        "typingType": check.typing_type(typing_type),
     }
 
 
@@ -267,9 +270,9 @@ def _contact(contact: ContactCard) -> dict[str, Any]:
     return compact(
         {
             "phoneContact": phone,
-            "firstName": contact.first_name,
-            "lastName": contact.last_name,
-            "company": contact.company,
+            "firstName": check.optional_text(contact.first_name, "contact.first_name"),
+            "lastName": check.optional_text(contact.last_name, "contact.last_name"),
+            "company": check.optional_text(contact.company, "contact.company"),
         }
     )
 

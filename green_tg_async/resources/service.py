@@ -157,7 +157,7 @@ class Service(Section):
         body = {
             **_chat(chat_id),
             "typingTime": check.typing_time(typing_time),
-            "typingType": typing_type,
+            "typingType": check.typing_type(typing_type),
         }
         await self._client._call("sendTyping", json=compact(body))
 

@@ -97,7 +97,7 @@ STORES = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
 
 @contextlib.asynccontextmanager
 async def _recorded_sends(
-    kind: str, store: list[str], prefix: list[str]
+    kind: str, store: list[str], prefix: list[str], expected: int
 ) -> AsyncIterator[list[float]]:
     """The send times the store recorded in its send log, in seconds."""
     times: list[float] = []
@@ -105,7 +105,7 @@ async def _recorded_sends(
         async with _sqlite_sends(store[1], times):
             yield times
     else:
-        async with _redis_sends(store[1], prefix[0], times):
+        async with _redis_sends(store[1], prefix[0], times, expected):
             yield times
 
 
@@ -129,39 +129,40 @@ async def _sqlite_sends(path: str, times: list[float]) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def _redis_sends(
-    url: str, prefix: str, times: list[float]
+    url: str, prefix: str, times: list[float], expected: int
 ) -> AsyncIterator[None]:
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(url)
-    seen: list[str] = []
     started = asyncio.Event()
 
     async def watch() -> None:
         async with client.monitor() as monitor:
             started.set()
             async for command in monitor.listen():
-                seen.append(command["command"])
+                parts = command["command"].split()
+                if (
+                    parts[0] == "LPUSH"
+                    and parts[1].startswith(prefix)
+                    and ":window:" in parts[1]
+                ):
+                    times.append(int(parts[2]) / 1e6)
 
     task = asyncio.create_task(watch())
     await asyncio.wait_for(started.wait(), 5)
     await asyncio.sleep(0.2)  # MONITOR is registered once its reply came back
     try:
         yield
-        await asyncio.sleep(0.5)  # the last commands reach the monitor
+        # The monitor stream lags behind a loaded server: wait for the rest.
+        for _ in range(200):
+            if len(times) >= expected:
+                break
+            await asyncio.sleep(0.05)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.aclose()
-    for line in seen:
-        parts = line.split()
-        if (
-            parts[0] == "LPUSH"
-            and parts[1].startswith(prefix)
-            and ":window:" in parts[1]
-        ):
-            times.append(int(parts[2]) / 1e6)
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -171,7 +172,7 @@ async def test_two_processes_at_a_combined_10_per_second(
     store = _location(kind, tmp_path, request)
     prefix = _prefix(kind, request)
     async with (
-        _recorded_sends(kind, store, prefix) as sends,
+        _recorded_sends(kind, store, prefix, 30) as sends,
         ServerProcess("found") as server,
     ):
         done = await _run_workers([[*store, server.url, "10", "15", *prefix]] * 2)
@@ -188,7 +189,7 @@ async def test_four_processes_share_50_per_second(
     store = _location("redis", tmp_path, request)
     prefix = _prefix("redis", request)
     async with (
-        _recorded_sends("redis", store, prefix) as sends,
+        _recorded_sends("redis", store, prefix, 200) as sends,
         ServerProcess("found") as server,
     ):
         done = await _run_workers([[*store, server.url, "50", "50", *prefix]] * 4)
