@@ -20,6 +20,7 @@ from ._cli_files import (
     Progress,
     ResultWriter,
     done_numbers,
+    drop_torn_tail,
     pending,
     read_numbers,
     row_for,
@@ -128,6 +129,8 @@ async def _check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
 
 async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     numbers = read_numbers(args.file)
+    if args.resume:
+        drop_torn_tail(args.output)
     done = done_numbers(args.output) if args.resume else set()
     todo = list(dict.fromkeys(pending(numbers, done)))
     writer = ResultWriter(args.output, append=args.resume)

@@ -17,6 +17,7 @@ __all__ = [
     "Progress",
     "ResultWriter",
     "done_numbers",
+    "drop_torn_tail",
     "read_numbers",
     "row_for",
 ]
@@ -35,6 +36,22 @@ def read_numbers(path: Path) -> list[str]:
             if cell:
                 numbers.append(cell)
     return numbers
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Cut OUT back to its last complete line.
+
+    A run killed mid-write (or a full disk) can leave half a row without its
+    line ending; appending would glue the next row onto it. The fragment's
+    number has no valid row, so it stays pending and is checked again.
+    """
+    if not path.exists():
+        return
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if not data or data.endswith(b"\n"):
+            return
+        handle.truncate(data.rfind(b"\n") + 1)
 
 
 def done_numbers(path: Path) -> set[str]:

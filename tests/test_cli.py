@@ -296,3 +296,42 @@ def test_receive_prints_and_deletes_notifications(
     assert not fake.queue
     assert main(["--sandbox", "receive", "--timeout", "5"]) == 0  # empty: nothing
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "79400000001,tr",  # the issue's case
+        "79400000001,true,100,ok,",  # a whole row but its line ending
+        "79400000001,true,100,ok,\r",
+        "79400",
+    ],
+)
+def test_issue10_item14_resume_repairs_a_torn_last_row(
+    tmp_path: Path, fragment: str
+) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("79400000000\n79400000001\n79400000002\n")
+    out = tmp_path / "out.csv"
+    out.write_text(
+        "phone,exist,chat_id,status,error\r\n79400000000,false,,ok,\r\n" + fragment,
+        newline="",
+    )
+    code = main(["--sandbox", "check-file", str(numbers), "-o", str(out), "--resume"])
+    assert code == 0
+    text = out.read_text()
+    assert fragment.rstrip("\r") + "79400000" not in text  # nothing glued on
+    rows = _rows(out)
+    assert [r["phone"] for r in rows] == ["79400000000", "79400000001", "79400000002"]
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_issue10_item14_a_torn_header_starts_over(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("79400000000\n")
+    out = tmp_path / "out.csv"
+    out.write_text("phone,exi")
+    assert (
+        main(["--sandbox", "check-file", str(numbers), "-o", str(out), "--resume"]) == 0
+    )
+    assert [r["phone"] for r in _rows(out)] == ["79400000000"]

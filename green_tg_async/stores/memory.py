@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 
@@ -17,11 +18,25 @@ class MemoryStore(StateStore):
     Every method runs without awaiting, so each is atomic under asyncio. One
     process-wide instance (`default_store()`) is shared by all clients, which is
     how two clients of one instance share one breaker.
+
+    The answer cache forgets entries as they expire and holds at most
+    `max_cache_entries`; past that, the entries closest to expiry go first.
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_cache_entries: int = 100_000,
+    ) -> None:
+        if max_cache_entries < 1:
+            raise ValueError("max_cache_entries must be at least 1")
         self._breakers: dict[str, BreakerRecord] = {}
         self._cache: dict[str, tuple[str, float]] = {}
+        # (expires_at, key) for every entry set; entries re-set since leave
+        # stale items, skipped when popped and dropped by a rebuild.
+        self._expiry: list[tuple[float, str]] = []
+        self._max_cache = max_cache_entries
         self._clock = clock
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -77,8 +92,23 @@ class MemoryStore(StateStore):
         return item[0]
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds."""
-        self._cache[key] = (value, self._clock() + ttl)
+        """Cache `value` for `ttl` seconds; expired and surplus entries go."""
+        now = self._clock()
+        expires = now + ttl
+        self._cache[key] = (value, expires)
+        heapq.heappush(self._expiry, (expires, key))
+        self._evict(now)
+
+    def _evict(self, now: float) -> None:
+        expiry, cache = self._expiry, self._cache
+        while expiry and (expiry[0][0] <= now or len(cache) > self._max_cache):
+            expires, key = heapq.heappop(expiry)
+            item = cache.get(key)
+            if item is not None and item[1] == expires:
+                del cache[key]
+        if len(expiry) > 2 * len(cache) + 1024:
+            self._expiry = [(item[1], key) for key, item in cache.items()]
+            heapq.heapify(self._expiry)
 
     async def aclose(self) -> None:
         """Nothing to release; state is kept for other clients of the process."""

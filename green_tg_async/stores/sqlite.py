@@ -46,6 +46,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cache (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS cache_by_expiry ON cache (expires_at)",
 )
 
 
@@ -111,12 +112,9 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
 
     @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds."""
-        row = (key, value, time.time() + ttl)
-        await self._run(
-            lambda db: db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", row),
-            write=True,
-        )
+        """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
+        now = time.time()
+        await self._run(lambda db: _cache(db, key, value, now, ttl), write=True)
 
     async def aclose(self) -> None:
         """Close the connection this store opened."""
@@ -267,6 +265,13 @@ def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
         "SELECT value FROM cache WHERE key = ? AND expires_at > ?", (key, now)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def _cache(
+    db: sqlite3.Connection, key: str, value: str, now: float, ttl: float
+) -> None:
+    db.execute("DELETE FROM cache WHERE expires_at <= ?", (now,))
+    db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, now + ttl))
 
 
 def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:
