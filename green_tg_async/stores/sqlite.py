@@ -183,17 +183,20 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
         if self._conn is None:
             conn = self._open(timeout=self._busy_timeout)
             deadline = _monotonic() + self._busy_timeout
-            while True:
-                try:
-                    _set_up(conn)
-                    break
-                except sqlite3.OperationalError:
-                    # Switching to WAL is not retried by SQLite's busy handler
-                    # when another process is doing the same at that moment.
-                    if _monotonic() > deadline:
-                        conn.close()
-                        raise
-                    _nap(0.01)  # in the worker thread, not the loop
+            try:
+                while True:
+                    try:
+                        _set_up(conn)
+                        break
+                    except sqlite3.OperationalError:
+                        # Switching to WAL is not retried by SQLite's busy
+                        # handler when another process does it at that moment.
+                        if _monotonic() > deadline:
+                            raise
+                        _nap(0.01)  # in the worker thread, not the loop
+            except BaseException:
+                conn.close()  # not a database, locked for good, …: never leak it
+                raise
             self._conn = conn
         return self._conn
 

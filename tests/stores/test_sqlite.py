@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -96,6 +97,7 @@ async def test_an_unusable_file_fails_closed(tmp_path: Path) -> None:
     ):
         with pytest.raises(StoreUnavailableError):
             await tg.account.get_state_instance()
+    await store.aclose()
 
 
 async def test_a_failed_change_is_rolled_back(tmp_path: Path) -> None:
@@ -121,7 +123,8 @@ async def test_a_failing_read_fails_closed(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     store = SqliteStore(path)
     assert await store.breaker_get("k") is None  # opens the reader
-    with sqlite3.connect(path) as other:
+    # `with sqlite3.connect()` only commits; closing() closes.
+    with contextlib.closing(sqlite3.connect(path)) as other:
         other.execute("DROP TABLE breakers")
     with pytest.raises(StoreUnavailableError, match="no such table"):
         await store.breaker_get("k")
@@ -197,3 +200,34 @@ async def test_a_corrupt_read_fails_closed(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError, match="malformed"):
         await store._read(corrupt)
     await store.aclose()
+
+
+async def test_issue10_item21_every_connection_the_store_opens_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.13 warns about unclosed sqlite3 connections; none may be left."""
+    import sqlite3
+
+    opened: list[sqlite3.Connection] = []
+    real_open = SqliteStore._open
+
+    def tracking(self: SqliteStore, *, timeout: float) -> sqlite3.Connection:
+        conn = real_open(self, timeout=timeout)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(SqliteStore, "_open", tracking)
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    store = SqliteStore(path)
+    with pytest.raises(StoreUnavailableError, match="not a database"):
+        await store.breaker_open("k", until=1.0, reason="r")
+    good = SqliteStore(tmp_path / "good.sqlite3")
+    await good.breaker_open("k", until=1.0, reason="r")
+    assert await good.breaker_get("k") is not None  # the reader too
+    await good.aclose()
+    await store.aclose()
+    assert len(opened) == 3
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
