@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -55,6 +56,15 @@ class RedisServer:
         assert self._proc is not None
         self._proc.kill()
         self._proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open, nothing answers."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture
@@ -283,3 +293,36 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
 def test_fallback_fraction_is_checked() -> None:
     with pytest.raises(ValueError, match="fallback_fraction"):
         RedisStore("redis://127.0.0.1:1/0", fail_open=True, fallback_fraction=0)
+
+
+async def test_issue10_item5_a_469_while_redis_stalls_survives_the_callers_deadline(
+    own_redis: RedisServer,
+) -> None:
+    """Redis stalls 0.3 s as the 469 comes back; the caller gives up after 0.1 s."""
+    await _wait_until_up(own_redis.url)
+    store = RedisStore(own_redis.url, prefix="t:")
+    stalled = asyncio.Event()
+
+    async def stall_then_469(request: httpx.Request) -> httpx.Response:
+        own_redis.stop()
+        stalled.set()
+        return httpx.Response(469)
+
+    tg = _tg(store, httpx.MockTransport(stall_then_469))
+    await tg.breaker.state()  # connected before the stall
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(tg.service.check_account(79876543210), 0.1)
+        assert stalled.is_set()
+        with pytest.raises(CircuitOpenError):  # held here meanwhile
+            await tg.service.check_account(79876543211)
+        await asyncio.sleep(0.3)  # real time: the server really is frozen
+    finally:
+        own_redis.resume()
+    await tg.aclose()  # waits for the retried write
+    other = RedisStore(own_redis.url, prefix="t:")
+    record = await other.breaker_get(f"{{{ID_INSTANCE}}}:breaker")
+    await other.aclose()
+    await store.aclose()
+    assert record is not None
+    assert record.open_until > 0
