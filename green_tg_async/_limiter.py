@@ -1,22 +1,25 @@
 """Per-(instance, method) rate limiting, shared by the clients of an instance.
 
-Each bucket schedules calls on absolute slot times (GCRA: one "theoretical
-arrival time" advanced by 1/rate per call), so a task that wakes late does not
-push every later slot back: plain "sleep 1/rate after the last call" spacing
-loses 1-2 % of the rate to timer lateness. Because late wake-ups can still bunch
-calls together, a sliding one-second log then holds back any call that would
-put more than the limit into one second, which is how GREEN-API counts.
+In a process each bucket is an `aiolimiter.AsyncLimiter` of capacity
+`max(2, burst)` that refills at the method's rate: a capacity of 2 absorbs timer
+lateness (a call that wakes late lets the next one follow sooner) where a
+capacity of 1 loses 1-2 % of the rate. Because that still lets two calls go
+back to back, a sliding one-second log then holds back any call that would put
+more than the limit into one second, which is how GREEN-API counts. Stores that
+share the limiter between processes (SQLite, Redis) book slots in their own
+GCRA after the local bucket, since aiolimiter cannot span processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import math
 import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Final
+
+from aiolimiter import AsyncLimiter
 
 from ._config import RateLimits
 from .stores import SendLog, SharedLimiterStore
@@ -33,34 +36,33 @@ _EPSILON: Final = 1e-6
 
 
 class _Bucket:
-    """Slot schedule and recent admissions of one (instance, method)."""
+    """The token bucket, 429 penalty and recent admissions of one method."""
 
-    __slots__ = ("admitted", "freed", "tat")
+    __slots__ = ("admitted", "limiter", "not_before")
 
-    def __init__(self) -> None:
-        self.tat = 0.0  # loop time at which the next unreserved slot starts
+    def __init__(self, rate: float, burst: int) -> None:
+        capacity = max(2, burst)
+        self.limiter = AsyncLimiter(capacity, capacity / rate)
+        self.not_before = 0.0  # loop time before which nothing starts (a 429)
         self.admitted: deque[float] = deque()  # loop times of recent admissions
-        # Slots reserved by waiters that left (cancelled, or woken by a
-        # pause) while callers behind them kept theirs; a min-heap of start
-        # times, handed to the next callers so one leaver delays nobody.
-        self.freed: list[float] = []
 
 
 # Buckets belong to the instance, not to one client object, and to one event
 # loop, because their times are that loop's clock. Keyed weakly by the loop so
 # a closed loop takes its buckets with it.
+_Key = tuple[str, str, float, int]
 _REGISTRY: Final[
-    weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], _Bucket]]
+    weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Key, _Bucket]]
 ] = weakref.WeakKeyDictionary()
 
 
-def _bucket(loop: asyncio.AbstractEventLoop, key: tuple[str, str]) -> _Bucket:
+def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
     buckets = _REGISTRY.get(loop)
     if buckets is None:
         buckets = _REGISTRY[loop] = {}
     bucket = buckets.get(key)
     if bucket is None:
-        bucket = buckets[key] = _Bucket()
+        bucket = buckets[key] = _Bucket(key[2], key[3])
     return bucket
 
 
@@ -84,19 +86,26 @@ class Limiter:
     def _key(self, method: str) -> str:
         return f"{{{self._id}}}:limiter:{method}"
 
+    def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
+        loop = asyncio.get_running_loop()
+        rate = self._limits.rate_for(method)
+        return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
+
     async def acquire(self, method: str, wake: Wake | None = None) -> bool:
         """Wait until `method` may be sent without exceeding its rate.
 
-        Returns False, without taking a slot, when `wake`'s future finished
-        first (a pause began while waiting).
+        Returns False when `wake`'s future finished first (a pause began while
+        waiting); a caller that leaves (so, or cancelled) takes no capacity.
         """
         if not self._limits.enabled:
             return True
-        loop = asyncio.get_running_loop()
-        bucket = _bucket(loop, (self._id, method))
-        rate = self._limits.rate_for(method)
-        if not await self._wait_for_slot(loop, bucket, 1.0 / rate, wake):
+        loop, bucket = self._local(method)
+        penalty = bucket.not_before - loop.time()
+        if penalty > _EPSILON and not await _nap(penalty, wake):
             return False
+        if not await _take(bucket.limiter, wake):
+            return False
+        rate = self._limits.rate_for(method)
         limit = max(math.ceil(rate), self._limits.burst)
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
@@ -128,35 +137,6 @@ class Limiter:
             )
         return True
 
-    async def _wait_for_slot(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        bucket: _Bucket,
-        interval: float,
-        wake: Wake | None,
-    ) -> bool:
-        now = loop.time()
-        tolerance = (self._limits.burst - 1) * interval
-        start = max(now, bucket.tat - tolerance)
-        freed = bucket.freed
-        while freed and freed[0] < now - _EPSILON:
-            heapq.heappop(freed)  # its time passed unused
-        reserved = None
-        if freed and freed[0] < start:
-            start = heapq.heappop(freed)  # a leaver's slot, on the same grid
-        else:
-            bucket.tat = reserved = max(bucket.tat, now) + interval
-        if start - now <= _EPSILON:
-            return True
-        try:
-            if await _nap(start - now, wake):
-                return True
-        except asyncio.CancelledError:
-            _give_back(bucket, start, reserved, interval)
-            raise
-        _give_back(bucket, start, reserved, interval)
-        return False
-
     async def penalize(self, method: str, seconds: float) -> None:
         """Push `method`'s next slot `seconds` into the future (after a 429)."""
         if not self._limits.enabled:
@@ -164,23 +144,29 @@ class Limiter:
         if self._shared is not None:
             await self._shared.limiter_penalize(self._key(method), seconds=seconds)
             return
-        loop = asyncio.get_running_loop()
-        bucket = _bucket(loop, (self._id, method))
-        bucket.tat = max(bucket.tat, loop.time() + seconds)
+        loop, bucket = self._local(method)
+        bucket.not_before = max(bucket.not_before, loop.time() + seconds)
 
     def __repr__(self) -> str:
         state = "enabled" if self._limits.enabled else "disabled"
         return f"<Limiter instance={self._id} {state} burst={self._limits.burst}>"
 
 
-def _give_back(
-    bucket: _Bucket, start: float, reserved: float | None, interval: float
-) -> None:
-    """Return the slot starting at `start` of a waiter that left."""
-    if reserved is not None and bucket.tat == reserved:
-        bucket.tat -= interval  # nobody queued behind it: just step back
-    else:
-        heapq.heappush(bucket.freed, start)
+async def _take(limiter: AsyncLimiter, wake: Wake | None) -> bool:
+    """Take one unit of `limiter`; False if `wake` finished first."""
+    if wake is None or limiter.has_capacity():
+        await limiter.acquire()  # no wait when it has capacity
+        return True
+    woken = wake()
+    if woken.done():
+        return False
+    taking = asyncio.ensure_future(limiter.acquire())
+    try:
+        await asyncio.wait((taking, woken), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not taking.done():
+            taking.cancel()  # aiolimiter drops a cancelled waiter
+    return taking.done() and not taking.cancelled()
 
 
 async def _wait_for_window(
