@@ -88,6 +88,18 @@ class BaseClient:
         self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
         self._state = _State.UNOPENED
 
+    def timeout_with_read(self, read: float) -> httpx.Timeout:
+        """The client's timeout with its read timeout raised to at least `read`.
+
+        For long polls: the server holds the request open for a while, and
+        the user's connect, write and pool timeouts still apply.
+        """
+        base = self._request_options.get("timeout", self._transport.http.timeout)
+        longer = None if base.read is None else max(base.read, read)
+        return httpx.Timeout(
+            connect=base.connect, read=longer, write=base.write, pool=base.pool
+        )
+
     @property
     def breaker(self) -> CircuitBreaker:
         """The circuit breaker: `await client.breaker.state()` / `.reset()`."""

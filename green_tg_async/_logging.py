@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 __all__ = [
     "REDACTED",
@@ -92,13 +93,51 @@ class _RedactingFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
+        """Redact the record in place; `exc_info`, `args` and the level stay.
+
+        Error trackers read `exc_info` and `args`, so they are kept: string
+        arguments are redacted one by one, and the exception chain's
+        arguments too. Only a message whose token hides in some other object
+        is flattened into redacted text.
+        """
+        if not self._tokens:
+            return True
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        record.args = self._redact_args(record.args)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it itself
+            return True
+        if self.redact(message) != message:
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            self._redact_exception(record.exc_info[1])
             formatted = logging.Formatter().formatException(record.exc_info)
             record.exc_text = self.redact(formatted)
-            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+    def _redact_args(self, args: Any) -> Any:
+        if isinstance(args, tuple):
+            return tuple(self.redact(a) if isinstance(a, str) else a for a in args)
+        if isinstance(args, Mapping):
+            return {
+                k: self.redact(v) if isinstance(v, str) else v for k, v in args.items()
+            }
+        return args
+
+    def _redact_exception(self, exc: BaseException) -> None:
+        """Redact the string arguments of `exc` and its causes, in place."""
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            args = self._redact_args(current.args)
+            if args != current.args:
+                current.args = args
+            current = current.__cause__ or current.__context__
 
     def __repr__(self) -> str:
         return f"<_RedactingFilter tokens={len(self._tokens)}>"

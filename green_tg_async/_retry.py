@@ -58,7 +58,9 @@ class _WaitRetryAfter:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     delay = state.next_action.sleep if state.next_action else 0.0
-    logger.warning(
+    # INFO, as the anthropic SDK does: a retry is routine, and WARNING would
+    # print to stderr in every program that never configured logging.
+    logger.info(
         "%s: attempt %d failed (%s), retrying in %.2f s",
         getattr(exc, "method", None),
         state.attempt_number,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import httpx
@@ -188,3 +189,19 @@ async def _invoke(client: AsyncGreenTelegram, method: str) -> object:
     if method == "check":
         return await client.service.check_account(79876543210)
     return await client.account.get_state_instance()
+
+
+async def test_issue11_retries_are_logged_at_info_not_warning(
+    api: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.get(f"/getStateInstance/{API_TOKEN}").mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(200, json={"stateInstance": "authorized"}),
+        ]
+    )
+    caplog.set_level(logging.DEBUG, logger="green_tg_async")
+    async with make_client() as tg:
+        await tg.account.get_state_instance()
+    retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
+    assert [r.levelno for r in retries] == [logging.INFO]

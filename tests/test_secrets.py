@@ -113,3 +113,52 @@ def test_redact_replaces_every_registered_token() -> None:
     filters = logging.getLogger("httpx").filters
     assert len(filters) == 1
     assert API_TOKEN not in repr(filters[0])
+
+
+class _Keep(logging.Handler):
+    """A handler that keeps records, as an error tracker would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_issue11_redaction_keeps_exc_info_and_args() -> None:
+    install_redaction(API_TOKEN)
+    handler = _Keep()
+    log = logging.getLogger("httpx")
+    log.addHandler(handler)
+    try:
+        try:
+            raise httpx.ConnectError(f"cannot reach {PREFIX}/sendMessage/{API_TOKEN}")
+        except httpx.ConnectError:
+            log.exception("request %s failed after %d tries", "sendMessage", 3)
+        log.warning("plain %s", "args")
+    finally:
+        log.removeHandler(handler)
+    failed, plain = handler.records
+    assert failed.exc_info is not None  # error trackers read it
+    assert failed.args == ("sendMessage", 3)
+    assert plain.args == ("args",)
+    text = logging.Formatter().format(failed)
+    assert "request sendMessage failed after 3 tries" in text
+    assert "ConnectError" in text
+    assert API_TOKEN not in text
+    assert API_TOKEN not in str(failed.exc_info[1])
+
+
+def test_issue11_a_token_in_the_args_is_redacted_in_place() -> None:
+    install_redaction(API_TOKEN)
+    handler = _Keep()
+    log = logging.getLogger("green_tg_async")
+    log.addHandler(handler)
+    try:
+        log.warning("url %s", f"{PREFIX}/x/{API_TOKEN}")
+    finally:
+        log.removeHandler(handler)
+    (record,) = handler.records
+    assert API_TOKEN not in record.getMessage()
+    assert record.args == (f"{PREFIX}/x/***",)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncGenerator, Callable
 
-import httpx
-
 from green_tg_async._config import RetryPolicy
 from green_tg_async._exceptions import (
     APIError,
@@ -59,8 +57,8 @@ class Receiving(Section):
         if receive_timeout is not None:
             check.integer(receive_timeout, "receive_timeout", low=5, high=60)
             request["params"] = {"receiveTimeout": receive_timeout}
-            request["timeout"] = httpx.Timeout(
-                30.0, read=receive_timeout + _LONG_POLL_MARGIN
+            request["timeout"] = self._client.timeout_with_read(
+                receive_timeout + _LONG_POLL_MARGIN
             )
         data = await self._client._call("receiveNotification", **request)
         return Notification.from_wire(data)

@@ -350,3 +350,16 @@ async def test_iter_retries_a_delete_that_never_left() -> None:
     assert second.receipt_id == receipts[1]
     assert len(sleep.delays) == 1
     assert _queued(fake) == [receipts[1]]
+
+
+async def test_issue11_a_long_poll_keeps_the_users_timeouts_and_lengthens_read() -> (
+    None
+):
+    with respx.mock(base_url="https://4100.api.green-api.com") as api:
+        route = api.get(url__regex=r"/receiveNotification/").respond(
+            200, content=b"null"
+        )
+        async with make_client(timeout=httpx.Timeout(5.0, connect=2.0)) as tg:
+            assert await tg.receiving.receive_notification(receive_timeout=20) is None
+    timeout = route.calls.last.request.extensions["timeout"]
+    assert timeout == {"connect": 2.0, "read": 30.0, "write": 5.0, "pool": 5.0}
