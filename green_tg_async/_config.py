@@ -24,8 +24,9 @@ DEFAULT_TIMEOUT: Final = 30.0
 """Seconds for connect, read, write and pool waits unless the caller says otherwise."""
 
 # Requests per second per instance and method, from the method table (the
-# ratelimiter page, spec §8). Methods without a documented figure are left out,
-# so they get `RateLimits.default`.
+# ratelimiter page, https://green-api.com/en/telegram/docs/api/ratelimiter/).
+# Methods without a documented figure are left out, so they get
+# `RateLimits.default`.
 DOCUMENTED_RATES: Final[Mapping[str, float]] = MappingProxyType(
     {name: spec.rate for name, spec in METHODS.items() if spec.rate is not None}
 )
@@ -33,7 +34,7 @@ DOCUMENTED_RATES: Final[Mapping[str, float]] = MappingProxyType(
 CONTACT_LOOKUP_METHODS: Final = frozenset(
     {"checkAccount", "getContactInfo", "getAvatar", "getContacts"}
 )
-"""Methods a `scope="contact_lookups"` pause applies to (DESIGN.md §2)."""
+"""Methods a `scope="contact_lookups"` pause applies to: the number look-ups."""
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -43,7 +44,9 @@ Clock = Callable[[], float]
 class RateLimits:
     """Per-instance request rates, one bucket per (instance, method).
 
-    >>> RateLimits(per_method={"checkAccount": 10})  # 10/s; the rest as documented
+    Example::
+
+        RateLimits(per_method={"checkAccount": 10})  # 10/s; the rest as documented
     """
 
     per_method: Mapping[str, float] = field(default_factory=dict)

@@ -82,7 +82,8 @@ def _write(
     return MethodSpec(name, verb, idempotent=False, host=host, rate=rate)
 
 
-# Rates: the ratelimiter page (spec §8). Rows the spec marks "?" are None and
+# Rates: https://green-api.com/en/telegram/docs/api/ratelimiter/. Rows the
+# page leaves unknown ("?") are None and
 # get `RateLimits.default`; rows inferred from the WhatsApp/MAX docs use the
 # safer (lower) figure. Sends, uploads, group changes and deletes are never
 # idempotent: a send that may have reached the server is never repeated.
@@ -182,7 +183,7 @@ SECTIONS: Final = (
     "service",
     "contacts",
 )
-"""The client's sections in the order of the docs (spec §0)."""
+"""The client's sections in the order of the docs (https://green-api.com/en/telegram/docs/api/)."""
 
 METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
     {

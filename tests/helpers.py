@@ -90,8 +90,8 @@ def run_in_fake_time(main: Coroutine[Any, Any, T]) -> T:
     Loop time starts at 0 and only moves when every task is waiting (and by
     1 ps per reading, see `_MovingClockLoop`).
     """
-    loop = _MovingClockLoop()
-    loop.setup_looptime(start=0.0)
+    loop: asyncio.AbstractEventLoop = _MovingClockLoop()
+    loop.setup_looptime(start=0.0)  # type: ignore[attr-defined]
     try:
         return loop.run_until_complete(main)
     finally:

@@ -1,4 +1,4 @@
-"""Typed notifications: webhook bodies and `receiveNotification` items (spec §13).
+"""Typed notifications: webhook bodies and `receiveNotification` items (https://green-api.com/en/telegram/docs/api/receiving/notifications-format/).
 
 `parse_notification()` picks the class from `typeWebhook`, and a message
 notification's content class from `messageData.typeMessage`. Types we do not

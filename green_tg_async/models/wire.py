@@ -1,4 +1,4 @@
-"""The notification bodies as GREEN-API sends them, as `TypedDict`s (spec §13).
+"""The notification bodies as GREEN-API sends them, as `TypedDict`s (https://green-api.com/en/telegram/docs/api/receiving/notifications-format/).
 
 For code that stores or forwards bodies verbatim (`notification.raw`) and wants
 them typed. Every key is optional (`total=False`): the server decides what it

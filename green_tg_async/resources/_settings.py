@@ -11,7 +11,10 @@ __all__ = ["SettingsFields", "settings_body"]
 
 
 class SettingsFields(TypedDict, total=False):
-    """Writable instance settings (spec §5); toggles take True/False or "yes"/"no"."""
+    """Writable instance settings; toggles take True/False or "yes"/"no".
+
+    https://green-api.com/en/telegram/docs/api/account/SetSettings/
+    """
 
     webhook_url: str
     webhook_url_token: str

@@ -9,6 +9,7 @@ from typing import Final
 from green_tg_async._types import ChatId
 
 __all__ = [
+    "MAX_MESSAGE",
     "TYPING_TYPES",
     "chat_id",
     "choice",
@@ -24,6 +25,9 @@ __all__ = [
     "unicode",
     "yes_no",
 ]
+
+MAX_MESSAGE: Final = 4096
+"""Longest text message Telegram takes, in characters."""
 
 TYPING_TYPES: Final = frozenset(
     {
@@ -41,7 +45,7 @@ TYPING_TYPES: Final = frozenset(
         "choose_contact",
     }
 )
-"""`typingType` values the docs list (spec §10)."""
+"""`typingType` values the docs list (https://green-api.com/en/telegram/docs/api/sending/SendMessage/)."""
 
 
 def chat_id(value: ChatId, name: str = "chat_id") -> str:
@@ -55,9 +59,9 @@ def chat_id(value: ChatId, name: str = "chat_id") -> str:
 
 
 def id_message(value: str | int, name: str = "id_message") -> str:
-    """A message id: a non-empty string (numeric-looking, unique per chat)."""
+    """A message id: a non-empty string (an int is turned into one)."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a str or an int, got {type(value).__name__}")
     result = str(value).strip()
     if not result:
         raise ValueError(f"{name} is empty")

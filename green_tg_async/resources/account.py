@@ -65,7 +65,9 @@ class Account(Section):
 
         Wraps `POST sendAuthorizationCode`.
         """
-        body = {"code": check.text(str(code), "code")}
+        # An int code (12345) is accepted as text; None is refused, not "None".
+        code_text = code if isinstance(code, str) else check.id_message(code, "code")
+        body = {"code": check.text(code_text, "code")}
         if password is not None:
             body["password"] = check.text(password, "password")
         return await self._auth("sendAuthorizationCode", body)

@@ -21,7 +21,6 @@ from ._files import FileInput, guess_type, open_file
 
 __all__ = ["Sending"]
 
-_MAX_MESSAGE = 4096
 _MAX_CAPTION = 1024
 
 
@@ -59,7 +58,7 @@ class Sending(Section):
         """
         body = {
             "chatId": check.chat_id(chat_id),
-            "message": check.text(message, "message", limit=_MAX_MESSAGE),
+            "message": check.text(message, "message", limit=check.MAX_MESSAGE),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
         return await self._send("sendMessage", body)

@@ -123,7 +123,7 @@ class Service(Section):
         """
         body = {
             **check.message_ref(chat_id, id_message),
-            "message": check.text(message, "message", limit=_MAX_MESSAGE),
+            "message": check.text(message, "message", limit=check.MAX_MESSAGE),
         }
         data = await self._client._call("editMessage", json=body)
         return SentMessage.from_wire("editMessage", data)
@@ -168,9 +168,6 @@ class Service(Section):
     async def unarchive_chat(self, chat_id: ChatId) -> None:
         """Take a chat out of the archive. Wraps `POST unarchiveChat`."""
         await self._client._call("unarchiveChat", json=_chat(chat_id))
-
-
-_MAX_MESSAGE = 4096
 
 
 def _chat(chat_id: ChatId) -> dict[str, str]:

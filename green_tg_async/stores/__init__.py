@@ -1,4 +1,7 @@
-"""Pluggable state stores: where an instance's breaker state lives."""
+"""Pluggable state stores: an instance's breaker, shared rate limit and answer cache.
+
+`MemoryStore` keeps them per process, `SqliteStore` per host, `RedisStore` for all.
+"""
 
 from __future__ import annotations
 

@@ -49,6 +49,7 @@ class LocalFallback:
         self._sends: dict[str, deque[float]] = {}
         self.active = False
         self.recovering = False
+        self.written = 0  # pauses written back since the store went down
 
     def observe(self, name: str, args: tuple[Any, ...], result: Any) -> None:
         """Remember breaker records the store returned, for use while it is down."""
@@ -59,7 +60,8 @@ class LocalFallback:
         """Write pauses tripped while the store was down back to it.
 
         Raises `StoreUnavailableError` (keeping what is not written yet) when
-        the store is still down.
+        the store is still down. Does not decide that the store is back: the
+        caller does, once a call of its own went through.
         """
         self.recovering = True
         try:
@@ -69,10 +71,18 @@ class LocalFallback:
                     key, until=record.open_until, reason=record.reason
                 )
                 del self._pending[key]
+                self.written += 1
         finally:
             self.recovering = False
+
+    def back(self) -> None:
+        """The store answered a call: leave fallback mode, saying so once."""
         self.active = False
-        logger.warning("state store answers again; pauses written back")
+        logger.warning(
+            "state store answers again; %d pause(s) kept locally written back",
+            self.written,
+        )
+        self.written = 0
 
     def _set(self, key: str, record: BreakerRecord | None, *, pause: bool) -> None:
         self._known[key] = record
@@ -157,6 +167,8 @@ def fails_open(
             if fallback.active:
                 await fallback.recover(store)
             result = await method(store, *args, **kwargs)
+            if fallback.active:
+                fallback.back()
         except StoreUnavailableError as exc:
             if not fallback.active:
                 fallback.active = True

@@ -92,8 +92,10 @@ return 0
 class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
-    >>> store = RedisStore("redis://127.0.0.1:6379/0")        # we own the client
-    >>> store = RedisStore(redis.asyncio.Redis(...))           # yours; never closed
+    Example::
+
+        store = RedisStore("redis://127.0.0.1:6379/0")  # we own the client
+        store = RedisStore(my_redis_client)  # yours (redis.asyncio); never closed
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store

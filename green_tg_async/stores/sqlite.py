@@ -53,8 +53,10 @@ _SCHEMA = (
 class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
     """Keep instance state in a SQLite file (survives restarts).
 
-    >>> store = SqliteStore("/var/lib/mybot/green.sqlite3")
-    >>> tg = AsyncGreenTelegram(store=store)
+    Example::
+
+        store = SqliteStore("/var/lib/mybot/green.sqlite3")
+        tg = AsyncGreenTelegram(store=store)
     """
 
     def __init__(

@@ -16,8 +16,10 @@ Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 class LoopbackServer:
     """Serve `handler(request) -> response` on 127.0.0.1 (keep-alive, Content-Length).
 
-    >>> async with LoopbackServer(handler) as server:
-    ...     print(server.url)
+    Example::
+
+        async with LoopbackServer(handler) as server:
+            print(server.url)
     """
 
     def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0):

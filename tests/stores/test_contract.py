@@ -1,4 +1,4 @@
-"""The breaker part of the store contract, on every store (Redis to follow)."""
+"""The store contract (breaker, shared limiter, cache) on memory, SQLite and Redis."""
 
 from __future__ import annotations
 
