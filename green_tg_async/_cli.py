@@ -166,6 +166,12 @@ async def _report(
             "\npaused by Telegram's look-up limit until "
             f"{state.retry_at:%Y-%m-%d %H:%M} UTC; run again with --resume after that"
         )
+        if args.sandbox:
+            summary["sandbox_forgets"] = True
+            text += (
+                "\n(--sandbox starts a fresh fake and forgets this pause, so a "
+                "sandbox --resume runs at once; a real instance stays paused)"
+            )
     _say(args, summary, text)
     return code
 

@@ -73,7 +73,9 @@ def test_a_469_stops_the_run_and_resume_finishes_it(
     out = tmp_path / "results.csv"
     monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "5")
     assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 3
-    assert "run again with --resume" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "run again with --resume" in said
+    assert "--sandbox starts a fresh fake and forgets this pause" in said
     first = _rows(out)
     assert all(r["status"] != "paused" for r in first)
     assert len(first) < 15

@@ -26,3 +26,11 @@ async def test_get_state_instance_rejects_a_bad_shape(
     api.get(f"/getStateInstance/{API_TOKEN}").respond(200, json={"state": 1})
     with pytest.raises(ResponseDecodeError, match="'stateInstance'"):
         await client.account.get_state_instance()
+
+
+async def test_issue11_a_none_code_is_refused_not_sent_as_text(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    # No route: anything sent fails the test (respx refuses unmatched calls).
+    with pytest.raises(TypeError, match="code"):
+        await client.account.send_authorization_code(None)  # type: ignore[arg-type]
