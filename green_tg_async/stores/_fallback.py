@@ -37,12 +37,28 @@ S = TypeVar("S", bound=_HasFallback)
 
 
 class LocalFallback:
-    """Breaker, limiter and cache kept in this process while the store is down."""
+    """Breaker, limiter and cache kept in this process while the store is down.
 
-    def __init__(self, fraction: float) -> None:
+    While down, calls do not touch the store at all until `down_until`; then
+    one call probes it, so a store that hangs costs one timeout per
+    `probe_interval` seconds, not one per call.
+    """
+
+    def __init__(
+        self,
+        fraction: float,
+        *,
+        probe_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 0 < fraction <= 1:
             raise ValueError(f"fallback_fraction must be in (0, 1], got {fraction}")
+        if not probe_interval > 0:
+            raise ValueError(f"probe_interval must be positive, got {probe_interval}")
         self._fraction = fraction
+        self._probe_interval = probe_interval
+        self._clock = clock
+        self.down_until = 0.0
         self._known: dict[str, BreakerRecord | None] = {}
         self._pending: dict[str, BreakerRecord] = {}
         self._tat: dict[str, float] = {}
@@ -74,6 +90,14 @@ class LocalFallback:
                 self.written += 1
         finally:
             self.recovering = False
+
+    def skip_store(self) -> bool:
+        """True while the store is known down and not due for a probe."""
+        return self.active and self._clock() < self.down_until
+
+    def down(self) -> None:
+        """A call to the store failed: skip it for the next probe interval."""
+        self.down_until = self._clock() + self._probe_interval
 
     def back(self) -> None:
         """The store answered a call: leave fallback mode, saying so once."""
@@ -163,6 +187,9 @@ def fails_open(
         fallback = store._fallback
         if fallback is None or fallback.recovering:
             return await method(store, *args, **kwargs)
+        local: Callable[P, Awaitable[R]] = getattr(fallback, name)
+        if fallback.skip_store():
+            return await local(*args, **kwargs)
         try:
             if fallback.active:
                 await fallback.recover(store)
@@ -170,10 +197,10 @@ def fails_open(
             if fallback.active:
                 fallback.back()
         except StoreUnavailableError as exc:
+            fallback.down()
             if not fallback.active:
                 fallback.active = True
                 logger.warning("state store unavailable, continuing locally: %s", exc)
-            local: Callable[P, Awaitable[R]] = getattr(fallback, name)
             return await local(*args, **kwargs)
         fallback.observe(name, args, result)
         return result

@@ -113,6 +113,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
         timeout: float = 0.25,
         fail_open: bool = False,
         fallback_fraction: float = 0.5,
+        fallback_probe_interval: float = 5.0,
     ) -> None:
         if isinstance(client_or_url, str):
             self._redis = aioredis.Redis.from_url(client_or_url)
@@ -122,7 +123,11 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
             self._owns = False
         self._prefix = prefix
         self._timeout = timeout
-        self._fallback = LocalFallback(fallback_fraction) if fail_open else None
+        self._fallback = (
+            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
+            if fail_open
+            else None
+        )
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)

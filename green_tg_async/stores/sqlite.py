@@ -66,13 +66,18 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
         busy_timeout: float = 5.0,
         fail_open: bool = False,
         fallback_fraction: float = 0.5,
+        fallback_probe_interval: float = 5.0,
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None  # writes, in a worker thread
         self._reader: sqlite3.Connection | None = None  # reads, on the loop
         self._lock = threading.Lock()
-        self._fallback = LocalFallback(fallback_fraction) if fail_open else None
+        self._fallback = (
+            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
+            if fail_open
+            else None
+        )
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:

@@ -233,7 +233,9 @@ async def test_fail_open_keeps_going_locally_and_writes_pauses_back(
         sent.append(request.url.path.split("/")[2])
         return next(answers)
 
-    store = RedisStore(own_redis.url, prefix="t:", fail_open=True)
+    store = RedisStore(
+        own_redis.url, prefix="t:", fail_open=True, fallback_probe_interval=1e-3
+    )
     tg = _tg(store, httpx.MockTransport(answer))
     await tg.account.get_state_instance()
 
