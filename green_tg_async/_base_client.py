@@ -156,7 +156,10 @@ class BaseClient:
         # Most calls succeed at once, so tenacity (and its per-attempt cost) is
         # only engaged after a retryable failure. It is handed that failure as
         # its first attempt, so waits, Retry-After, logs and the attempt count
-        # are exactly those of running every attempt under it.
+        # are exactly those of running every attempt under it. Kept because
+        # running every call under tenacity measured 1.70x the bare transport
+        # on benchmarks/bench_pipeline.py (MockTransport), over the 1.5x bar;
+        # 1.17x with it.
         replay = iter([first_failure])
 
         async def attempt() -> Any:

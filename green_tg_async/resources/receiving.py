@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncGenerator, Callable
 
 from green_tg_async._config import RetryPolicy
@@ -18,6 +17,7 @@ from green_tg_async._exceptions import (
     ServerError,
 )
 from green_tg_async._logging import logger
+from green_tg_async._retry import backoff, backoff_delay
 from green_tg_async._types import ChatId
 from green_tg_async.models import DownloadLink
 from green_tg_async.models.notifications import Notification, UnusableReceiptError
@@ -158,19 +158,19 @@ class _Backoff:
         self._policy = policy
         self._clock = clock
         self._cap = policy.max_delay if cap is None else cap
+        self._wait = backoff(policy, self._cap)
         self._failures = 0
 
     def reset(self) -> None:
         self._failures = 0
 
     async def wait(self, exc: GreenAPIError) -> None:
-        delay = min(self._cap, self._policy.initial_delay * 2**self._failures)
-        delay = random.uniform(delay / 2, delay)
+        self._failures += 1
+        delay = backoff_delay(self._wait, self._failures)
         if isinstance(exc, CircuitOpenError):
             # Paused: wait for the pause to end (up to the cap) before polling.
             until = exc.retry_at.timestamp() - self._clock()
             delay = max(delay, min(until, self._cap))
-        self._failures += 1
         logger.warning(
             "notification polling failed (%s); retrying in %.1f s", exc, delay
         )
