@@ -76,6 +76,8 @@ def classify(method: str, response: httpx.Response) -> Any:
             f"{method} answered HTTP {response.status_code} with a body that is "
             "not JSON",
             method=method,
+            status_code=response.status_code,
+            body=redact_cut(response.text, _MAX_BODY_TEXT),
         ) from None
     if isinstance(data, dict) and data.get("status") is False:
         _raise_soft_error(method, data)

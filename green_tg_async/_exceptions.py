@@ -172,7 +172,30 @@ class ServerError(APIError):
 
 
 class ResponseDecodeError(GreenAPIError):
-    """A 2xx answer that is not valid JSON or lacks a field the method promises."""
+    """A 2xx answer that is not JSON, or lacks a field the caller needs.
+
+    Acknowledgements whose flag is missing or odd do not raise: their flag is
+    None and the answer is in `.raw`. This error is for answers with nothing
+    usable (a send without `idMessage`, a check without `exist`).
+    """
+
+    status_code: int
+    """HTTP status of the answer (a 2xx)."""
+
+    body: Any
+    """The answer: decoded JSON, or its text cut to 4 KB (token redacted)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        status_code: int = 200,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, method=method)
+        self.status_code = status_code
+        self.body = body
 
 
 class CircuitOpenError(GreenAPIError):

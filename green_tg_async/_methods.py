@@ -212,6 +212,33 @@ PARTNER_METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
 )
 """The partner methods of `AsyncGreenPartner` (their own host and token)."""
 
+GUESSED_ANSWERS: Final = frozenset(
+    {
+        "setSettings",  # {"saveSettings": bool}
+        "reboot",  # {"isReboot": bool}
+        "logout",  # {"isLogout": bool}
+        "readChat",  # {"setRead": bool}
+        "clearMessagesQueue",  # {"isCleared": bool}
+        "clearWebhooksQueue",  # {"isCleared", "reason", "leftTime"}
+        "sendTyping",  # an empty 200
+        "deleteMessage",  # an empty 200
+        "addGroupParticipant",  # group changes: WhatsApp-inferred flags
+        "removeGroupParticipant",
+        "setGroupAdmin",
+        "removeAdmin",
+        "leaveGroup",
+        "updateGroupName",
+        "addContact",  # contacts (beta): {"message": ...} refusals
+        "editContact",
+        "deleteContact",
+        "deleteInstanceAccount",
+    }
+)
+"""Methods whose answer shape the Telegram docs do not confirm (WhatsApp-inferred
+or unseen). Their results are read leniently: an unexpected answer gives an
+unknown (None) flag and `.raw`, never an error after the action happened. Every
+other method's answer shape is the documented one."""
+
 
 def methods_markdown() -> str:
     """The README's method list, one line per section, built from the table."""

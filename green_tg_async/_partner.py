@@ -97,13 +97,16 @@ class AsyncGreenPartner(BaseClient):
         install_redaction(created.api_token_instance)
         return created
 
-    async def delete_instance_account(self, id_instance: int | str) -> bool:
-        """Delete an instance. Wraps `POST deleteInstanceAccount`."""
+    async def delete_instance_account(self, id_instance: int | str) -> bool | None:
+        """Delete an instance. Wraps `POST deleteInstanceAccount`.
+
+        Returns the API's flag, or None when the answer does not say.
+        """
         text = check.chat_id(id_instance, "id_instance")
         if not text.isdigit():
             raise ValueError(f"id_instance must be digits only, got {text!r}")
         data = await self._call("deleteInstanceAccount", json={"idInstance": int(text)})
-        return flag_of("deleteInstanceAccount", data, "deleteInstanceAccount")
+        return flag_of(data, "deleteInstanceAccount")
 
     def __repr__(self) -> str:
         return f"<AsyncGreenPartner url={self._url!r} state={self._state.value}>"

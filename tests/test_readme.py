@@ -54,3 +54,9 @@ def test_the_notifications_example_runs() -> None:
         "message 2 is read",
         "left in the queue: 0",
     ]
+
+
+def test_guessed_answers_name_real_methods() -> None:
+    from green_tg_async._methods import GUESSED_ANSWERS
+
+    assert set(METHODS) | set(PARTNER_METHODS) >= GUESSED_ANSWERS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 from green_tg_async._exceptions import ResponseDecodeError
 
@@ -36,17 +36,32 @@ def require(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T:
     """Return `data[key]` if present and of type `kind`."""
     if key not in data:
         raise ResponseDecodeError(
-            f"{method} answer lacks the field {key!r}", method=method
+            f"{method} answer lacks the field {key!r}", method=method, body=data
         )
     value = data[key]
-    # bool is an int subclass; never accept it for a number field, or the reverse.
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+    if not is_a(value, kind):
         raise ResponseDecodeError(
             f"{method} answer field {key!r} is {type(value).__name__}, "
             f"expected {kind.__name__}",
             method=method,
+            body=data,
         )
-    return value
+    return value  # type: ignore[no-any-return]  # is_a() checked the kind
+
+
+def is_a(value: Any, kind: type[Any]) -> bool:
+    """isinstance, except that bool (an int subclass) is only ever a bool."""
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def lenient_flag(data: Any, key: str) -> bool | None:
+    """An acknowledgement's flag (`{"isReboot": true}`), None when it is unknown.
+
+    The 2xx means the action happened; a missing or odd flag must not raise
+    and tempt the caller to repeat it.
+    """
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, bool) else None
 
 
 def optional(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T | None:
@@ -108,9 +123,15 @@ RAW: Any = field(default_factory=dict, repr=False, compare=False)
 
 
 class WireModel:
-    """Base of the result models: `from_wire()` reads the fields' `wire` keys."""
+    """Base of the result models: `from_wire()` reads the fields' `wire` keys.
+
+    An acknowledgement model sets `lenient = True`: the action already
+    happened, so a field that is missing or of an unexpected type reads as
+    None (and a body that is not an object as `{}`) instead of raising.
+    """
 
     __slots__ = ()
+    lenient: ClassVar[bool] = False
 
     @classmethod
     def from_wire(cls, method: str, data: Any, *, flag: str | None = None) -> Self:
@@ -118,11 +139,17 @@ class WireModel:
 
         `flag` names the key of a `FLAG` field (`{"setGroupAdmin": true}`).
         """
+        if cls.lenient and not isinstance(data, Mapping):
+            data = {}
         obj = expect_object(method, data)
         values: dict[str, Any] = {"raw": obj}
         for name, declared in _wire_fields(cls):
             key = flag if declared.key == FLAG and flag else declared.key
-            values[name] = _read(method, obj, key, declared)
+            if cls.lenient:
+                value = obj.get(key)
+                values[name] = value if is_a(value, declared.kind) else None
+            else:
+                values[name] = _read(method, obj, key, declared)
         return cls(**values)
 
 

@@ -16,7 +16,10 @@ class ActionResult(WireModel):
     """A change the API confirms with a flag and, on refusal, a reason.
 
     `{"addParticipant": false, "reason": "..."}` → `ok=False, reason="..."`.
+    Read leniently: an odd answer gives `ok=None`, with the answer in `raw`.
     """
+
+    lenient = True
 
     ok: bool | None = wire(FLAG, bool)
     """The API's flag; None if it sent none (see `reason`)."""

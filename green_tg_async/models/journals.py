@@ -77,10 +77,13 @@ class WebhooksQueueCleared(WireModel):
     """Answer of `clearWebhooksQueue`; check `is_cleared`.
 
     Called again too soon, the API answers 200 with `is_cleared=False`,
-    `reason="Too many requests"` and `left_time`, the seconds to wait.
+    `reason="Too many requests"` and `left_time`, the seconds to wait. Read
+    leniently: `is_cleared` is None when the answer does not say.
     """
 
-    is_cleared: bool = wire("isCleared", bool, required=True)
+    lenient = True
+
+    is_cleared: bool | None = wire("isCleared", bool)
     reason: str | None = wire("reason", str)
     left_time: int | None = wire("leftTime", int)
     raw: Mapping[str, Any] = RAW

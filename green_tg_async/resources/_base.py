@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from green_tg_async.models._decode import WireModel, expect_list, expect_object, require
+from green_tg_async.models._decode import WireModel, expect_list, lenient_flag
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -32,9 +32,9 @@ def compact(body: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def flag_of(method: str, data: Any, key: str) -> bool:
-    """Read a `{"<key>": bool}` answer (`{"isReboot": true}`)."""
-    return require(method, expect_object(method, data), key, bool)
+def flag_of(data: Any, key: str) -> bool | None:
+    """Read a `{"<key>": bool}` acknowledgement; None when the flag is unknown."""
+    return lenient_flag(data, key)
 
 
 def items_of(model: type[M], method: str, data: Any) -> list[M]:

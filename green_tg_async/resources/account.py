@@ -77,7 +77,7 @@ class Account(Section):
         data = await self._client._call("getSettings")
         return Settings.from_wire("getSettings", data)
 
-    async def set_settings(self, **settings: Unpack[SettingsFields]) -> bool:
+    async def set_settings(self, **settings: Unpack[SettingsFields]) -> bool | None:
         """Change instance settings; the instance restarts (up to ~5 minutes).
 
         Wraps `POST setSettings`. Toggles take True/False (or "yes"/"no");
@@ -90,7 +90,7 @@ class Account(Section):
         if not body:
             raise ValueError("set_settings() needs at least one setting")
         data = await self._client._call("setSettings", json=body)
-        return flag_of("setSettings", data, "saveSettings")
+        return flag_of(data, "saveSettings")
 
     async def get_state_instance(self) -> InstanceState:
         """Return the instance's authorization state.
@@ -101,13 +101,13 @@ class Account(Section):
         data = await self._client._call("getStateInstance")
         return InstanceState.from_wire(data)
 
-    async def reboot(self) -> bool:
-        """Restart the instance. Wraps `GET reboot`; returns `isReboot`."""
-        return flag_of("reboot", await self._client._call("reboot"), "isReboot")
+    async def reboot(self) -> bool | None:
+        """Restart the instance. Wraps `GET reboot`; `isReboot`, None if absent."""
+        return flag_of(await self._client._call("reboot"), "isReboot")
 
-    async def logout(self) -> bool:
-        """Log the Telegram account out. Wraps `GET logout`; returns `isLogout`."""
-        return flag_of("logout", await self._client._call("logout"), "isLogout")
+    async def logout(self) -> bool | None:
+        """Log the account out. Wraps `GET logout`; `isLogout`, None if absent."""
+        return flag_of(await self._client._call("logout"), "isLogout")
 
     async def get_account_settings(self) -> AccountSettings:
         """Return the logged-in account. Wraps `GET getAccountSettings`."""

@@ -34,10 +34,13 @@ class Queues(Section):
         """
         return _count("getMessagesCount", await self._client._call("getMessagesCount"))
 
-    async def clear_messages_queue(self) -> bool:
-        """Drop every message waiting to be sent. Wraps `GET clearMessagesQueue`."""
+    async def clear_messages_queue(self) -> bool | None:
+        """Drop every message waiting to be sent. Wraps `GET clearMessagesQueue`.
+
+        Returns `isCleared`, or None when the answer does not say.
+        """
         data = await self._client._call("clearMessagesQueue")
-        return flag_of("clearMessagesQueue", data, "isCleared")
+        return flag_of(data, "isCleared")
 
     async def get_webhooks_count(self) -> int:
         """How many notifications wait for delivery. Wraps `GET getWebhooksCount`."""

@@ -17,7 +17,7 @@ class ReadMark(Section):
 
     async def read_chat(
         self, chat_id: ChatId, *, id_message: str | None = None
-    ) -> bool:
+    ) -> bool | None:
         """Mark the whole chat read, or only `id_message`. Wraps `POST readChat`.
 
         Returns:
@@ -32,4 +32,4 @@ class ReadMark(Section):
             }
         )
         data = await self._client._call("readChat", json=body)
-        return flag_of("readChat", data, "setRead")
+        return flag_of(data, "setRead")

@@ -102,7 +102,6 @@ async def test_answers_of_the_wrong_shape_are_decode_errors(
     client: AsyncGreenTelegram, api: respx.MockRouter
 ) -> None:
     api.get(f"/getMessagesCount/{API_TOKEN}").respond(json={"cnt": 1})
-    api.get(f"/reboot/{API_TOKEN}").respond(json={"isReboot": "yes"})
     api.get(f"/getChats/{API_TOKEN}").respond(json={"chats": []})
     api.post(f"/forwardMessages/{API_TOKEN}").respond(json={"messages": [1]})
     api.get(f"/showMessagesQueue/{API_TOKEN}").respond(json=[{"type": "x"}])
@@ -110,7 +109,6 @@ async def test_answers_of_the_wrong_shape_are_decode_errors(
     api.post(f"/sendLocation/{API_TOKEN}").respond(json={"idMessage": 5})
     calls: list[Callable[[], Awaitable[Any]]] = [
         client.queues.get_messages_count,
-        client.account.reboot,
         client.service.get_chats,
         lambda: client.sending.forward_messages("1", "2", ["3"]),
         client.queues.show_messages_queue,
@@ -301,3 +299,65 @@ async def test_a_retried_upload_sends_the_whole_file_again(
     assert result.ok is True
     assert route.call_count == 2
     assert (b"jpeg" * 100) in route.calls.last.request.content
+
+
+@pytest.mark.parametrize(
+    "answer", [{"isReboot": "yes"}, {}, {"isReboot": None}, [], True, None]
+)
+async def test_issue11_an_odd_acknowledgement_is_an_unknown_flag_not_an_error(
+    client: AsyncGreenTelegram, api: respx.MockRouter, answer: object
+) -> None:
+    api.get(f"/reboot/{API_TOKEN}").respond(json=answer)
+    assert await client.account.reboot() is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("set_settings", "setSettings", "saveSettings"),
+        ("logout", "logout", "isLogout"),
+        ("clear_messages_queue", "clearMessagesQueue", "isCleared"),
+        ("read_chat", "readChat", "setRead"),
+    ],
+)
+async def test_issue11_acknowledgements_read_their_flag_leniently(
+    client: AsyncGreenTelegram, api: respx.MockRouter, method: str, path: str, key: str
+) -> None:
+    route = api.route(url__regex=rf"/{path}/{API_TOKEN}$")
+    route.respond(json={key: "true"})
+    section = {"set_settings": client.account, "logout": client.account}.get(
+        method, client.queues if method == "clear_messages_queue" else client.read_mark
+    )
+    args: tuple[object, ...] = ("1",) if method == "read_chat" else ()
+    kwargs: dict[str, object] = {"delay_send_messages_milliseconds": 1000}
+    call = getattr(section, method)
+    result = await (call(**kwargs) if method == "set_settings" else call(*args))
+    assert result is None
+    route.respond(json={key: False})
+    result = await (call(**kwargs) if method == "set_settings" else call(*args))
+    assert result is False
+
+
+async def test_issue11_a_decode_error_carries_the_status_and_a_cut_body(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    page = "<html>" + "x" * 10_000 + API_TOKEN + "</html>"
+    api.get(f"/getStateInstance/{API_TOKEN}").respond(202, text=page)
+    with pytest.raises(ResponseDecodeError) as info:
+        await client.account.get_state_instance()
+    assert info.value.method == "getStateInstance"
+    assert info.value.status_code == 202
+    assert isinstance(info.value.body, str)
+    assert len(info.value.body) <= 4096
+    assert API_TOKEN not in repr(vars(info.value))
+
+
+async def test_issue11_group_and_queue_acknowledgements_are_lenient(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.post(f"/leaveGroup/{API_TOKEN}").respond(json={"leaveGroup": "ok"})
+    api.delete(f"/clearWebhooksQueue/{API_TOKEN}").respond(json=["odd"])
+    left = await client.groups.leave_group("-100")
+    assert (left.ok, left.raw) == (None, {"leaveGroup": "ok"})
+    cleared = await client.queues.clear_webhooks_queue()
+    assert (cleared.is_cleared, cleared.reason, cleared.raw) == (None, None, {})
