@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--token-file", type=Path, help="read the API token from FILE")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--region",
+        help="read national numbers as this country writes them (ISO 3166, e.g. RU;"
+        " default GREEN_API_PHONE_REGION; needs the phone extra)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check numbers for Telegram accounts")
     check.add_argument("numbers", nargs="+")
@@ -108,9 +113,9 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         rate = float(os.environ.get("GREEN_TG_SANDBOX_RATE", "20"))
         fake = FakeGreenAPI(lookup_limit=limit, rate_limits=False)
         limits = RateLimits(per_method={"checkAccount": rate})
-        return fake.client(store=store, limits=limits)
+        return fake.client(store=store, limits=limits, phone_region=args.region)
     token = args.token_file.read_text().strip() if args.token_file else None
-    return AsyncGreenTelegram(api_token=token, store=store)
+    return AsyncGreenTelegram(api_token=token, store=store, phone_region=args.region)
 
 
 def _say(args: argparse.Namespace, data: Any, text: str) -> None:

@@ -11,6 +11,7 @@ import httpx
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolve_url
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._methods import METHODS
+from ._phone import check_region, normalize_phone
 from ._singleflight import SingleFlight
 from .resources import (
     Account,
@@ -58,8 +59,14 @@ class AsyncGreenTelegram(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        phone_region: str | None = None,
     ) -> None:
         self._id = _resolve_instance(id_instance)
+        self._phone_region = check_region(
+            phone_region
+            if phone_region is not None
+            else os.environ.get("GREEN_API_PHONE_REGION")
+        )
         token = resolve_token(api_token, name="api_token", env="GREEN_API_TOKEN")
         api = resolve_url(api_url, "api_url", "GREEN_API_URL") or _default_url(self._id)
         media = resolve_url(media_url, "media_url", "GREEN_API_MEDIA_URL") or api
@@ -86,6 +93,18 @@ class AsyncGreenTelegram(BaseClient):
     def id_instance(self) -> str:
         """The instance this client talks to."""
         return self._id
+
+    @property
+    def phone_region(self) -> str | None:
+        """ISO 3166 code for reading national numbers ("RU"), or None.
+
+        Set with `phone_region=` or `GREEN_API_PHONE_REGION` (extra `phone`).
+        """
+        return self._phone_region
+
+    def normalize_phone(self, phone: int | str) -> int:
+        """`phone` as GREEN-API expects it, read in `phone_region` if set."""
+        return normalize_phone(phone, self._phone_region)
 
     @cached_property
     def account(self) -> Account:

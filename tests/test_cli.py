@@ -337,3 +337,17 @@ def test_issue10_item14_a_torn_header_starts_over(tmp_path: Path) -> None:
         main(["--sandbox", "check-file", str(numbers), "-o", str(out), "--resume"]) == 0
     )
     assert [r["phone"] for r in _rows(out)] == ["79400000000"]
+
+
+def test_issue11_region_reads_national_numbers(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("8 (987) 654-32-10\n8 987 65\n")
+    out = tmp_path / "out.csv"
+    argv = ["--sandbox", "--region", "RU", "check-file", str(numbers), "-o", str(out)]
+    assert main(argv) in (0, 1)
+    rows = {r["phone"]: r for r in _rows(out)}
+    assert rows["8 (987) 654-32-10"]["status"] == "ok"
+    # Not a possible Russian number: refused before any look-up; without
+    # --region it would be checked as 898765.
+    assert rows["8 987 65"]["status"] == "invalid"
+    assert "not a possible number in region RU" in rows["8 987 65"]["error"]

@@ -14,7 +14,6 @@ from green_tg_async._exceptions import (
     ContactInfoLimitError,
     GreenAPIError,
 )
-from green_tg_async._phone import normalize_phone
 from green_tg_async.models import AccountCheck
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ async def check_many(
     inputs: dict[int, list[int | str]] = {}
     for number in numbers:
         try:
-            inputs.setdefault(normalize_phone(number), []).append(number)
+            inputs.setdefault(client.normalize_phone(number), []).append(number)
         except (ValueError, TypeError) as exc:
             yield number, ValueError(str(exc))
     run = _Run(client, inputs, force=force, ttls=ttls, concurrency=concurrency)

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any, Unpack
 
 from green_tg_async._exceptions import APIError, AuthorizationError
-from green_tg_async._phone import normalize_phone
 from green_tg_async.models import (
     AccountSettings,
     ApiToken,
@@ -55,7 +54,7 @@ class Account(Section):
         Wraps `POST startAuthorization`. A code is valid 5 minutes and a new
         one cannot be asked for sooner.
         """
-        body = {"phoneNumber": normalize_phone(phone_number)}
+        body = {"phoneNumber": self._client.normalize_phone(phone_number)}
         return await self._auth("startAuthorization", body)
 
     async def send_authorization_code(

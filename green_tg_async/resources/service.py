@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from green_tg_async._phone import normalize_phone, normalize_username
+from green_tg_async._phone import normalize_username
 from green_tg_async._types import ChatId
 from green_tg_async.models import AccountCheck, Avatar, Chat, ContactInfo, SentMessage
 
 from . import _validate as check
 from ._base import Section, compact, items_of
 from ._bulk import CheckOutcome, check_many
+
+if TYPE_CHECKING:
+    from green_tg_async._client import AsyncGreenTelegram
 
 __all__ = ["DEFAULT_FOUND_TTL", "DEFAULT_MISSING_TTL", "Service"]
 
@@ -52,7 +55,7 @@ class Service(Section):
             ContactInfoLimitError: Telegram's look-up limit (469) was reached.
             CircuitOpenError: The instance is paused; nothing was sent.
         """
-        body = _subject(phone_number, username)
+        body = _subject(self._client, phone_number, username)
         if force:
             body["force"] = True
         # Identical checks running at the same time share one request.
@@ -174,10 +177,14 @@ def _chat(chat_id: ChatId) -> dict[str, str]:
     return {"chatId": check.chat_id(chat_id)}
 
 
-def _subject(phone_number: int | str | None, username: str | None) -> dict[str, object]:
+def _subject(
+    client: AsyncGreenTelegram,
+    phone_number: int | str | None,
+    username: str | None,
+) -> dict[str, object]:
     if (phone_number is None) == (username is None):
         raise TypeError("check_account() takes exactly one of phone_number or username")
     if username is not None:
         return {"username": normalize_username(username)}
     assert phone_number is not None
-    return {"phoneNumber": normalize_phone(phone_number)}
+    return {"phoneNumber": client.normalize_phone(phone_number)}
