@@ -32,7 +32,7 @@ DOCUMENTED_RATES: Final[Mapping[str, float]] = MappingProxyType(
 )
 
 CONTACT_LOOKUP_METHODS: Final = frozenset(
-    {"checkAccount", "getContactInfo", "getAvatar", "getContacts"}
+    name for name, spec in METHODS.items() if spec.contact_lookup
 )
 """Methods a `scope="contact_lookups"` pause applies to: the number look-ups."""
 

@@ -47,6 +47,10 @@ class MethodSpec:
     rate: float | None = None
     """Documented requests per second; None where the docs give no figure."""
 
+    contact_lookup: bool = False
+    """A number look-up, counted by Telegram toward the 469 limit; paused by a
+    `BreakerPolicy(scope="contact_lookups")` pause."""
+
     @property
     def python_name(self) -> str:
         """The method's name on its section (`send_file_by_url`)."""
@@ -67,13 +71,16 @@ def _table(section: str, *specs: MethodSpec) -> dict[str, MethodSpec]:
             spec.host,
             section,
             spec.rate,
+            spec.contact_lookup,
         )
         for spec in specs
     }
 
 
-def _read(name: str, verb: Verb, rate: float | None = 1.0) -> MethodSpec:
-    return MethodSpec(name, verb, idempotent=True, rate=rate)
+def _read(
+    name: str, verb: Verb, rate: float | None = 1.0, *, lookup: bool = False
+) -> MethodSpec:
+    return MethodSpec(name, verb, idempotent=True, rate=rate, contact_lookup=lookup)
 
 
 def _write(
@@ -154,10 +161,10 @@ _SERVICE = _table(
     "service",
     # A look-up changes nothing, so repeating one is safe; each one costs
     # look-up budget, which the limiter and the breaker account for.
-    _read("checkAccount", "POST", rate=None),
-    _read("getAvatar", "POST", rate=10.0),
-    _read("getContacts", "GET"),
-    _read("getContactInfo", "POST"),
+    _read("checkAccount", "POST", rate=None, lookup=True),
+    _read("getAvatar", "POST", rate=10.0, lookup=True),
+    _read("getContacts", "GET", lookup=True),
+    _read("getContactInfo", "POST", lookup=True),
     _read("getChats", "GET"),
     _write("editMessage"),
     _write("deleteMessage", rate=10.0),

@@ -62,26 +62,6 @@ class Transport:
         for http in (*self._retired, self._http):
             await http.aclose()
 
-    @classmethod
-    def for_instance(
-        cls,
-        http: httpx.AsyncClient,
-        *,
-        api_url: str,
-        media_url: str,
-        id_instance: str,
-        token: Secret,
-    ) -> Transport:
-        """A transport for `{host}/waInstance{id}/{method}/{token}` URLs."""
-        return cls(
-            http,
-            prefixes={
-                "api": f"{api_url.rstrip('/')}/waInstance{id_instance}",
-                "media": f"{media_url.rstrip('/')}/waInstance{id_instance}",
-            },
-            token=token,
-        )
-
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
     ) -> httpx.Response:

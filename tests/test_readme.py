@@ -60,3 +60,14 @@ def test_guessed_answers_name_real_methods() -> None:
     from green_tg_async._methods import GUESSED_ANSWERS
 
     assert set(METHODS) | set(PARTNER_METHODS) >= GUESSED_ANSWERS
+
+
+def test_contact_lookups_come_from_the_table() -> None:
+    from green_tg_async._config import CONTACT_LOOKUP_METHODS
+
+    assert {
+        "checkAccount",
+        "getContactInfo",
+        "getAvatar",
+        "getContacts",
+    } == CONTACT_LOOKUP_METHODS

@@ -81,10 +81,11 @@ async def test_client_maps_transport_errors_through_the_pipeline(
 
 def _transport(http: httpx.AsyncClient, media_url: str | None = None) -> Transport:
     host = PREFIX.split("/waInstance")[0]
-    return Transport.for_instance(
+    return Transport(
         http,
-        api_url=host,
-        media_url=media_url or host,
-        id_instance=ID_INSTANCE,
+        prefixes={
+            "api": f"{host}/waInstance{ID_INSTANCE}",
+            "media": f"{(media_url or host).rstrip('/')}/waInstance{ID_INSTANCE}",
+        },
         token=Secret(API_TOKEN),
     )
