@@ -101,6 +101,16 @@ class BaseClient:
         )
 
     @property
+    def store(self) -> StateStore:
+        """The state store the instance's breaker, limiter and caches live in."""
+        return self._store
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy: attempts, back-off, and the sleep it waits with."""
+        return self._retry
+
+    @property
     def breaker(self) -> CircuitBreaker:
         """The circuit breaker: `await client.breaker.state()` / `.reset()`."""
         return self._breaker

@@ -72,6 +72,11 @@ class CircuitBreaker:
         self._local = local_pauses(store)
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def policy(self) -> BreakerPolicy:
+        """The policy it applies (its `clock` is the one pauses are kept in)."""
+        return self._policy
+
     def _keys(self, method: str) -> tuple[str, ...]:
         if self._policy.scope == "contact_lookups" and method in CONTACT_LOOKUP_METHODS:
             return (self._instance_key, self._lookup_key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Any
 
 import httpx
 
@@ -12,7 +11,6 @@ from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolv
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._methods import METHODS
 from ._phone import check_region, normalize_phone
-from ._singleflight import SingleFlight
 from .resources import (
     Account,
     Contacts,
@@ -87,7 +85,6 @@ class AsyncGreenTelegram(BaseClient):
             http_client=http_client,
             transport=transport,
         )
-        self._checks: SingleFlight[str, Any] = SingleFlight()
 
     @property
     def id_instance(self) -> str:

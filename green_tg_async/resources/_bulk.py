@@ -66,7 +66,7 @@ class _Run:
             return exc
 
     async def _answer(self, phone: int) -> AccountCheck:
-        store, key = self.client._store, f"{{{self.client.id_instance}}}:check:{phone}"
+        store, key = self.client.store, f"{{{self.client.id_instance}}}:check:{phone}"
         if not self.force and (cached := await store.cache_get(key)) is not None:
             return AccountCheck.from_wire(json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)
@@ -79,7 +79,7 @@ class _Run:
         if state.is_open and state.retry_at is not None:
             retry_at = state.retry_at
         else:  # breaker disabled: still stop this run for the documented pause
-            policy = self.client.breaker._policy
+            policy = self.client.breaker.policy
             retry_at = datetime.fromtimestamp(
                 policy.clock() + policy.pause_seconds, tz=UTC
             )

@@ -105,8 +105,8 @@ class Receiving(Section):
                 await handle(item.body)
         """
         check.integer(receive_timeout, "receive_timeout", low=5, high=60)
-        clock = self._client.breaker._policy.clock  # the clock pauses are kept in
-        backoff = _Backoff(self._client._retry, max_backoff, clock)
+        clock = self._client.breaker.policy.clock  # the clock pauses are kept in
+        backoff = _Backoff(self._client.retry_policy, max_backoff, clock)
         while True:
             item = await self._next(receive_timeout, backoff)
             if item is None:

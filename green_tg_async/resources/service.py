@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from green_tg_async._phone import normalize_username
+from green_tg_async._singleflight import SingleFlight
 from green_tg_async._types import ChatId
 from green_tg_async.models import AccountCheck, Avatar, Chat, ContactInfo, SentMessage
 
@@ -26,7 +27,13 @@ DEFAULT_MISSING_TTL: Final = 86400.0  # a missing one may register; check daily
 class Service(Section):
     """Account look-ups and chat utilities."""
 
-    __slots__ = ()
+    __slots__ = ("_checks",)
+
+    def __init__(self, client: AsyncGreenTelegram) -> None:
+        super().__init__(client)
+        # Identical checks running at the same time share one request. The
+        # client keeps one Service, so this spans every caller of the client.
+        self._checks: SingleFlight[str, Any] = SingleFlight()
 
     async def check_account(
         self,
@@ -58,9 +65,8 @@ class Service(Section):
         body = _subject(self._client, phone_number, username)
         if force:
             body["force"] = True
-        # Identical checks running at the same time share one request.
         key = json.dumps(body, sort_keys=True)
-        data = await self._client._checks.run(
+        data = await self._checks.run(
             key, lambda: self._client._call("checkAccount", json=body)
         )
         return AccountCheck.from_wire(data)
