@@ -273,3 +273,14 @@ async def test_the_fake_keeps_sends_settings_and_tokens_consistent() -> None:
         assert (await tg.account.qr()).type == "alreadyLogged"
         await tg.account.logout()
         assert (await tg.account.qr()).is_qr_code
+
+
+def test_issue11_the_fake_answers_every_method_of_the_table() -> None:
+    """A method added to the table without a fake answer fails here, not as a 404."""
+    from green_tg_async._methods import METHODS
+    from green_tg_async.testing._canned import CANNED
+
+    fake = FakeGreenAPI()
+    missing = sorted(set(METHODS) - set(CANNED) - set(fake._handlers))
+    assert missing == []
+    assert set(CANNED) | set(fake._handlers) <= set(METHODS)
