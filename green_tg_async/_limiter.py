@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Final
@@ -22,6 +21,7 @@ from typing import Final
 from aiolimiter import AsyncLimiter
 
 from ._config import RateLimits
+from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
 
 __all__ = ["Limiter", "Wake"]
@@ -48,18 +48,16 @@ class _Bucket:
 
 
 # Buckets belong to the instance, not to one client object, and to one event
-# loop, because their times are that loop's clock. Keyed weakly by the loop so
-# a closed loop takes its buckets with it.
+# loop, because their times are that loop's clock. Kept in `PROCESS.buckets`,
+# keyed weakly by the loop so a closed loop takes its buckets with it.
 _Key = tuple[str, str, float, int]
-_REGISTRY: Final[
-    weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Key, _Bucket]]
-] = weakref.WeakKeyDictionary()
 
 
 def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
-    buckets = _REGISTRY.get(loop)
+    registry = PROCESS.buckets
+    buckets: dict[_Key, _Bucket] | None = registry.get(loop)
     if buckets is None:
-        buckets = _REGISTRY[loop] = {}
+        buckets = registry[loop] = {}
     bucket = buckets.get(key)
     if bucket is None:
         bucket = buckets[key] = _Bucket(key[2], key[3])

@@ -10,10 +10,9 @@ a store shares them too.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Iterable
-from typing import Final
 
+from ._process import PROCESS
 from .stores import BreakerRecord
 
 __all__ = ["LocalPauses", "local_pauses"]
@@ -82,17 +81,16 @@ def _settle(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-_REGISTRY: Final[weakref.WeakKeyDictionary[object, LocalPauses]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def local_pauses(store: object) -> LocalPauses:
-    """The `LocalPauses` of `store`, shared by every breaker that uses it."""
+    """The `LocalPauses` of `store`, shared by every breaker that uses it.
+
+    Kept in `PROCESS.pauses`, keyed weakly by the store object.
+    """
+    registry = PROCESS.pauses
     try:
-        pauses = _REGISTRY.get(store)
+        pauses: LocalPauses | None = registry.get(store)
         if pauses is None:
-            pauses = _REGISTRY[store] = LocalPauses()
+            pauses = registry[store] = LocalPauses()
     except TypeError:  # a store that cannot be weakly referenced or hashed
         return LocalPauses()
     return pauses

@@ -117,9 +117,8 @@ class MemoryStore(StateStore):
         return f"<MemoryStore breakers={len(self._breakers)}>"
 
 
-_DEFAULT = MemoryStore()
-
-
 def default_store() -> MemoryStore:
     """Return the process-wide store used when a client is given `store=None`."""
-    return _DEFAULT
+    from green_tg_async._process import PROCESS
+
+    return PROCESS.default_store

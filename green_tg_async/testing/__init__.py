@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+from green_tg_async._process import PROCESS, ProcessState
+
 from ._fake import FAKE_API_URL, FakeGreenAPI
 
-__all__ = ["FAKE_API_URL", "FakeGreenAPI"]
+__all__ = ["FAKE_API_URL", "FakeGreenAPI", "process_state", "reset_process_state"]
+
+
+def process_state() -> ProcessState:
+    """What green_tg_async keeps per process.
+
+    Limiter buckets, pauses held before the store has them, and the default
+    `MemoryStore`.
+    """
+    return PROCESS
+
+
+def reset_process_state() -> None:
+    """Forget the process-wide state, for tests.
+
+    One test's pauses and rate slots then do not reach the next; redaction
+    tokens are kept.
+    """
+    PROCESS.reset()

@@ -284,3 +284,22 @@ def test_issue11_the_fake_answers_every_method_of_the_table() -> None:
     missing = sorted(set(METHODS) - set(CANNED) - set(fake._handlers))
     assert missing == []
     assert set(CANNED) | set(fake._handlers) <= set(METHODS)
+
+
+async def test_issue11_process_state_is_one_object_that_resets() -> None:
+    from green_tg_async import RateLimits
+    from green_tg_async._limiter import Limiter
+    from green_tg_async.stores import default_store
+    from green_tg_async.testing import process_state, reset_process_state
+
+    state = process_state()
+    store = default_store()
+    await store.breaker_open("{1}:breaker", until=2e9, reason="469")
+    await Limiter("1", RateLimits()).acquire("getSettings")
+    assert state.buckets
+    assert state.default_store is store
+    reset_process_state()
+    assert not state.buckets
+    assert default_store() is not store
+    assert await default_store().breaker_get("{1}:breaker") is None
+    assert "ProcessState" in repr(state)
