@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
 from ._config import DEFAULT_TIMEOUT
 
-__all__ = ["fast_http_client"]
+__all__ = ["fast_http_client", "is_aiohttp_error", "never_connected"]
+
+# aiohttp errors that mean the connection was never made. httpx-aiohttp maps
+# every aiohttp connection error, a dropped connection mid-request included,
+# to httpx.ConnectTimeout, so "not sent" is only believed with one of these.
+_NEVER_CONNECTED: Final = frozenset(
+    {
+        "ClientConnectorError",
+        "ClientConnectorDNSError",
+        "ClientConnectorSSLError",
+        "ClientConnectorCertificateError",
+        "ClientProxyConnectionError",
+        "ConnectionTimeoutError",
+    }
+)
+
+
+def is_aiohttp_error(exc: BaseException) -> bool:
+    """True for an exception raised by aiohttp (checked without importing it)."""
+    return type(exc).__module__.startswith("aiohttp")
+
+
+def never_connected(exc: BaseException) -> bool:
+    """True if the aiohttp error `exc` means no connection was ever made.
+
+    The transport uses it on the cause of an httpx error, so a request that
+    may have reached the server is never reported as "not sent".
+    """
+    return type(exc).__name__ in _NEVER_CONNECTED
 
 
 def fast_http_client(

@@ -11,6 +11,7 @@ from typing import Any, Final
 import httpx
 
 from ._exceptions import APIConnectionError, APITimeoutError
+from ._fast import is_aiohttp_error, never_connected
 from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
 
@@ -122,28 +123,13 @@ class Transport:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
 
 
-# aiohttp errors that mean the connection was never made. httpx-aiohttp maps
-# every aiohttp connection error, a dropped connection mid-request included,
-# to httpx.ConnectTimeout, so "not sent" is only believed with one of these.
-_AIOHTTP_NOT_SENT: Final = frozenset(
-    {
-        "ClientConnectorError",
-        "ClientConnectorDNSError",
-        "ClientConnectorSSLError",
-        "ClientConnectorCertificateError",
-        "ClientProxyConnectionError",
-        "ConnectionTimeoutError",
-    }
-)
-
-
 def _maybe_sent(exc: httpx.RequestError) -> bool:
     """True unless the request certainly never reached the server."""
     if not isinstance(exc, _NOT_SENT):
         return True
     cause = exc.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
-        return type(cause).__name__ not in _AIOHTTP_NOT_SENT
+    if cause is not None and is_aiohttp_error(cause):
+        return not never_connected(cause)
     return False
 
 
@@ -152,7 +138,7 @@ def _foreign(method: str, exc: Exception) -> APIConnectionError:
 
     We cannot tell whether such a request left, so it counts as sent.
     """
-    if not type(exc).__module__.startswith(("aiohttp", "asyncio")):
+    if not (is_aiohttp_error(exc) or type(exc).__module__.startswith("asyncio")):
         raise exc
     return APIConnectionError(
         f"{method} failed: {_describe(exc)}", method=method, request_sent=True
