@@ -13,8 +13,10 @@ import time
 
 from green_tg_async import RateLimits
 from green_tg_async._limiter import Limiter
+from green_tg_async._methods import MethodSpec
 
 CALLS = 300
+SPEC = MethodSpec("m", "POST", idempotent=False)
 RATES = (1.0, 10.0, 50.0)
 
 
@@ -33,7 +35,7 @@ async def measure(rate: float, calls: int) -> tuple[float, int]:
     times: list[float] = []
 
     async def one() -> None:
-        await limiter.acquire("m")
+        await limiter.acquire(SPEC)
         times.append(time.monotonic())
 
     await asyncio.gather(*(one() for _ in range(calls)))

@@ -184,12 +184,12 @@ class BaseClient:
         """One attempt; every retry passes through the breaker and limiter again."""
         name = spec.name
         breaker = self._breaker
-        await breaker.check(name)
+        await breaker.check(spec)
         # A pause that begins while we wait at the limiter wakes us at once;
         # the breaker then refuses (or, after a reset, we queue again).
-        while not await self._limiter.acquire(name, lambda: breaker.signal(name)):
-            await breaker.check(name)
-        admission = await breaker.admit(name)
+        while not await self._limiter.acquire(spec, lambda: breaker.signal(spec)):
+            await breaker.check(spec)
+        admission = await breaker.admit(spec)
         # From here the request may reach the server: whatever happens next,
         # the caller gets the answer, never a store error in its place.
         try:
@@ -199,25 +199,27 @@ class BaseClient:
                 _log_attempt(name, response.status_code, started)
                 data = classify(name, response)
             except GreenAPIError as exc:
-                await self._settle(name, admission, exc)
+                await self._settle(spec, admission, exc)
                 raise
-            await breaker.record(name, admission, None)
+            await breaker.record(spec, admission, None)
         except asyncio.CancelledError:
             breaker.abandon(admission)
             raise
         return data
 
-    async def _settle(self, method: str, admission: Admission, exc: Exception) -> None:
+    async def _settle(
+        self, spec: MethodSpec, admission: Admission, exc: Exception
+    ) -> None:
         """Feed a failed attempt to the limiter and the breaker; never raises."""
         if isinstance(exc, RateLimitError) and exc.retry_after:
             # The same cap as the retry wait: a huge Retry-After must not
             # stall this method (and, through a shared store, every worker).
             seconds = min(exc.retry_after, self._retry.retry_after_cap)
             try:
-                await self._limiter.penalize(method, seconds)
+                await self._limiter.penalize(spec, seconds)
             except StoreUnavailableError as err:
-                logger.warning("%s: 429 penalty not shared: %s", method, err)
-        await self._breaker.record(method, admission, exc)
+                logger.warning("%s: 429 penalty not shared: %s", spec.name, err)
+        await self._breaker.record(spec, admission, exc)
 
 
 def _encode_json(request: dict[str, Any]) -> dict[str, Any]:

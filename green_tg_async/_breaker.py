@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
-from ._config import CONTACT_LOOKUP_METHODS, BreakerPolicy
+from ._config import BreakerPolicy
 from ._exceptions import (
     APIConnectionError,
     CircuitOpenError,
@@ -17,6 +17,7 @@ from ._exceptions import (
     StoreUnavailableError,
 )
 from ._logging import logger
+from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
@@ -77,28 +78,29 @@ class CircuitBreaker:
         """The policy it applies (its `clock` is the one pauses are kept in)."""
         return self._policy
 
-    def _keys(self, method: str) -> tuple[str, ...]:
-        if self._policy.scope == "contact_lookups" and method in CONTACT_LOOKUP_METHODS:
+    def _keys(self, spec: MethodSpec) -> tuple[str, ...]:
+        if self._policy.scope == "contact_lookups" and spec.contact_lookup:
             return (self._instance_key, self._lookup_key)
         return (self._instance_key,)
 
-    async def check(self, method: str) -> None:
-        """Refuse `method` while a pause runs; free of side effects."""
+    async def check(self, spec: MethodSpec) -> None:
+        """Refuse the method while a pause runs; free of side effects."""
         if not self._policy.enabled:
             return
-        for key in self._keys(method):
+        method = spec.name
+        for key in self._keys(spec):
             self._refuse_if_paused_here(key, method)
             record = await self._read(key)
             if record is not None:
                 self._refuse_if_open(record, method, self._policy.clock())
 
-    def signal(self, method: str) -> asyncio.Future[None]:
-        """A future that is done as soon as this process pauses `method`.
+    def signal(self, spec: MethodSpec) -> asyncio.Future[None]:
+        """A future that is done as soon as this process pauses the method.
 
         Callers queued at the limiter wait on it, so a 469 wakes all of them
         at once instead of one per rate slot.
         """
-        return self._local.signal(self._keys(method))
+        return self._local.signal(self._keys(spec))
 
     def _refuse_if_paused_here(self, key: str, method: str) -> None:
         record = self._local.get(key, self._policy.clock())
@@ -116,8 +118,8 @@ class CircuitBreaker:
             return await self._store.breaker_get(key)
         return await self._reads.run(key, lambda: self._store.breaker_get(key))
 
-    async def admit(self, method: str) -> Admission:
-        """Let `method` through just before it is sent.
+    async def admit(self, spec: MethodSpec) -> Admission:
+        """Let the method through just before it is sent.
 
         When a pause has expired, only the caller that wins the probe lease is
         let through. Pass what this returns to `record()` once the attempt
@@ -128,7 +130,8 @@ class CircuitBreaker:
         seen: list[str] = []
         lease = 0.0
         lease_until = self._policy.clock() + self._policy.probe_lease_seconds
-        for key in self._keys(method):
+        method = spec.name
+        for key in self._keys(spec):
             self._refuse_if_paused_here(key, method)
             record = await self._store.breaker_get(key)
             if record is not None:
@@ -161,7 +164,7 @@ class CircuitBreaker:
         return CircuitOpenError(self._id, reason, retry_at, method=method)
 
     async def record(
-        self, method: str, admission: Admission, error: BaseException | None
+        self, spec: MethodSpec, admission: Admission, error: BaseException | None
     ) -> None:
         """Feed the outcome of one sent attempt into the breaker.
 
@@ -171,6 +174,7 @@ class CircuitBreaker:
         caller's cancellation can lose it. Any other outcome the store cannot
         take is logged and dropped (it only feeds the failure count).
         """
+        method = spec.name
         if isinstance(error, ContactInfoLimitError):
             if self._policy.enabled:
                 await self._pause(method, error.message)

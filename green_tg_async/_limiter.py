@@ -21,6 +21,7 @@ from typing import Final
 from aiolimiter import AsyncLimiter
 
 from ._config import RateLimits
+from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
 
@@ -89,7 +90,7 @@ class Limiter:
         rate = self._limits.rate_for(method)
         return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
 
-    async def acquire(self, method: str, wake: Wake | None = None) -> bool:
+    async def acquire(self, spec: MethodSpec, wake: Wake | None = None) -> bool:
         """Wait until `method` may be sent without exceeding its rate.
 
         Returns False when `wake`'s future finished first (a pause began while
@@ -97,6 +98,7 @@ class Limiter:
         """
         if not self._limits.enabled:
             return True
+        method = spec.name
         loop, bucket = self._local(method)
         penalty = bucket.not_before - loop.time()
         if penalty > _EPSILON and not await _nap(penalty, wake):
@@ -135,10 +137,11 @@ class Limiter:
             )
         return True
 
-    async def penalize(self, method: str, seconds: float) -> None:
-        """Push `method`'s next slot `seconds` into the future (after a 429)."""
+    async def penalize(self, spec: MethodSpec, seconds: float) -> None:
+        """Push the method's next slot `seconds` into the future (after a 429)."""
         if not self._limits.enabled:
             return
+        method = spec.name
         if self._shared is not None:
             await self._shared.limiter_penalize(self._key(method), seconds=seconds)
             return

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import looptime
 
 from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RateLimits, RetryPolicy
+from green_tg_async._methods import METHODS, MethodSpec
 from green_tg_async.stores import MemoryStore
 
 ID_INSTANCE = "4100000001"
@@ -17,6 +18,11 @@ HOST = "https://4100.api.green-api.com"
 PREFIX = f"{HOST}/waInstance{ID_INSTANCE}"
 T = TypeVar("T")
 T0 = 1_800_000_000.0  # an epoch second in 2027
+
+
+def spec(name: str) -> MethodSpec:
+    """The table row of `name`, or a made-up write method for test-only names."""
+    return METHODS.get(name) or MethodSpec(name, "POST", idempotent=False)
 
 
 class FakeClock:

@@ -27,6 +27,7 @@ from .helpers import (
     FakeClock,
     make_client,
     run_in_fake_time,
+    spec,
 )
 
 LIMIT_BODY = {"status": False, "reason": "User get contact info limit reached"}
@@ -195,16 +196,16 @@ async def test_half_open_lets_exactly_one_probe_through(
     await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0 + 10, reason="469")
     clock.advance(10)
 
-    await breaker.check("checkAccount")  # pause over: callers may queue
-    keys = await breaker.admit("checkAccount")  # the probe
+    await breaker.check(spec("checkAccount"))  # pause over: callers may queue
+    keys = await breaker.admit(spec("checkAccount"))  # the probe
     with pytest.raises(CircuitOpenError, match="probing") as info:
-        await breaker.admit("checkAccount")
+        await breaker.admit(spec("checkAccount"))
     with pytest.raises(CircuitOpenError, match="probing"):
-        await breaker.check("checkAccount")
+        await breaker.check(spec("checkAccount"))
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
 
-    await breaker.record("checkAccount", keys, None)  # probe succeeded
-    assert await breaker.admit("checkAccount") == ((), 0.0)
+    await breaker.record(spec("checkAccount"), keys, None)  # probe succeeded
+    assert await breaker.admit(spec("checkAccount")) == ((), 0.0)
 
 
 async def test_an_abandoned_probe_lease_expires(
@@ -212,9 +213,9 @@ async def test_an_abandoned_probe_lease_expires(
 ) -> None:
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
     await store.breaker_open(f"{{{ID_INSTANCE}}}:breaker", until=T0, reason="469")
-    await breaker.admit("checkAccount")  # probe taken, then cancelled
+    await breaker.admit(spec("checkAccount"))  # probe taken, then cancelled
     clock.advance(60)
-    assert await breaker.admit("checkAccount") == (
+    assert await breaker.admit(spec("checkAccount")) == (
         (f"{{{ID_INSTANCE}}}:breaker",),
         T0 + 120,
     )
@@ -226,9 +227,9 @@ async def test_success_does_not_cancel_a_pause_that_started_meanwhile(
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
     key = f"{{{ID_INSTANCE}}}:breaker"
     await store.breaker_failure(key, threshold=5, until=T0 + 30, reason="x")
-    keys = await breaker.admit("checkAccount")  # saw one failure
+    keys = await breaker.admit(spec("checkAccount"))  # saw one failure
     await store.breaker_open(key, until=T0 + 7200, reason="469 from another task")
-    await breaker.record("checkAccount", keys, None)
+    await breaker.record(spec("checkAccount"), keys, None)
     state = await breaker.state()
     assert state.is_open
     assert state.consecutive_failures == 0
@@ -324,7 +325,9 @@ async def test_concurrent_checks_share_one_read(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, breaker = await _paused_slow_breaker(clock, monkeypatch)
-    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(20)]
+    checks = [
+        asyncio.create_task(breaker.check(spec("sendMessage"))) for _ in range(20)
+    ]
     await asyncio.sleep(0)
     checks[1].cancel()  # a waiter giving up does not disturb the shared read
     store.release.set()
@@ -339,7 +342,7 @@ async def test_when_the_reader_is_cancelled_a_waiter_reads_instead(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, breaker = await _paused_slow_breaker(clock, monkeypatch)
-    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(3)]
+    checks = [asyncio.create_task(breaker.check(spec("sendMessage"))) for _ in range(3)]
     await asyncio.sleep(0)
     checks[0].cancel()  # the caller doing the read gives up
     for _ in range(10):  # until a waiter has taken over the read
@@ -359,7 +362,7 @@ async def test_a_failed_shared_read_reaches_every_caller(
     store = _SlowStore()
     store.fail = True
     breaker = CircuitBreaker(ID_INSTANCE, BreakerPolicy(clock=clock), store)
-    checks = [asyncio.create_task(breaker.check("sendMessage")) for _ in range(3)]
+    checks = [asyncio.create_task(breaker.check(spec("sendMessage"))) for _ in range(3)]
     await asyncio.sleep(0)
     store.release.set()
     results = await asyncio.gather(*checks, return_exceptions=True)

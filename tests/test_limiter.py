@@ -11,7 +11,7 @@ from green_tg_async._config import DOCUMENTED_RATES
 from green_tg_async._limiter import Limiter
 from green_tg_async.stores import SendLog
 
-from .helpers import max_in_window, run_in_fake_time
+from .helpers import max_in_window, run_in_fake_time, spec
 
 
 async def _admit_all(limiter: Limiter, method: str, n: int) -> list[float]:
@@ -19,7 +19,7 @@ async def _admit_all(limiter: Limiter, method: str, n: int) -> list[float]:
     times: list[float] = []
 
     async def one() -> None:
-        await limiter.acquire(method)
+        await limiter.acquire(spec(method))
         times.append(loop.time())
 
     await asyncio.gather(*(one() for _ in range(n)))
@@ -121,7 +121,7 @@ def test_penalty_pushes_the_next_slot() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
         first = await _admit_all(limiter, "sendMessage", 1)
-        await limiter.penalize("sendMessage", 5.0)
+        await limiter.penalize(spec("sendMessage"), 5.0)
         return first + await _admit_all(limiter, "sendMessage", 1)
 
     assert run_in_fake_time(main()) == pytest.approx([0.0, 5.0], abs=1e-5)
@@ -130,7 +130,7 @@ def test_penalty_pushes_the_next_slot() -> None:
 def test_penalty_is_ignored_when_disabled() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits(enabled=False))
-        await limiter.penalize("sendMessage", 5.0)
+        await limiter.penalize(spec("sendMessage"), 5.0)
         return await _admit_all(limiter, "sendMessage", 1)
 
     assert run_in_fake_time(main()) == pytest.approx([0.0], abs=1e-9)
@@ -139,8 +139,8 @@ def test_penalty_is_ignored_when_disabled() -> None:
 def test_a_cancelled_waiter_gives_its_slot_back() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
-        await limiter.acquire("getSettings")  # t=0, next slot at 1
-        waiter = asyncio.create_task(limiter.acquire("getSettings"))
+        await limiter.acquire(spec("getSettings"))  # t=0, next slot at 1
+        waiter = asyncio.create_task(limiter.acquire(spec("getSettings")))
         await asyncio.sleep(0.5)
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -153,8 +153,8 @@ def test_a_cancelled_waiter_gives_its_slot_back() -> None:
 def test_a_cancelled_waiter_hands_its_turn_to_the_one_behind() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
-        await limiter.acquire("getSettings")
-        first = asyncio.create_task(limiter.acquire("getSettings"))  # due at 1
+        await limiter.acquire(spec("getSettings"))
+        first = asyncio.create_task(limiter.acquire(spec("getSettings")))  # due at 1
         second = asyncio.create_task(_admit_all(limiter, "getSettings", 1))  # at 2
         await asyncio.sleep(0.5)
         first.cancel()
@@ -229,7 +229,7 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
     async def main() -> list[float]:
         times = await _admit_all(limiter, "m", 1)
         times += await _admit_all(limiter, "m", 1)
-        await limiter.penalize("m", 9.0)
+        await limiter.penalize(spec("m"), 9.0)
         return times
 
     # 2nd: the local bucket holds 2, so 2.5 s to its shared slot, then 0.25.

@@ -18,7 +18,7 @@ from green_tg_async import (
 )
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import FakeClock, RecordingSleep
+from tests.helpers import FakeClock, RecordingSleep, spec
 from tests.resources.test_every_method import CASES, Case
 
 pytest_plugins = ["green_tg_async.testing.pytest_plugin"]
@@ -295,7 +295,7 @@ async def test_issue11_process_state_is_one_object_that_resets() -> None:
     state = process_state()
     store = default_store()
     await store.breaker_open("{1}:breaker", until=2e9, reason="469")
-    await Limiter("1", RateLimits()).acquire("getSettings")
+    await Limiter("1", RateLimits()).acquire(spec("getSettings"))
     assert state.buckets
     assert state.default_store is store
     reset_process_state()
