@@ -11,9 +11,9 @@ from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolv
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._logging import install_redaction
 from ._methods import PARTNER_METHODS
-from .models import CreatedInstance, PartnerInstance
+from .models import ActionResult, CreatedInstance, PartnerInstance
 from .resources import _validate as check
-from .resources._base import flag_of, items_of
+from .resources._base import acknowledged, items_of
 from .resources._settings import SettingsFields, settings_body
 from .stores import StateStore
 
@@ -97,16 +97,16 @@ class AsyncGreenPartner(BaseClient):
         install_redaction(created.api_token_instance)
         return created
 
-    async def delete_instance_account(self, id_instance: int | str) -> bool | None:
+    async def delete_instance_account(self, id_instance: int | str) -> ActionResult:
         """Delete an instance. Wraps `POST deleteInstanceAccount`.
 
-        Returns the API's flag, or None when the answer does not say.
+        `ok` is the API's flag, None when the answer does not say.
         """
         text = check.chat_id(id_instance, "id_instance")
         if not text.isdigit():
             raise ValueError(f"id_instance must be digits only, got {text!r}")
         data = await self._call("deleteInstanceAccount", json={"idInstance": int(text)})
-        return flag_of(data, "deleteInstanceAccount")
+        return acknowledged("deleteInstanceAccount", data, "deleteInstanceAccount")
 
     def __repr__(self) -> str:
         return f"<AsyncGreenPartner url={self._url!r} state={self._state.value}>"

@@ -85,7 +85,7 @@ async def test_delete_instance_account_and_bad_ids() -> None:
             f"{URL}/partner/deleteInstanceAccount/{PARTNER_TOKEN}"
         ).respond(json={"deleteInstanceAccount": True})
         async with _partner() as partner:
-            assert await partner.delete_instance_account("4100000003") is True
+            assert (await partner.delete_instance_account("4100000003")).ok is True
             with pytest.raises(ValueError, match="digits"):
                 await partner.delete_instance_account("41x")
             with pytest.raises(TypeError, match="unknown setting"):

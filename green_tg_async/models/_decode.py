@@ -54,16 +54,6 @@ def is_a(value: Any, kind: type[Any]) -> bool:
     return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
-def lenient_flag(data: Any, key: str) -> bool | None:
-    """An acknowledgement's flag (`{"isReboot": true}`), None when it is unknown.
-
-    The 2xx means the action happened; a missing or odd flag must not raise
-    and tempt the caller to repeat it.
-    """
-    value = data.get(key) if isinstance(data, Mapping) else None
-    return value if isinstance(value, bool) else None
-
-
 def optional(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T | None:
     """Return `data[key]`, or None when it is missing or null."""
     if data.get(key) is None:

@@ -27,6 +27,10 @@ class ActionResult(WireModel):
     """Why the change was refused, when the API says."""
     raw: Mapping[str, Any] = RAW
 
+    def __bool__(self) -> bool:
+        """True only when the API confirmed the change (`ok is True`)."""
+        return self.ok is True
+
     @classmethod
     def from_message(cls, method: str, data: Any, *, flag: str) -> ActionResult:
         """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts)."""

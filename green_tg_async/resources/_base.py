@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from green_tg_async.models._decode import WireModel, expect_list, lenient_flag
+from green_tg_async.models import ActionResult
+from green_tg_async.models._decode import WireModel, expect_list
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
 
-__all__ = ["Section", "compact", "flag_of", "items_of"]
+__all__ = ["Section", "acknowledged", "compact", "items_of"]
 
 M = TypeVar("M", bound=WireModel)
 
@@ -32,9 +33,12 @@ def compact(body: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def flag_of(data: Any, key: str) -> bool | None:
-    """Read a `{"<key>": bool}` acknowledgement; None when the flag is unknown."""
-    return lenient_flag(data, key)
+def acknowledged(method: str, data: Any, key: str) -> ActionResult:
+    """Read a `{"<key>": bool}` acknowledgement leniently, as an `ActionResult`.
+
+    `ok` is None when the answer does not say; the answer is in `raw`.
+    """
+    return ActionResult.from_wire(method, data, flag=key)
 
 
 def items_of(model: type[M], method: str, data: Any) -> list[M]:

@@ -8,6 +8,7 @@ from typing import Any, Unpack
 from green_tg_async._exceptions import APIError, AuthorizationError
 from green_tg_async.models import (
     AccountSettings,
+    ActionResult,
     ApiToken,
     AuthorizationStep,
     InstanceState,
@@ -17,7 +18,7 @@ from green_tg_async.models import (
 )
 
 from . import _validate as check
-from ._base import Section, flag_of
+from ._base import Section, acknowledged
 from ._files import FileInput, open_file
 from ._settings import SettingsFields, settings_body
 
@@ -76,7 +77,7 @@ class Account(Section):
         data = await self._client._call("getSettings")
         return Settings.from_wire("getSettings", data)
 
-    async def set_settings(self, **settings: Unpack[SettingsFields]) -> bool | None:
+    async def set_settings(self, **settings: Unpack[SettingsFields]) -> ActionResult:
         """Change instance settings; the instance restarts (up to ~5 minutes).
 
         Wraps `POST setSettings`. Toggles take True/False (or "yes"/"no");
@@ -89,7 +90,7 @@ class Account(Section):
         if not body:
             raise ValueError("set_settings() needs at least one setting")
         data = await self._client._call("setSettings", json=body)
-        return flag_of(data, "saveSettings")
+        return acknowledged("setSettings", data, "saveSettings")
 
     async def get_state_instance(self) -> InstanceState:
         """Return the instance's authorization state.
@@ -100,13 +101,13 @@ class Account(Section):
         data = await self._client._call("getStateInstance")
         return InstanceState.from_wire(data)
 
-    async def reboot(self) -> bool | None:
-        """Restart the instance. Wraps `GET reboot`; `isReboot`, None if absent."""
-        return flag_of(await self._client._call("reboot"), "isReboot")
+    async def reboot(self) -> ActionResult:
+        """Restart the instance. Wraps `GET reboot`; `ok` is its `isReboot`."""
+        return acknowledged("reboot", await self._client._call("reboot"), "isReboot")
 
-    async def logout(self) -> bool | None:
-        """Log the account out. Wraps `GET logout`; `isLogout`, None if absent."""
-        return flag_of(await self._client._call("logout"), "isLogout")
+    async def logout(self) -> ActionResult:
+        """Log the account out. Wraps `GET logout`; `ok` is its `isLogout`."""
+        return acknowledged("logout", await self._client._call("logout"), "isLogout")
 
     async def get_account_settings(self) -> AccountSettings:
         """Return the logged-in account. Wraps `GET getAccountSettings`."""

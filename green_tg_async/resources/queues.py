@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from green_tg_async._exceptions import ResponseDecodeError
-from green_tg_async.models import QueuedMessage, WebhooksQueueCleared
+from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
 from green_tg_async.models._decode import expect_list, expect_object
 
-from ._base import Section, flag_of
+from ._base import Section, acknowledged
 
 __all__ = ["Queues"]
 
@@ -34,13 +34,13 @@ class Queues(Section):
         """
         return _count("getMessagesCount", await self._client._call("getMessagesCount"))
 
-    async def clear_messages_queue(self) -> bool | None:
+    async def clear_messages_queue(self) -> ActionResult:
         """Drop every message waiting to be sent. Wraps `GET clearMessagesQueue`.
 
-        Returns `isCleared`, or None when the answer does not say.
+        `ok` is the answer's `isCleared`, None when it does not say.
         """
         data = await self._client._call("clearMessagesQueue")
-        return flag_of(data, "isCleared")
+        return acknowledged("clearMessagesQueue", data, "isCleared")
 
     async def get_webhooks_count(self) -> int:
         """How many notifications wait for delivery. Wraps `GET getWebhooksCount`."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from green_tg_async._types import ChatId
+from green_tg_async.models import ActionResult
 
 from . import _validate as check
-from ._base import Section, compact, flag_of
+from ._base import Section, acknowledged, compact
 
 __all__ = ["ReadMark"]
 
@@ -17,7 +18,7 @@ class ReadMark(Section):
 
     async def read_chat(
         self, chat_id: ChatId, *, id_message: str | None = None
-    ) -> bool | None:
+    ) -> ActionResult:
         """Mark the whole chat read, or only `id_message`. Wraps `POST readChat`.
 
         Returns:
@@ -32,4 +33,4 @@ class ReadMark(Section):
             }
         )
         data = await self._client._call("readChat", json=body)
-        return flag_of(data, "setRead")
+        return acknowledged("readChat", data, "setRead")

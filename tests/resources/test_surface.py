@@ -308,7 +308,9 @@ async def test_issue11_an_odd_acknowledgement_is_an_unknown_flag_not_an_error(
     client: AsyncGreenTelegram, api: respx.MockRouter, answer: object
 ) -> None:
     api.get(f"/reboot/{API_TOKEN}").respond(json=answer)
-    assert await client.account.reboot() is None
+    result = await client.account.reboot()
+    assert result.ok is None
+    assert not result
 
 
 @pytest.mark.parametrize(
@@ -332,10 +334,15 @@ async def test_issue11_acknowledgements_read_their_flag_leniently(
     kwargs: dict[str, object] = {"delay_send_messages_milliseconds": 1000}
     call = getattr(section, method)
     result = await (call(**kwargs) if method == "set_settings" else call(*args))
-    assert result is None
+    assert result.ok is None
+    assert result.raw == {key: "true"}
     route.respond(json={key: False})
     result = await (call(**kwargs) if method == "set_settings" else call(*args))
-    assert result is False
+    assert result.ok is False
+    route.respond(json={key: True})
+    result = await (call(**kwargs) if method == "set_settings" else call(*args))
+    assert result.ok is True
+    assert result  # truthy only when confirmed
 
 
 async def test_issue11_a_decode_error_carries_the_status_and_a_cut_body(
