@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from green_tg_async.models import ActionResult
 from green_tg_async.models._decode import WireModel, expect_list
@@ -16,6 +16,18 @@ __all__ = ["Section", "acknowledged", "compact", "items_of"]
 M = TypeVar("M", bound=WireModel)
 
 
+class Decodable(Protocol):
+    """A result model: built from one answer with `from_wire(method, data)`."""
+
+    @classmethod
+    def from_wire(cls, method: str, data: Any) -> Self:
+        """Decode one answer of `method`."""
+        ...
+
+
+D = TypeVar("D", bound=Decodable)
+
+
 class Section:
     """A group of API methods, named after its section of the GREEN-API docs."""
 
@@ -23,6 +35,15 @@ class Section:
 
     def __init__(self, client: AsyncGreenTelegram) -> None:
         self._client = client
+
+    async def _fetch(self, method: str, model: type[D], **request: Any) -> D:
+        """Send `method` through the client's pipeline; decode the answer as `model`.
+
+        The seam between a section and the pipeline (like the anthropic SDK's
+        `_post(..., cast_to=Model)`): breaker, limiter, retries and errors are
+        the client's; the section only says what it sends and what comes back.
+        """
+        return model.from_wire(method, await self._client._call(method, **request))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"

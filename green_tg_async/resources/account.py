@@ -74,8 +74,7 @@ class Account(Section):
 
     async def get_settings(self) -> Settings:
         """Return the instance settings. Wraps `GET getSettings`."""
-        data = await self._client._call("getSettings")
-        return Settings.from_wire("getSettings", data)
+        return await self._fetch("getSettings", Settings)
 
     async def set_settings(self, **settings: Unpack[SettingsFields]) -> ActionResult:
         """Change instance settings; the instance restarts (up to ~5 minutes).
@@ -111,8 +110,7 @@ class Account(Section):
 
     async def get_account_settings(self) -> AccountSettings:
         """Return the logged-in account. Wraps `GET getAccountSettings`."""
-        data = await self._client._call("getAccountSettings")
-        return AccountSettings.from_wire("getAccountSettings", data)
+        return await self._fetch("getAccountSettings", AccountSettings)
 
     async def set_profile_picture(self, file: FileInput) -> PictureUpdate:
         """Set the account's avatar from a JPEG (one call per 10 s).

@@ -68,8 +68,7 @@ class Groups(Section):
                 message_auto_delete_time, "message_auto_delete_time", low=0, high=365
             ),
         }
-        data = await self._client._call("createGroup", json=compact(body))
-        return CreatedGroup.from_wire("createGroup", data)
+        return await self._fetch("createGroup", CreatedGroup, json=compact(body))
 
     async def update_group_name(self, chat_id: ChatId, group_name: str) -> ActionResult:
         """Rename a group. Wraps `POST updateGroupName`."""
@@ -82,8 +81,7 @@ class Groups(Section):
     async def get_group_data(self, chat_id: ChatId) -> GroupData:
         """Describe a group and its members. Wraps `POST getGroupData`."""
         body = {"chatId": check.chat_id(chat_id)}
-        data = await self._client._call("getGroupData", json=body)
-        return GroupData.from_wire("getGroupData", data)
+        return await self._fetch("getGroupData", GroupData, json=body)
 
     async def update_group_settings(
         self, chat_id: ChatId, **settings: Unpack[GroupSettings]

@@ -35,8 +35,7 @@ class Journals(Section):
     async def get_message(self, chat_id: ChatId, id_message: str) -> HistoryMessage:
         """Return one message of a chat. Wraps `POST getMessage`."""
         body = check.message_ref(chat_id, id_message)
-        data = await self._client._call("getMessage", json=body)
-        return HistoryMessage.from_wire("getMessage", data)
+        return await self._fetch("getMessage", HistoryMessage, json=body)
 
     async def last_incoming_messages(
         self, *, minutes: int | None = None

@@ -53,8 +53,7 @@ class Queues(Section):
         API answers 200 with `is_cleared=False` and `left_time` seconds to
         wait; check `is_cleared`.
         """
-        data = await self._client._call("clearWebhooksQueue")
-        return WebhooksQueueCleared.from_wire("clearWebhooksQueue", data)
+        return await self._fetch("clearWebhooksQueue", WebhooksQueueCleared)
 
 
 def _count(method: str, data: Any) -> int:

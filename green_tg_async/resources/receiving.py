@@ -80,8 +80,7 @@ class Receiving(Section):
         Wraps `POST downloadFile`.
         """
         body = check.message_ref(chat_id, id_message)
-        data = await self._client._call("downloadFile", json=body)
-        return DownloadLink.from_wire("downloadFile", data)
+        return await self._fetch("downloadFile", DownloadLink, json=body)
 
     async def iter_notifications(
         self, *, receive_timeout: int = 20, max_backoff: float | None = None

@@ -131,8 +131,9 @@ class Sending(Section):
         with open_file(file, file_name, default_name="file") as (name, handle):
             content = handle.read()
         headers = {"Content-Type": guess_type(name), "GA-Filename": _header_safe(name)}
-        data = await self._client._call("uploadFile", content=content, headers=headers)
-        return UploadedFile.from_wire("uploadFile", data)
+        return await self._fetch(
+            "uploadFile", UploadedFile, content=content, headers=headers
+        )
 
     async def send_location(
         self,
@@ -219,8 +220,7 @@ class Sending(Section):
             "chatIdFrom": check.chat_id(chat_id_from, "chat_id_from"),
             "messages": check.texts(messages, "messages", each="message id"),
         }
-        data = await self._client._call("forwardMessages", json=body)
-        return ForwardedMessages.from_wire("forwardMessages", data)
+        return await self._fetch("forwardMessages", ForwardedMessages, json=body)
 
     async def _send(self, method: str, body: dict[str, Any]) -> SentMessage:
         data = await self._client._call(method, json=compact(body))

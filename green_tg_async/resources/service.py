@@ -102,8 +102,7 @@ class Service(Section):
 
     async def get_avatar(self, chat_id: ChatId) -> Avatar:
         """Return a chat's avatar link. Wraps `POST getAvatar` (a contact look-up)."""
-        data = await self._client._call("getAvatar", json=_chat(chat_id))
-        return Avatar.from_wire("getAvatar", data)
+        return await self._fetch("getAvatar", Avatar, json=_chat(chat_id))
 
     async def get_contacts(self, *, count: int | None = None) -> list[Chat]:
         """Return the account's contacts (the list lags changes by ~5 min).
@@ -116,8 +115,7 @@ class Service(Section):
 
     async def get_contact_info(self, chat_id: ChatId) -> ContactInfo:
         """Describe a personal chat's user. Wraps `POST getContactInfo`."""
-        data = await self._client._call("getContactInfo", json=_chat(chat_id))
-        return ContactInfo.from_wire("getContactInfo", data)
+        return await self._fetch("getContactInfo", ContactInfo, json=_chat(chat_id))
 
     async def get_chats(self) -> list[Chat]:
         """Return the account's chats. Wraps `GET getChats`."""
@@ -134,8 +132,7 @@ class Service(Section):
             **check.message_ref(chat_id, id_message),
             "message": check.text(message, "message", limit=check.MAX_MESSAGE),
         }
-        data = await self._client._call("editMessage", json=body)
-        return SentMessage.from_wire("editMessage", data)
+        return await self._fetch("editMessage", SentMessage, json=body)
 
     async def delete_message(
         self,
