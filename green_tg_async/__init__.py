@@ -6,6 +6,7 @@ from ._breaker import BreakerState, CircuitBreaker
 from ._client import AsyncGreenTelegram
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._exceptions import (
+    AccountRestrictedError,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -34,6 +35,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AccountCheck",
+    "AccountRestrictedError",
     "AsyncGreenPartner",
     "AsyncGreenTelegram",
     "AuthenticationError",

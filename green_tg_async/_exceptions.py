@@ -13,6 +13,7 @@
     │   ├── ContactInfoLimitError    469, or 200 {"status": false, "reason": "User get
     │   │                            contact info limit reached"}; opens the breaker
     │   ├── InstanceNotReadyError    instance starting or not authorized (200 or 400)
+    │   │   └── AccountRestrictedError   blocked or suspended (wait_until_authorized)
     │   ├── AuthorizationError       a login step refused in a 200 body (.reason)
     │   └── ServerError              5xx
     ├── ResponseDecodeError       2xx, but not the shape the method promises
@@ -33,6 +34,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AccountRestrictedError",
     "AuthenticationError",
     "AuthorizationError",
     "BadRequestError",
@@ -146,6 +148,42 @@ class ContactInfoLimitError(APIError):
 
 class InstanceNotReadyError(APIError):
     """The instance is starting or not authorized; check `get_state_instance()`."""
+
+    state: str | None
+    """The instance state it was left in, when known (`notAuthorized`, …)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        status_code: int,
+        body: Any = None,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, status_code=status_code, body=body)
+        self.state = state
+
+
+class AccountRestrictedError(InstanceNotReadyError):
+    """The account is `blocked` or `suspended`: waiting will not make it usable."""
+
+    until: datetime | None
+    """When a suspension ends (aware UTC), if the server said; None for `blocked`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        state: str,
+        until: datetime | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(
+            message, method=method, status_code=200, body=body, state=state
+        )
+        self.until = until
 
 
 class AuthorizationError(APIError):

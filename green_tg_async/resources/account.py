@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Unpack
 
 from green_tg_async._exceptions import APIError, AuthorizationError
@@ -20,6 +20,7 @@ from green_tg_async.models import (
 from . import _validate as check
 from ._base import Section, acknowledged
 from ._files import FileInput, open_file
+from ._lifecycle import wait_until_authorized, watch_state
 from ._settings import SettingsFields, settings_body
 
 __all__ = ["Account"]
@@ -107,6 +108,37 @@ class Account(Section):
     async def logout(self) -> ActionResult:
         """Log the account out. Wraps `GET logout`; `ok` is its `isLogout`."""
         return acknowledged("logout", await self._client._call("logout"), "isLogout")
+
+    async def wait_until_authorized(
+        self,
+        timeout: float = 300.0,  # noqa: ASYNC109 (the documented name)
+    ) -> InstanceState:
+        """Wait until the instance is `authorized` and return its state.
+
+        Polls `getStateInstance` with back-off (1 s, growing to 10 s) on the
+        client's sleep, never faster than its documented 1/s.
+
+        Raises:
+            InstanceNotReadyError: Still `starting`, `notAuthorized` or
+                `pendingPassword` (the message says a password is expected)
+                after `timeout` seconds; `.state` names the last state.
+            AccountRestrictedError: The account is `blocked` or `suspended`
+                (`.until` from `getAccountSettings` when it says); raised at
+                once, since waiting will not change it.
+        """
+        return await wait_until_authorized(self, timeout)
+
+    def watch_state(self, interval: float = 5.0) -> AsyncGenerator[InstanceState, None]:
+        """Yield the instance state now, then each time it changes.
+
+        Polls `getStateInstance` every `interval` seconds (at least 1) on the
+        client's sleep; failures a later poll may not meet are skipped::
+
+            async for state in tg.account.watch_state():
+                if state.state_instance != "authorized":
+                    alert(state)
+        """
+        return watch_state(self, interval)
 
     async def get_account_settings(self) -> AccountSettings:
         """Return the logged-in account. Wraps `GET getAccountSettings`."""

@@ -62,6 +62,7 @@ class FakeGreenAPI:
         self.rate_limits = rate_limits
         self.chat_quota = chat_quota
         self.state = "authorized"
+        self._states: deque[str] = deque()
         self.requests: list[tuple[str, str]] = []  # (verb, method) in arrival order
         self.sent: list[dict[str, Any]] = []  # bodies of sendMessage, in order
         self.sends: list[tuple[str, str, dict[str, Any]]] = []  # (method, id, body)
@@ -154,9 +155,19 @@ class FakeGreenAPI:
 
     # -- methods -------------------------------------------------------------
 
+    def script_states(self, *states: str) -> None:
+        """Answer the next `getStateInstance` calls with `states`, in order.
+
+        `state` follows them (so look-ups see the same instance); the last
+        one stays. For testing start-up code such as `wait_until_authorized`.
+        """
+        self._states.extend(states)
+
     def _on_get_state_instance(
         self, request: httpx.Request, body: dict[str, Any]
     ) -> httpx.Response:
+        if self._states:
+            self.state = self._states.popleft()
         return httpx.Response(200, json={"stateInstance": self.state})
 
     def _on_check_account(
