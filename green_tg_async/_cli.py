@@ -27,7 +27,7 @@ from ._cli_files import (
 )
 from ._client import AsyncGreenTelegram
 from ._config import RateLimits
-from ._exceptions import CircuitOpenError, GreenAPIError
+from ._exceptions import CircuitOpenError, GreenAPIError, InstanceNotReadyError
 from .stores import MemoryStore, SqliteStore, StateStore
 
 __all__ = ["main"]
@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     check_file.add_argument("--resume", action="store_true", help="skip numbers in OUT")
     check_file.add_argument("--concurrency", type=int, default=4)
     commands.add_parser("state", help="show the instance state")
+    wait_ready = commands.add_parser(
+        "wait-ready", help="wait until the instance is authorized (exit 0), else 3"
+    )
+    wait_ready.add_argument("--timeout", type=float, default=300.0, help="seconds")
     send = commands.add_parser("send", help="send a text message")
     send.add_argument("chat_id")
     send.add_argument("text")
@@ -112,6 +116,7 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         limit = int(os.environ.get("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "200"))
         rate = float(os.environ.get("GREEN_TG_SANDBOX_RATE", "20"))
         fake = FakeGreenAPI(lookup_limit=limit, rate_limits=False)
+        fake.state = os.environ.get("GREEN_TG_SANDBOX_STATE", fake.state)
         limits = RateLimits(per_method={"checkAccount": rate})
         return fake.client(store=store, limits=limits, phone_region=args.region)
     token = args.token_file.read_text().strip() if args.token_file else None
@@ -194,6 +199,17 @@ async def _state(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     return OK
 
 
+async def _wait_ready(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    """For start-up scripts: exit 0 once authorized, 3 if it does not become so."""
+    try:
+        state = await tg.account.wait_until_authorized(timeout=args.timeout)
+    except InstanceNotReadyError as exc:
+        _say(args, {"stateInstance": exc.state, "error": str(exc)}, str(exc))
+        return PAUSED
+    _say(args, {"stateInstance": state.state_instance}, state.state_instance)
+    return OK
+
+
 async def _send(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     sent = await tg.sending.send_message(args.chat_id, args.text)
     _say(args, {"idMessage": sent.id_message}, sent.id_message)
@@ -229,6 +245,7 @@ _COMMANDS: Final = {
     "check": _check,
     "check-file": _check_file,
     "state": _state,
+    "wait-ready": _wait_ready,
     "send": _send,
     "receive": _receive,
     "breaker": _breaker,

@@ -351,3 +351,27 @@ def test_issue11_region_reads_national_numbers(tmp_path: Path) -> None:
     # --region it would be checked as 898765.
     assert rows["8 987 65"]["status"] == "invalid"
     assert "not a possible number in region RU" in rows["8 987 65"]["error"]
+
+
+def test_issue14_wait_ready_exits_0_when_authorized(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--sandbox", "wait-ready", "--timeout", "5"]) == 0
+    assert capsys.readouterr().out.strip() == "authorized"
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [("blocked", "the account is blocked"), ("notAuthorized", "still notAuthorized")],
+)
+def test_issue14_wait_ready_exits_3_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+    said: str,
+) -> None:
+    monkeypatch.setenv("GREEN_TG_SANDBOX_STATE", state)
+    assert main(["--sandbox", "--json", "wait-ready", "--timeout", "0"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["stateInstance"] == state
+    assert said in out["error"]
