@@ -25,7 +25,7 @@ class LocalPauses:
 
     def __init__(self) -> None:
         self._records: dict[str, BreakerRecord] = {}
-        self._signals: dict[str, asyncio.Future[None]] = {}
+        self._signals: dict[tuple[str, ...], asyncio.Future[None]] = {}
 
     def get(self, key: str, now: float) -> BreakerRecord | None:
         """The pause on `key` that still runs at `now`, if any."""
@@ -42,9 +42,10 @@ class LocalPauses:
         record = self._records.get(key)
         if record is None or until > record.open_until:
             self._records[key] = BreakerRecord(open_until=until, reason=reason)
-        signal = self._signals.pop(key, None)
-        if signal is not None and not signal.get_loop().is_closed():
-            _settle(signal)
+        for wanted in [k for k in self._signals if key in k]:
+            signal = self._signals.pop(wanted)
+            if not signal.get_loop().is_closed():
+                _settle(signal)
 
     def clear(self, key: str, until: float | None = None) -> None:
         """Forget the pause on `key`.
@@ -57,22 +58,16 @@ class LocalPauses:
             del self._records[key]
 
     def signal(self, keys: Iterable[str]) -> asyncio.Future[None]:
-        """A future that is done as soon as any of `keys` is paused here."""
-        loop = asyncio.get_running_loop()
-        futures = [self._signal(key, loop) for key in keys]
-        if len(futures) == 1:
-            return futures[0]
-        combined: asyncio.Future[None] = loop.create_future()
-        for future in futures:
-            future.add_done_callback(lambda _f: _settle(combined))
-        return combined
+        """A future that is done as soon as any of `keys` is paused here.
 
-    def _signal(
-        self, key: str, loop: asyncio.AbstractEventLoop
-    ) -> asyncio.Future[None]:
-        future = self._signals.get(key)
+        One future per set of keys and loop, shared by every waiter, so
+        waiting adds nothing that outlives the wait.
+        """
+        loop = asyncio.get_running_loop()
+        wanted = tuple(keys)
+        future = self._signals.get(wanted)
         if future is None or future.done() or future.get_loop() is not loop:
-            future = self._signals[key] = loop.create_future()
+            future = self._signals[wanted] = loop.create_future()
         return future
 
 

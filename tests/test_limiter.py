@@ -242,3 +242,44 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
 def test_shared_margin_must_be_a_fraction() -> None:
     with pytest.raises(ValueError, match="shared_margin"):
         RateLimits(shared_margin=1.0)
+
+
+class _CountingFuture(asyncio.Future[None]):
+    """A future that counts the done-callbacks still attached to it."""
+
+    live = 0
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        type(self).live += 1
+        super().add_done_callback(fn, context=context)
+
+    def remove_done_callback(self, fn: Any) -> int:
+        removed = super().remove_done_callback(fn)
+        type(self).live -= removed
+        return removed
+
+
+def test_waits_that_time_out_leave_nothing_on_the_shared_pause_future() -> None:
+    """The pause future lives as long as no pause comes; waits must not pile up."""
+    from green_tg_async._limiter import _nap
+
+    async def main() -> None:
+        woken = _CountingFuture()
+        for _ in range(100):
+            assert await _nap(0.01, lambda: woken)
+        assert _CountingFuture.live == 0
+        woken.set_result(None)
+
+    run_in_fake_time(main())
+
+
+async def test_a_signal_over_two_keys_is_shared_not_rebuilt_per_waiter() -> None:
+    from green_tg_async._pauses import LocalPauses
+
+    pauses = LocalPauses()
+    first = pauses.signal(("a", "b"))
+    assert pauses.signal(("a", "b")) is first
+    assert not first.done()
+    pauses.open("b", until=2e9, reason="469")
+    assert first.done()
+    assert pauses.signal(("a", "b")) is not first
