@@ -36,6 +36,7 @@ __all__ = [
 Handler = Callable[[NotificationBody], Awaitable[object]]
 """Your coroutine function; it gets each typed notification."""
 
+Hook = Callable[[], Awaitable[None]]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -84,6 +85,7 @@ class WebhookApp:
       delivers the notification again and nothing is lost.
 
     `token=None` turns the check off; do that only behind your own auth.
+    `on_startup` / `on_shutdown` run on the ASGI lifespan events.
     """
 
     def __init__(
@@ -93,6 +95,8 @@ class WebhookApp:
         token: str | None,
         scheme: str = "Bearer",
         max_body: int = MAX_BODY,
+        on_startup: Hook | None = None,
+        on_shutdown: Hook | None = None,
     ) -> None:
         if token is not None:
             if not token:
@@ -104,6 +108,8 @@ class WebhookApp:
         self._token = token
         self._scheme = scheme
         self._max_body = max_body
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
 
     def __repr__(self) -> str:
         guarded = "token" if self._token is not None else "no token"
@@ -114,7 +120,7 @@ class WebhookApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP, or the lifespan protocol)."""
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self._on_startup, self._on_shutdown)
             return
         if scope["type"] != "http":
             return
@@ -189,11 +195,24 @@ async def _respond(send: Send, status: int) -> None:
     await send({"type": "http.response.body", "body": _REASONS[status]})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(
+    receive: Receive, send: Send, on_startup: Hook | None, on_shutdown: Hook | None
+) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
+            await send(await _run_hook("startup", on_startup))
         elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
+            await send(await _run_hook("shutdown", on_shutdown))
             return
+
+
+async def _run_hook(event: str, hook: Hook | None) -> dict[str, Any]:
+    """Run a lifespan hook; a failure is reported to the server, not raised."""
+    if hook is not None:
+        try:
+            await hook()
+        except Exception as exc:
+            logger.exception("webhook: %s failed", event)
+            return {"type": f"lifespan.{event}.failed", "message": type(exc).__name__}
+    return {"type": f"lifespan.{event}.complete"}

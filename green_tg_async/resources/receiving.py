@@ -83,7 +83,11 @@ class Receiving(Section):
         return await self._fetch("downloadFile", DownloadLink, json=body)
 
     async def iter_notifications(
-        self, *, receive_timeout: int = 20, max_backoff: float | None = None
+        self,
+        *,
+        receive_timeout: int = 20,
+        max_backoff: float | None = None,
+        until_empty: bool = False,
     ) -> AsyncGenerator[Notification, None]:
         """Yield notifications as they arrive, deleting each once it is handled.
 
@@ -97,7 +101,8 @@ class Receiving(Section):
         set, so polling is refused), and an item without a usable
         `receiptId` (it could never be deleted); "instance starting" is
         waited out. An item whose body cannot be read arrives as an
-        `UnknownNotification` and is deleted like any other.
+        `UnknownNotification` and is deleted like any other. With
+        `until_empty`, the iteration ends at the first empty poll.
         Cancelling leaves nothing half-deleted::
 
             async for item in tg.receiving.iter_notifications():
@@ -107,8 +112,13 @@ class Receiving(Section):
         clock = self._client.breaker.policy.clock  # the clock pauses are kept in
         backoff = _Backoff(self._client.retry_policy, max_backoff, clock)
         while True:
-            item = await self._next(receive_timeout, backoff)
+            try:
+                item = await self._next(receive_timeout, backoff)
+            except _PollFailed:
+                continue
             if item is None:
+                if until_empty:
+                    return
                 continue
             yield item
             await self._delete(item, backoff)
@@ -122,7 +132,7 @@ class Receiving(Section):
             raise
         except GreenAPIError as exc:
             await backoff.wait(exc)
-            return None
+            raise _PollFailed from None
         backoff.reset()
         return item
 
@@ -146,6 +156,10 @@ class Receiving(Section):
                 continue
             backoff.reset()
             return
+
+
+class _PollFailed(Exception):
+    """A poll failed and was waited out; poll again (not an empty queue)."""
 
 
 class _Backoff:

@@ -1,4 +1,4 @@
-"""Pluggable state stores: an instance's breaker, shared rate limit and answer cache.
+"""Pluggable state stores: breaker, shared rate limit, answer cache and bot inbox.
 
 `MemoryStore` keeps them per process, `SqliteStore` per host, `RedisStore` for all.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .redis import RedisStore
 
 __all__ = [
+    "BotStore",
     "BreakerRecord",
     "MemoryStore",
     "RedisStore",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["BreakerRecord", "SendLog", "SharedLimiterStore", "StateStore"]
+__all__ = ["BotStore", "BreakerRecord", "SendLog", "SharedLimiterStore", "StateStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +125,42 @@ class SharedLimiterStore(Protocol):
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot at least `seconds` into the future (after a 429)."""
+        ...
+
+
+@runtime_checkable
+class BotStore(Protocol):
+    """What the bot dispatcher keeps: an inbox, done markers and conversations.
+
+    Done markers and conversation state are cache entries (`cache_get` /
+    `cache_set` with a TTL, and `cache_delete`). The inbox holds
+    notifications taken off GREEN-API's queue until they are handled; with a
+    `durable` store it survives a crash, so a restarted bot resumes it.
+    """
+
+    durable: bool
+    """True when the inbox outlives the process (SQLite, Redis)."""
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return the value, or None when missing or expired."""
+        ...
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Keep `value` for `ttl` seconds."""
+        ...
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key` (nothing happens when it is missing)."""
+        ...
+
+    async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
+        """Append `item` to `queue`; False (and no change) if it is there already."""
+        ...
+
+    async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
+        """Every `(item, payload)` of `queue`, oldest first."""
+        ...
+
+    async def inbox_remove(self, queue: str, item: str) -> None:
+        """Drop a handled item (nothing happens when it is missing)."""
         ...

@@ -6,13 +6,13 @@ import heapq
 import time
 from collections.abc import Callable
 
-from ._base import BreakerRecord, StateStore
+from ._base import BotStore, BreakerRecord, StateStore
 from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
 
-class MemoryStore(StateStore):
+class MemoryStore(StateStore, BotStore):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -21,7 +21,10 @@ class MemoryStore(StateStore):
 
     The answer cache forgets entries as they expire and holds at most
     `max_cache_entries`; past that, the entries closest to expiry go first.
+    The bot inbox lives only as long as the process (`durable` is False).
     """
+
+    durable = False
 
     def __init__(
         self,
@@ -38,6 +41,7 @@ class MemoryStore(StateStore):
         self._expiry: list[tuple[float, str]] = []
         self._max_cache = max_cache_entries
         self._clock = clock
+        self._inboxes: dict[str, dict[str, str]] = {}
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -98,6 +102,30 @@ class MemoryStore(StateStore):
         self._cache[key] = (value, expires)
         heapq.heappush(self._expiry, (expires, key))
         self._evict(now)
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key`."""
+        self._cache.pop(key, None)
+
+    async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
+        """Append `item` unless `queue` holds it already."""
+        inbox = self._inboxes.setdefault(queue, {})
+        if item in inbox:
+            return False
+        inbox[item] = payload
+        return True
+
+    async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
+        """Every item of `queue`, oldest first."""
+        return list(self._inboxes.get(queue, {}).items())
+
+    async def inbox_remove(self, queue: str, item: str) -> None:
+        """Drop `item` from `queue`."""
+        inbox = self._inboxes.get(queue)
+        if inbox is not None:
+            inbox.pop(item, None)
+            if not inbox:
+                del self._inboxes[queue]
 
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
 
@@ -88,8 +88,16 @@ end
 return 0
 """
 
+# KEYS[1] = inbox payloads (hash), KEYS[2] = inbox order (list); ARGV = item,
+# payload. Returns 1 when added, 0 when the item was there already.
+_INBOX_ADD: Final = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1
+"""
 
-class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
+
+class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
     Example::
@@ -102,8 +110,11 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
     never turns into unlimited sending. With `fail_open=True` it carries on
     locally instead: the limiter at `fallback_fraction` of the rate in this
     process, the last pause it saw still honoured, and new pauses written
-    back once Redis answers again.
+    back once Redis answers again. The bot inbox (a hash and a list) is as
+    durable as the Redis server's persistence settings make it.
     """
+
+    durable = True
 
     def __init__(
         self,
@@ -131,6 +142,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)
+        self._inbox_add = self._redis.register_script(_INBOX_ADD)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -180,6 +192,42 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore):
         """Cache `value` for `ttl` seconds."""
         px = max(1, round(ttl * 1000))
         await self._guard(self._redis.set(self._k(key), value, px=px))
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key`."""
+        await self._guard(self._redis.delete(self._k(key)))
+
+    async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
+        """Append `item` unless `queue` holds it already: one round trip."""
+        keys = list(self._inbox_keys(queue))
+        added = await self._guard(self._inbox_add(keys=keys, args=[item, payload]))
+        return bool(added)
+
+    async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
+        """Every item of `queue`, oldest first."""
+        items_key, order_key = self._inbox_keys(queue)
+        order = await self._guard(self._redis.lrange(order_key, 0, -1))
+        if not order:
+            return []
+        payloads = await self._guard(self._redis.hmget(items_key, order))
+        return [
+            (_text(item), _text(payload))
+            for item, payload in zip(order, payloads, strict=True)
+            if payload is not None
+        ]
+
+    async def inbox_remove(self, queue: str, item: str) -> None:
+        """Drop `item` from `queue`."""
+        items_key, order_key = self._inbox_keys(queue)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(items_key, item)
+            pipe.lrem(order_key, 0, item)
+            await self._guard(pipe.execute())
+
+    def _inbox_keys(self, queue: str) -> tuple[str, str]:
+        # Both keys carry the queue's hash tag, so the script suits a Cluster.
+        base = self._k(queue)
+        return base + ":items", base + ":order"
 
     async def aclose(self) -> None:
         """Close the client if this store created it."""

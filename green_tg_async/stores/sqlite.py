@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
 from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
 
@@ -47,17 +47,26 @@ _SCHEMA = (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS cache_by_expiry ON cache (expires_at)",
+    """CREATE TABLE IF NOT EXISTS inbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
+        UNIQUE (queue, item)
+    )""",
 )
 
 
-class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
+class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     """Keep instance state in a SQLite file (survives restarts).
 
     Example::
 
         store = SqliteStore("/var/lib/mybot/green.sqlite3")
         tg = AsyncGreenTelegram(store=store)
+
+    The bot inbox is a table in the same file, so it survives a crash.
     """
+
+    durable = True
 
     def __init__(
         self,
@@ -122,6 +131,24 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore):
         """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
         now = time.time()
         await self._run(lambda db: _cache(db, key, value, now, ttl), write=True)
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key`."""
+        await self._run(lambda db: _uncache(db, key), write=True)
+
+    async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
+        """Append `item` unless `queue` holds it already (committed on return)."""
+        return await self._run(
+            lambda db: _inbox_add(db, queue, item, payload), write=True
+        )
+
+    async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
+        """Every item of `queue`, oldest first."""
+        return await self._read(lambda db: _inbox_items(db, queue))
+
+    async def inbox_remove(self, queue: str, item: str) -> None:
+        """Drop `item` from `queue`."""
+        await self._run(lambda db: _inbox_remove(db, queue, item), write=True)
 
     async def aclose(self) -> None:
         """Close the connection this store opened."""
@@ -282,6 +309,29 @@ def _cache(
 ) -> None:
     db.execute("DELETE FROM cache WHERE expires_at <= ?", (now,))
     db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, now + ttl))
+
+
+def _uncache(db: sqlite3.Connection, key: str) -> None:
+    db.execute("DELETE FROM cache WHERE key = ?", (key,))
+
+
+def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO inbox (queue, item, payload) VALUES (?, ?, ?)",
+        (queue, item, payload),
+    )
+    return cursor.rowcount == 1
+
+
+def _inbox_items(db: sqlite3.Connection, queue: str) -> list[tuple[str, str]]:
+    rows = db.execute(
+        "SELECT item, payload FROM inbox WHERE queue = ? ORDER BY seq", (queue,)
+    ).fetchall()
+    return [(str(item), str(payload)) for item, payload in rows]
+
+
+def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
+    db.execute("DELETE FROM inbox WHERE queue = ? AND item = ?", (queue, item))
 
 
 def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:

@@ -5,8 +5,18 @@ from __future__ import annotations
 from green_tg_async._process import PROCESS, ProcessState
 
 from ._fake import FAKE_API_URL, FakeGreenAPI
+from ._notifications import incoming_file, incoming_text, outgoing_status, state_changed
 
-__all__ = ["FAKE_API_URL", "FakeGreenAPI", "process_state", "reset_process_state"]
+__all__ = [
+    "FAKE_API_URL",
+    "FakeGreenAPI",
+    "incoming_file",
+    "incoming_text",
+    "outgoing_status",
+    "process_state",
+    "reset_process_state",
+    "state_changed",
+]
 
 
 def process_state() -> ProcessState:

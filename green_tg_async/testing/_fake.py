@@ -14,6 +14,7 @@ import httpx
 from green_tg_async._client import AsyncGreenTelegram
 from green_tg_async._config import DOCUMENTED_RATES
 
+from . import _notifications as build
 from ._canned import CANNED
 
 __all__ = ["FAKE_API_URL", "FakeGreenAPI"]
@@ -103,6 +104,61 @@ class FakeGreenAPI:
         receipt = next(self._receipts)
         self.queue.append((receipt, dict(body)))
         return receipt
+
+    def incoming_text(
+        self, chat_id: int | str, text: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Queue an incoming text message (see `testing.incoming_text`); return it."""
+        body = build.incoming_text(chat_id, text, instance=self.id_instance, **fields)
+        self.enqueue_notification(body)
+        return body
+
+    def incoming_file(
+        self, chat_id: int | str, file_name: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Queue an incoming file (see `testing.incoming_file`); return it."""
+        body = build.incoming_file(
+            chat_id, file_name, instance=self.id_instance, **fields
+        )
+        self.enqueue_notification(body)
+        return body
+
+    def outgoing_status(
+        self, chat_id: int | str, id_message: str, status: str = "delivered"
+    ) -> dict[str, Any]:
+        """Queue a delivery status of a sent message; return it."""
+        body = build.outgoing_status(
+            chat_id, id_message, status, instance=self.id_instance
+        )
+        self.enqueue_notification(body)
+        return body
+
+    def state_changed(self, state: str) -> dict[str, Any]:
+        """Set the instance state and queue its `stateInstanceChanged`; return it."""
+        self.state = state
+        body = build.state_changed(state, instance=self.id_instance)
+        self.enqueue_notification(body)
+        return body
+
+    def sent_messages(self, chat_id: int | str | None = None) -> list[dict[str, Any]]:
+        """What was sent (any send method), oldest first, to one chat or all.
+
+        Each item is the request body plus `method` and the new `idMessage`.
+        """
+        wanted = None if chat_id is None else str(chat_id)
+        return [
+            {**body, "method": method, "idMessage": id_message}
+            for method, id_message, body in self.sends
+            if wanted is None or str(body.get("chatId")) == wanted
+        ]
+
+    def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
+        """The texts of `sendMessage` calls, oldest first, to one chat or all."""
+        return [
+            item["message"]
+            for item in self.sent_messages(chat_id)
+            if item["method"] == "sendMessage"
+        ]
 
     def add_accounts(
         self, found: Iterable[int | str], *, chat_prefix: str = ""

@@ -1,0 +1,68 @@
+"""Store keys of the bot layer, one place for each.
+
+Every key carries the instance as a Redis hash tag (`{idInstance}`), like the
+breaker's and limiter's keys, and none holds the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from green_tg_async.models.notifications import (
+    MessageNotification,
+    NotificationBody,
+    OutgoingMessageStatus,
+)
+
+__all__ = ["chat_of", "done_key", "dumps", "inbox_queue", "item_key", "state_key"]
+
+INSTANCE_CHAT = "(instance)"
+"""The ordering lane of notifications without a chat (state, quota)."""
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON: equal values give equal text."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def item_key(body: NotificationBody) -> str:
+    """What identifies a notification across redeliveries.
+
+    typeWebhook, chat, idMessage and, for statuses, the status; a
+    notification without an idMessage is identified by its whole body.
+    """
+    kind = body.type_webhook or "?"
+    if isinstance(body, MessageNotification) and body.id_message:
+        return f"{kind}:{body.chat_id}:{body.id_message}"
+    if isinstance(body, OutgoingMessageStatus) and body.id_message:
+        return f"{kind}:{body.chat_id}:{body.id_message}:{body.status}"
+    return f"{kind}:sha256:{_digest(body.raw)}"
+
+
+def _digest(raw: Mapping[str, Any]) -> str:
+    return hashlib.sha256(dumps(raw).encode()).hexdigest()[:32]
+
+
+def chat_of(body: NotificationBody) -> str:
+    """The ordering lane: the chat, or one lane for instance-wide notifications."""
+    if isinstance(body, MessageNotification | OutgoingMessageStatus):
+        return body.chat_id or INSTANCE_CHAT
+    return INSTANCE_CHAT
+
+
+def done_key(instance: str, item: str) -> str:
+    """The marker of a notification whose handling finished."""
+    return f"{{{instance}}}:bot:done:{item}"
+
+
+def inbox_queue(instance: str, replica: str) -> str:
+    """The inbox of one dispatcher replica."""
+    return f"{{{instance}}}:bot:inbox:{replica}"
+
+
+def state_key(instance: str, chat: str | None, sender: str | None) -> str:
+    """Where a conversation's state is kept."""
+    return f"{{{instance}}}:bot:state:{chat or ''}:{sender or ''}"
