@@ -283,7 +283,7 @@ def test_receive_prints_and_deletes_notifications(
     from green_tg_async.stores import MemoryStore
     from green_tg_async.testing import FakeGreenAPI
 
-    fake = FakeGreenAPI(rate_limits=False)
+    fake = FakeGreenAPI(rate_limits=False, long_poll=False)
     fake.enqueue_notification({"typeWebhook": "a"})
     fake.enqueue_notification({"typeWebhook": "b"})
     monkeypatch.setattr(

@@ -25,7 +25,12 @@ import signal
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from green_tg_async._exceptions import CircuitOpenError, GreenAPIError
+from green_tg_async._exceptions import (
+    CircuitOpenError,
+    ContactInfoLimitError,
+    GreenAPIError,
+    QuotaExceededError,
+)
 from green_tg_async._json import loads
 from green_tg_async._logging import logger
 from green_tg_async._retry import backoff, backoff_delay
@@ -44,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["Dispatcher"]
 
 _DAY = 86_400.0
+# Failures that another attempt within seconds cannot fix: a pause (469) or a
+# plan quota. They go straight to the error handlers.
+_NOT_RETRIED = (CircuitOpenError, ContactInfoLimitError, QuotaExceededError)
 
 
 class Dispatcher:
@@ -118,9 +126,10 @@ class Dispatcher:
         """Receive by HTTP polling until `stop()`, SIGINT or SIGTERM.
 
         With `until_empty`, return once the queue is empty and every handler
-        finished (for tests and cron jobs). Errors that waiting will not fix
-        (credentials, a `webhookUrl` that refuses polling) end it, after the
-        running handlers finished.
+        finished (for tests and cron jobs); its polls leave the wait to the
+        server's default (5 s) instead of `receive_timeout`. Errors that
+        waiting will not fix (credentials, a `webhookUrl` that refuses
+        polling) end it, after the running handlers finished.
         """
         async with self._running(signals=True):
             await self._poll(receive_timeout, until_empty)
@@ -219,11 +228,14 @@ class Dispatcher:
         finally:
             stop.cancel()
 
-    async def _receive_pass(self, receive_timeout: int, until_empty: bool) -> bool:
+    async def _receive_pass(
+        self, receive_timeout: int | None, until_empty: bool
+    ) -> bool:
         """Take notifications until the queue is empty (or forever); True if any."""
         took = False
         items = self.client.receiving.iter_notifications(
-            receive_timeout=receive_timeout, until_empty=until_empty
+            receive_timeout=None if until_empty else receive_timeout,
+            until_empty=until_empty,
         )
         async with contextlib.aclosing(items):
             async for item in items:
@@ -255,7 +267,7 @@ class Dispatcher:
     async def _idle_and_empty(self) -> bool:
         await self._lanes_or_fail().wait_idle()
         # Handlers may have caused new notifications; one more empty pass ends it.
-        return not await self._receive_pass(5, until_empty=True)
+        return not await self._receive_pass(None, until_empty=True)
 
     # -- webhook ---------------------------------------------------------------
 
@@ -315,7 +327,7 @@ class Dispatcher:
             try:
                 await handler(ctx)
                 return
-            except CircuitOpenError as exc:  # paused: retrying cannot help
+            except _NOT_RETRIED as exc:
                 await self._failed(ctx, exc)
                 return
             except Exception as exc:

@@ -85,7 +85,7 @@ class Receiving(Section):
     async def iter_notifications(
         self,
         *,
-        receive_timeout: int = 20,
+        receive_timeout: int | None = 20,
         max_backoff: float | None = None,
         until_empty: bool = False,
     ) -> AsyncGenerator[Notification, None]:
@@ -103,12 +103,14 @@ class Receiving(Section):
         waited out. An item whose body cannot be read arrives as an
         `UnknownNotification` and is deleted like any other. With
         `until_empty`, the iteration ends at the first empty poll.
+        `receive_timeout=None` leaves the wait to the server (5 s).
         Cancelling leaves nothing half-deleted::
 
             async for item in tg.receiving.iter_notifications():
                 await handle(item.body)
         """
-        check.integer(receive_timeout, "receive_timeout", low=5, high=60)
+        if receive_timeout is not None:
+            check.integer(receive_timeout, "receive_timeout", low=5, high=60)
         clock = self._client.breaker.policy.clock  # the clock pauses are kept in
         backoff = _Backoff(self._client.retry_policy, max_backoff, clock)
         while True:
@@ -124,7 +126,7 @@ class Receiving(Section):
             await self._delete(item, backoff)
 
     async def _next(
-        self, receive_timeout: int, backoff: _Backoff
+        self, receive_timeout: int | None, backoff: _Backoff
     ) -> Notification | None:
         try:
             item = await self.receive_notification(receive_timeout=receive_timeout)

@@ -7,8 +7,6 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-import httpx
-
 from ._fake import FakeGreenAPI
 from ._server import LoopbackServer
 
@@ -40,10 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _serve(fake: FakeGreenAPI, host: str, port: int) -> None:
-    async def handle(request: httpx.Request) -> httpx.Response:
-        return fake.handle(request)
-
-    async with LoopbackServer(handle, host=host, port=port) as server:
+    async with LoopbackServer(fake.handle_async, host=host, port=port) as server:
         # The token is the fake's own test token, never a real one.
         print(
             f"FakeGreenAPI on {server.url} (idInstance {fake.id_instance}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -32,7 +33,9 @@ class FakeGreenAPI:
     has one, chat id = its last 8 digits) unless registered explicitly. It
     answers 429 when a method exceeds its documented rate, 469 after
     `lookup_limit` distinct numbers within `lookup_window` seconds, 401 for a
-    wrong token and 404 for an unknown method. Every other documented method
+    wrong token and 404 for an unknown method. `receiveNotification` with a
+    `receiveTimeout` waits for a notification up to that long on the loop's
+    clock (`long_poll=False`: answers at once). Every other documented method
     gets a plausible answer of the right shape (sends get fresh ids, settings
     stick, `updateApiToken` rotates the token)::
 
@@ -52,6 +55,7 @@ class FakeGreenAPI:
         limit_form: Literal["http", "body"] = "http",
         rate_limits: bool = True,
         chat_quota: int | None = None,
+        long_poll: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.id_instance = id_instance
@@ -62,6 +66,7 @@ class FakeGreenAPI:
         self.limit_form = limit_form
         self.rate_limits = rate_limits
         self.chat_quota = chat_quota
+        self.long_poll = long_poll
         self.state = "authorized"
         self._states: deque[str] = deque()
         self.requests: list[tuple[str, str]] = []  # (verb, method) in arrival order
@@ -83,7 +88,8 @@ class FakeGreenAPI:
             "receiveNotification": self._on_receive_notification,
             "deleteNotification": self._on_delete_notification,
         }
-        self.transport = httpx.MockTransport(self.handle)
+        self._arrived: asyncio.Event | None = None
+        self.transport = httpx.MockTransport(self.handle_async)
 
     # -- scripting -----------------------------------------------------------
 
@@ -103,6 +109,8 @@ class FakeGreenAPI:
         """Queue a notification for `receiveNotification`; return its receipt id."""
         receipt = next(self._receipts)
         self.queue.append((receipt, dict(body)))
+        if self._arrived is not None:
+            self._arrived.set()
         return receipt
 
     def incoming_text(
@@ -175,6 +183,24 @@ class FakeGreenAPI:
         )
 
     # -- dispatch ------------------------------------------------------------
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        """Answer like `handle()`, but long-poll an empty queue as GREEN-API does.
+
+        `receiveNotification` with `receiveTimeout` waits (on the event
+        loop's clock) until a notification is queued or the time is up.
+        """
+        wait = _long_poll_seconds(request) if self.long_poll else 0.0
+        if wait and not self.queue and not self._scripted:
+            if self._arrived is None:
+                self._arrived = asyncio.Event()
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self._arrived.wait()
+            except TimeoutError:
+                pass
+        return self.handle(request)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one request as GREEN-API would."""
@@ -330,7 +356,7 @@ class FakeGreenAPI:
         headers = [
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
         ]
-        response = self.handle(
+        response = await self.handle_async(
             httpx.Request(scope["method"], url, headers=headers, content=body)
         )
         raw_headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
@@ -348,6 +374,16 @@ class FakeGreenAPI:
             f"<FakeGreenAPI id_instance={self.id_instance!r} state={self.state!r} "
             f"requests={len(self.requests)}>"
         )
+
+
+def _long_poll_seconds(request: httpx.Request) -> float:
+    """The `receiveTimeout` of a `receiveNotification` request, else 0."""
+    if "/receiveNotification/" not in request.url.path:
+        return 0.0
+    try:
+        return float(request.url.params.get("receiveTimeout", 0))
+    except ValueError:
+        return 0.0
 
 
 def _body(request: httpx.Request) -> dict[str, Any]:

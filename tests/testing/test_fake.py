@@ -303,3 +303,25 @@ async def test_issue11_process_state_is_one_object_that_resets() -> None:
     assert default_store() is not store
     assert await default_store().breaker_get("{1}:breaker") is None
     assert "ProcessState" in repr(state)
+
+
+def test_receive_long_polls_an_empty_queue_until_a_notification_arrives() -> None:
+    from tests.helpers import run_in_fake_time
+
+    async def main() -> tuple[float, float, object, object]:
+        fake = FakeGreenAPI(rate_limits=False)
+        loop = asyncio.get_running_loop()
+        async with fake.client(store=MemoryStore()) as tg:
+            start = loop.time()
+            empty = await tg.receiving.receive_notification(receive_timeout=7)
+            waited_empty = loop.time() - start
+            loop.call_later(2, fake.incoming_text, 1, "late")
+            start = loop.time()
+            item = await tg.receiving.receive_notification(receive_timeout=7)
+            return waited_empty, loop.time() - start, empty, item
+
+    waited_empty, waited_item, empty, item = run_in_fake_time(main())
+    assert empty is None
+    assert waited_empty == pytest.approx(7, abs=0.01)
+    assert item is not None
+    assert waited_item == pytest.approx(2, abs=0.01)
