@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from ._cli_bot import load_router
 from ._cli_files import (
     Progress,
     ResultWriter,
@@ -34,6 +35,7 @@ __all__ = ["main"]
 
 OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
 STATE_ENV: Final = "GREEN_TG_STATE"  # where the CLI keeps the breaker between runs
+SANDBOX_USER: Final = 1234567  # the chat `--say` texts come from in the sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +72,22 @@ def _parser() -> argparse.ArgumentParser:
     receive.add_argument("--follow", action="store_true", help="keep polling")
     receive.add_argument("--timeout", type=int, default=20, help="long-poll seconds")
     receive.add_argument("--count", type=int, help="stop after COUNT notifications")
+    bot = commands.add_parser("bot", help="run a bot router (MODULE:ATTRIBUTE)")
+    bot.add_argument("target", help="e.g. mybot:router (a Router)")
+    bot.add_argument("--concurrency", type=int, default=16, help="chats at once")
+    bot.add_argument("--timeout", type=int, default=20, help="long-poll seconds")
+    bot.add_argument(
+        "--until-empty",
+        action="store_true",
+        help="stop once the queue is empty (the default with --sandbox)",
+    )
+    bot.add_argument(
+        "--say",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="sandbox: queue TEXT from a test user first (repeatable)",
+    )
     breaker = commands.add_parser("breaker", help="show or reset the pause")
     breaker.add_argument("action", choices=["status", "reset"])
     return parser
@@ -118,6 +136,7 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         fake = FakeGreenAPI(lookup_limit=limit, rate_limits=False)
         fake.state = os.environ.get("GREEN_TG_SANDBOX_STATE", fake.state)
         limits = RateLimits(per_method={"checkAccount": rate})
+        args.fake = fake  # commands that script the sandbox find it here
         return fake.client(store=store, limits=limits, phone_region=args.region)
     token = args.token_file.read_text().strip() if args.token_file else None
     return AsyncGreenTelegram(api_token=token, store=store, phone_region=args.region)
@@ -241,6 +260,24 @@ async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     return PAUSED if state.is_open else OK
 
 
+async def _bot(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
+    """Run a router by polling; in the sandbox, say `--say` texts and print replies."""
+    from .bot import Dispatcher
+
+    router = load_router(args.target)
+    fake = getattr(args, "fake", None)
+    if fake is not None:
+        for text in args.say:
+            fake.incoming_text(SANDBOX_USER, text)
+    dispatcher = Dispatcher(tg, router, concurrency=args.concurrency)
+    until_empty = args.until_empty or fake is not None
+    await dispatcher.run_polling(receive_timeout=args.timeout, until_empty=until_empty)
+    if fake is not None:
+        for item in fake.sent_messages():
+            _say(args, item, f"bot -> {item['chatId']}: {item.get('message', '')}")
+    return OK
+
+
 _COMMANDS: Final = {
     "check": _check,
     "check-file": _check_file,
@@ -249,4 +286,5 @@ _COMMANDS: Final = {
     "send": _send,
     "receive": _receive,
     "breaker": _breaker,
+    "bot": _bot,
 }

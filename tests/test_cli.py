@@ -375,3 +375,34 @@ def test_issue14_wait_ready_exits_3_otherwise(
     out = json.loads(capsys.readouterr().out)
     assert out["stateInstance"] == state
     assert said in out["error"]
+
+
+def test_issue12_bot_runs_a_router_in_the_sandbox(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    argv = ["--sandbox", "bot", "examples.bot:router", "--say", "/start"]
+    assert main([*argv, "--say", "Ann"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "bot -> 1234567: Hi! What is your name?",
+        "bot -> 1234567: Nice to meet you, Ann!",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("examples.bot", "module:router"),
+        ("no_such_module_here:router", "cannot import"),
+        ("examples.bot:main", "not a green_tg_async.bot.Router"),
+    ],
+)
+def test_issue12_bot_refuses_a_bad_target(
+    target: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["--sandbox", "bot", target]) == 2
+    assert message in capsys.readouterr().err

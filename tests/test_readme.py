@@ -71,3 +71,23 @@ def test_contact_lookups_come_from_the_table() -> None:
         "getAvatar",
         "getContacts",
     } == CONTACT_LOOKUP_METHODS
+
+
+def test_the_bot_example_runs() -> None:
+    import subprocess
+    import sys
+
+    example = README.parent / "examples" / "bot.py"
+    done = subprocess.run(
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.splitlines() == [
+        "bot -> 1234567: Send /start to begin.",
+        "bot -> 1234567: Hi! What is your name?",
+        "bot -> 1234567: Nice to meet you, Ann!",
+        "bot -> 7654321: Hi! What is your name?",
+    ]

@@ -27,6 +27,8 @@ class LoopbackServer:
         self.url = ""
         self._host, self._port = host, port
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[object]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> LoopbackServer:
         self._server = await asyncio.start_server(self._serve, self._host, self._port)
@@ -42,6 +44,11 @@ class LoopbackServer:
     ) -> None:
         assert self._server is not None
         self._server.close()
+        # Connections still open (a keep-alive client not yet closed) end
+        # here, so no handler task outlives the server.
+        for writer in self._writers:
+            writer.close()  # the handler reads EOF and returns
+        await asyncio.gather(*self._connections, return_exceptions=True)
         await self._server.wait_closed()
 
     async def serve_forever(self) -> None:
@@ -52,6 +59,11 @@ class LoopbackServer:
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
+        self._writers.add(writer)
         try:
             while (request := await _read_request(reader, self.url)) is not None:
                 response = await self.handler(request)
@@ -60,6 +72,7 @@ class LoopbackServer:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
 
 

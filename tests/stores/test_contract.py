@@ -267,3 +267,38 @@ async def test_a_slot_that_starts_now_is_logged_in_the_same_call(
     assert first == 0.0
     assert 9.0 < second <= 10.0
     assert 9.0 < await shared_store.limiter_enter(log.key, limit=1, window=10.0) <= 10
+
+
+async def test_bot_inbox_keeps_order_refuses_repeats_and_forgets_removed(
+    any_store: StateStore,
+) -> None:
+    from green_tg_async.stores import BotStore
+
+    assert isinstance(any_store, BotStore)
+    queue, other = "{1}:bot:inbox:main", "{1}:bot:inbox:b"
+    assert await any_store.inbox_items(queue) == []
+    assert await any_store.inbox_add(queue, "a", '{"n":1}')
+    assert await any_store.inbox_add(queue, "b", '{"n":2}')
+    assert not await any_store.inbox_add(queue, "a", '{"n":3}')  # kept as it was
+    assert await any_store.inbox_add(other, "a", "x")  # queues are separate
+    await any_store.inbox_remove(queue, "missing")
+    assert await any_store.inbox_items(queue) == [("a", '{"n":1}'), ("b", '{"n":2}')]
+    await any_store.inbox_remove(queue, "a")
+    assert await any_store.inbox_items(queue) == [("b", '{"n":2}')]
+    assert await any_store.inbox_add(queue, "a", "again")  # re-added at the end
+    assert [item for item, _ in await any_store.inbox_items(queue)] == ["b", "a"]
+    await any_store.inbox_remove(queue, "b")
+    await any_store.inbox_remove(queue, "a")
+    assert await any_store.inbox_items(queue) == []
+    assert await any_store.inbox_items(other) == [("a", "x")]
+    assert any_store.durable is not isinstance(any_store, MemoryStore)
+
+
+async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
+    from green_tg_async.stores import BotStore
+
+    assert isinstance(any_store, BotStore)
+    await any_store.cache_set("{1}:k", "v", ttl=60)
+    await any_store.cache_delete("{1}:k")
+    await any_store.cache_delete("{1}:never-set")
+    assert await any_store.cache_get("{1}:k") is None
