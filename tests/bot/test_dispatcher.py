@@ -491,3 +491,62 @@ async def _until(condition: Any) -> None:
     """Let other tasks run until `condition()` holds (no time passes)."""
     while not condition():  # noqa: ASYNC110 - a condition, not an event
         await asyncio.sleep(0)
+
+
+class _StopAfter:
+    """A sleep that records delays and stops the dispatcher after `n` of them."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.delays: list[float] = []
+        self.dp: Dispatcher | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if len(self.delays) >= self.n and self.dp is not None:
+            self.dp.stop()
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("scope", ["instance", "contact_lookups"])
+async def test_a_pause_stops_receiving_only_when_its_scope_covers_it(
+    fake: FakeGreenAPI, scope: str
+) -> None:
+    from green_tg_async import BreakerPolicy
+
+    fake.lookup_limit = 0
+    fake.incoming_text(1, "/check")
+    sleep = _StopAfter(3)
+    router = Router()
+    seen: list[str | None] = []
+
+    @router.message()
+    async def lookup(ctx: Context) -> None:
+        seen.append(ctx.text)
+        await ctx.client.service.check_account(79001234568)  # trips the pause
+
+    client = fake.client(
+        store=MemoryStore(),
+        limits=RateLimits(enabled=False),
+        retry=RetryPolicy(sleep=sleep),
+        breaker=BreakerPolicy(scope=scope),  # type: ignore[arg-type]
+    )
+    async with client as tg:
+        dp = Dispatcher(tg, router, max_attempts=1)
+        sleep.dp = dp
+        polling = asyncio.create_task(dp.run_polling(receive_timeout=5))
+        await asyncio.wait_for(_until(lambda: bool(seen)), 5)
+        fake.incoming_text(1, "after the pause")
+        if scope == "instance":
+            await asyncio.wait_for(polling, 5)
+            # Receiving waited (never a busy loop), without asking GREEN-API.
+            assert len(sleep.delays) >= 3
+            # Each wait is the longest back-off: the pause runs for 2 hours.
+            assert set(sleep.delays) == {RetryPolicy().max_delay}
+            assert seen == ["/check"]
+            assert len(fake.queue) == 1
+        else:
+            await asyncio.wait_for(_until(lambda: len(seen) == 2), 5)
+            dp.stop()
+            await asyncio.wait_for(polling, 5)
+            assert seen == ["/check", "after the pause"]
