@@ -1,6 +1,7 @@
 """`green-tg`: the command line (argparse; rich for tables and progress when installed).
 
-Exit codes: 0 ok, 1 an API error, 2 usage or configuration, 3 the instance is paused.
+Exit codes: 0 ok, 1 an API error, 2 usage or configuration, 3 the instance is paused
+(or not ready); `login` adds 4 wrong code or password, 5 too many tries, 6 start again.
 Credentials come from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN or `--token-file`,
 never from an argument; `--sandbox` runs against the built-in FakeGreenAPI.
 """
@@ -26,6 +27,7 @@ from ._cli_files import (
     read_numbers,
     row_for,
 )
+from ._cli_login import login
 from ._client import AsyncGreenTelegram
 from ._config import RateLimits
 from ._exceptions import CircuitOpenError, GreenAPIError, InstanceNotReadyError
@@ -65,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
         "wait-ready", help="wait until the instance is authorized (exit 0), else 3"
     )
     wait_ready.add_argument("--timeout", type=float, default=300.0, help="seconds")
+    log_in = commands.add_parser(
+        "login", help="log the instance in by phone code or QR code"
+    )
+    how = log_in.add_mutually_exclusive_group(required=True)
+    how.add_argument("--phone", help="the account's phone number (a code is sent)")
+    how.add_argument("--qr", action="store_true", help="show a QR code to scan")
+    log_in.add_argument("--qr-file", type=Path, help="write the QR PNG here instead")
+    log_in.add_argument(
+        "--invert", action="store_true", help="QR for a light terminal background"
+    )
+    log_in.add_argument("--timeout", type=float, default=300.0, help="seconds")
     send = commands.add_parser("send", help="send a text message")
     send.add_argument("chat_id")
     send.add_argument("text")
@@ -135,11 +148,21 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         rate = float(os.environ.get("GREEN_TG_SANDBOX_RATE", "20"))
         fake = FakeGreenAPI(lookup_limit=limit, rate_limits=False)
         fake.state = os.environ.get("GREEN_TG_SANDBOX_STATE", fake.state)
+        if args.command == "login":
+            _script_sandbox_login(fake)
         limits = RateLimits(per_method={"checkAccount": rate})
         args.fake = fake  # commands that script the sandbox find it here
         return fake.client(store=store, limits=limits, phone_region=args.region)
     token = args.token_file.read_text().strip() if args.token_file else None
     return AsyncGreenTelegram(api_token=token, store=store, phone_region=args.region)
+
+
+def _script_sandbox_login(fake: Any) -> None:
+    """The sandbox's account: the code is 12345, 2FA from GREEN_TG_SANDBOX_PASSWORD."""
+    password = os.environ.get("GREEN_TG_SANDBOX_PASSWORD") or None
+    fake.script_login(code="12345", password=password, qr_scans_after=2)
+    extra = " and the 2FA password from GREEN_TG_SANDBOX_PASSWORD" if password else ""
+    print(f"sandbox: the login code is 12345{extra}", file=sys.stderr)
 
 
 def _say(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -283,6 +306,7 @@ _COMMANDS: Final = {
     "check-file": _check_file,
     "state": _state,
     "wait-ready": _wait_ready,
+    "login": login,
     "send": _send,
     "receive": _receive,
     "breaker": _breaker,

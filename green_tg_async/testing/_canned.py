@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ._login import LOGIN_ANSWERS
+
 if TYPE_CHECKING:
     from ._fake import FakeGreenAPI
 
 __all__ = ["CANNED"]
 
 Answer = Callable[["FakeGreenAPI", dict[str, Any]], Any]
-_OK: Final = {"status": True, "data": {"status": "success"}}
 
 
 def _sent(method: str, **extra: Any) -> Answer:
@@ -45,12 +46,6 @@ def _account(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     return {"stateInstance": state}
 
 
-def _qr(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
-    if fake.state == "authorized":
-        return {"type": "alreadyLogged", "message": "instance is already authorized"}
-    return {"type": "qrCode", "message": "iVBORw0KGgo="}
-
-
 def _new_token(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     fake.api_token = f"{fake.api_token.split('-r')[0]}-r{len(fake.requests)}"
     return {"apiTokenInstance": fake.api_token}
@@ -77,10 +72,7 @@ def _group(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
 
 
 CANNED: Final[Mapping[str, Answer]] = {
-    "qr": _qr,
-    "sendAuthorizationPassword": lambda fake, body: _OK,
-    "startAuthorization": lambda fake, body: _OK,
-    "sendAuthorizationCode": lambda fake, body: _OK,
+    **LOGIN_ANSWERS,
     "getSettings": lambda fake, body: {"typeInstance": "telegram", **fake.settings},
     "setSettings": _settings,
     "reboot": _flag("isReboot"),

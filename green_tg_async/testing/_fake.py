@@ -17,6 +17,7 @@ from green_tg_async._config import DOCUMENTED_RATES
 
 from . import _notifications as build
 from ._canned import CANNED
+from ._login import LoginScript
 
 __all__ = ["FAKE_API_URL", "FakeGreenAPI"]
 
@@ -69,6 +70,7 @@ class FakeGreenAPI:
         self.long_poll = long_poll
         self.state = "authorized"
         self._states: deque[str] = deque()
+        self.login: LoginScript | None = None
         self.requests: list[tuple[str, str]] = []  # (verb, method) in arrival order
         self.sent: list[dict[str, Any]] = []  # bodies of sendMessage, in order
         self.sends: list[tuple[str, str, dict[str, Any]]] = []  # (method, id, body)
@@ -244,6 +246,26 @@ class FakeGreenAPI:
         one stays. For testing start-up code such as `wait_until_authorized`.
         """
         self._states.extend(states)
+
+    def script_login(
+        self,
+        *,
+        code: str = "12345",
+        password: str | None = None,
+        qr_scans_after: int = 2,
+    ) -> LoginScript:
+        """Make the instance wait for a login, by phone code or QR.
+
+        The state becomes `notAuthorized`. `startAuthorization` then
+        `sendAuthorizationCode(code)` log in; with a `password` (2FA) the
+        state becomes `pendingPassword` until `sendAuthorizationPassword`.
+        The QR code counts as scanned after `qr_scans_after` images. Wrong
+        input answers `{status: false, data: {reason}}` as GREEN-API does
+        (`invalid_password`, `authorization_not_started`, …).
+        """
+        self.state = "notAuthorized"
+        self.login = LoginScript(code, password, qr_scans_after)
+        return self.login
 
     def _on_get_state_instance(
         self, request: httpx.Request, body: dict[str, Any]

@@ -325,3 +325,44 @@ def test_receive_long_polls_an_empty_queue_until_a_notification_arrives() -> Non
     assert waited_empty == pytest.approx(7, abs=0.01)
     assert item is not None
     assert waited_item == pytest.approx(2, abs=0.01)
+
+
+async def test_the_scripted_login_flow_answers_like_green_api() -> None:
+    from green_tg_async import AuthorizationError
+
+    fake = FakeGreenAPI(rate_limits=False)
+    async with fake.client(store=MemoryStore()) as tg:
+        # Without a script every step is accepted, as before.
+        assert (await tg.account.send_authorization_code("1")).result == "success"
+        assert (await tg.account.send_authorization_password("p")).result == "success"
+        assert (await tg.account.start_authorization(79001234567)).status
+        assert (await tg.account.qr()).type == "alreadyLogged"
+        fake.state = "notAuthorized"
+        assert (await tg.account.qr()).message == "iVBORw0KGgo="
+
+        fake.script_login(code="777", password="pw")
+        reasons = []
+        for step in (
+            tg.account.send_authorization_code("777"),  # not started
+            tg.account.send_authorization_password("pw"),  # no password asked
+        ):
+            with pytest.raises(AuthorizationError) as refused:
+                await step
+            reasons.append(refused.value.reason)
+        assert reasons == ["authorization_not_started", "authorization_not_started"]
+        await tg.account.start_authorization(79001234567)
+        with pytest.raises(AuthorizationError, match="invalid_password"):
+            await tg.account.send_authorization_code("777", password="nope")
+        assert fake.state == "pendingPassword"
+        qr = await tg.account.qr()
+        assert qr.type == "error"
+        assert "password" in str(qr.message)
+        await tg.account.send_authorization_password("pw")
+        assert fake.state == "authorized"
+        with pytest.raises(AuthorizationError, match="already_registered"):
+            await tg.account.start_authorization(79001234567)
+
+        fake.script_login(code="1", password="pw")
+        await tg.account.start_authorization(79001234567)
+        await tg.account.send_authorization_code("1", password="pw")  # in one call
+        assert fake.state == "authorized"
