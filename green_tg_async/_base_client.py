@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import enum
 import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, cast
 
 import httpx
 
 from ._breaker import Admission, CircuitBreaker
 from ._classify import classify
 from ._config import DEFAULT_TIMEOUT, BreakerPolicy, RateLimits, RetryPolicy
-from ._exceptions import GreenAPIError, RateLimitError, StoreUnavailableError
+from ._exceptions import (
+    APIConnectionError,
+    CircuitOpenError,
+    GreenAPIError,
+    RateLimitError,
+    StoreUnavailableError,
+)
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
-from ._methods import MethodSpec
+from ._methods import MethodSpec, Verb
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
+from .hooks import Hooks, Trace
 from .stores import StateStore, default_store
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
@@ -62,8 +71,10 @@ class BaseClient:
         timeout: Timeout,
         http_client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
+        hooks: Sequence[object] | None = None,
     ) -> None:
         install_redaction(token)
+        self._key = key
         self._methods = methods
         self._retry = retry or RetryPolicy()
         self._request_options = _request_options(timeout, injected=http_client)
@@ -86,7 +97,70 @@ class BaseClient:
         self._store = store if store is not None else default_store()
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
         self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
+        self._hooks = Hooks(key, hooks or ())
+        if self._hooks.wants("on_breaker"):
+            self._breaker.observers.append(self._hooks.breaker)
         self._state = _State.UNOPENED
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout = NOT_GIVEN,
+        retry: RetryPolicy | None = None,
+        limits: RateLimits | None = None,
+    ) -> Self:
+        """A client for the same account with some options changed.
+
+        It shares this client's HTTP connections, breaker, store, hooks and
+        (unless `limits` is given) limiter; the rest is copied. Closing it
+        leaves this client and its connections open::
+
+            slow = tg.with_options(timeout=120)
+            await slow.sending.send_file_by_upload(chat_id, big_file)
+        """
+        if self._state is _State.CLOSED:
+            raise RuntimeError("the client is closed; create a new one")
+        clone = copy.copy(self)
+        for name in _cached_names(type(self)):
+            clone.__dict__.pop(name, None)  # sections bound to this client
+        clone._owns_http = False
+        clone._state = _State.UNOPENED
+        if not isinstance(timeout, NotGiven):
+            clone._request_options = {
+                **self._request_options,
+                "timeout": httpx.Timeout(timeout),
+            }
+        if retry is not None:
+            clone._retry = retry
+        if limits is not None:
+            clone._limiter = Limiter(self._key, limits, self._store)
+        return clone
+
+    async def request(
+        self,
+        method: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        verb: str = "POST",
+    ) -> Any:
+        """Send any method through the whole pipeline; return the decoded JSON.
+
+        For fields and methods GREEN-API added after this release. A method
+        in the table travels as its row says (`verb` is then ignored); an
+        unknown one is sent with `verb`, treated as not repeatable (a failure
+        after sending is never retried) and limited at `RateLimits.default`::
+
+            data = await tg.request("sendMessage", json={"chatId": 1, "message": "hi",
+                                                         "newField": True})
+        """
+        spec = self._methods.get(method) or _unknown_method(method, verb)
+        request: dict[str, Any] = {}
+        if json is not None:
+            request["json"] = json
+        if params is not None:
+            request["params"] = dict(params)
+        return await self._call(spec.name, spec=spec, **request)
 
     def timeout_with_read(self, read: float) -> httpx.Timeout:
         """The client's timeout with its read timeout raised to at least `read`.
@@ -151,14 +225,29 @@ class BaseClient:
 
     # -- the pipeline --------------------------------------------------------
 
-    async def _call(self, method: str, **request: Any) -> Any:
+    async def _call(
+        self, method: str, *, spec: MethodSpec | None = None, **request: Any
+    ) -> Any:
         """Run one call: retry(breaker → limiter → breaker → transport → classify)."""
         if self._state is _State.CLOSED:
             raise RuntimeError("the client is closed; create a new one")
-        spec = self._methods[method]
+        spec = spec or self._methods[method]
         request = {**self._request_options, **_encode_json(request)}
+        if not self._hooks:
+            return await self._attempts(spec, request, None)
+        trace = Trace(self._hooks, spec.name)
         try:
-            return await self._attempt(spec, request)
+            return await self._attempts(spec, request, trace)
+        except BaseException as exc:
+            if not trace.done:  # cancelled, or failed outside an attempt
+                trace.response(status=None, request_sent=False, error=exc, final=True)
+            raise
+
+    async def _attempts(
+        self, spec: MethodSpec, request: dict[str, Any], trace: Trace | None
+    ) -> Any:
+        try:
+            return await self._attempt(spec, request, trace)
         except GreenAPIError as exc:
             if not should_retry(exc, idempotent=spec.idempotent):
                 raise
@@ -176,20 +265,24 @@ class BaseClient:
             failure = next(replay, None)
             if failure is not None:
                 raise failure
-            return await self._attempt(spec, request)
+            return await self._attempt(spec, request, trace)
 
-        return await build_retrying(self._retry, idempotent=spec.idempotent)(attempt)
+        retrying = build_retrying(
+            self._retry,
+            idempotent=spec.idempotent,
+            on_retry=None if trace is None else trace.retry,
+        )
+        return await retrying(attempt)
 
-    async def _attempt(self, spec: MethodSpec, request: dict[str, Any]) -> Any:
+    async def _attempt(
+        self, spec: MethodSpec, request: dict[str, Any], trace: Trace | None
+    ) -> Any:
         """One attempt; every retry passes through the breaker and limiter again."""
         name = spec.name
         breaker = self._breaker
-        await breaker.check(spec)
-        # A pause that begins while we wait at the limiter wakes us at once;
-        # the breaker then refuses (or, after a reset, we queue again).
-        while not await self._limiter.acquire(spec, lambda: breaker.signal(spec)):
-            await breaker.check(spec)
-        admission = await breaker.admit(spec)
+        if trace is not None:
+            trace.next_attempt()
+        admission = await self._gates(spec, trace)
         # From here the request may reach the server: whatever happens next,
         # the caller gets the answer, never a store error in its place.
         try:
@@ -200,12 +293,54 @@ class BaseClient:
                 data = classify(name, response)
             except GreenAPIError as exc:
                 await self._settle(spec, admission, exc)
+                if trace is not None:
+                    self._report_failure(trace, spec, exc)
                 raise
             await breaker.record(spec, admission, None)
         except asyncio.CancelledError:
             breaker.abandon(admission)
             raise
+        if trace is not None:
+            trace.response(
+                status=response.status_code, request_sent=True, error=None, final=True
+            )
         return data
+
+    async def _gates(self, spec: MethodSpec, trace: Trace | None) -> Admission:
+        """Breaker, limiter, breaker again; returns the breaker's admission."""
+        breaker = self._breaker
+        try:
+            await breaker.check(spec)
+            # A pause that begins while we wait at the limiter wakes us at
+            # once; the breaker then refuses (or, after a reset, we queue again).
+            loop_time = asyncio.get_running_loop().time
+            waited_from = loop_time() if trace is not None else 0.0
+            while not await self._limiter.acquire(spec, lambda: breaker.signal(spec)):
+                await breaker.check(spec)
+            if trace is not None:
+                waited = loop_time() - waited_from  # the limiter's own clock
+                if waited > _NO_WAIT:
+                    trace.limiter_wait(waited)
+                trace.request()
+            return await breaker.admit(spec)
+        except CircuitOpenError as exc:
+            if trace is not None:
+                self._hooks.breaker(
+                    "refused", spec.name, exc.retry_at.timestamp(), exc.reason
+                )
+                trace.response(status=None, request_sent=False, error=exc, final=True)
+            raise
+
+    def _report_failure(
+        self, trace: Trace, spec: MethodSpec, exc: GreenAPIError
+    ) -> None:
+        sent = not isinstance(exc, APIConnectionError) or exc.request_sent
+        final = (
+            not should_retry(exc, idempotent=spec.idempotent)
+            or trace.attempt >= self._retry.max_attempts
+        )
+        status = getattr(exc, "status_code", None)
+        trace.response(status=status, request_sent=bool(sent), error=exc, final=final)
 
     async def _settle(
         self, spec: MethodSpec, admission: Admission, exc: Exception
@@ -220,6 +355,33 @@ class BaseClient:
             except StoreUnavailableError as err:
                 logger.warning("%s: 429 penalty not shared: %s", spec.name, err)
         await self._breaker.record(spec, admission, exc)
+
+
+_NO_WAIT: Final = 1e-3  # limiter waits shorter than this are not reported
+_VERBS: Final = frozenset({"GET", "POST", "DELETE"})
+
+
+def _unknown_method(method: str, verb: str) -> MethodSpec:
+    """A table row for a method this version does not know; checked first."""
+    if not isinstance(method, str) or not (method.isascii() and method.isalpha()):
+        raise ValueError(
+            f"method must be a GREEN-API method name (letters only), got {method!r}"
+        )
+    upper = verb.upper() if isinstance(verb, str) else verb
+    if upper not in _VERBS:
+        raise ValueError(
+            f"verb must be one of {', '.join(sorted(_VERBS))}, got {verb!r}"
+        )
+    return MethodSpec(method, cast(Verb, upper), idempotent=False)
+
+
+def _cached_names(cls: type) -> list[str]:
+    return [
+        name
+        for klass in cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, cached_property)
+    ]
 
 
 def _encode_json(request: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
@@ -54,6 +54,10 @@ class BreakerState:
     """Connection errors or 5xx answers in a row, counted toward the threshold."""
 
 
+Observer = Callable[[str, str, float | None, str | None], None]
+"""Told (state, method, until, reason) when the breaker opens or closes."""
+
+
 class CircuitBreaker:
     """The breaker of one instance; shared by every client through the store.
 
@@ -72,6 +76,14 @@ class CircuitBreaker:
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
         self._local = local_pauses(store)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.observers: list[Observer] = []
+        """Called as (state, method, until, reason) when it opens or closes."""
+
+    def _notify(
+        self, state: str, method: str, until: float | None, reason: str | None
+    ) -> None:
+        for observer in self.observers:
+            observer(state, method, until, reason)
 
     @property
     def policy(self) -> BreakerPolicy:
@@ -183,12 +195,14 @@ class CircuitBreaker:
             return
         try:
             if isinstance(error, APIConnectionError | ServerError):
-                await self._fail(error)
+                await self._fail(method, error)
             else:
                 # Any other answer (2xx, 4xx) proves the instance is reachable.
                 now = self._policy.clock()
                 for key in admission[0]:
                     await self._store.breaker_success(key, now=now)
+                if admission[1]:  # this was the half-open probe
+                    self._notify("closed", method, None, None)
         except StoreUnavailableError as exc:
             logger.warning(
                 "instance %s: the outcome of %s was not recorded in the state "
@@ -220,6 +234,7 @@ class CircuitBreaker:
         key = self._lookup_key if lookups_only else self._instance_key
         until = self._policy.clock() + self._policy.pause_seconds
         self._local.open(key, until, reason)  # refused here from now on
+        self._notify("open", method, until, reason)
         logger.warning(
             "instance %s: 469 on %s, pausing %s for %.0f s",
             self._id,
@@ -278,7 +293,7 @@ class CircuitBreaker:
                 _DRAIN_SECONDS,
             )
 
-    async def _fail(self, error: APIConnectionError | ServerError) -> None:
+    async def _fail(self, method: str, error: APIConnectionError | ServerError) -> None:
         policy = self._policy
         record = await self._store.breaker_failure(
             self._instance_key,
@@ -287,6 +302,7 @@ class CircuitBreaker:
             reason=f"{policy.failure_threshold} failures in a row, last: {error}",
         )
         if record.failures >= policy.failure_threshold:
+            self._notify("open", method, record.open_until, record.reason)
             logger.warning(
                 "instance %s: %d failures in a row, breaker open for %.0f s",
                 self._id,
@@ -315,6 +331,7 @@ class CircuitBreaker:
             self._local.clear(key)
             await self._store.breaker_reset(key)
         logger.warning("instance %s: breaker reset by hand", self._id)
+        self._notify("closed", "", None, "reset by hand")
 
     def _all_keys(self) -> tuple[str, str]:
         return (self._instance_key, self._lookup_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cached_property
 
 import httpx
@@ -40,7 +41,7 @@ class AsyncGreenTelegram(BaseClient):
     Credentials fall back to `GREEN_API_ID_INSTANCE` and `GREEN_API_TOKEN`,
     hosts to `GREEN_API_URL` and `GREEN_API_MEDIA_URL`. Share one client
     between tasks of a loop; clients of one instance share its limiter and
-    breaker.
+    breaker. `hooks` see every call (`green_tg_async.hooks`).
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class AsyncGreenTelegram(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        hooks: Sequence[object] | None = None,
         phone_region: str | None = None,
     ) -> None:
         self._id = _resolve_instance(id_instance)
@@ -84,6 +86,7 @@ class AsyncGreenTelegram(BaseClient):
             timeout=timeout,
             http_client=http_client,
             transport=transport,
+            hooks=hooks,
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Unpack
 
 import httpx
@@ -49,6 +50,7 @@ class AsyncGreenPartner(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        hooks: Sequence[object] | None = None,
     ) -> None:
         token = resolve_token(
             partner_token, name="partner_token", env="GREEN_API_PARTNER_TOKEN"
@@ -71,6 +73,7 @@ class AsyncGreenPartner(BaseClient):
             timeout=timeout,
             http_client=http_client,
             transport=transport,
+            hooks=hooks,
         )
         self._url = url
 

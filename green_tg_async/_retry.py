@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -73,9 +75,14 @@ class _WaitRetryAfter:
         return self._backoff(state)
 
 
-def _log_retry(state: RetryCallState) -> None:
+def _retry_facts(state: RetryCallState) -> tuple[int, BaseException | None, float]:
     exc = state.outcome.exception() if state.outcome else None
     delay = state.next_action.sleep if state.next_action else 0.0
+    return state.attempt_number, exc, delay
+
+
+def _log_retry(state: RetryCallState) -> None:
+    _, exc, delay = _retry_facts(state)
     # INFO, as the anthropic SDK does: a retry is routine, and WARNING would
     # print to stderr in every program that never configured logging.
     logger.info(
@@ -87,13 +94,29 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
-def build_retrying(policy: RetryPolicy, *, idempotent: bool) -> AsyncRetrying:
-    """Build the retry controller for one call (tenacity objects hold call state)."""
+def build_retrying(
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    on_retry: Callable[[int, BaseException | None, float], None] | None = None,
+) -> AsyncRetrying:
+    """Build the retry controller for one call (tenacity objects hold call state).
+
+    `on_retry(attempt, error, wait)` is told about each retry, after the log.
+    """
+    before_sleep = _log_retry
+    if on_retry is not None:
+        report = on_retry
+
+        def before_sleep(state: RetryCallState) -> None:
+            _log_retry(state)
+            report(*_retry_facts(state))
+
     return AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts),
         wait=_WaitRetryAfter(policy),
         retry=retry_if_exception(lambda exc: should_retry(exc, idempotent=idempotent)),
         sleep=policy.sleep,
-        before_sleep=_log_retry,
+        before_sleep=before_sleep,
         reraise=True,  # callers see our exception, never tenacity.RetryError
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from typing import Any
 
 from green_tg_async._config import RetryPolicy
 from green_tg_async._exceptions import (
@@ -53,7 +54,7 @@ class Receiving(Section):
         `delete_notification()`. The HTTP read timeout is set above
         `receive_timeout`, so a long poll is never cut short by the client.
         """
-        request: dict[str, object] = {}
+        request: dict[str, Any] = {}
         if receive_timeout is not None:
             check.integer(receive_timeout, "receive_timeout", low=5, high=60)
             request["params"] = {"receiveTimeout": receive_timeout}

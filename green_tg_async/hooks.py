@@ -1,0 +1,197 @@
+"""Hooks: see what the client does, call by call, without its secrets.
+
+Pass objects with any of `on_request`, `on_response`, `on_retry`,
+`on_limiter_wait` and `on_breaker` to `AsyncGreenTelegram(hooks=[...])`.
+Each gets a frozen `CallEvent`; none carries the token, the URL or a body::
+
+    class Timing:
+        def on_response(self, event: CallEvent) -> None:
+            metrics.observe(event.method, event.elapsed)
+
+Hooks run on the call path: keep them cheap and synchronous. One that raises
+is logged (once per hook) and the call goes on as if it were not there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from ._logging import logger
+
+__all__ = ["HOOK_NAMES", "CallEvent", "EventKind", "Hooks"]
+
+EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker"]
+HOOK_NAMES: Final[tuple[str, ...]] = (
+    "on_request",
+    "on_response",
+    "on_retry",
+    "on_limiter_wait",
+    "on_breaker",
+)
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One thing that happened to one call; fields that do not apply are None."""
+
+    kind: EventKind
+    """`request`, `response`, `retry`, `limiter_wait` or `breaker`."""
+    id_instance: str
+    """The instance (for the partner client: `partner`)."""
+    method: str
+    """The GREEN-API method (`sendMessage`)."""
+    call_id: int = 0
+    """Same for every event of one call (0 for breaker changes)."""
+    attempt: int = 0
+    """1 for the first attempt of the call."""
+    status: int | None = None
+    """HTTP status of the answer (`response`), when one came."""
+    elapsed: float | None = None
+    """Seconds the attempt took on the wire (`response`)."""
+    request_sent: bool | None = None
+    """False when the request surely never reached the server (`response`)."""
+    waited: float | None = None
+    """Seconds waited: at the limiter, or before the next attempt (`retry`)."""
+    error: str | None = None
+    """The exception class that ended the attempt, if any."""
+    final: bool | None = None
+    """True on the `response` that ends the call (no retry follows)."""
+    breaker_state: str | None = None
+    """`open`, `closed` or `refused` (`breaker`)."""
+    retry_at: datetime | None = None
+    """When calls are let through again (`breaker`, `open`/`refused`)."""
+    reason: str | None = field(default=None, repr=False)
+    """Why the breaker opened (the API's reason text; never the token)."""
+
+
+class Hooks:
+    """The hooks of one client, by event; calls each, never letting one fail a call."""
+
+    __slots__ = ("_by_name", "_failed", "key")
+
+    def __init__(self, key: str, hooks: Sequence[object] = ()) -> None:
+        self.key = key
+        self._by_name: dict[str, list[Callable[[CallEvent], object]]] = {
+            name: [getattr(h, name) for h in hooks if callable(getattr(h, name, None))]
+            for name in HOOK_NAMES
+        }
+        if hooks and not any(self._by_name.values()):
+            raise TypeError(f"a hook needs at least one of {', '.join(HOOK_NAMES)}")
+        self._failed: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return any(self._by_name.values())
+
+    def wants(self, name: str) -> bool:
+        """True when some hook has `name`."""
+        return bool(self._by_name[name])
+
+    def emit(self, name: str, event: CallEvent) -> None:
+        """Call every `name` hook with `event`; a raising hook is logged once."""
+        for hook in self._by_name[name]:
+            try:
+                hook(event)
+            except Exception:
+                owner = id(getattr(hook, "__self__", hook))
+                if owner not in self._failed:
+                    self._failed.add(owner)
+                    logger.exception(
+                        "hook %r raised in %s; ignored (logged once per hook)",
+                        getattr(hook, "__self__", hook),
+                        name,
+                    )
+
+    def breaker(
+        self, state: str, method: str, until: float | None, reason: str | None
+    ) -> None:
+        """Report a breaker change (`open`, `closed`) or a refusal."""
+        retry_at = None if until is None else datetime.fromtimestamp(until, tz=UTC)
+        event = CallEvent(
+            "breaker",
+            self.key,
+            method,
+            breaker_state=state,
+            retry_at=retry_at,
+            reason=reason,
+        )
+        self.emit("on_breaker", event)
+
+
+class Trace:
+    """The events of one call; created only when the client has hooks."""
+
+    __slots__ = ("_hooks", "_started", "attempt", "call_id", "done", "method")
+
+    def __init__(self, hooks: Hooks, method: str) -> None:
+        self._hooks = hooks
+        self.method = method
+        self.call_id = next(_ids)
+        self.attempt = 0
+        self.done = False
+        self._started = 0.0
+
+    def request(self) -> None:
+        """An attempt is about to be sent."""
+        self._started = time.perf_counter()
+        self._emit("on_request", "request")
+
+    def next_attempt(self) -> None:
+        """Count an attempt (before the breaker and the limiter)."""
+        self.attempt += 1
+
+    def limiter_wait(self, waited: float) -> None:
+        """The attempt waited `waited` seconds at the limiter."""
+        self._emit("on_limiter_wait", "limiter_wait", waited=waited)
+
+    def response(
+        self,
+        *,
+        status: int | None,
+        request_sent: bool,
+        error: BaseException | None,
+        final: bool,
+    ) -> None:
+        """The attempt ended (with an answer, a failure, or a refusal)."""
+        elapsed = time.perf_counter() - self._started if self._started else 0.0
+        self._started = 0.0
+        self.done = final
+        self._emit(
+            "on_response",
+            "response",
+            status=status,
+            elapsed=elapsed,
+            request_sent=request_sent,
+            error=None if error is None else type(error).__name__,
+            final=final,
+        )
+
+    def retry(self, attempt: int, error: BaseException | None, wait: float) -> None:
+        """Attempt `attempt` failed; the next one starts after `wait` seconds."""
+        event = CallEvent(
+            "retry",
+            self._hooks.key,
+            self.method,
+            call_id=self.call_id,
+            attempt=attempt,
+            waited=wait,
+            error=None if error is None else type(error).__name__,
+        )
+        self._hooks.emit("on_retry", event)
+
+    def _emit(self, name: str, kind: EventKind, **fields: object) -> None:
+        if self._hooks.wants(name):
+            event = CallEvent(
+                kind,
+                self._hooks.key,
+                self.method,
+                call_id=self.call_id,
+                attempt=self.attempt,
+                **fields,  # type: ignore[arg-type]
+            )
+            self._hooks.emit(name, event)
