@@ -73,7 +73,7 @@ class CallEvent:
 class Hooks:
     """The hooks of one client, by event; calls each, never letting one fail a call."""
 
-    __slots__ = ("_by_name", "_failed", "key")
+    __slots__ = ("_any", "_by_name", "_failed", "key")
 
     def __init__(self, key: str, hooks: Sequence[object] = ()) -> None:
         self.key = key
@@ -84,9 +84,10 @@ class Hooks:
         if hooks and not any(self._by_name.values()):
             raise TypeError(f"a hook needs at least one of {', '.join(HOOK_NAMES)}")
         self._failed: set[int] = set()
+        self._any = any(self._by_name.values())  # read on every call: kept
 
     def __bool__(self) -> bool:
-        return any(self._by_name.values())
+        return self._any
 
     def wants(self, name: str) -> bool:
         """True when some hook has `name`."""

@@ -212,3 +212,41 @@ async def test_events_never_carry_the_token_or_the_url(api: respx.MockRouter) ->
 def test_a_hook_without_any_hook_method_is_refused() -> None:
     with pytest.raises(TypeError, match="on_request"):
         _client(object())
+
+
+async def test_the_breaker_closes_after_a_successful_probe(
+    api: respx.MockRouter,
+) -> None:
+    clock = FakeClock()
+    route = api.get(f"/getStateInstance/{API_TOKEN}").respond(503)
+    hook = Recorder()
+    policy = BreakerPolicy(clock=clock, failure_threshold=2, cooldown_seconds=30)
+    once = RetryPolicy(max_attempts=1, sleep=RecordingSleep())
+    async with _client(hook, breaker=policy, retry=once) as tg:
+        for _ in range(2):
+            with pytest.raises(ServerError):
+                await tg.account.get_state_instance()
+        clock.now += 31
+        route.respond(200, json=STATE)
+        await tg.account.get_state_instance()  # the half-open probe
+    states = [e.breaker_state for e in hook.events if e.kind == "breaker"]
+    assert states == ["open", "closed"]
+
+
+async def test_the_partner_client_takes_hooks() -> None:
+    from green_tg_async import AsyncGreenPartner
+
+    partner_api = respx.mock(base_url="https://partner.example/partner")
+    hook = Recorder()
+    with partner_api:
+        partner_api.get("/getInstances/PartnerT0ken123").respond(200, json=[])
+        async with AsyncGreenPartner(
+            "PartnerT0ken123",
+            partner_api_url="https://partner.example",
+            store=MemoryStore(),
+            hooks=[hook],
+        ) as partner:
+            assert await partner.get_instances() == []
+    assert hook.kinds() == ["request", "response"]
+    assert hook.events[0].id_instance.startswith("partner-")
+    assert "PartnerT0ken123" not in repr(hook.events)
