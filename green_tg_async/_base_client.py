@@ -307,21 +307,35 @@ class BaseClient:
         return data
 
     async def _gates(self, spec: MethodSpec, trace: Trace | None) -> Admission:
-        """Breaker, limiter, breaker again; returns the breaker's admission."""
+        """Breaker, limiter, breaker again; returns the breaker's admission.
+
+        With a store that gates (SQLite, Redis) the first breaker read rides
+        on the limiter's booking, so a call that need not wait costs one
+        round trip; one that waited reads the breaker again before sending.
+        """
         breaker = self._breaker
         try:
-            await breaker.check(spec)
+            gate = breaker.gate(spec) if self._limiter.gates_in_store else None
+            if gate is None:
+                await breaker.check(spec)
             # A pause that begins while we wait at the limiter wakes us at
             # once; the breaker then refuses (or, after a reset, we queue again).
             loop_time = asyncio.get_running_loop().time
             waited_from = loop_time() if trace is not None else 0.0
-            while not await self._limiter.acquire(spec, lambda: breaker.signal(spec)):
+
+            def wake() -> asyncio.Future[None]:
+                return breaker.signal(spec)
+
+            while not (passed := await self._limiter.acquire(spec, wake, gate)):
                 await breaker.check(spec)
+                gate = breaker.gate(spec) if gate is not None else None
             if trace is not None:
                 waited = loop_time() - waited_from  # the limiter's own clock
                 if waited > _NO_WAIT:
                     trace.limiter_wait(waited)
                 trace.request()
+            if gate is not None and not isinstance(passed, bool):
+                return breaker.admitted(spec, gate, passed)
             return await breaker.admit(spec)
         except CircuitOpenError as exc:
             if trace is not None:

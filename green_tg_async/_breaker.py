@@ -21,6 +21,7 @@ from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
+from .stores._base import Gate, GatedAdmission
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
@@ -151,6 +152,39 @@ class CircuitBreaker:
                     lease = lease_until
                 seen.append(key)
         return tuple(seen), lease
+
+    def gate(self, spec: MethodSpec) -> Gate | None:
+        """The breaker's part of a gated admission, or None when it is off.
+
+        Refuses at once on a pause this process holds; the store reads the
+        rest in the limiter's round trip (`admitted()` reads its answer).
+        """
+        if not self._policy.enabled:
+            return None
+        method = spec.name
+        keys = self._keys(spec)
+        for key in keys:
+            self._refuse_if_paused_here(key, method)
+        now = self._policy.clock()
+        return Gate(keys, now, now + self._policy.probe_lease_seconds)
+
+    def admitted(
+        self, spec: MethodSpec, gate: Gate, found: GatedAdmission
+    ) -> Admission:
+        """The admission of a gated booking, or its refusal raised."""
+        method = spec.name
+        if found.refused >= 0:
+            record = found.records[found.refused]
+            assert record is not None  # a refusal always comes with its record
+            if gate.now < record.open_until:
+                raise self._refusal(record.reason, record.open_until, method)
+            raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
+        if found.lease:
+            logger.warning("instance %s: half-open, probing with %s", self._id, method)
+        seen = tuple(
+            k for k, r in zip(gate.keys, found.records, strict=True) if r is not None
+        )
+        return seen, gate.lease_until if found.lease else 0.0
 
     async def _admit_key(
         self, key: str, record: BreakerRecord, method: str, lease_until: float

@@ -7,7 +7,8 @@ capacity of 1 loses 1-2 % of the rate. Because that still lets two calls go
 back to back, a sliding one-second log then holds back any call that would put
 more than the limit into one second, which is how GREEN-API counts. Stores that
 share the limiter between processes (SQLite, Redis) book slots in their own
-GCRA after the local bucket, since aiolimiter cannot span processes.
+GCRA after the local bucket, since aiolimiter cannot span processes; those
+that can (`GatedLimiterStore`) read the breaker in that same round trip.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ._config import RateLimits
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
+from .stores._base import Gate, GatedAdmission, GatedLimiterStore
 
 __all__ = ["Limiter", "Wake"]
 
@@ -81,6 +83,12 @@ class Limiter:
         self._id = id_instance
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
+        self._gated = store if isinstance(store, GatedLimiterStore) else None
+
+    @property
+    def gates_in_store(self) -> bool:
+        """True when admissions also read the breaker (one store round trip)."""
+        return self._limits.enabled and self._gated is not None
 
     def _key(self, method: str) -> str:
         return f"{{{self._id}}}:limiter:{method}"
@@ -90,11 +98,16 @@ class Limiter:
         rate = self._limits.rate_for(method)
         return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
 
-    async def acquire(self, spec: MethodSpec, wake: Wake | None = None) -> bool:
+    async def acquire(
+        self, spec: MethodSpec, wake: Wake | None = None, gate: Gate | None = None
+    ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
         Returns False when `wake`'s future finished first (a pause began while
         waiting); a caller that leaves (so, or cancelled) takes no capacity.
+        With a `gate` and a `GatedLimiterStore`, returns what the store's
+        single round trip found when nothing had to wait (or it refused);
+        True means the call waited and the breaker must be read again.
         """
         if not self._limits.enabled:
             return True
@@ -110,12 +123,16 @@ class Limiter:
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
         if self._shared is not None:
-            return await self._acquire_shared(self._shared, method, wake)
+            return await self._acquire_shared(self._shared, method, wake, gate)
         return True
 
     async def _acquire_shared(
-        self, store: SharedLimiterStore, method: str, wake: Wake | None
-    ) -> bool:
+        self,
+        store: SharedLimiterStore,
+        method: str,
+        wake: Wake | None,
+        gate: Gate | None,
+    ) -> bool | GatedAdmission:
         rate = self._limits.rate_for(method)
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
@@ -125,9 +142,18 @@ class Limiter:
             max(math.ceil(rate), self._limits.burst),
             WINDOW * margin,
         )
-        wait = await store.limiter_admit(
-            self._key(method), interval=margin / rate, burst=self._limits.burst, log=log
-        )
+        key, interval, burst = self._key(method), margin / rate, self._limits.burst
+        if gate is not None and self._gated is not None:
+            found = await self._gated.limiter_admit_gated(
+                key, interval=interval, burst=burst, log=log, gate=gate
+            )
+            if found.refused >= 0 or found.wait <= _EPSILON:
+                return found  # one round trip: the breaker was read with it
+            wait = found.wait
+        else:
+            wait = await store.limiter_admit(
+                key, interval=interval, burst=burst, log=log
+            )
         while wait > _EPSILON:  # one round trip when nothing has to wait
             # A slot booked in the store cannot be handed back to it.
             if not await _nap(wait, wake):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["BotStore", "BreakerRecord", "SendLog", "SharedLimiterStore", "StateStore"]
+__all__ = [
+    "BotStore",
+    "BreakerRecord",
+    "Gate",
+    "GatedAdmission",
+    "GatedLimiterStore",
+    "SendLog",
+    "SharedLimiterStore",
+    "StateStore",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,30 @@ class SendLog(NamedTuple):
     window: float
 
 
+class Gate(NamedTuple):
+    """The breaker's part of a gated admission: which records, and when."""
+
+    keys: tuple[str, ...]
+    """Breaker keys that apply to the call (the instance, maybe look-ups)."""
+    now: float
+    """The breaker's clock (epoch seconds)."""
+    lease_until: float
+    """Where a half-open probe lease taken by this call would end."""
+
+
+class GatedAdmission(NamedTuple):
+    """What a gated admission found and did, in one round trip."""
+
+    wait: float
+    """Seconds to wait before sending (0: the send is recorded, go now)."""
+    records: tuple[BreakerRecord | None, ...]
+    """The breaker records of `Gate.keys`, as read."""
+    refused: int = -1
+    """Index of the record that refuses the call (nothing booked), or -1."""
+    lease: bool = False
+    """True when this call took the half-open probe lease (only with wait 0)."""
+
+
 @runtime_checkable
 class SharedLimiterStore(Protocol):
     """A store that also rate-limits, for every process that shares it.
@@ -163,4 +196,27 @@ class BotStore(Protocol):
 
     async def inbox_remove(self, queue: str, item: str) -> None:
         """Drop a handled item (nothing happens when it is missing)."""
+        ...
+
+
+@runtime_checkable
+class GatedLimiterStore(Protocol):
+    """A shared limiter that reads the breaker in the same round trip."""
+
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog | None,
+        gate: Gate,
+    ) -> GatedAdmission:
+        """Read the gate's breaker records, then book a slot unless they refuse.
+
+        Atomically: a record that refuses the call (a pause running, or
+        another caller holding the probe lease) returns with nothing booked.
+        Otherwise the slot is booked as by `limiter_admit`; when it starts
+        now and the send is logged, an expired pause's probe lease is taken.
+        """
         ...

@@ -18,7 +18,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
-from ._base import BreakerRecord, SendLog
+from ._base import BreakerRecord, Gate, GatedAdmission, SendLog
+from ._gate import admit_gated_stepwise
 from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["LocalFallback", "fails_open"]
@@ -67,10 +68,15 @@ class LocalFallback:
         self.recovering = False
         self.written = 0  # pauses written back since the store went down
 
-    def observe(self, name: str, args: tuple[Any, ...], result: Any) -> None:
+    def observe(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+    ) -> None:
         """Remember breaker records the store returned, for use while it is down."""
         if name in ("breaker_get", "breaker_failure"):
             self._known[args[0]] = result
+        elif name == "limiter_admit_gated":
+            gate: Gate = kwargs["gate"]
+            self._known.update(zip(gate.keys, result.records, strict=True))
 
     async def recover(self, store: _HasFallback) -> None:
         """Write pauses tripped while the store was down back to it.
@@ -156,6 +162,19 @@ class LocalFallback:
             return wait
         return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
 
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog | None,
+        gate: Gate,
+    ) -> GatedAdmission:
+        return await admit_gated_stepwise(
+            self, key, interval=interval, burst=burst, log=log, gate=gate
+        )
+
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())
         now = time.monotonic()
@@ -202,7 +221,7 @@ def fails_open(
                 fallback.active = True
                 logger.warning("state store unavailable, continuing locally: %s", exc)
             return await local(*args, **kwargs)
-        fallback.observe(name, args, result)
+        fallback.observe(name, args, kwargs, result)
         return result
 
     return wrapper

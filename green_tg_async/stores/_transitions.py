@@ -6,7 +6,7 @@ import dataclasses
 
 from ._base import BreakerRecord
 
-__all__ = ["failed", "opened", "probed", "released", "succeeded"]
+__all__ = ["failed", "gate_verdict", "opened", "probed", "released", "succeeded"]
 
 _CLOSED = BreakerRecord()
 
@@ -52,3 +52,25 @@ def succeeded(record: BreakerRecord | None, now: float) -> BreakerRecord | None:
     if record is None or record.open_until <= now:
         return None
     return dataclasses.replace(record, failures=0)
+
+
+def gate_verdict(
+    records: tuple[BreakerRecord | None, ...], now: float
+) -> tuple[int, bool]:
+    """(index of the record refusing a call or -1, whether it must probe).
+
+    A pause still running refuses; an expired one lets exactly one caller
+    through as the probe, so another caller's unexpired lease refuses too.
+    The Redis store's Lua script applies this same rule.
+    """
+    probe = False
+    for index, record in enumerate(records):
+        if record is None:
+            continue
+        if now < record.open_until:
+            return index, False
+        if record.open_until:
+            if record.probe_until > now:
+                return index, False
+            probe = True
+    return -1, probe

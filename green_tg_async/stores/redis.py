@@ -16,8 +16,18 @@ from typing import Any, Final, TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import (
+    BotStore,
+    BreakerRecord,
+    Gate,
+    GatedAdmission,
+    GatedLimiterStore,
+    SendLog,
+    SharedLimiterStore,
+    StateStore,
+)
 from ._fallback import LocalFallback, fails_open
+from ._gate import admit_gated_stepwise
 from ._shared import Change, SharedBreaker
 
 try:
@@ -32,48 +42,98 @@ __all__ = ["RedisStore"]
 
 T = TypeVar("T")
 
+# Shared by the limiter scripts: Redis' clock in µs, GCRA booking, send log.
+_LUA_PRELUDE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function book(key, step, tolerance)
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local start = tat - tolerance
+  if start < now then start = now end
+  local new_tat = tat + step
+  -- '%.0f': Lua's default number format keeps 14 digits, not the 16 we need.
+  redis.call('SET', key, string.format('%.0f', new_tat),
+             'PX', math.floor((new_tat - now) / 1000) + 60000)
+  return start - now
+end
+local function enter(key, limit, window)
+  local oldest = redis.call('LINDEX', key, limit - 1)
+  if oldest then
+    local wait = tonumber(oldest) + window - now
+    if wait > 0 then return wait end
+  end
+  redis.call('LPUSH', key, string.format('%.0f', now))
+  redis.call('LTRIM', key, 0, limit - 1)
+  redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
+  return 0
+end
+"""
+
 # KEYS[1] = limiter key, KEYS[2] = send log (optional); ARGV = step_us,
 # tolerance_us, then the log's limit and window_us. Returns the wait in µs; 0
 # with a log means the send was recorded in it.
-_ADMIT: Final = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local start = tat - tonumber(ARGV[2])
-if start < now then start = now end
-local new_tat = tat + tonumber(ARGV[1])
--- '%.0f': Lua's default number format keeps 14 digits, not the 16 we need.
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat),
-           'PX', math.floor((new_tat - now) / 1000) + 60000)
-if start > now or #KEYS < 2 then return start - now end
-local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
-local oldest = redis.call('LINDEX', KEYS[2], limit - 1)
-if oldest then
-  local wait = tonumber(oldest) + window - now
-  if wait > 0 then return wait end
-end
-redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[2], 0, limit - 1)
-redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 1000)
-return 0
+_ADMIT: Final = (
+    _LUA_PRELUDE
+    + """
+local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if wait > 0 or #KEYS < 2 then return wait end
+return enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 """
+)
 
 # KEYS[1] = send log (newest first); ARGV = limit, window_us. Returns the wait
 # in µs, or 0 after recording this send.
-_ENTER: Final = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local oldest = redis.call('LINDEX', KEYS[1], tonumber(ARGV[1]) - 1)
-if oldest then
-  local wait = tonumber(oldest) + tonumber(ARGV[2]) - now
-  if wait > 0 then return wait end
+_ENTER: Final = (
+    _LUA_PRELUDE + "return enter(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+)
+
+# KEYS = limiter key, send log, then the breaker hashes; ARGV = step_us,
+# tolerance_us, log limit, log window_us, breaker now, lease_until. Reads the
+# breaker first and books nothing when it refuses (the rule of
+# `_transitions.gate_verdict`). Returns {wait_us, refused index or -1, lease
+# taken 0/1, then per breaker key: exists, open_until, reason, failures,
+# probe_until}.
+_ADMIT_GATED: Final = (
+    _LUA_PRELUDE
+    + """
+local bnow = tonumber(ARGV[5])
+local out = {0, -1, 0}
+local refused = -1
+local probe = {}
+for i = 3, #KEYS do
+  local h = redis.call('HGETALL', KEYS[i])
+  local r = {}
+  for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
+  local open_until = tonumber(r['open_until'] or '0')
+  local probe_until = tonumber(r['probe_until'] or '0')
+  table.insert(out, #h > 0 and '1' or '0')
+  table.insert(out, r['open_until'] or '0')
+  table.insert(out, r['reason'] or '')
+  table.insert(out, r['failures'] or '0')
+  table.insert(out, r['probe_until'] or '0')
+  if #h > 0 and refused < 0 then
+    if bnow < open_until then
+      refused = i - 3
+    elseif open_until > 0 then
+      if probe_until > bnow then refused = i - 3 else table.insert(probe, KEYS[i]) end
+    end
+  end
 end
-redis.call('LPUSH', KEYS[1], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[2]) / 1000) + 1000)
-return 0
+if refused >= 0 then
+  out[2] = refused
+  return out
+end
+local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if wait <= 0 then wait = enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4])) end
+out[1] = wait
+if wait <= 0 and #probe > 0 then
+  for _, key in ipairs(probe) do redis.call('HSET', key, 'probe_until', ARGV[6]) end
+  out[3] = 1
+end
+return out
 """
+)
 
 # KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
 _PENALIZE: Final = """
@@ -97,7 +157,9 @@ return 1
 """
 
 
-class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
+class RedisStore(
+    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
     Example::
@@ -142,6 +204,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)
+        self._admit_gated = self._redis.register_script(_ADMIT_GATED)
         self._inbox_add = self._redis.register_script(_INBOX_ADD)
 
     @fails_open
@@ -167,6 +230,37 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
             args += [log.limit, round(log.window * 1e6)]
         wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
+
+    @fails_open
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog | None,
+        gate: Gate,
+    ) -> GatedAdmission:
+        """Breaker read, slot booking and send log: one round trip (one script)."""
+        if log is None:
+            return await admit_gated_stepwise(
+                self, key, interval=interval, burst=burst, log=log, gate=gate
+            )
+        step = round(interval * 1e6)
+        keys = [self._k(key), self._k(log.key), *map(self._k, gate.keys)]
+        args: list[int | str] = [
+            step,
+            (burst - 1) * step,
+            log.limit,
+            round(log.window * 1e6),
+            repr(gate.now),
+            repr(gate.lease_until),
+        ]
+        raw = await self._guard(self._admit_gated(keys=keys, args=args))
+        records = tuple(
+            _record(raw[3 + 5 * i : 8 + 5 * i]) for i in range(len(gate.keys))
+        )
+        return GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
 
     @fails_open
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
@@ -304,6 +398,14 @@ def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:
         failures=int(data.get("failures", 0)),
         probe_until=float(data.get("probe_until", 0.0)),
     )
+
+
+def _record(fields: list[Any]) -> BreakerRecord | None:
+    """A breaker record from the gated script's five fields (None if absent)."""
+    exists, open_until, reason, failures, probe_until = map(_text, fields)
+    if exists != "1":
+        return None
+    return BreakerRecord(float(open_until), reason, int(failures), float(probe_until))
 
 
 def _text(value: bytes | str) -> str:

@@ -18,9 +18,19 @@ from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
 
-from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import (
+    BotStore,
+    BreakerRecord,
+    Gate,
+    GatedAdmission,
+    GatedLimiterStore,
+    SendLog,
+    SharedLimiterStore,
+    StateStore,
+)
 from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
+from ._transitions import gate_verdict, probed
 
 __all__ = ["SqliteStore"]
 
@@ -55,7 +65,9 @@ _SCHEMA = (
 )
 
 
-class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
+class SqliteStore(
+    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+):
     """Keep instance state in a SQLite file (survives restarts).
 
     Example::
@@ -108,6 +120,24 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         # The slot is an absolute time on this host's clock, so time spent
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
+
+    @fails_open
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog | None,
+        gate: Gate,
+    ) -> GatedAdmission:
+        """Breaker read, slot booking and send log in one transaction."""
+        step = round(interval * 1e6)
+
+        def work(db: sqlite3.Connection) -> GatedAdmission:
+            return _admit_gated(db, key, step, burst, log, gate)
+
+        return await self._run(work, write=True)
 
     @fails_open
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
@@ -295,6 +325,29 @@ def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
     tat = max(_tat(db, key), now)
     db.execute("INSERT OR REPLACE INTO limiter VALUES (?, ?)", (key, tat + step))
     return max(now, tat - (burst - 1) * step)
+
+
+def _admit_gated(
+    db: sqlite3.Connection,
+    key: str,
+    step: int,
+    burst: int,
+    log: SendLog | None,
+    gate: Gate,
+) -> GatedAdmission:
+    records = tuple(_read(db, k) for k in gate.keys)
+    refused, probe = gate_verdict(records, gate.now)
+    if refused >= 0:
+        return GatedAdmission(0.0, records, refused)  # nothing booked
+    wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
+    if wait == 0 and log is not None:
+        wait = _enter(db, log.key, log.limit, round(log.window * 1e6))
+    if wait > 0 or not probe:
+        return GatedAdmission(wait, records)
+    for k, record in zip(gate.keys, records, strict=True):
+        if record is not None and record.open_until:
+            _write(db, k, probed(record, gate.now, gate.lease_until))
+    return GatedAdmission(0.0, records, lease=True)
 
 
 def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:

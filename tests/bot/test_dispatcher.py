@@ -408,6 +408,7 @@ async def test_handlers_past_shutdown_timeout_are_cancelled_and_kept_in_the_inbo
         await Dispatcher(tg, router2).run_polling(until_empty=True)
         assert handled == ["stuck"]
         assert await store.inbox_items("{1101000001}:bot:inbox:main") == []
+    await store.aclose()
 
 
 async def test_a_store_that_fails_to_record_keeps_the_item_queued(
@@ -548,3 +549,28 @@ async def test_a_pause_stops_receiving_only_when_its_scope_covers_it(
         else:
             await asyncio.wait_for(dp.run_polling(until_empty=True), 5)
             assert seen == ["while paused"]
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+async def test_a_signal_stops_polling_gracefully(
+    tg: AsyncGreenTelegram, fake: FakeGreenAPI, signame: str
+) -> None:
+    import os
+    import signal
+
+    router = Router()
+    handled: list[str | None] = []
+
+    @router.message()
+    async def handle(ctx: Context) -> None:
+        handled.append(ctx.text)
+
+    fake.incoming_text(1, "before the signal")
+    dp = Dispatcher(tg, router)
+    polling = asyncio.create_task(dp.run_polling(receive_timeout=5))
+    await asyncio.wait_for(_until(lambda: bool(handled)), 5)
+    os.kill(os.getpid(), getattr(signal, signame))
+    await asyncio.wait_for(polling, 5)  # returned: the signal only stopped it
+    assert handled == ["before the signal"]
+    # The handlers are removed again: the default SIGINT handler is back.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -302,3 +304,79 @@ async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
     await any_store.cache_delete("{1}:k")
     await any_store.cache_delete("{1}:never-set")
     assert await any_store.cache_get("{1}:k") is None
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("redis", marks=pytest.mark.redis), "fallback"]
+)
+async def gated_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Any]:
+    from green_tg_async.stores._fallback import LocalFallback
+
+    if request.param == "fallback":
+        yield LocalFallback(1.0)  # what a fail-open store uses while it is down
+        return
+    store = _make_store(request, request.param, tmp_path)
+    yield store
+    await store.aclose()
+
+
+async def test_gated_admission_reads_the_breaker_and_books_only_when_let_through(
+    gated_store: Any,
+) -> None:
+    from green_tg_async.stores._base import Gate
+
+    store = gated_store
+    now = time.time()
+    one, both = ("{1}:breaker",), ("{1}:breaker", "{1}:breaker:lookups")
+    log = SendLog("{1}:window:m", 10, 1.0)
+
+    async def admit(keys: tuple[str, ...], at: float = now) -> Any:
+        gate = Gate(keys, at, at + 30)
+        return await store.limiter_admit_gated(
+            "{1}:limiter:m", interval=1.0, burst=1, log=log, gate=gate
+        )
+
+    first = await admit(one)
+    assert (first.wait, first.records, first.refused, first.lease) == (
+        0.0,
+        (None,),
+        -1,
+        False,
+    )
+    await store.breaker_open("{1}:breaker:lookups", until=now + 60, reason="469")
+    refused = await admit(both)
+    assert refused.refused == 1
+    assert refused.records[1] is not None
+    assert refused.records[1].reason == "469"
+    # Nothing was booked by the refusal: the next slot is one interval away.
+    await store.breaker_reset("{1}:breaker:lookups")
+    waited = await admit(one)
+    assert 0.5 < waited.wait <= 1.0
+    assert not waited.lease
+
+
+async def test_gated_admission_takes_the_probe_lease_of_an_expired_pause_once(
+    gated_store: Any,
+) -> None:
+    from green_tg_async.stores._base import Gate
+
+    store = gated_store
+    now = time.time()
+    await store.breaker_open("{2}:breaker", until=now - 1, reason="old pause")
+    log = SendLog("{2}:window:m", 10, 1.0)
+
+    async def admit(limiter: str) -> Any:
+        gate = Gate(("{2}:breaker",), now, now + 30)
+        return await store.limiter_admit_gated(
+            limiter, interval=0.001, burst=10, log=log, gate=gate
+        )
+
+    probe = await admit("{2}:limiter:a")
+    assert (probe.refused, probe.lease, probe.wait) == (-1, True, 0.0)
+    record = await store.breaker_get("{2}:breaker")
+    assert record is not None
+    assert record.probe_until == now + 30
+    other = await admit("{2}:limiter:b")
+    assert (other.refused, other.lease) == (0, False)  # another caller probes

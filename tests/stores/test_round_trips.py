@@ -1,0 +1,126 @@
+"""Issue 15 §3: one store round trip per admitted call, with the breaker included.
+
+Round trips are counted where redis-py writes a request packet (so commands run
+inside a Lua script do not count), and as SQLite transactions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RateLimits
+from green_tg_async.stores import RedisStore, SqliteStore, StateStore
+from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
+
+CALLS = 200
+FAST = RateLimits(default=100_000.0, burst=1_000)  # nothing ever waits
+
+
+def _client(
+    fake: FakeGreenAPI, store: StateStore, **options: Any
+) -> AsyncGreenTelegram:
+    return AsyncGreenTelegram(
+        fake.id_instance,
+        fake.api_token,
+        api_url=FAKE_API_URL,
+        transport=fake.transport,
+        store=store,
+        limits=options.pop("limits", FAST),
+        **options,
+    )
+
+
+async def _sends(tg: AsyncGreenTelegram, count: int) -> None:
+    for n in range(count):
+        await tg.sending.send_message(1, f"m{n}")
+
+
+@pytest.mark.redis
+async def test_redis_one_round_trip_per_admitted_call(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.asyncio.connection import AbstractConnection
+
+    packets = 0
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        nonlocal packets
+        packets += 1
+        await original(self, command, check_health)
+
+    store = RedisStore(redis_url, prefix=redis_prefix, timeout=5.0)
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, store) as tg:
+        await _sends(tg, 5)  # scripts loaded, connection made
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+        await _sends(tg, CALLS)
+    await store.aclose()
+    assert len(fake.sent) == CALLS + 5
+    assert packets / CALLS <= 1.2, packets
+
+
+async def test_sqlite_one_transaction_per_admitted_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(tmp_path / "trips.sqlite3")
+    trips = 0
+    original = store._run
+    reads = store._read
+
+    async def counting_run(work: Any, *, write: bool = False) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original(work, write=write)
+
+    async def counting_read(work: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await reads(work)
+
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, store) as tg:
+        await _sends(tg, 5)
+        monkeypatch.setattr(store, "_run", counting_run)
+        monkeypatch.setattr(store, "_read", counting_read)
+        await _sends(tg, CALLS)
+    await store.aclose()
+    assert trips / CALLS <= 1.2, trips
+
+
+async def test_a_pause_in_the_store_refuses_without_booking_a_slot(
+    tmp_path: Path,
+) -> None:
+    from green_tg_async import CircuitOpenError
+    from tests.helpers import FakeClock
+
+    clock = FakeClock()
+    store = SqliteStore(tmp_path / "pause.sqlite3")
+    fake = FakeGreenAPI(rate_limits=False)
+    policy = BreakerPolicy(clock=clock)
+    async with _client(fake, store, breaker=policy) as tg:
+        await tg.sending.send_message(1, "before")
+        key = f"{{{fake.id_instance}}}:limiter:sendMessage"
+        tat_before = await store._read(lambda db: _tat(db, key))
+        # Another process pauses the instance.
+        await store.breaker_open(
+            f"{{{fake.id_instance}}}:breaker",
+            until=clock.now + 60,
+            reason="469 elsewhere",
+        )
+        with pytest.raises(CircuitOpenError, match="469 elsewhere"):
+            await tg.sending.send_message(1, "refused")
+        assert await store._read(lambda db: _tat(db, key)) == tat_before
+        # Expired: one caller probes; a second one meanwhile is refused.
+        clock.now += 61
+        await tg.sending.send_message(1, "the probe")
+    assert [b["message"] for b in fake.sent] == ["before", "the probe"]
+    await store.aclose()
+
+
+def _tat(db: Any, key: str) -> int:
+    row = db.execute("SELECT tat_us FROM limiter WHERE key = ?", (key,)).fetchone()
+    return int(row[0])
