@@ -371,6 +371,8 @@ class BaseClient:
         await self._breaker.record(spec, admission, exc)
 
 
+# Built once: httpx merges a ready `Headers` faster than a dict on every call.
+_JSON_HEADERS: Final = httpx.Headers({"Content-Type": "application/json"})
 _NO_WAIT: Final = 1e-3  # limiter waits shorter than this are not reported
 _VERBS: Final = frozenset({"GET", "POST", "DELETE"})
 
@@ -419,7 +421,10 @@ def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
         ) from None
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"the request body cannot be sent as JSON: {exc}") from None
-    headers = {**request.get("headers", {}), "Content-Type": "application/json"}
+    extra = request.get("headers")
+    if extra is None:
+        return {**request, "content": content, "headers": _JSON_HEADERS}
+    headers = {**extra, "Content-Type": "application/json"}
     return {**request, "content": content, "headers": headers}
 
 

@@ -50,6 +50,7 @@ class Transport:
         self._rebuild = rebuild
         self._retired: list[httpx.AsyncClient] = []
         self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
+        self._deadline: tuple[httpx.AsyncClient | None, float | None] = (None, None)
         self.token = token
         """The token placed after the method name; swapped by `updateApiToken`."""
 
@@ -72,7 +73,13 @@ class Transport:
         """
         url = f"{self._prefixes[spec.host]}/{spec.name}/{self.token.reveal()}{suffix}"
         http = self._http
-        deadline = attempt_deadline(request.get("timeout", http.timeout))
+        timeout = request.get("timeout", _UNSET)
+        if timeout is _UNSET:
+            if self._deadline[0] is not http:  # computed once per httpx client
+                self._deadline = (http, attempt_deadline(http.timeout))
+            deadline = self._deadline[1]
+        else:
+            deadline = attempt_deadline(timeout)
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.
         error: APIConnectionError
@@ -121,6 +128,9 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
+
+
+_UNSET: Any = object()  # no per-request timeout: the client's applies
 
 
 def _maybe_sent(exc: httpx.RequestError) -> bool:
