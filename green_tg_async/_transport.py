@@ -51,8 +51,33 @@ class Transport:
         self._retired: list[httpx.AsyncClient] = []
         self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
         self._deadline: tuple[httpx.AsyncClient | None, float | None] = (None, None)
-        self.token = token
+        # Each method's URL, parsed once: httpx parses a str URL on every
+        # request, which costs more than anything else we add to a call.
+        self._urls: dict[tuple[str, str], httpx.URL] = {}
+        self._token = token
+
+    @property
+    def token(self) -> Secret:
         """The token placed after the method name; swapped by `updateApiToken`."""
+        return self._token
+
+    @token.setter
+    def token(self, token: Secret) -> None:
+        self._token = token
+        self._urls.clear()  # they hold the old token
+
+    def url(self, spec: MethodSpec, suffix: str = "") -> httpx.URL | str:
+        """Where `spec` is sent: `{prefix}/{method}/{token}{suffix}`."""
+        if suffix:
+            return self._path(spec) + suffix
+        key = (spec.host, spec.name)
+        url = self._urls.get(key)
+        if url is None:
+            url = self._urls[key] = httpx.URL(self._path(spec))
+        return url
+
+    def _path(self, spec: MethodSpec) -> str:
+        return f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -71,7 +96,7 @@ class Transport:
 
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
-        url = f"{self._prefixes[spec.host]}/{spec.name}/{self.token.reveal()}{suffix}"
+        url = self.url(spec, suffix)
         http = self._http
         timeout = request.get("timeout", _UNSET)
         if timeout is _UNSET:

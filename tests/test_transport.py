@@ -89,3 +89,20 @@ def _transport(http: httpx.AsyncClient, media_url: str | None = None) -> Transpo
         },
         token=Secret(API_TOKEN),
     )
+
+
+async def test_cached_method_urls_follow_a_new_token() -> None:
+    from green_tg_async.stores import MemoryStore
+    from green_tg_async.testing import FakeGreenAPI
+
+    from green_tg_async import RateLimits
+
+    fake = FakeGreenAPI(rate_limits=False)
+    limits = RateLimits(enabled=False)
+    async with fake.client(store=MemoryStore(), limits=limits) as tg:
+        await tg.account.get_state_instance()  # its URL is now cached
+        await tg.account.update_api_token()
+        assert (await tg.account.get_state_instance()).state_instance == "authorized"
+        assert await tg.receiving.delete_notification(1) is False  # a suffixed URL
+    statuses = [method for _, method in fake.requests]
+    assert statuses.count("getStateInstance") == 2
