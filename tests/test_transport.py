@@ -92,10 +92,9 @@ def _transport(http: httpx.AsyncClient, media_url: str | None = None) -> Transpo
 
 
 async def test_cached_method_urls_follow_a_new_token() -> None:
+    from green_tg_async import RateLimits
     from green_tg_async.stores import MemoryStore
     from green_tg_async.testing import FakeGreenAPI
-
-    from green_tg_async import RateLimits
 
     fake = FakeGreenAPI(rate_limits=False)
     limits = RateLimits(enabled=False)
