@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import looptime
@@ -126,3 +126,13 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
             start += 1
         best = max(best, end - start + 1)
     return best
+
+
+def bot_client(
+    fake: Any, sleep: Callable[[float], Awaitable[None]], **options: Any
+) -> AsyncGreenTelegram:
+    """A client of a `FakeGreenAPI`: no limiter, its own store, `sleep` for retries."""
+    options.setdefault("store", MemoryStore())
+    return fake.client(  # type: ignore[no-any-return]
+        limits=RateLimits(enabled=False), retry=RetryPolicy(sleep=sleep), **options
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from green_tg_async import AsyncGreenPartner, AsyncGreenTelegram
 from green_tg_async._methods import METHODS, PARTNER_METHODS, SECTIONS, methods_markdown
 
@@ -37,25 +39,6 @@ def test_snake_case_names() -> None:
     assert names["sendTyping"] == "send_typing"
 
 
-def test_the_notifications_example_runs() -> None:
-    import subprocess
-    import sys
-
-    example = README.parent / "examples" / "notifications.py"
-    done = subprocess.run(
-        [sys.executable, str(example)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.splitlines() == [
-        "10000000 says 'hello'",
-        "message 2 is read",
-        "left in the queue: 0",
-    ]
-
-
 def test_guessed_answers_name_real_methods() -> None:
     from green_tg_async._methods import GUESSED_ANSWERS
 
@@ -73,21 +56,33 @@ def test_contact_lookups_come_from_the_table() -> None:
     } == CONTACT_LOOKUP_METHODS
 
 
-def test_the_bot_example_runs() -> None:
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        (
+            "notifications.py",
+            ["10000000 says 'hello'", "message 2 is read", "left in the queue: 0"],
+        ),
+        (
+            "bot.py",
+            [
+                "bot -> 1234567: Send /start to begin.",
+                "bot -> 1234567: Hi! What is your name?",
+                "bot -> 1234567: Nice to meet you, Ann!",
+                "bot -> 7654321: Hi! What is your name?",
+            ],
+        ),
+    ],
+)
+def test_an_example_runs(example: str, expected: list[str]) -> None:
     import subprocess
     import sys
 
-    example = README.parent / "examples" / "bot.py"
     done = subprocess.run(
-        [sys.executable, str(example)],
+        [sys.executable, str(README.parent / "examples" / example)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert done.stdout.splitlines() == [
-        "bot -> 1234567: Send /start to begin.",
-        "bot -> 1234567: Hi! What is your name?",
-        "bot -> 1234567: Nice to meet you, Ann!",
-        "bot -> 7654321: Hi! What is your name?",
-    ]
+    assert done.stdout.splitlines() == expected

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from green_tg_async._exceptions import (
@@ -247,20 +247,27 @@ class Dispatcher:
         return took
 
     async def _record_with_retry(self, body: NotificationBody) -> None:
+        """Record `body` (the item stays in GREEN-API's queue until then)."""
+        await self._until_stored(
+            lambda: self._accept(body, wait=False), "record a notification"
+        )
+
+    async def _until_stored(
+        self, step: Callable[[], Awaitable[None]], what: str
+    ) -> None:
+        """Run `step` until the store takes it, backing off on the client's sleep."""
         policy = self.client.retry_policy
         wait = backoff(policy)
         failures = 0
         while True:
             try:
-                await self._accept(body, wait=False)
+                await step()
                 return
-            except GreenAPIError as exc:  # the store is down: keep the item
+            except GreenAPIError as exc:  # the store is down
                 failures += 1
                 delay = backoff_delay(wait, failures)
                 logger.warning(
-                    "bot: could not record a notification (%s); retrying in %.1f s",
-                    exc,
-                    delay,
+                    "bot: could not %s (%s); retrying in %.1f s", what, exc, delay
                 )
                 await policy.sleep(delay)
 
@@ -366,27 +373,14 @@ class Dispatcher:
                 )
 
     async def _finish(self, item: str) -> None:
-        """Mark `item` done, then drop it from the inbox ; retried on store errors."""
-        policy = self.client.retry_policy
-        wait = backoff(policy)
-        failures = 0
-        while True:
-            try:
-                await self.store.cache_set(
-                    keys.done_key(self._instance, item), "1", ttl=self._dedupe_ttl
-                )
-                await self.store.inbox_remove(self._queue, item)
-                return
-            except GreenAPIError as exc:
-                failures += 1
-                delay = backoff_delay(wait, failures)
-                logger.warning(
-                    "bot: could not mark %s handled (%s); retrying in %.1f s",
-                    item,
-                    exc,
-                    delay,
-                )
-                await policy.sleep(delay)
+        """Mark `item` done, then drop it from the inbox; retried on store errors."""
+
+        async def step() -> None:
+            done = keys.done_key(self._instance, item)
+            await self.store.cache_set(done, "1", ttl=self._dedupe_ttl)
+            await self.store.inbox_remove(self._queue, item)
+
+        await self._until_stored(step, f"mark {item} handled")
 
     def _context(self, body: NotificationBody) -> Context:
         chat = keys.chat_of(body)

@@ -4,10 +4,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from green_tg_async import AsyncGreenTelegram, RateLimits, RetryPolicy
-from green_tg_async.stores import MemoryStore
+from green_tg_async import AsyncGreenTelegram
 from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import RecordingSleep
+from tests.helpers import RecordingSleep, bot_client
 
 
 @pytest.fixture
@@ -19,10 +18,5 @@ def fake() -> FakeGreenAPI:
 async def tg(
     fake: FakeGreenAPI, sleep: RecordingSleep
 ) -> AsyncIterator[AsyncGreenTelegram]:
-    client = fake.client(
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=sleep),
-    )
-    async with client:
+    async with bot_client(fake, sleep) as client:
         yield client

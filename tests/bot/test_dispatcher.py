@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from green_tg_async import AsyncGreenTelegram, RateLimits, RetryPolicy
+from green_tg_async import AsyncGreenTelegram, RetryPolicy
 from green_tg_async._exceptions import (
     AuthenticationError,
     CircuitOpenError,
@@ -18,7 +18,7 @@ from green_tg_async._exceptions import (
 from green_tg_async.bot import Context, Dispatcher, Router, filters as f
 from green_tg_async.stores import MemoryStore, SqliteStore
 from green_tg_async.testing import FakeGreenAPI, incoming_text, outgoing_status
-from tests.helpers import RecordingSleep
+from tests.helpers import RecordingSleep, bot_client
 
 
 async def test_a_conversation_with_state(
@@ -320,12 +320,7 @@ async def test_a_pause_goes_to_the_error_handlers_at_once(
             await ctx.answer("sorry")
         got.append(paused.value)
 
-    client = fake.client(
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=sleep),
-    )
-    async with client as tg:
+    async with bot_client(fake, sleep) as tg:
         dp = Dispatcher(tg, router, max_attempts=3)
         await dp.feed(incoming_text(1, "x"))
         await dp.feed(incoming_text(1, "y"))
@@ -384,10 +379,7 @@ async def test_handlers_past_shutdown_timeout_are_cancelled_and_kept_in_the_inbo
                 raise
         handled.append(ctx.text)
 
-    client = fake.client(
-        store=store, limits=RateLimits(enabled=False), retry=RetryPolicy(sleep=sleep)
-    )
-    async with client as tg:
+    async with bot_client(fake, sleep, store=store) as tg:
         fake.incoming_text(1, "stuck")
         dp = Dispatcher(tg, router, shutdown_timeout=0.05)
         polling = asyncio.create_task(dp.run_polling(receive_timeout=5))
@@ -433,10 +425,7 @@ async def test_a_store_that_fails_to_record_keeps_the_item_queued(
     async def handle(ctx: Context) -> None:
         handled.append(ctx.text)
 
-    client = fake.client(
-        store=store, limits=RateLimits(enabled=False), retry=RetryPolicy(sleep=sleep)
-    )
-    async with client as tg:
+    async with bot_client(fake, sleep, store=store) as tg:
         fake.incoming_text(1, "a")
         await Dispatcher(tg, router).run_polling(until_empty=True)
     assert handled == ["a"]
@@ -524,13 +513,8 @@ async def test_a_pause_stops_receiving_only_when_its_scope_covers_it(
     async def handle(ctx: Context) -> None:
         seen.append(ctx.text)
 
-    client = fake.client(
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=sleep),
-        breaker=BreakerPolicy(scope=scope),  # type: ignore[arg-type]
-    )
-    async with client as tg:
+    policy = BreakerPolicy(scope=scope)  # type: ignore[arg-type]
+    async with bot_client(fake, sleep, breaker=policy) as tg:
         with pytest.raises(ContactInfoLimitError):
             await tg.service.check_account(79001234568)  # trips the pause
         fake.incoming_text(1, "while paused")
@@ -574,3 +558,26 @@ async def test_a_signal_stops_polling_gracefully(
     assert handled == ["before the signal"]
     # The handlers are removed again: the default SIGINT handler is back.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.redis
+async def test_replicas_sharing_a_redis_store_handle_a_redelivery_once(
+    fake: FakeGreenAPI, sleep: RecordingSleep, redis_url: str, redis_prefix: str
+) -> None:
+    from green_tg_async.stores import RedisStore
+
+    store = RedisStore(redis_url, prefix=redis_prefix, timeout=5.0)
+    router = Router()
+    handled: list[str] = []
+
+    @router.message()
+    async def handle(ctx: Context) -> None:
+        handled.append(f"{ctx.text}")
+
+    body = incoming_text(9, "once", id_message="r1")
+    async with bot_client(fake, sleep, store=store) as tg:
+        await Dispatcher(tg, router, replica="a").feed(body)
+        await Dispatcher(tg, router, replica="b").feed(body)  # GREEN-API redelivers
+        await Dispatcher(tg, router, replica="b").feed(incoming_text(9, "next"))
+    await store.aclose()
+    assert handled == ["once", "next"]
