@@ -116,7 +116,8 @@ class Dispatcher:
         self._queue = keys.inbox_queue(self._instance, replica)
         self._lanes: Lanes | None = None
         self._stopping = asyncio.Event()
-        self._waiters: dict[str, asyncio.Future[None]] = {}
+        # Webhook requests (memory store) waiting for their notification.
+        self._waiters: set[asyncio.Future[None]] = set()
 
     # -- sources -------------------------------------------------------------
 
@@ -183,6 +184,9 @@ class Dispatcher:
         if lanes is None:
             return
         cut = await lanes.close(self._shutdown_timeout)
+        for waiter in list(self._waiters):  # cut short or never started
+            if not waiter.done():
+                waiter.set_exception(_ShutDown("the dispatcher shut down first"))
         if cut:
             kept = "they stay in the inbox" if self.store.durable else "they are lost"
             logger.warning(
@@ -305,13 +309,13 @@ class Dispatcher:
         waiter: asyncio.Future[None] | None = None
         if wait:
             waiter = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            waiter.add_done_callback(self._waiters.discard)
 
         async def job() -> None:
-            try:
-                await self._handle(item, body)
-            finally:
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
+            await self._handle(item, body)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
         self._lanes_or_fail().submit(keys.chat_of(body), job)
         return waiter
@@ -403,6 +407,10 @@ class Dispatcher:
             f"<Dispatcher {running} instance={self._instance} "
             f"concurrency={self._concurrency} store={type(self.store).__name__}>"
         )
+
+
+class _ShutDown(RuntimeError):
+    """A notification was not handled before shutdown (the webhook answers 500)."""
 
 
 def _sender(body: NotificationBody) -> str | None:

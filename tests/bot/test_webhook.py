@@ -158,3 +158,28 @@ async def test_a_failing_startup_is_reported_to_the_server(
 
     await app({"type": "lifespan"}, receive, send)
     assert sent[0] == {"type": "lifespan.startup.failed", "message": "OSError"}
+
+
+async def test_memory_store_answers_500_for_what_shutdown_cut_short(
+    tg: AsyncGreenTelegram,
+) -> None:
+    router = Router()
+
+    @router.message()
+    async def stuck(ctx: Context) -> None:
+        await asyncio.Event().wait()
+
+    dp = Dispatcher(tg, router, shutdown_timeout=0.01)
+    async with _client(dp.webhook_app(token=TOKEN)) as http:
+        running = asyncio.create_task(
+            http.post("/", json=incoming_text(1, "a"), headers=AUTH)
+        )
+        queued = asyncio.create_task(
+            http.post("/", json=incoming_text(1, "b"), headers=AUTH)
+        )
+        for _ in range(50):
+            await asyncio.sleep(0)
+        await dp.shutdown()
+        # Neither was handled: GREEN-API must deliver both again.
+        answers = await asyncio.wait_for(asyncio.gather(running, queued), 5)
+    assert [a.status_code for a in answers] == [500, 500]
