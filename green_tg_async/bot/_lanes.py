@@ -6,6 +6,8 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from green_tg_async._logging import logger
+
 __all__ = ["Lanes"]
 
 Job = Callable[[], Awaitable[None]]
@@ -75,7 +77,10 @@ class Lanes:
             while queue:
                 job = queue[0]
                 async with self._slots:
-                    await job()
+                    try:
+                        await job()
+                    except Exception:  # a job's own failures are handled in it
+                        logger.exception("bot: a notification job failed in %s", lane)
                 queue.popleft()
                 self._finished(1)
         finally:
