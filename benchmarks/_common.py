@@ -39,3 +39,25 @@ def served_fake() -> Iterator[str]:
         server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+SDK = "telegram-api-client-python==1.0.1"
+"""The official SDK the comparisons run, pinned."""
+
+
+def sdk_python() -> str | None:
+    """A throwaway venv's python with the official SDK; None (said why) if not."""
+    import tempfile
+    import venv
+    from pathlib import Path
+
+    home = Path(tempfile.mkdtemp(prefix="green-sdk-"))
+    venv.create(home, with_pip=True)
+    python = str(home / "bin" / "python")
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "-q", SDK], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        print(f"skipping the official SDK: pip install {SDK} failed", file=sys.stderr)
+        return None
+    return python

@@ -18,13 +18,12 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
-import venv
 from pathlib import Path
+
+from _common import sdk_python
 
 HERE = Path(__file__).resolve().parent
 ID, TOKEN = "1101000001", "fake-token"
-SDK = "telegram-api-client-python==1.0.1"
 
 # One client's load, run as `python -c CLIENT kind url calls concurrency`.
 CLIENT = r"""
@@ -120,19 +119,6 @@ OURS = (
 )
 
 
-def _sdk_python() -> str | None:
-    home = Path(tempfile.mkdtemp(prefix="green-sdk-"))
-    venv.create(home, with_pip=True)
-    python = str(home / "bin" / "python")
-    done = subprocess.run(
-        [python, "-m", "pip", "install", "-q", SDK], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        print(f"skipping the official SDK: pip install {SDK} failed", file=sys.stderr)
-        return None
-    return python
-
-
 def _client(
     python: str, kind: str, url: str, calls: int, conc: int
 ) -> dict[str, float]:
@@ -151,7 +137,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sdk = _sdk_python()
+    sdk = sdk_python()
     clients = [(sys.executable, k) for k in OURS]
     if sdk is not None:
         clients += [(sdk, "SDK async"), (sdk, "SDK sync")]

@@ -16,19 +16,16 @@ import itertools
 import json
 import subprocess
 import sys
-import tempfile
-import venv
 from pathlib import Path
 
 import httpx
-from _common import rate, served_fake
+from _common import rate, sdk_python, served_fake
 
 from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
 from green_tg_async.stores import MemoryStore
 
 ID, TOKEN = "1101000001", "fake-token"
 LEVELS = (1, 16, 64)
-SDK = "telegram-api-client-python==1.0.1"
 
 SDK_LOAD = """
 import asyncio, itertools, json, sys, time
@@ -53,14 +50,8 @@ asyncio.run(main())
 
 def sdk_rates(url: str, calls: int) -> dict[int, float] | None:
     """Run the SDK in a throwaway venv; None (with a message) if it cannot."""
-    home = Path(tempfile.mkdtemp(prefix="green-sdk-"))
-    venv.create(home, with_pip=True)
-    python = str(home / "bin" / "python")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", SDK], capture_output=True, text=True
-    )
-    if install.returncode != 0:
-        print(f"skipping the official SDK: pip install {SDK} failed", file=sys.stderr)
+    python = sdk_python()
+    if python is None:
         return None
     done = subprocess.run(
         [python, "-c", SDK_LOAD, url, str(calls), json.dumps(LEVELS)],

@@ -186,12 +186,7 @@ async def test_a_redelivery_after_success_is_not_handled_again(
 async def test_the_done_marker_expires_after_dedupe_ttl(tg: AsyncGreenTelegram) -> None:
     clock = [0.0]
     store = MemoryStore(clock=lambda: clock[0])
-    router = Router()
-    handled: list[str | None] = []
-
-    @router.message()
-    async def handle(ctx: Context) -> None:
-        handled.append(ctx.text)
+    router, handled = _recording_router()
 
     dp = Dispatcher(tg, router, store=store, dedupe_ttl=10)
     body = incoming_text(1, "hi", id_message="m1")
@@ -418,12 +413,7 @@ async def test_a_store_that_fails_to_record_keeps_the_item_queued(
 
     deletes_seen: list[int] = []
     store = Flaky()
-    router = Router()
-    handled: list[str | None] = []
-
-    @router.message()
-    async def handle(ctx: Context) -> None:
-        handled.append(ctx.text)
+    router, handled = _recording_router()
 
     async with bot_client(fake, sleep, store=store) as tg:
         fake.incoming_text(1, "a")
@@ -446,12 +436,7 @@ async def test_polling_ends_with_an_error_waiting_cannot_fix(
 async def test_polling_waits_out_errors_with_back_off(
     tg: AsyncGreenTelegram, fake: FakeGreenAPI, sleep: RecordingSleep
 ) -> None:
-    router = Router()
-    handled: list[str | None] = []
-
-    @router.message()
-    async def handle(ctx: Context) -> None:
-        handled.append(ctx.text)
+    router, handled = _recording_router()
 
     fake.incoming_text(1, "a")
     fake.fail_next(502, times=3)
@@ -542,12 +527,7 @@ async def test_a_signal_stops_polling_gracefully(
     import os
     import signal
 
-    router = Router()
-    handled: list[str | None] = []
-
-    @router.message()
-    async def handle(ctx: Context) -> None:
-        handled.append(ctx.text)
+    router, handled = _recording_router()
 
     fake.incoming_text(1, "before the signal")
     dp = Dispatcher(tg, router)
@@ -581,3 +561,15 @@ async def test_replicas_sharing_a_redis_store_handle_a_redelivery_once(
         await Dispatcher(tg, router, replica="b").feed(incoming_text(9, "next"))
     await store.aclose()
     assert handled == ["once", "next"]
+
+
+def _recording_router() -> tuple[Router, list[str | None]]:
+    """A router whose one handler records the text of each incoming message."""
+    router = Router()
+    handled: list[str | None] = []
+
+    @router.message()
+    async def handle(ctx: Context) -> None:
+        handled.append(ctx.text)
+
+    return router, handled
