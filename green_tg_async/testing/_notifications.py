@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
-__all__ = ["incoming_file", "incoming_text", "outgoing_status", "state_changed"]
+__all__ = [
+    "Sender",
+    "incoming_file",
+    "incoming_text",
+    "outgoing_status",
+    "state_changed",
+]
 
 _ids = itertools.count(1)
 _INSTANCE: Final = "1101000001"
@@ -31,55 +37,46 @@ def _envelope(kind: str, instance: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+class Sender(TypedDict, total=False):
+    """Who sent an incoming message, and its ids (all optional)."""
+
+    sender: int | str
+    """The sender's id; default: the chat (a private chat)."""
+    sender_name: str
+    id_message: str
+    """Default: a fresh `in-N`."""
+    chat_type: str
+    """Default: `group` for a negative chat id, else `user`."""
+    instance: str
+
+
 def _message(
-    chat_id: int | str,
-    message_data: dict[str, Any],
-    *,
-    sender: int | str | None,
-    sender_name: str,
-    id_message: str | None,
-    instance: str,
-    chat_type: str | None,
+    chat_id: int | str, message_data: dict[str, Any], who: Sender
 ) -> dict[str, Any]:
     chat = str(chat_id)
-    if chat_type is None:
-        chat_type = "group" if chat.startswith("-") else "user"
+    name = who.get("sender_name", "Test User")
+    default_type = "group" if chat.startswith("-") else "user"
     return _envelope(
         "incomingMessageReceived",
-        instance,
-        idMessage=id_message or f"in-{next(_ids)}",
+        who.get("instance", _INSTANCE),
+        idMessage=who.get("id_message") or f"in-{next(_ids)}",
         senderData={
             "chatId": chat,
-            "chatType": chat_type,
-            "sender": str(sender if sender is not None else chat_id),
-            "chatName": sender_name,
-            "senderName": sender_name,
+            "chatType": who.get("chat_type", default_type),
+            "sender": str(who.get("sender", chat_id)),
+            "chatName": name,
+            "senderName": name,
         },
         messageData=message_data,
     )
 
 
 def incoming_text(
-    chat_id: int | str,
-    text: str,
-    *,
-    sender: int | str | None = None,
-    sender_name: str = "Test User",
-    id_message: str | None = None,
-    chat_type: str | None = None,
-    instance: str = _INSTANCE,
+    chat_id: int | str, text: str, **who: Unpack[Sender]
 ) -> dict[str, Any]:
-    """An `incomingMessageReceived` text message (sender = chat unless given)."""
+    """An `incomingMessageReceived` text message (see `Sender` for `who`)."""
     data = {"typeMessage": "textMessage", "textMessageData": {"textMessage": text}}
-    return _message(
-        chat_id,
-        data,
-        sender=sender,
-        sender_name=sender_name,
-        id_message=id_message,
-        instance=instance,
-        chat_type=chat_type,
-    )
+    return _message(chat_id, data, who)
 
 
 def incoming_file(
@@ -89,11 +86,7 @@ def incoming_file(
     caption: str = "",
     type_message: str = "documentMessage",
     mime_type: str = "application/octet-stream",
-    sender: int | str | None = None,
-    sender_name: str = "Test User",
-    id_message: str | None = None,
-    chat_type: str | None = None,
-    instance: str = _INSTANCE,
+    **who: Unpack[Sender],
 ) -> dict[str, Any]:
     """An `incomingMessageReceived` file (`documentMessage`, `imageMessage`, …)."""
     data = {
@@ -106,15 +99,7 @@ def incoming_file(
             "mimeType": mime_type,
         },
     }
-    return _message(
-        chat_id,
-        data,
-        sender=sender,
-        sender_name=sender_name,
-        id_message=id_message,
-        instance=instance,
-        chat_type=chat_type,
-    )
+    return _message(chat_id, data, who)
 
 
 def outgoing_status(
