@@ -133,7 +133,9 @@ async def _redis_sends(
 ) -> AsyncIterator[None]:
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(url)
+    # No read timeout: MONITOR is quiet while the workers start, and redis-py's
+    # default 5 s socket timeout would end it on a loaded machine.
+    client = aioredis.Redis.from_url(url, socket_timeout=None)
     started = asyncio.Event()
 
     async def watch() -> None:
