@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check_file.add_argument(
         "--concurrency",
-        type=_positive(int),
+        type=_positive,
         default=4,
         metavar="N",
         help="checks in flight at once (default 4)",
@@ -131,25 +131,25 @@ def _parser() -> argparse.ArgumentParser:
     receive.add_argument("--follow", action="store_true", help="keep polling")
     receive.add_argument(
         "--timeout",
-        type=_positive(int),
+        type=_positive,
         default=20,
         help="long-poll seconds (default 20)",
     )
     receive.add_argument(
-        "--count", type=_positive(int), help="stop after COUNT notifications"
+        "--count", type=_positive, help="stop after COUNT notifications"
     )
     bot = _command(commands, "bot")
     bot.add_argument("target", metavar="MODULE:ROUTER", help="e.g. mybot:router")
     bot.add_argument(
         "--concurrency",
-        type=_positive(int),
+        type=_positive,
         default=16,
         metavar="N",
         help="chats at once (default 16)",
     )
     bot.add_argument(
         "--timeout",
-        type=_positive(int),
+        type=_positive,
         default=20,
         help="long-poll seconds (default 20)",
     )
@@ -184,20 +184,15 @@ def _command(commands: Any, name: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
-    """An argparse type: a number above zero, named in the error if not."""
-
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
+def _positive(text: str) -> int:
+    """An argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -292,20 +287,22 @@ def _id_instance(args: argparse.Namespace) -> str:
 
 def _token(args: argparse.Namespace) -> str:
     if args.token_file is None:
-        value = os.environ.get("GREEN_API_TOKEN", "")
-        where = "GREEN_API_TOKEN"
-    else:
-        try:
-            value = args.token_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise ValueError(f"--token-file {args.token_file}: {reason}") from None
-        where = f"--token-file {args.token_file}"
-    if not value.strip():
-        if args.token_file is not None:
-            raise ValueError(f"no API token: {where} is empty")
-        raise ValueError("no API token: set GREEN_API_TOKEN or pass --token-file FILE")
-    return value.strip()
+        value = os.environ.get("GREEN_API_TOKEN", "").strip()
+        if not value:
+            raise ValueError(
+                "no API token: set GREEN_API_TOKEN or pass --token-file FILE"
+            )
+        return value
+    path: Path = args.token_file
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:  # its message would show bytes of the token
+        raise ValueError(f"--token-file {args.token_file}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"--token-file {args.token_file}: {exc.strerror}") from None
+    if not value:
+        raise ValueError(f"no API token: --token-file {args.token_file} is empty")
+    return value
 
 
 # The client's keyword arguments, as a command-line user sets them.

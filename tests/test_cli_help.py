@@ -174,6 +174,11 @@ def test_token_file_problems_name_the_option(
     empty.write_text("\n")
     err = _error(["--token-file", str(empty), "state"], capsys)
     assert f"no API token: --token-file {empty} is empty" in err
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe" + API_TOKEN.encode())
+    err = _error(["--token-file", str(binary), "state"], capsys)
+    assert f"--token-file {binary}: not UTF-8 text" in err
+    assert "0xff" not in err
 
 
 def test_a_missing_region_extra_names_the_option(
@@ -200,7 +205,7 @@ def test_a_missing_input_file_is_named(
     ("argv", "said"),
     [
         (["check-file", "f", "-o", "o", "--concurrency", "0"], "--concurrency"),
-        (["bot", "m:r", "--concurrency", "x"], "not a number: 'x'"),
+        (["bot", "m:r", "--concurrency", "x"], "not a whole number: 'x'"),
         (["receive", "--count", "-1"], "--count: must be above 0"),
         (["wait-ready", "--timeout", "-5"], "--timeout: must be 0 or more"),
         (["login", "--qr", "--timeout", "nan"], "--timeout: must be 0 or more"),
