@@ -1,9 +1,11 @@
-"""`green-tg`: the command line (argparse; rich for tables and progress when installed).
+"""`green-tg`: the command line.
 
 Exit codes: 0 ok, 1 an API error, 2 usage or configuration, 3 the instance is paused
-(or not ready); `login` adds 4 wrong code or password, 5 too many tries, 6 start again.
-Credentials come from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN or `--token-file`,
-never from an argument; `--sandbox` runs against the built-in FakeGreenAPI.
+(or, for `wait-ready` and `login`, not authorized in time); `login` adds 4 wrong code
+or password, 5 too many tries, 6 start again. Credentials come from `--id-instance` /
+GREEN_API_ID_INSTANCE and GREEN_API_TOKEN / `--token-file`, never the token from an
+argument; `--sandbox` runs against the built-in FakeGreenAPI. The help texts are in
+`_cli_text`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -28,9 +32,16 @@ from ._cli_files import (
     row_for,
 )
 from ._cli_login import login
+from ._cli_text import CREDENTIALS, DESCRIPTION, EPILOG, HELP, SUBCOMMANDS
 from ._client import AsyncGreenTelegram
 from ._config import RateLimits
-from ._exceptions import CircuitOpenError, GreenAPIError, InstanceNotReadyError
+from ._exceptions import (
+    CircuitOpenError,
+    ContactInfoLimitError,
+    GreenAPIError,
+    InstanceNotReadyError,
+)
+from ._version import __version__
 from .stores import MemoryStore, SqliteStore, StateStore
 
 __all__ = ["main"]
@@ -42,53 +53,106 @@ SANDBOX_USER: Final = 1234567  # the chat `--say` texts come from in the sandbox
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="green-tg", description=__doc__.splitlines()[0]
+        prog="green-tg",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="use the built-in fake API"
+        "--version", action="version", version=f"green-tg {__version__}"
     )
-    parser.add_argument("--token-file", type=Path, help="read the API token from FILE")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against a built-in fake GREEN-API (no account, no network)",
+    )
+    parser.add_argument(
+        "--id-instance",
+        metavar="ID",
+        help="the instance's idInstance (default: GREEN_API_ID_INSTANCE)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="read the API token from FILE (default: GREEN_API_TOKEN)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--region",
         help="read national numbers as this country writes them (ISO 3166, e.g. RU;"
         " default GREEN_API_PHONE_REGION; needs the phone extra)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="check numbers for Telegram accounts")
-    check.add_argument("numbers", nargs="+")
-    check_file = commands.add_parser("check-file", help="check every number in FILE")
-    check_file.add_argument("file", type=Path)
-    check_file.add_argument("-o", "--output", type=Path, required=True)
-    check_file.add_argument("--resume", action="store_true", help="skip numbers in OUT")
-    check_file.add_argument("--concurrency", type=int, default=4)
-    commands.add_parser("state", help="show the instance state")
-    wait_ready = commands.add_parser(
-        "wait-ready", help="wait until the instance is authorized (exit 0), else 3"
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = _command(commands, "check")
+    check.add_argument("numbers", nargs="+", metavar="NUMBER")
+    check_file = _command(commands, "check-file")
+    check_file.add_argument("file", type=Path, metavar="FILE")
+    check_file.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="the CSV to write",
     )
-    wait_ready.add_argument("--timeout", type=float, default=300.0, help="seconds")
-    log_in = commands.add_parser(
-        "login", help="log the instance in by phone code or QR code"
+    check_file.add_argument(
+        "--resume", action="store_true", help="skip numbers already answered in OUT"
     )
+    check_file.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="checks in flight at once (default 4)",
+    )
+    _command(commands, "state")
+    wait_ready = _command(commands, "wait-ready")
+    wait_ready.add_argument(
+        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
+    )
+    log_in = _command(commands, "login")
     how = log_in.add_mutually_exclusive_group(required=True)
     how.add_argument("--phone", help="the account's phone number (a code is sent)")
     how.add_argument("--qr", action="store_true", help="show a QR code to scan")
-    log_in.add_argument("--qr-file", type=Path, help="write the QR PNG here instead")
+    log_in.add_argument(
+        "--qr-file", type=Path, metavar="PNG", help="write the QR PNG here instead"
+    )
     log_in.add_argument(
         "--invert", action="store_true", help="QR for a light terminal background"
     )
-    log_in.add_argument("--timeout", type=float, default=300.0, help="seconds")
-    send = commands.add_parser("send", help="send a text message")
-    send.add_argument("chat_id")
-    send.add_argument("text")
-    receive = commands.add_parser("receive", help="print queued notifications")
+    log_in.add_argument(
+        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
+    )
+    send = _command(commands, "send")
+    send.add_argument("chat_id", metavar="CHAT_ID")
+    send.add_argument("text", metavar="TEXT")
+    receive = _command(commands, "receive")
     receive.add_argument("--follow", action="store_true", help="keep polling")
-    receive.add_argument("--timeout", type=int, default=20, help="long-poll seconds")
-    receive.add_argument("--count", type=int, help="stop after COUNT notifications")
-    bot = commands.add_parser("bot", help="run a bot router (MODULE:ATTRIBUTE)")
-    bot.add_argument("target", help="e.g. mybot:router (a Router)")
-    bot.add_argument("--concurrency", type=int, default=16, help="chats at once")
-    bot.add_argument("--timeout", type=int, default=20, help="long-poll seconds")
+    receive.add_argument(
+        "--timeout",
+        type=_positive,
+        default=20,
+        help="long-poll seconds (default 20)",
+    )
+    receive.add_argument(
+        "--count", type=_positive, help="stop after COUNT notifications"
+    )
+    bot = _command(commands, "bot")
+    bot.add_argument("target", metavar="MODULE:ROUTER", help="e.g. mybot:router")
+    bot.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=16,
+        metavar="N",
+        help="chats at once (default 16)",
+    )
+    bot.add_argument(
+        "--timeout",
+        type=_positive,
+        default=20,
+        help="long-poll seconds (default 20)",
+    )
     bot.add_argument(
         "--until-empty",
         action="store_true",
@@ -101,9 +165,45 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="sandbox: queue TEXT from a test user first (repeatable)",
     )
-    breaker = commands.add_parser("breaker", help="show or reset the pause")
+    breaker = _command(commands, "breaker")
     breaker.add_argument("action", choices=["status", "reset"])
     return parser
+
+
+def _command(commands: Any, name: str) -> argparse.ArgumentParser:
+    """A subcommand with its help, an example, and where credentials come from."""
+    summary, example = SUBCOMMANDS[name]
+    description = "\n\n".join(textwrap.fill(p, 80) for p in HELP[name].split("\n\n"))
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"example:\n  {example}\n\n{CREDENTIALS}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,9 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))
-    except (ValueError, OSError) as exc:
-        print(f"green-tg: {exc}", file=sys.stderr)
-        return USAGE
+    except ValueError as exc:
+        return _usage(_cli_words(str(exc), args.command))
+    except OSError as exc:
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename else None
+        return _usage(where or str(exc))
+
+
+def _usage(message: str) -> int:
+    print(f"green-tg: {message}", file=sys.stderr)
+    return USAGE
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -123,6 +230,9 @@ async def _run(args: argparse.Namespace) -> int:
             return await _COMMANDS[args.command](tg, args)
     except CircuitOpenError as exc:
         _say(args, {"error": str(exc), "retry_at": exc.retry_at.isoformat()}, str(exc))
+        return PAUSED
+    except ContactInfoLimitError as exc:  # the 469 itself: the pause starts now
+        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
         return PAUSED
     except GreenAPIError as exc:
         _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
@@ -153,8 +263,65 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         limits = RateLimits(per_method={"checkAccount": rate})
         args.fake = fake  # commands that script the sandbox find it here
         return fake.client(store=store, limits=limits, phone_region=args.region)
-    token = args.token_file.read_text().strip() if args.token_file else None
-    return AsyncGreenTelegram(api_token=token, store=store, phone_region=args.region)
+    try:
+        return AsyncGreenTelegram(
+            id_instance=_id_instance(args),
+            api_token=_token(args),
+            store=store,
+            phone_region=args.region,
+        )
+    except ImportError:
+        raise ValueError(
+            "--region needs the phone extra: pip install 'green-tg-async[phone]'"
+        ) from None
+
+
+def _id_instance(args: argparse.Namespace) -> str:
+    value = args.id_instance or os.environ.get("GREEN_API_ID_INSTANCE", "")
+    if not value.strip():
+        raise ValueError(
+            "no instance: pass --id-instance ID or set GREEN_API_ID_INSTANCE"
+        )
+    return value
+
+
+def _token(args: argparse.Namespace) -> str:
+    if args.token_file is None:
+        value = os.environ.get("GREEN_API_TOKEN", "").strip()
+        if not value:
+            raise ValueError(
+                "no API token: set GREEN_API_TOKEN or pass --token-file FILE"
+            )
+        return value
+    path: Path = args.token_file
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:  # its message would show bytes of the token
+        raise ValueError(f"--token-file {args.token_file}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"--token-file {args.token_file}: {exc.strerror}") from None
+    if not value:
+        raise ValueError(f"no API token: --token-file {args.token_file} is empty")
+    return value
+
+
+# The client's keyword arguments, as a command-line user sets them.
+_CLI_NAMES: Final = {
+    "id_instance": "--id-instance (or GREEN_API_ID_INSTANCE)",
+    "api_token": "the API token (GREEN_API_TOKEN or --token-file)",
+    "api_url": "GREEN_API_URL",
+    "media_url": "GREEN_API_MEDIA_URL",
+    "phone_region": "--region (or GREEN_API_PHONE_REGION)",
+}
+# A command's positional arguments, where the library names its parameter.
+_ARGUMENT_NAMES: Final = {"send": {"chat_id": "CHAT_ID", "message": "TEXT"}}
+
+
+def _cli_words(message: str, command: str) -> str:
+    """A library error, naming options and environment variables, not kwargs."""
+    names = {**_CLI_NAMES, **_ARGUMENT_NAMES.get(command, {})}
+    message = re.sub(r"pass (\w+)=", lambda m: "set " + names.get(m[1], m[1]), message)
+    return re.sub(r"\b(" + "|".join(names) + r")\b", lambda m: names[m[1]], message)
 
 
 def _script_sandbox_login(fake: Any) -> None:

@@ -1,19 +1,217 @@
-"""The README's method list must match the method table."""
+"""The README and the docs: every Python block runs, the method list is the table's.
+
+Every ```python block of README.md and docs/ (but docs/incoming/, drafts that
+are not built) runs here unless the line before it is a visible marker with a
+reason, `<!-- not-run: REASON -->`. A page's blocks run in order in one
+namespace; a block with top-level `await` gets `tg`, a client of the sandbox
+instance, and every block sees `fake`, that instance's FakeGreenAPI, served on
+loopback so that `AsyncGreenTelegram()` finds it through GREEN_API_* variables.
+The convention is described for writers in docs/development.md.
+"""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
+import re
+import shlex
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from green_tg_async import AsyncGreenPartner, AsyncGreenTelegram
+from green_tg_async import AsyncGreenPartner, AsyncGreenTelegram, RateLimits
 from green_tg_async._methods import METHODS, PARTNER_METHODS, SECTIONS, methods_markdown
+from green_tg_async.testing import FakeGreenAPI, reset_process_state
+from green_tg_async.testing._server import LoopbackServer
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+METHODS_PAGE = DOCS / "reference" / "methods.md"
+PAGES = [
+    README,
+    *sorted(p for p in DOCS.rglob("*.md") if DOCS / "incoming" not in p.parents),
+]
+BLOCK_TIMEOUT = 60.0  # seconds of real time; the blocks take milliseconds
+NOT_RUN = re.compile(r"<!-- not-run: (.*?) -->")
+FENCE = re.compile(r"^```(\S*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-def test_readme_lists_every_method_of_the_table() -> None:
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int
+    language: str
+    code: str
+    not_run: str | None  # the reason, when marked
+
+
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text(encoding="utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        marker = NOT_RUN.fullmatch(before.strip())
+        found.append(
+            Block(
+                page,
+                line,
+                match[1],
+                match[2],
+                marker[1].strip() if marker else None,
+            )
+        )
+    return found
+
+
+def _page_id(page: Path) -> str:
+    return str(page.relative_to(ROOT))
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeGreenAPI]:
+    """A FakeGreenAPI served on loopback, in a thread, found through the env."""
+    fake = FakeGreenAPI(rate_limits=False, long_poll=False)
+    ready = threading.Event()
+    url: list[str] = []
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with LoopbackServer(fake.handle_async) as server:
+            url.append(server.url)
+            running.append((asyncio.get_running_loop(), stop))
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    for name in ("GREEN_API_MEDIA_URL", "GREEN_API_PHONE_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", fake.id_instance)
+    monkeypatch.setenv("GREEN_API_TOKEN", fake.api_token)
+    monkeypatch.setenv("GREEN_API_URL", url[0])
+    monkeypatch.setenv("GREEN_API_WEBHOOK_TOKEN", "webhook-token")
+    monkeypatch.setenv("GREEN_TG_STATE", str(tmp_path / "state.sqlite3"))
+    monkeypatch.chdir(tmp_path)
+    reset_process_state()
+    try:
+        yield fake
+    finally:
+        loop, stop = running[0]
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        reset_process_state()
+
+
+def _run_block(block: Block, namespace: dict[str, Any]) -> None:
+    name = f"{_page_id(block.page)}:{block.line}"
+    code = compile(block.code, name, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    if code.co_flags & inspect.CO_COROUTINE:
+        asyncio.run(_run_async(code, namespace))
+    else:
+        exec(code, namespace)
+
+
+async def _run_async(code: Any, namespace: dict[str, Any]) -> None:
+    # The fake has no rates to respect; the docs' examples need not wait.
+    async with AsyncGreenTelegram(limits=RateLimits(enabled=False)) as tg:
+        namespace["tg"] = tg
+        async with asyncio.timeout(BLOCK_TIMEOUT):  # a block that never ends fails
+            await eval(code, namespace)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_every_python_block_runs_or_says_why_not(
+    page: Path, sandbox: FakeGreenAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "__docs__", "fake": sandbox}
+    text = page.read_text(encoding="utf-8")
+    markers = len(re.findall(r"^" + NOT_RUN.pattern + "$", text, re.MULTILINE))
+    assert markers == sum(b.not_run is not None for b in blocks(page)), "stray marker"
+    for block in blocks(page):
+        if block.language != "python":
+            assert block.not_run is None, f"line {block.line}: marks only python"
+            continue
+        if block.not_run is not None:
+            assert block.not_run, f"line {block.line}: not-run needs a reason"
+            compile(block.code, "<doc>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            continue
+        try:
+            _run_block(block, namespace)
+        except Exception as exc:
+            raise AssertionError(
+                f"{_page_id(page)}, the block at line {block.line} failed: {exc!r}"
+            ) from exc
+
+
+def test_every_guide_opens_with_a_runnable_example() -> None:
+    for page in [*sorted((DOCS / "guides").glob("*.md")), DOCS / "index.md"]:
+        first = blocks(page)[0]
+        heading, *between = page.read_text(encoding="utf-8").splitlines()[
+            : first.line - 1
+        ]
+        assert heading.startswith("# "), page
+        assert not "".join(between).strip(), f"{page.name}: text before its example"
+        assert first.language in ("python", "bash"), page
+        assert first.not_run is None, page
+
+
+def _sandbox_commands() -> Iterator[tuple[str, str]]:
+    for page in PAGES:
+        for block in blocks(page):
+            if block.language != "bash":
+                continue
+            for line in block.code.splitlines():
+                if "green-tg --sandbox" in line and not line.lstrip().startswith(
+                    ("#", "python")
+                ):
+                    yield _page_id(page), line.split("  #")[0].strip()
+
+
+@pytest.mark.parametrize(("page", "command"), list(_sandbox_commands()))
+def test_sandbox_commands_in_the_docs_run(
+    page: str,
+    command: str,
+    sandbox: FakeGreenAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from green_tg_async._cli import main
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.setenv("GREEN_TG_SANDBOX_RATE", "1000")
+    words = shlex.split(command)
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        monkeypatch.setenv(name, value)
+    assert words[0] == "green-tg"
+    expected = 3 if "GREEN_TG_SANDBOX_LOOKUP_LIMIT" in command else 0
+    assert main(words[1:]) == expected, command
+
+
+def test_the_quickstart_is_what_ci_runs() -> None:
     text = README.read_text(encoding="utf-8")
+    (quickstart, *_) = (b for b in blocks(README) if b.language == "bash")
+    assert (
+        'pip install -e ".[dev,cli]" && green-tg --sandbox check-file '
+        "examples/numbers.csv -o results.csv" in quickstart.code
+    )
+    test_command = "coverage run -m pytest && coverage report"
+    assert test_command in quickstart.code
+    assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 150
+
+
+def test_methods_page_lists_every_method_of_the_table() -> None:
+    text = METHODS_PAGE.read_text(encoding="utf-8")
     block = text.split("<!-- methods:start -->\n")[1].split("\n<!-- methods:end -->")[0]
     assert block == methods_markdown()
     for spec in METHODS.values():
