@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from ._decode import FLAG, RAW, WireModel, expect_object, require, wire
+from ._decode import FLAG, RAW, Id, Phone, WireModel, read_model, wire
 
 __all__ = [
+    "LOGGED_IN_QR_TYPES",
     "AccountSettings",
     "ApiToken",
     "AuthorizationStep",
@@ -19,14 +20,18 @@ __all__ = [
     "Settings",
 ]
 
+LOGGED_IN_QR_TYPES: Final = frozenset({"alreadyLogged", "already_registered"})
+"""`qr` answer types meaning "already logged in" (the QR page documents both)."""
+
 
 @dataclass(frozen=True, slots=True)
 class InstanceState:
     """The instance's authorization state (`getStateInstance`)."""
 
-    state_instance: str
-    """`authorized`, `notAuthorized`, `pendingPassword`, `starting`, `blocked`,
-    `suspended` (or a value added later; the server decides)."""
+    state_instance: str = wire("stateInstance", str, required=True)
+    """`authorized`, `notAuthorized` (also while a login waits for a code or
+    password), `pendingPassword`, `starting`, `blocked`, `suspended` (or a
+    value added later; the server decides)."""
 
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The decoded JSON exactly as received."""
@@ -34,9 +39,7 @@ class InstanceState:
     @classmethod
     def from_wire(cls, data: Any) -> InstanceState:
         """Decode a `getStateInstance` answer."""
-        obj = expect_object("getStateInstance", data)
-        state = require("getStateInstance", obj, "stateInstance", str)
-        return cls(state_instance=state, raw=obj)
+        return read_model(cls, "getStateInstance", data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,8 @@ class QrCode(WireModel):
     """A login QR code (`qr`), or why there is none; refreshed about every 5 s."""
 
     type: str | None = wire("type", str)
-    """`qrCode` (the image is in `message`), `error`, or `alreadyLogged`."""
+    """`qrCode` (the image is in `message`), `error`, `alreadyLogged` or
+    `already_registered` (both mean logged in: see `is_logged_in`)."""
 
     message: str | None = wire("message", str)
     """Base64 PNG for `qrCode`, otherwise the server's explanation."""
@@ -55,6 +59,11 @@ class QrCode(WireModel):
     def is_qr_code(self) -> bool:
         """True when `message` holds the QR image."""
         return self.type == "qrCode"
+
+    @property
+    def is_logged_in(self) -> bool:
+        """True when the instance is already logged in (no QR code needed)."""
+        return self.type in LOGGED_IN_QR_TYPES
 
     def png(self) -> bytes:
         """The QR image as PNG bytes; `ValueError` if this answer carries none."""
@@ -87,7 +96,7 @@ class AuthorizationStep(WireModel):
 class Settings(WireModel):
     """The instance settings (`getSettings`); toggles are "yes"/"no" strings."""
 
-    wid: str | None = wire("wid", str)
+    wid: str | None = wire("wid", Id)
     type_instance: str | None = wire("typeInstance", str)
     webhook_url: str | None = wire("webhookUrl", str)
     """Empty when notifications are taken by HTTP polling."""
@@ -104,6 +113,8 @@ class Settings(WireModel):
     outgoing_message_webhook: str | None = wire("outgoingMessageWebhook", str)
     outgoing_api_message_webhook: str | None = wire("outgoingAPIMessageWebhook", str)
     incoming_webhook: str | None = wire("incomingWebhook", str)
+    poll_message_webhook: str | None = wire("pollMessageWebhook", str)
+    """Poll notifications (Telegram needs it next to `incomingWebhook`)."""
     state_webhook: str | None = wire("stateWebhook", str)
     edited_message_webhook: str | None = wire("editedMessageWebhook", str)
     deleted_message_webhook: str | None = wire("deletedMessageWebhook", str)
@@ -115,11 +126,12 @@ class AccountSettings(WireModel):
     """The logged-in Telegram account (`getAccountSettings`)."""
 
     avatar: str | None = wire("avatar", str)
-    phone: str | None = wire("phone", str)
+    phone: str | None = wire("phone", Phone)
+    """The account's number, digits only; None when hidden."""
     state_instance: str | None = wire("stateInstance", str)
     suspended_until: Any = wire("suspendedUntil", object)
     """End of a `suspended` restriction, as the server sends it."""
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     raw: Mapping[str, Any] = RAW
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from green_tg_async._exceptions import ResponseDecodeError
-
-from ._decode import RAW, WireModel, expect_object, wire
+from ._decode import RAW, Id, WireModel, expect_object, read_model, wire
 
 __all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
 
@@ -17,7 +15,7 @@ __all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
 class HistoryMessage(WireModel):
     """One message of a chat's history or of the last-messages journals."""
 
-    id_message: str = wire("idMessage", str, required=True)
+    id_message: str = wire("idMessage", Id, required=True)
     """Unique within its chat only; pair it with `chat_id`."""
     type: str | None = wire("type", str)
     """`incoming` or `outgoing`."""
@@ -25,9 +23,9 @@ class HistoryMessage(WireModel):
     """Unix seconds."""
     type_message: str | None = wire("typeMessage", str)
     """`textMessage`, `imageMessage`, … (the notification message types)."""
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     chat_type: str | None = wire("chatType", str)
-    sender_id: str | None = wire("senderId", str)
+    sender_id: str | None = wire("senderId", Id)
     sender_name: str | None = wire("senderName", str)
     sender_type: str | None = wire("senderType", str)
     text_message: str | None = wire("textMessage", str)
@@ -45,31 +43,23 @@ class HistoryMessage(WireModel):
 class QueuedMessage:
     """A message waiting in the send queue (`showMessagesQueue`)."""
 
-    id_message: str
+    id_message: str = wire("idMessage", Id, required=True)
     """The queued message's id (`idMessage`, or `messageID` on some pages)."""
-    type: str | None
+    type: str | None = wire("type", str)
     """The method that queued it: `sendMessage`, `sendFileByUrl`, …"""
-    body: Mapping[str, Any]
-    """The request as queued (`chatId`, `message`, …)."""
+    body: Mapping[str, Any] = wire("body", dict)
+    """The request as queued (`chatId`, `message`, …); `{}` when not given."""
     raw: Mapping[str, Any] = RAW
 
     @classmethod
     def from_wire(cls, method: str, data: Any) -> QueuedMessage:
         """Decode one queue item, accepting both spellings of the id field."""
         obj = expect_object(method, data)
-        id_message = obj.get("idMessage", obj.get("messageID"))
-        if not isinstance(id_message, str):
-            raise ResponseDecodeError(
-                f"{method} answer item lacks 'idMessage'", method=method
-            )
-        kind = obj.get("type")
-        body = obj.get("body")
-        return cls(
-            id_message=id_message,
-            type=kind if isinstance(kind, str) else None,
-            body=body if isinstance(body, Mapping) else {},
-            raw=obj,
-        )
+        spelled = obj
+        if "idMessage" not in obj and "messageID" in obj:
+            spelled = {**obj, "idMessage": obj["messageID"]}
+        item = read_model(cls, method, spelled)
+        return replace(item, body=item.body or {}, raw=obj)
 
 
 @dataclass(frozen=True, slots=True)

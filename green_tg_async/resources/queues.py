@@ -6,7 +6,7 @@ from typing import Any
 
 from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
-from green_tg_async.models._decode import expect_list, expect_object
+from green_tg_async.models._decode import coerce, expect_list, expect_object
 
 from ._base import Section, acknowledged
 
@@ -60,7 +60,7 @@ def _count(method: str, data: Any) -> int:
     obj = expect_object(method, data)
     # The Russian docs spell the key with a Cyrillic "es"; accept both.
     for key in ("count", "\u0441ount"):
-        value = obj.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
+        value = None if obj.get(key) is None else coerce(obj[key], int)
+        if isinstance(value, int):
             return value
     raise ResponseDecodeError(f"{method} answer lacks the field 'count'", method=method)
