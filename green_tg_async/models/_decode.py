@@ -235,6 +235,8 @@ class _Wire:
     many: bool = False
     required: bool = False
     decode: Callable[[Any], Any] | None = None
+    also: tuple[str, ...] = ()
+    """Other spellings of `key` the docs use, tried in order when it is absent."""
 
 
 FLAG: Final = "<flag>"
@@ -249,6 +251,7 @@ def wire(
     required: bool = False,
     secret: bool = False,
     decode: Callable[[Any], Any] | None = None,
+    also: tuple[str, ...] = (),
 ) -> Any:
     """Declare a model field read from `key`; None when the API leaves it out.
 
@@ -256,9 +259,10 @@ def wire(
     `many` reads a JSON array of them into a tuple; `required` marks an
     essential field (missing or meaningless is a decode error); `secret`
     keeps the value out of repr; `decode` builds the value from the JSON
-    (missing counts as `{}`) for polymorphic fields.
+    (missing counts as `{}`) for polymorphic fields; `also` names other
+    spellings of the key, read when `key` is absent.
     """
-    meta = {"wire": _Wire(key, kind, many, required, decode)}
+    meta = {"wire": _Wire(key, kind, many, required, decode, also)}
     if required:
         return field(repr=not secret, metadata=meta)
     default: Any = () if many else None
@@ -290,6 +294,8 @@ def read_model(cls: type[T], method: str, data: Any, *, flag: str | None = None)
     where = f"{method}: {cls.__name__}"
     for name, declared in wire_fields(cls):
         key = flag if declared.key == FLAG and flag else declared.key
+        if obj.get(key) is None:  # absent: try the other spellings
+            key = next((k for k in declared.also if obj.get(k) is not None), key)
         values[name] = _read(method, where, obj, key, declared)
     return cls(**values)
 

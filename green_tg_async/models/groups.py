@@ -23,8 +23,8 @@ class ActionResult(WireModel):
 
     ok: bool | None = wire(FLAG, bool)
     """The API's flag; None if it sent none (see `reason`)."""
-    reason: str | None = wire("reason", str)
-    """Why the change was refused, when the API says."""
+    reason: str | None = wire("reason", str, also=("error",))
+    """Why the change was refused, when the API says (`reason` or `error`)."""
     raw: Mapping[str, Any] = RAW
 
     def __bool__(self) -> bool:
@@ -33,11 +33,15 @@ class ActionResult(WireModel):
 
     @classmethod
     def from_message(cls, method: str, data: Any, *, flag: str) -> ActionResult:
-        """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts)."""
+        """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts).
+
+        One contacts page spells the key `messsage`; both are read.
+        """
         result = cls.from_wire(method, data, flag=flag)
-        message = result.raw.get("message")
-        if result.ok is None and isinstance(message, str):
-            return cls(ok=False, reason=message, raw=result.raw)
+        for key in ("message", "messsage"):
+            message = result.raw.get(key)
+            if result.ok is None and isinstance(message, str):
+                return cls(ok=False, reason=message, raw=result.raw)
         return result
 
 

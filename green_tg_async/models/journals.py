@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._decode import RAW, Id, WireModel, expect_object, read_model, wire
+from ._decode import RAW, Id, WireModel, read_model, wire
 
 __all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
 
@@ -43,7 +43,7 @@ class HistoryMessage(WireModel):
 class QueuedMessage:
     """A message waiting in the send queue (`showMessagesQueue`)."""
 
-    id_message: str = wire("idMessage", Id, required=True)
+    id_message: str = wire("idMessage", Id, required=True, also=("messageID",))
     """The queued message's id (`idMessage`, or `messageID` on some pages)."""
     type: str | None = wire("type", str)
     """The method that queued it: `sendMessage`, `sendFileByUrl`, …"""
@@ -53,13 +53,9 @@ class QueuedMessage:
 
     @classmethod
     def from_wire(cls, method: str, data: Any) -> QueuedMessage:
-        """Decode one queue item, accepting both spellings of the id field."""
-        obj = expect_object(method, data)
-        spelled = obj
-        if "idMessage" not in obj and "messageID" in obj:
-            spelled = {**obj, "idMessage": obj["messageID"]}
-        item = read_model(cls, method, spelled)
-        return replace(item, body=item.body or {}, raw=obj)
+        """Decode one queue item (`body` is `{}` when not given)."""
+        item = read_model(cls, method, data)
+        return replace(item, body=item.body or {})
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Unpack
 
+from green_tg_async._classify import coded_error
 from green_tg_async._exceptions import APIError, AuthorizationError
 from green_tg_async.models import (
     AccountSettings,
@@ -165,9 +166,14 @@ class Account(Section):
         give it to every other client and process of this instance.
 
         Raises:
-            APIError: The API refused with `{code, description}` in a 200.
+            AuthenticationError: The API refused with `{"code": 401, ...}` in
+                a 200 (other codes raise their status's class).
+            APIError: A 200 without a new token, and without a code.
         """
         data = await self._client._call("updateApiToken")
+        refused = coded_error("updateApiToken", data)
+        if refused is not None:
+            raise refused
         if isinstance(data, Mapping) and "apiTokenInstance" not in data:
             raise APIError(
                 f"updateApiToken failed: {data.get('description', 'no new token')}",
