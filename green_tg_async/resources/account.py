@@ -123,9 +123,14 @@ class Account(Section):
             InstanceNotReadyError: Still `starting`, `notAuthorized` or
                 `pendingPassword` (the message says a password is expected)
                 after `timeout` seconds; `.state` names the last state.
-            AccountRestrictedError: The account is `blocked` or `suspended`
-                (`.until` from `getAccountSettings` when it says); raised at
-                once, since waiting will not change it.
+            AccountRestrictedError: The account is `suspended` (`.until`
+                from `getAccountSettings` when it says), or `blocked` on two
+                polls in a row (a single `blocked` has been seen falsely after
+                a send to a deleted account; the message suggests a reboot).
+                Waiting will not change either.
+
+        `notAuthorized` is waited out like `starting`: it is also the state
+        while a login started by `start_authorization()` waits for its code.
         """
         return await wait_until_authorized(self, timeout)
 
