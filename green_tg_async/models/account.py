@@ -13,6 +13,7 @@ __all__ = [
     "LOGGED_IN_QR_TYPES",
     "AccountSettings",
     "ApiToken",
+    "AuthorizationData",
     "AuthorizationStep",
     "InstanceState",
     "PictureUpdate",
@@ -73,6 +74,17 @@ class QrCode(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorizationData(WireModel):
+    """`data` of a login step answer: the step's outcome and, if refused, why."""
+
+    status: str | None = wire("status", str)
+    """`success` or `fail` (or a value the server adds later)."""
+    reason: str | None = wire("reason", str)
+    """Why a step failed (`invalid_code`, `timeout`, ...); empty on success."""
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True)
 class AuthorizationStep(WireModel):
     """A successful step of the phone-code or password login flow.
 
@@ -82,14 +94,15 @@ class AuthorizationStep(WireModel):
     status: bool | None = wire("status", bool)
     """True: the step was accepted."""
 
+    data: AuthorizationData | None = wire("data", AuthorizationData)
+    """The step's outcome (`data.status`, `data.reason`)."""
+
     raw: Mapping[str, Any] = RAW
 
     @property
     def result(self) -> str | None:
         """`data.status` (`success`, or a value the server adds later)."""
-        data = self.raw.get("data")
-        value = data.get("status") if isinstance(data, Mapping) else None
-        return value if isinstance(value, str) else None
+        return self.data.status if self.data else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,7 +146,9 @@ class PollMessage(_Shared):
 
     name: str | None = wire("name", str)
     multiple_answers: bool | None = wire("multipleAnswers", bool)
-    options: tuple[str, ...] = ()
+    options: tuple[str, ...] = wire(
+        "options", object, decode=lambda v: _poll_options(v)
+    )
     """Option texts, whether sent as `{"optionName": ...}` or as strings."""
     type_message: str = "pollMessage"
     raw: Mapping[str, Any] = RAW
@@ -239,9 +241,7 @@ def parse_message(data: Any) -> MessageContent:
         inner = {}
     quoted = _quoted(obj.get("quotedMessage"))
     extra["quoted_message"] = quoted
-    if cls is PollMessage:
-        extra["options"] = _poll_options(inner)
-    elif cls is ReactionMessage and quoted is not None:
+    if cls is ReactionMessage and quoted is not None:
         extra.update(stanza_id=quoted.stanza_id, participant=quoted.participant)
     content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]
     return content  # type: ignore[no-any-return]
@@ -257,8 +257,8 @@ def _quoted(value: Any) -> QuotedMessage | None:
     return QuotedMessage.from_wire(_SOURCE, value)
 
 
-def _poll_options(inner: Any) -> tuple[str, ...]:
-    items = inner.get("options") if isinstance(inner, Mapping) else None
+def _poll_options(items: Any) -> tuple[str, ...]:
+    """`pollMessageData.options`: items `{"optionName": ...}` or plain strings."""
     if not isinstance(items, list):
         return ()
     names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)

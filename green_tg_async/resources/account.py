@@ -195,12 +195,11 @@ class Account(Section):
             method, await self._client._call(method, json=body)
         )
         if step.status is False or step.result not in (None, "success"):
-            data = step.raw.get("data")
-            reason = data.get("reason") if isinstance(data, Mapping) else None
+            reason = step.data.reason if step.data else None
             raise AuthorizationError(
                 f"{method} failed: {reason or 'refused'}",
                 method=method,
                 body=dict(step.raw),
-                reason=reason if isinstance(reason, str) else None,
+                reason=reason or None,
             )
         return step
