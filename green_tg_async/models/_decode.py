@@ -36,6 +36,7 @@ __all__ = [
     "Phone",
     "WireModel",
     "coerce",
+    "decode_items",
     "expect_list",
     "expect_object",
     "misfit",
@@ -326,7 +327,24 @@ def _many(
     if value is not None and not isinstance(value, list):
         misfit(where, key, value, list)
         return ()
-    return tuple(kind.from_wire(method, item) for item in expect_list(where, value))
+    return tuple(decode_items(kind, method, expect_list(where, value)))
+
+
+def decode_items(model: Any, method: str, items: list[Mapping[str, Any]]) -> list[Any]:
+    """`model.from_wire()` of each item; an item that cannot be read is left out.
+
+    A list answer (`getChats`) keeps its other items when one lacks its
+    essential field: the item is logged (or, strict, raises), not the answer.
+    """
+    decoded = []
+    for index, item in enumerate(items):
+        try:
+            decoded.append(model.from_wire(method, item))
+        except ResponseDecodeError as exc:
+            if DECODING.is_strict:
+                raise
+            logger.debug("%s: item %d left out: %s", method, index, exc.message)
+    return decoded
 
 
 class WireModel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Self
 
 from ._decode import RAW, Id, WireModel, read_model, wire
 
@@ -27,6 +27,8 @@ class HistoryMessage(WireModel):
     chat_type: str | None = wire("chatType", str)
     sender_id: str | None = wire("senderId", Id)
     sender_name: str | None = wire("senderName", str)
+    sender_contact_name: str | None = wire("senderContactName", str)
+    """The sender's name in the account's contacts."""
     sender_type: str | None = wire("senderType", str)
     text_message: str | None = wire("textMessage", str)
     download_url: str | None = wire("downloadUrl", str)
@@ -36,11 +38,14 @@ class HistoryMessage(WireModel):
     status_message: str | None = wire("statusMessage", str)
     """`delivered` or `read` (outgoing messages only)."""
     send_by_api: bool | None = wire("sendByApi", bool)
+    is_forwarded: bool | None = wire("isForwarded", bool)
+    forwarding_score: int | None = wire("forwardingScore", int)
+    """How many times the message was forwarded."""
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedMessage:
+class QueuedMessage(WireModel):
     """A message waiting in the send queue (`showMessagesQueue`)."""
 
     id_message: str = wire("idMessage", Id, required=True, also=("messageID",))
@@ -52,7 +57,7 @@ class QueuedMessage:
     raw: Mapping[str, Any] = RAW
 
     @classmethod
-    def from_wire(cls, method: str, data: Any) -> QueuedMessage:
+    def from_wire(cls, method: str, data: Any, *, flag: str | None = None) -> Self:
         """Decode one queue item (`body` is `{}` when not given)."""
         item = read_model(cls, method, data)
         return replace(item, body=item.body or {})

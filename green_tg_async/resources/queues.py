@@ -6,9 +6,9 @@ from typing import Any
 
 from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
-from green_tg_async.models._decode import coerce, expect_list, expect_object
+from green_tg_async.models._decode import coerce, expect_object
 
-from ._base import Section, acknowledged
+from ._base import Section, acknowledged, items_of
 
 __all__ = ["Queues"]
 
@@ -24,8 +24,7 @@ class Queues(Section):
         Wraps `GET showMessagesQueue`.
         """
         data = await self._client._call("showMessagesQueue")
-        items = expect_list("showMessagesQueue", data)
-        return [QueuedMessage.from_wire("showMessagesQueue", item) for item in items]
+        return items_of(QueuedMessage, "showMessagesQueue", data)
 
     async def get_messages_count(self) -> int:
         """How many messages wait to be sent (refreshed about every 10 s).
