@@ -7,6 +7,7 @@ its URL); `seed/` holds our own bodies, used only where `fixtures/` has none.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,47 +69,47 @@ def _files(kind: str) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
-def method_examples() -> list[MethodExample]:
-    """Every documented method exchange."""
-    examples = []
-    for path in _files("methods"):
+def _items(kind: str) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """`(file, fixture, example)` for every example of every fixture of `kind`."""
+    for path in _files(kind):
         doc = json.loads(path.read_text(encoding="utf-8"))
         for item in doc["examples"]:
-            examples.append(
-                MethodExample(
-                    method=doc["method"],
-                    verb=doc["verb"],
-                    host=doc["host"],
-                    partner=bool(doc.get("partner")),
-                    url=doc["url"],
-                    name=item["name"],
-                    request=item.get("request"),
-                    query=item.get("query"),
-                    path_suffix=item.get("path_suffix"),
-                    status=item.get("status", 200),
-                    response=item.get("response"),
-                )
-            )
-    return examples
+            yield path, doc, item
+
+
+def method_examples() -> list[MethodExample]:
+    """Every documented method exchange."""
+    return [
+        MethodExample(
+            method=doc["method"],
+            verb=doc["verb"],
+            host=doc["host"],
+            partner=bool(doc.get("partner")),
+            url=doc["url"],
+            name=item["name"],
+            request=item.get("request"),
+            query=item.get("query"),
+            path_suffix=item.get("path_suffix"),
+            status=item.get("status", 200),
+            response=item.get("response"),
+        )
+        for _, doc, item in _items("methods")
+    ]
 
 
 def notification_examples() -> list[NotificationExample]:
     """Every documented notification body."""
-    examples = []
-    for path in _files("notifications"):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        for item in doc["examples"]:
-            examples.append(
-                NotificationExample(
-                    file=path.stem,
-                    url=doc["url"],
-                    type_webhook=doc["typeWebhook"],
-                    type_message=doc.get("typeMessage"),
-                    name=item["name"],
-                    body=item["body"],
-                )
-            )
-    return examples
+    return [
+        NotificationExample(
+            file=path.stem,
+            url=doc["url"],
+            type_webhook=doc["typeWebhook"],
+            type_message=doc.get("typeMessage"),
+            name=item["name"],
+            body=item["body"],
+        )
+        for path, doc, item in _items("notifications")
+    ]
 
 
 def params(examples: list[Any]) -> list[Any]:

@@ -111,3 +111,14 @@ def test_the_notification_builders_build_a_documented_shape(name: str) -> None:
     built = BUILT[name]()
     assert any(same_shape(built, body) for body in documented), (name, built)
     assert type(built.get("senderData", {}).get("senderPhoneNumber", 0)) is int
+
+
+async def test_the_fake_lists_username_accounts_with_a_hidden_phone() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    fake.add_accounts(["@ann", 79001234567])
+    async with fake.client() as tg:
+        contacts = await tg.service.get_contacts()
+    assert [(c.username, c.phone_number) for c in contacts] == [
+        ("@ann", None),
+        ("", "79001234567"),
+    ]

@@ -187,3 +187,26 @@ def test_a_list_item_that_is_not_an_object_is_skipped() -> None:
     assert items == [{"chatId": "1"}]
     with decode.DECODING.strict(), pytest.raises(ResponseDecodeError):
         decode.expect_list("getChats", [5])
+
+
+def test_a_negative_phone_does_not_fit() -> None:
+    chat = Chat.from_wire("getChats", {"chatId": "1", "phoneNumber": -5})
+    assert chat.phone_number is None
+    assert chat.raw["phoneNumber"] == -5
+
+
+def test_a_nested_list_that_is_not_a_list_reads_as_empty() -> None:
+    from green_tg_async.models import GroupData
+
+    group = GroupData.from_wire("getGroupData", {"chatId": "-1", "participants": "x"})
+    assert group.participants == ()
+
+
+def test_strict_mode_raises_for_an_unreadable_item_and_body() -> None:
+    with decode.DECODING.strict():
+        with pytest.raises(ResponseDecodeError, match="chatId"):
+            decode.decode_items(Chat, "getChats", [{"name": "no id"}])
+        with pytest.raises(ResponseDecodeError):
+            parse_notification(
+                {"typeWebhook": "incomingMessageReceived", "messageData": 1}
+            )

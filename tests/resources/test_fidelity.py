@@ -137,3 +137,12 @@ async def test_get_instances_keeps_the_instance_tokens_out_of_logs(
 def test_edit_message_says_the_docs_limit() -> None:
     assert "4069" in (Service.edit_message.__doc__ or "")
     assert "4096" in (Service.edit_message.__doc__ or "")
+
+
+async def test_update_api_token_without_a_token_or_code_is_an_api_error(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.get(f"/updateApiToken/{API_TOKEN}").respond(json={"description": "odd"})
+    with pytest.raises(APIError, match="odd") as info:
+        await client.account.update_api_token()
+    assert type(info.value) is APIError
