@@ -31,6 +31,7 @@ __all__ = [
     "NOT_READY_REASON",
     "STATUS_ERRORS",
     "classify",
+    "coded_error",
     "error_for_response",
     "parse_retry_after",
     "soft_error_class",
@@ -101,6 +102,22 @@ def soft_error_class(reason: str) -> type[APIError] | None:
         if fragment in normalised:
             return error_cls
     return None
+
+
+def coded_error(method: str, data: Any) -> APIError | None:
+    """The error a 200 `{"code": 401, "description": ...}` answer stands for, or None.
+
+    Partner methods and `updateApiToken` report failures inside an HTTP 200
+    (https://green-api.com/en/telegram/docs/partners/deleteInstanceAccount/);
+    the class is the one of the status `code` names. `status_code` stays 200.
+    """
+    code = data.get("code") if isinstance(data, Mapping) else None
+    if isinstance(code, bool) or not isinstance(code, int) or code < 400:
+        return None
+    error_cls = STATUS_ERRORS.get(code, ServerError if code >= 500 else APIError)
+    detail = _detail(data)
+    message = f"{method} failed with code {code} in an HTTP 200: {detail}"
+    return error_cls(message, method=method, status_code=200, body=dict(data))
 
 
 def error_for_response(method: str, response: httpx.Response) -> APIError:

@@ -16,6 +16,7 @@ from typing import Final
 from ._client import AsyncGreenTelegram
 from ._exceptions import AuthorizationError, InstanceNotReadyError
 from ._qr import render_qr
+from .models import InstanceState
 
 __all__ = ["LOGIN_EXIT", "login"]
 
@@ -39,6 +40,7 @@ _MESSAGES: Final = {
     "already_registered": "the instance is already logged in",
 }
 PASSWORD_TRIES: Final = 3
+_IN_PROGRESS: Final = frozenset({"notAuthorized", "starting"})
 QR_REFRESH: Final = 5.0  # seconds; GREEN-API renews the code about this often
 
 
@@ -49,11 +51,7 @@ async def login(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
             await _by_phone(tg, args.phone)
         else:
             await _by_qr(tg, args)
-        state = await tg.account.get_state_instance()
-        if state.state_instance == "pendingPassword":
-            await _password(tg)
-        if state.state_instance != "authorized":
-            state = await tg.account.wait_until_authorized(timeout=args.timeout)
+        state = await _settle(tg, args.timeout)
     except AuthorizationError as exc:
         return _refused(exc)
     except InstanceNotReadyError as exc:
@@ -70,6 +68,29 @@ async def _by_phone(tg: AsyncGreenTelegram, phone: str) -> None:
     await tg.account.start_authorization(phone)
     code = (await asyncio.to_thread(input, "Code from Telegram: ")).strip()
     await tg.account.send_authorization_code(code)
+
+
+async def _settle(tg: AsyncGreenTelegram, seconds: float) -> InstanceState:
+    """Wait for `authorized`, asking for the 2FA password when it is expected.
+
+    `notAuthorized` (and `starting`) right after a code or a scan means the
+    login is still going on: it is polled out (1/s), never a failure.
+    """
+    clock, sleep = tg.breaker.policy.clock, tg.retry_policy.sleep
+    deadline = clock() + seconds
+    asked = False
+    while True:
+        state = await tg.account.get_state_instance()
+        if state.state_instance == "pendingPassword" and not asked:
+            await _password(tg)
+            asked = True
+        elif state.state_instance not in _IN_PROGRESS or clock() >= deadline:
+            break
+        else:
+            await sleep(1.0)
+    if state.state_instance == "authorized":
+        return state
+    return await tg.account.wait_until_authorized(max(0.0, deadline - clock()))
 
 
 async def _password(tg: AsyncGreenTelegram) -> None:
@@ -94,7 +115,7 @@ async def _by_qr(tg: AsyncGreenTelegram, args: argparse.Namespace) -> None:
         if state in ("authorized", "pendingPassword"):
             return
         answer = await tg.account.qr()
-        if answer.type == "alreadyLogged":
+        if answer.is_logged_in:  # alreadyLogged or already_registered
             return
         if answer.is_qr_code and answer.message != shown:
             shown = answer.message

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Unpack
+from typing import Any, Unpack
 
 import httpx
 
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolve_url
+from ._classify import coded_error
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._logging import install_redaction
 from ._methods import PARTNER_METHODS
 from .models import ActionResult, CreatedInstance, PartnerInstance
 from .resources import _validate as check
 from .resources._base import acknowledged, items_of
-from .resources._settings import SettingsFields, settings_body
+from .resources._settings import (
+    MAX_DELAY_AT_CREATION,
+    SettingsFields,
+    settings_body,
+)
 from .stores import StateStore
 
 __all__ = ["DEFAULT_PARTNER_URL", "AsyncGreenPartner"]
@@ -79,22 +84,28 @@ class AsyncGreenPartner(BaseClient):
 
     async def get_instances(self) -> list[PartnerInstance]:
         """Every instance of the partner account. Wraps `GET getInstances`."""
-        data = await self._call("getInstances")
-        return items_of(PartnerInstance, "getInstances", data)
+        instances = items_of(
+            PartnerInstance, "getInstances", await self._answer("getInstances")
+        )
+        for instance in instances:  # secrets: keep them out of logs
+            if instance.api_token_instance:
+                install_redaction(instance.api_token_instance)
+        return instances
 
     async def create_instance(
         self, *, name: str | None = None, **settings: Unpack[SettingsFields]
     ) -> CreatedInstance:
         """Create an instance, optionally with a name and initial settings.
 
-        Wraps `POST createInstance`; the settings are those of `set_settings()`.
+        Wraps `POST createInstance`; the settings are those of `set_settings()`,
+        except that `delay_send_messages_milliseconds` is 500-300000 here.
         The answer's token is kept out of repr and logs; GREEN-API does not return the
         instance's `apiUrl`/`mediaUrl`.
         """
-        body = settings_body(settings)
+        body = settings_body(settings, max_delay=MAX_DELAY_AT_CREATION)
         if name is not None:
             body["name"] = check.text(name, "name")
-        data = await self._call("createInstance", json=body)
+        data = await self._answer("createInstance", json=body)
         created = CreatedInstance.from_wire("createInstance", data)
         # A new secret: keep it out of logs like our own token.
         install_redaction(created.api_token_instance)
@@ -108,8 +119,18 @@ class AsyncGreenPartner(BaseClient):
         text = check.chat_id(id_instance, "id_instance")
         if not text.isdigit():
             raise ValueError(f"id_instance must be digits only, got {text!r}")
-        data = await self._call("deleteInstanceAccount", json={"idInstance": int(text)})
+        data = await self._answer(
+            "deleteInstanceAccount", json={"idInstance": int(text)}
+        )
         return acknowledged("deleteInstanceAccount", data, "deleteInstanceAccount")
+
+    async def _answer(self, method: str, **request: Any) -> Any:
+        """`_call`, raising the error a 200 `{"code", "description"}` reports."""
+        data = await self._call(method, **request)
+        refused = coded_error(method, data)
+        if refused is not None:
+            raise refused
+        return data
 
     def __repr__(self) -> str:
         return f"<AsyncGreenPartner url={self._url!r} state={self._state.value}>"

@@ -269,3 +269,31 @@ def test_qr_already_logged_in_ends_the_wait(
     fake.fail_next(200, json={"type": "alreadyLogged", "message": "logged"})
     assert main(["login", "--qr"]) == 0
     assert capsys.readouterr().out == "authorized\n"
+
+
+def test_qr_already_registered_is_logged_in(
+    fake: FakeGreenAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.fail_next(200, json={"stateInstance": "notAuthorized"})
+    fake.fail_next(200, json={"type": "already_registered", "message": "logged"})
+    assert main(["login", "--qr", "--timeout", "60"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "authorized\n"
+    assert "no QR code yet" not in out.err
+
+
+def test_phone_login_waits_out_not_authorized_then_asks_the_password(
+    fake: FakeGreenAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake.script_login(code="24680", password=SECRET)
+    _answers(monkeypatch, codes=["24680"], secrets=[SECRET])
+    # After the code the instance reads notAuthorized for a while, then asks
+    # for the 2FA password: neither is a failure.
+    fake.script_states("notAuthorized", "notAuthorized", "pendingPassword")
+    assert main(["login", "--phone", "79001234567", "--timeout", "60"]) == 0
+    assert capsys.readouterr().out.endswith("authorized\n")
+    assert fake.state == "authorized"
+    methods = [m for _, m in fake.requests]
+    assert methods.count("sendAuthorizationPassword") == 1

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 
-from ._decode import RAW, WireModel, expect_object, wire
+from ._decode import RAW, Id, Phone, WireModel, expect_object, misfit, wire
 
 __all__ = [
     "ContactMessage",
@@ -17,6 +17,7 @@ __all__ = [
     "LocationMessage",
     "MessageContent",
     "PollMessage",
+    "QuotedMessage",
     "ReactionMessage",
     "StickerMessage",
     "TextMessage",
@@ -28,7 +29,35 @@ _SOURCE: Final = "notification"
 
 
 @dataclass(frozen=True, slots=True)
-class TextMessage(WireModel):
+class QuotedMessage(WireModel):
+    """`messageData.quotedMessage`: the message a reply (or reaction) refers to.
+
+    The Telegram pages do not show its inner fields; these are the ones the
+    reaction and WhatsApp pages document. Everything else is in `raw`.
+    """
+
+    stanza_id: str | None = wire("stanzaId", Id)
+    """Id of the quoted message."""
+    participant: str | None = wire("participant", Id)
+    """Chat id of the quoted message's author."""
+    type_message: str | None = wire("typeMessage", str)
+    text_message: str | None = wire("textMessage", str)
+    raw: Mapping[str, Any] = RAW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Shared(WireModel):
+    """What every content type may carry (keyword-only fields)."""
+
+    forwarding_score: int | None = wire("forwardingScore", int)
+    """How many times the message was forwarded."""
+    is_forwarded: bool | None = wire("isForwarded", bool)
+    quoted_message: QuotedMessage | None = None
+    """The message this one replies to (`messageData.quotedMessage`), if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage(_Shared):
     """`textMessage`: plain text."""
 
     text_message: str | None = wire("textMessage", str)
@@ -37,7 +66,7 @@ class TextMessage(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class ExtendedTextMessage(WireModel):
+class ExtendedTextMessage(_Shared):
     """`extendedTextMessage`: text with a link preview."""
 
     text: str | None = wire("text", str)
@@ -45,14 +74,16 @@ class ExtendedTextMessage(WireModel):
     title: str | None = wire("title", str)
     preview_type: str | None = wire("previewType", str)
     jpeg_thumbnail: str | None = wire("jpegThumbnail", str)
-    forwarding_score: int | None = wire("forwardingScore", int)
-    is_forwarded: bool | None = wire("isForwarded", bool)
+    thumbnail_url: str | None = wire("thumbnailUrl", str)
+    """Link to the preview image."""
+    source_id: str | None = wire("sourceId", Id)
+    """Ad id (advertising messages only)."""
     type_message: str = "extendedTextMessage"
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class FileMessage(WireModel):
+class FileMessage(_Shared):
     """`imageMessage`, `videoMessage`, `documentMessage` or `audioMessage`."""
 
     download_url: str | None = wire("downloadUrl", str)
@@ -65,7 +96,7 @@ class FileMessage(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class StickerMessage(WireModel):
+class StickerMessage(_Shared):
     """`stickerMessage`: `.tgs` animated or `.webp` static sticker."""
 
     download_url: str | None = wire("downloadUrl", str)
@@ -82,7 +113,7 @@ class StickerMessage(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class LocationMessage(WireModel):
+class LocationMessage(_Shared):
     """`locationMessage`."""
 
     latitude: float | None = wire("latitude", float)
@@ -95,29 +126,36 @@ class LocationMessage(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class ContactMessage(WireModel):
+class ContactMessage(_Shared):
     """`contactMessage`: a shared contact card."""
 
-    display_name: str | None = wire("displayName", str)
+    phone_contact: str | None = wire("phoneContact", Phone)
+    """The contact's number, digits only; None when not shared."""
+    first_name: str | None = wire("firstName", str)
+    last_name: str | None = wire("lastName", str)
     vcard: str | None = wire("vcard", str)
+    chat_id: str | None = wire("chatId", Id)
+    """The contact's Telegram chat id, when it has one."""
     type_message: str = "contactMessage"
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class PollMessage(WireModel):
+class PollMessage(_Shared):
     """`pollMessage`: a poll and its options."""
 
     name: str | None = wire("name", str)
     multiple_answers: bool | None = wire("multipleAnswers", bool)
-    options: tuple[str, ...] = ()
+    options: tuple[str, ...] = wire(
+        "options", object, decode=lambda v: _poll_options(v)
+    )
     """Option texts, whether sent as `{"optionName": ...}` or as strings."""
     type_message: str = "pollMessage"
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class ReactionMessage(WireModel):
+class ReactionMessage(_Shared):
     """`reactionMessage`: an emoji reaction to the message `stanza_id`."""
 
     text: str | None = wire("text", str)
@@ -130,20 +168,20 @@ class ReactionMessage(WireModel):
 
 
 @dataclass(frozen=True, slots=True)
-class EditedMessage(WireModel):
+class EditedMessage(_Shared):
     """`editedMessage`: the message `stanza_id` now reads `text_message`."""
 
     text_message: str | None = wire("textMessage", str)
-    stanza_id: str | None = wire("stanzaId", str)
+    stanza_id: str | None = wire("stanzaId", Id)
     type_message: str = "editedMessage"
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class DeletedMessage(WireModel):
+class DeletedMessage(_Shared):
     """`deletedMessage`: the message `stanza_id` was deleted."""
 
-    stanza_id: str | None = wire("stanzaId", str)
+    stanza_id: str | None = wire("stanzaId", Id)
     type_message: str = "deletedMessage"
     raw: Mapping[str, Any] = RAW
 
@@ -198,27 +236,29 @@ def parse_message(data: Any) -> MessageContent:
     # Stickers were seen in `fileMessageData` too (the WhatsApp container).
     inner = obj.get(container, obj.get("fileMessageData", {}))
     extra: dict[str, Any] = {"raw": obj, "type_message": kind}
-    if cls is PollMessage:
-        extra["options"] = _poll_options(inner)
-    elif cls is ReactionMessage:
-        extra.update(_reaction_target(obj.get("quotedMessage")))
+    if not isinstance(inner, Mapping):
+        misfit(f"{_SOURCE}: {cls.__name__}", container, inner, dict)
+        inner = {}
+    quoted = _quoted(obj.get("quotedMessage"))
+    extra["quoted_message"] = quoted
+    if cls is ReactionMessage and quoted is not None:
+        extra.update(stanza_id=quoted.stanza_id, participant=quoted.participant)
     content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]
     return content  # type: ignore[no-any-return]
 
 
-def _reaction_target(quoted: Any) -> dict[str, str | None]:
-    """The reacted-to message (`quotedMessage.stanzaId`) and its author."""
-    if not isinstance(quoted, Mapping):
-        return {}
-    stanza, who = quoted.get("stanzaId"), quoted.get("participant")
-    return {
-        "stanza_id": stanza if isinstance(stanza, str) else None,
-        "participant": who if isinstance(who, str) else None,
-    }
+def _quoted(value: Any) -> QuotedMessage | None:
+    """`messageData.quotedMessage` as a model; None when absent or not an object."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        misfit(f"{_SOURCE}: messageData", "quotedMessage", value, dict)
+        return None
+    return QuotedMessage.from_wire(_SOURCE, value)
 
 
-def _poll_options(inner: Any) -> tuple[str, ...]:
-    items = inner.get("options") if isinstance(inner, Mapping) else None
+def _poll_options(items: Any) -> tuple[str, ...]:
+    """`pollMessageData.options`: items `{"optionName": ...}` or plain strings."""
     if not isinstance(items, list):
         return ()
     names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._decode import FLAG, RAW, WireModel, wire
+from ._decode import FLAG, RAW, Id, WireModel, wire
 
 __all__ = ["ActionResult", "CreatedGroup", "GroupData", "GroupParticipant"]
 
@@ -23,8 +23,8 @@ class ActionResult(WireModel):
 
     ok: bool | None = wire(FLAG, bool)
     """The API's flag; None if it sent none (see `reason`)."""
-    reason: str | None = wire("reason", str)
-    """Why the change was refused, when the API says."""
+    reason: str | None = wire("reason", str, also=("error",))
+    """Why the change was refused, when the API says (`reason` or `error`)."""
     raw: Mapping[str, Any] = RAW
 
     def __bool__(self) -> bool:
@@ -33,11 +33,15 @@ class ActionResult(WireModel):
 
     @classmethod
     def from_message(cls, method: str, data: Any, *, flag: str) -> ActionResult:
-        """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts)."""
+        """Like `from_wire`, also reading a `{"message": ...}` refusal (contacts).
+
+        One contacts page spells the key `messsage`; both are read.
+        """
         result = cls.from_wire(method, data, flag=flag)
-        message = result.raw.get("message")
-        if result.ok is None and isinstance(message, str):
-            return cls(ok=False, reason=message, raw=result.raw)
+        for key in ("message", "messsage"):
+            message = result.raw.get(key)
+            if result.ok is None and isinstance(message, str):
+                return cls(ok=False, reason=message, raw=result.raw)
         return result
 
 
@@ -46,7 +50,7 @@ class CreatedGroup(WireModel):
     """A new group (`createGroup`)."""
 
     created: bool = wire("created", bool, required=True)
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     """The group's chat id (negative)."""
     group_invite_link: str | None = wire("groupInviteLink", str)
     raw: Mapping[str, Any] = RAW
@@ -56,8 +60,8 @@ class CreatedGroup(WireModel):
 class GroupParticipant(WireModel):
     """One member of a group (`getGroupData`)."""
 
-    id: str | None = wire("id", str)
-    chat_id: str | None = wire("chatId", str)
+    id: str | None = wire("id", Id)
+    chat_id: str | None = wire("chatId", Id)
     is_admin: bool | None = wire("isAdmin", bool)
     is_super_admin: bool | None = wire("isSuperAdmin", bool)
     raw: Mapping[str, Any] = RAW
@@ -67,14 +71,38 @@ class GroupParticipant(WireModel):
 class GroupData(WireModel):
     """A group's description and members (`getGroupData`)."""
 
-    chat_id: str | None = wire("chatId", str)
-    owner: str | None = wire("owner", str)
+    chat_id: str | None = wire("chatId", Id)
+    owner: str | None = wire("owner", Id)
     subject: str | None = wire("subject", str)
     description: str | None = wire("description", str)
     creation: int | None = wire("creation", int)
     group_invite_link: str | None = wire("groupInviteLink", str)
     is_supergroup: bool | None = wire("isSupergroup", bool)
     is_channel: bool | None = wire("isChannel", bool)
+    allow_participants_send_messages: bool | None = wire(
+        "allowParticipantsSendMessages", bool
+    )
+    allow_participants_send_media: bool | None = wire(
+        "allowParticipantsSendMedia", bool
+    )
+    allow_participants_send_polls: bool | None = wire(
+        "allowParticipantsSendPolls", bool
+    )
+    allow_participants_send_other_messages: bool | None = wire(
+        "allowParticipantsSendOtherMessages", bool
+    )
+    allow_participants_add_web_page_previews: bool | None = wire(
+        "allowParticipantsAddWebPagePreviews", bool
+    )
+    allow_participants_edit_group_settings: bool | None = wire(
+        "allowParticipantsEditGroupSettings", bool
+    )
+    allow_participants_add_members: bool | None = wire(
+        "allowParticipantsAddMembers", bool
+    )
+    allow_participants_pin_messages: bool | None = wire(
+        "allowParticipantsPinMessages", bool
+    )
     participants: tuple[GroupParticipant, ...] = wire(
         "participants", GroupParticipant, many=True
     )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Self
 
-from green_tg_async._exceptions import ResponseDecodeError
-
-from ._decode import RAW, WireModel, expect_object, wire
+from ._decode import RAW, Id, WireModel, read_model, wire
 
 __all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
 
@@ -17,7 +15,7 @@ __all__ = ["HistoryMessage", "QueuedMessage", "WebhooksQueueCleared"]
 class HistoryMessage(WireModel):
     """One message of a chat's history or of the last-messages journals."""
 
-    id_message: str = wire("idMessage", str, required=True)
+    id_message: str = wire("idMessage", Id, required=True)
     """Unique within its chat only; pair it with `chat_id`."""
     type: str | None = wire("type", str)
     """`incoming` or `outgoing`."""
@@ -25,10 +23,12 @@ class HistoryMessage(WireModel):
     """Unix seconds."""
     type_message: str | None = wire("typeMessage", str)
     """`textMessage`, `imageMessage`, … (the notification message types)."""
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     chat_type: str | None = wire("chatType", str)
-    sender_id: str | None = wire("senderId", str)
+    sender_id: str | None = wire("senderId", Id)
     sender_name: str | None = wire("senderName", str)
+    sender_contact_name: str | None = wire("senderContactName", str)
+    """The sender's name in the account's contacts."""
     sender_type: str | None = wire("senderType", str)
     text_message: str | None = wire("textMessage", str)
     download_url: str | None = wire("downloadUrl", str)
@@ -38,38 +38,29 @@ class HistoryMessage(WireModel):
     status_message: str | None = wire("statusMessage", str)
     """`delivered` or `read` (outgoing messages only)."""
     send_by_api: bool | None = wire("sendByApi", bool)
+    is_forwarded: bool | None = wire("isForwarded", bool)
+    forwarding_score: int | None = wire("forwardingScore", int)
+    """How many times the message was forwarded."""
     raw: Mapping[str, Any] = RAW
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedMessage:
+class QueuedMessage(WireModel):
     """A message waiting in the send queue (`showMessagesQueue`)."""
 
-    id_message: str
+    id_message: str = wire("idMessage", Id, required=True, also=("messageID",))
     """The queued message's id (`idMessage`, or `messageID` on some pages)."""
-    type: str | None
+    type: str | None = wire("type", str)
     """The method that queued it: `sendMessage`, `sendFileByUrl`, …"""
-    body: Mapping[str, Any]
-    """The request as queued (`chatId`, `message`, …)."""
+    body: Mapping[str, Any] = wire("body", dict)
+    """The request as queued (`chatId`, `message`, …); `{}` when not given."""
     raw: Mapping[str, Any] = RAW
 
     @classmethod
-    def from_wire(cls, method: str, data: Any) -> QueuedMessage:
-        """Decode one queue item, accepting both spellings of the id field."""
-        obj = expect_object(method, data)
-        id_message = obj.get("idMessage", obj.get("messageID"))
-        if not isinstance(id_message, str):
-            raise ResponseDecodeError(
-                f"{method} answer item lacks 'idMessage'", method=method
-            )
-        kind = obj.get("type")
-        body = obj.get("body")
-        return cls(
-            id_message=id_message,
-            type=kind if isinstance(kind, str) else None,
-            body=body if isinstance(body, Mapping) else {},
-            raw=obj,
-        )
+    def from_wire(cls, method: str, data: Any, *, flag: str | None = None) -> Self:
+        """Decode one queue item (`body` is `{}` when not given)."""
+        item = read_model(cls, method, data)
+        return replace(item, body=item.body or {})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from green_tg_async._exceptions import ResponseDecodeError
 
-from ._decode import RAW, WireModel, expect_object, require, wire
+from ._decode import RAW, Id, WireModel, coerce, expect_object, require, wire
 
 __all__ = [
     "ContactCard",
@@ -21,27 +21,21 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class SentMessage:
+class SentMessage(WireModel):
     """Acknowledgement that GREEN-API queued an outgoing message."""
 
-    id_message: str
+    id_message: str = wire("idMessage", Id, required=True)
     """Id assigned by GREEN-API; unique within its chat only."""
 
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The decoded JSON exactly as received."""
-
-    @classmethod
-    def from_wire(cls, method: str, data: Any) -> SentMessage:
-        """Decode an `{"idMessage": ...}` answer of a send method."""
-        obj = expect_object(method, data)
-        return cls(id_message=require(method, obj, "idMessage", str), raw=obj)
 
 
 @dataclass(frozen=True, slots=True)
 class SentFile(WireModel):
     """A queued file message (`sendFileByUpload`)."""
 
-    id_message: str = wire("idMessage", str, required=True)
+    id_message: str = wire("idMessage", Id, required=True)
     """Id assigned by GREEN-API; unique within its chat only."""
     url_file: str | None = wire("urlFile", str)
     """GREEN-API's stored copy of the file (kept about 24 h)."""
@@ -70,18 +64,18 @@ class DownloadLink(WireModel):
 class ForwardedMessages:
     """Ids of the forwarded copies (`forwardMessages`), in request order."""
 
-    messages: tuple[str, ...]
+    messages: tuple[str, ...] = wire("messages", Id, many=True, required=True)
     """New `idMessage` of each copy in the destination chat."""
     raw: Mapping[str, Any] = RAW
 
     @classmethod
     def from_wire(cls, method: str, data: Any) -> ForwardedMessages:
-        """Decode `{"messages": ["<id>", ...]}`."""
+        """Decode `{"messages": ["<id>", ...]}` (int ids read as text)."""
         obj = expect_object(method, data)
-        ids = require(method, obj, "messages", list)
+        ids = [coerce(item, Id) for item in require(method, obj, "messages", list)]
         if not all(isinstance(item, str) for item in ids):
             raise ResponseDecodeError(
-                f"{method} answer field 'messages' holds a non-string id",
+                f"{method} answer field 'messages' holds an item that is no id",
                 method=method,
             )
         return cls(messages=tuple(ids), raw=obj)

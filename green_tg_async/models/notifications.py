@@ -14,7 +14,7 @@ from typing import Any, Final, TypeAlias
 
 from green_tg_async._exceptions import ResponseDecodeError
 
-from ._decode import RAW, WireModel, expect_object, wire
+from ._decode import DECODING, RAW, Id, Phone, WireModel, coerce, expect_object, wire
 from .contents import (
     ContactMessage,
     DeletedMessage,
@@ -24,6 +24,7 @@ from .contents import (
     LocationMessage,
     MessageContent,
     PollMessage,
+    QuotedMessage,
     ReactionMessage,
     StickerMessage,
     TextMessage,
@@ -50,6 +51,7 @@ __all__ = [
     "PollMessage",
     "QuotaData",
     "QuotaExceeded",
+    "QuotedMessage",
     "ReactionMessage",
     "SenderData",
     "StateInstanceChanged",
@@ -69,7 +71,7 @@ class InstanceData(WireModel):
     """Which instance sent the notification."""
 
     id_instance: int | None = wire("idInstance", int)
-    wid: str | None = wire("wid", str)
+    wid: str | None = wire("wid", Id)
     type_instance: str | None = wire("typeInstance", str)
     """`telegram` for Telegram instances."""
     raw: Mapping[str, Any] = RAW
@@ -79,15 +81,16 @@ class InstanceData(WireModel):
 class SenderData(WireModel):
     """Chat and sender of a message notification."""
 
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     chat_type: str | None = wire("chatType", str)
     """`user`, `group`, `supergroup`, `channel`, `bot`, or a newer value."""
-    sender: str | None = wire("sender", str)
+    sender: str | None = wire("sender", Id)
     chat_name: str | None = wire("chatName", str)
     sender_name: str | None = wire("senderName", str)
     sender_type: str | None = wire("senderType", str)
     sender_contact_name: str | None = wire("senderContactName", str)
-    sender_phone_number: str | None = wire("senderPhoneNumber", str)
+    sender_phone_number: str | None = wire("senderPhoneNumber", Phone)
+    """Digits only; None when hidden (the server sends `0`)."""
     raw: Mapping[str, Any] = RAW
 
 
@@ -109,7 +112,7 @@ class _Envelope(WireModel):
 class MessageNotification(_Envelope):
     """A message in a chat: received, sent from a phone, or sent by the API."""
 
-    id_message: str | None = wire("idMessage", str)
+    id_message: str | None = wire("idMessage", Id)
     """Unique within its chat only."""
     sender_data: SenderData | None = wire("senderData", SenderData)
     message: MessageContent = wire("messageData", object, decode=parse_message)
@@ -140,8 +143,8 @@ class OutgoingAPIMessageReceived(MessageNotification):
 class OutgoingMessageStatus(_Envelope):
     """`outgoingMessageStatus`: delivery status of an outgoing message."""
 
-    chat_id: str | None = wire("chatId", str)
-    id_message: str | None = wire("idMessage", str)
+    chat_id: str | None = wire("chatId", Id)
+    id_message: str | None = wire("idMessage", Id)
     status: str | None = wire("status", str)
     """`delivered`, `read`, `failed`, or a newer value."""
     description: str | None = wire("description", str)
@@ -206,8 +209,11 @@ _BODIES: Final[Mapping[str, Any]] = {
 def parse_notification(body: Any) -> NotificationBody:
     """Build the typed notification for a webhook body (a decoded JSON object).
 
-    Raises `ResponseDecodeError` only when `body` is not a JSON object; an
-    unknown or unreadable notification becomes `UnknownNotification`.
+    Raises `ResponseDecodeError` only when `body` is not a JSON object. A
+    type we do not model, or a body whose essential part is unusable (a
+    message without a `messageData` object), becomes `UnknownNotification`;
+    any other field that does not fit reads as None (see `models._decode`).
+    In strict decoding mode the unusable body raises instead.
     """
     obj = expect_object(_SOURCE, body)
     kind = obj.get("typeWebhook")
@@ -217,6 +223,8 @@ def parse_notification(body: Any) -> NotificationBody:
     try:
         return cls.from_wire(_SOURCE, obj)  # type: ignore[no-any-return]
     except ResponseDecodeError:
+        if DECODING.is_strict:
+            raise
         return UnknownNotification(kind, raw=obj)
 
 
@@ -263,10 +271,9 @@ class UnusableReceiptError(ResponseDecodeError):
 
 def _receipt(value: object) -> int:
     """The receipt as an int; digits in a string are accepted too."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
+    receipt = None if value is None else coerce(value, int)
+    if isinstance(receipt, int):
+        return receipt
     raise UnusableReceiptError(
         f"receiveNotification answered an item whose receiptId is {value!r}; "
         "it cannot be deleted, so the queue is stuck at it",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ._decode import RAW, WireModel, expect_object, require, wire
+from ._decode import RAW, Id, Phone, WireModel, read_model, require, wire
 
 __all__ = ["AccountCheck", "Avatar", "Chat", "ContactInfo"]
 
@@ -15,25 +15,30 @@ __all__ = ["AccountCheck", "Avatar", "Chat", "ContactInfo"]
 class AccountCheck:
     """Whether a phone number or username has a Telegram account (`checkAccount`)."""
 
-    exist: bool
+    exist: bool = wire("exist", bool, required=True)
     """True when a Telegram account exists and is visible."""
 
-    chat_id: str | None
+    chat_id: str | None = wire("chatId", Id)
     """The chat id to use from now on; None when there is no account."""
+
+    from_cache: bool | None = wire("fromCache", bool)
+    """True: GREEN-API answered from its cache (pass `force=True` to ask live)."""
 
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The decoded JSON exactly as received."""
 
     @classmethod
     def from_wire(cls, data: Any) -> AccountCheck:
-        """Decode a `checkAccount` answer (`{"exist": bool, "chatId": str}`)."""
-        obj = expect_object("checkAccount", data)
-        exist = require("checkAccount", obj, "exist", bool)
-        if exist:
-            chat_id: str | None = require("checkAccount", obj, "chatId", str)
-        else:  # documented as "", but a missing field means the same
-            chat_id = obj.get("chatId") if isinstance(obj.get("chatId"), str) else None
-        return cls(exist=exist, chat_id=chat_id or None, raw=obj)
+        """Decode a `checkAccount` answer (`{"exist": bool, "chatId": str}`).
+
+        `exist` is essential, and so is `chatId` when `exist` is true.
+        """
+        check = read_model(cls, "checkAccount", data)
+        if check.exist and not check.chat_id:
+            require("checkAccount", check.raw, "chatId", Id)
+        if check.chat_id == "":  # documented as "" without an account
+            return replace(check, chat_id=None)
+        return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +55,13 @@ class Avatar(WireModel):
 class Chat(WireModel):
     """One chat of `getChats`, or one contact of `getContacts`."""
 
-    chat_id: str = wire("chatId", str, required=True)
+    chat_id: str = wire("chatId", Id, required=True)
     name: str | None = wire("name", str)
     contact_name: str | None = wire("contactName", str)
     type: str | None = wire("type", str)
     """`user`, `group`, `supergroup`, `channel`, `bot`, …"""
-    phone_number: str | None = wire("phoneNumber", str)
+    phone_number: str | None = wire("phoneNumber", Phone)
+    """Digits only; None when hidden (the server sends `0`) or for a group."""
     username: str | None = wire("username", str)
     raw: Mapping[str, Any] = RAW
 
@@ -64,13 +70,15 @@ class Chat(WireModel):
 class ContactInfo(WireModel):
     """Details of a personal chat (`getContactInfo`)."""
 
-    chat_id: str | None = wire("chatId", str)
+    chat_id: str | None = wire("chatId", Id)
     name: str | None = wire("name", str)
     contact_name: str | None = wire("contactName", str)
     avatar: str | None = wire("avatar", str)
     chat_type: str | None = wire("chatType", str)
-    last_seen: Any = wire("lastSeen", object)
-    phone_number: str | None = wire("phoneNumber", str)
+    last_seen: int | None = wire("lastSeen", int)
+    """When the user was last online (Unix seconds), if shown."""
+    phone_number: str | None = wire("phoneNumber", Phone)
+    """Digits only; None when hidden (the server sends `0`) or for a group."""
     username: str | None = wire("username", str)
     is_premium: bool | None = wire("isPremium", bool)
     is_verified: bool | None = wire("isVerified", bool)

@@ -40,7 +40,8 @@ class SenderDataDict(TypedDict, total=False):
     senderName: str
     senderType: str
     senderContactName: str
-    senderPhoneNumber: str
+    senderPhoneNumber: int
+    """An integer; 0 when hidden (the typed model reads it as digits or None)."""
 
 
 class MessageDataDict(TypedDict, total=False):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from green_tg_async.models import ActionResult
-from green_tg_async.models._decode import WireModel, expect_list
+from green_tg_async.models._decode import WireModel, decode_items, expect_list
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -63,5 +63,9 @@ def acknowledged(method: str, data: Any, key: str) -> ActionResult:
 
 
 def items_of(model: type[M], method: str, data: Any) -> list[M]:
-    """Decode a JSON array answer into `model`s (null counts as empty)."""
-    return [model.from_wire(method, item) for item in expect_list(method, data)]
+    """Decode a JSON array answer into `model`s (null counts as empty).
+
+    An item that is not an object, or lacks its essential field, is left out
+    (logged at DEBUG; strict decoding raises instead).
+    """
+    return decode_items(model, method, expect_list(method, data))

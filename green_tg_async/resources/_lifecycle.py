@@ -36,6 +36,10 @@ MAX_POLL: Final = 10.0
 # breaker refusal sends nothing, so polling on through it costs nothing.
 _TRANSIENT: Final = (APIConnectionError, ServerError, RateLimitError, CircuitOpenError)
 _STARTING: Final = "starting"
+_REBOOT_HINT: Final = (
+    ". If it was blocked right after a send to a deleted account, this may be"
+    " the false `blocked` a reboot clears: try tg.account.reboot()"
+)
 
 
 # `timeout=` is the public name; it bounds a polling loop, which an
@@ -52,20 +56,31 @@ async def wait_until_authorized(
     client = account._client
     clock, sleep = client.breaker.policy.clock, client.retry_policy.sleep
     deadline = clock() + timeout
-    delay, last = FIRST_POLL, None
+    delay, last, seen = FIRST_POLL, None, None
     while True:
         state = await _poll(account)
         if state is not None:
             last = state.state_instance
             if last == "authorized":
                 return state
-            if last in RESTRICTED:
+            if last in RESTRICTED and _confirmed(last, seen, clock() >= deadline):
                 raise await _restricted(account, state)
+            seen = last
         remaining = deadline - clock()
         if remaining <= 0:
             raise _not_ready(last, timeout)
         await sleep(max(FIRST_POLL, min(delay, remaining)))
         delay = min(delay * 1.5, MAX_POLL)
+
+
+def _confirmed(state: str, previous: str | None, out_of_time: bool) -> bool:
+    """Whether a restricted state is to be believed now.
+
+    `blocked` has been seen falsely after a send to a deleted account (GREEN-API
+    forum, June 2026), so it must be read on two polls in a row, unless no
+    time is left for a second one. `suspended` is believed at once.
+    """
+    return state != "blocked" or previous == "blocked" or out_of_time
 
 
 async def watch_state(
@@ -119,8 +134,9 @@ async def _restricted(account: Account, state: InstanceState) -> AccountRestrict
     name = state.state_instance
     until = await _suspended_until(account) if name == "suspended" else None
     when = f" until {until.isoformat(timespec='seconds')}" if until else ""
+    hint = _REBOOT_HINT if name == "blocked" else ""
     return AccountRestrictedError(
-        f"the account is {name}{when}; waiting will not authorize it",
+        f"the account is {name}{when}; waiting will not authorize it{hint}",
         method="getStateInstance",
         state=name,
         until=until,

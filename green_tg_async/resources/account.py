@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Unpack
 
+from green_tg_async._classify import coded_error
 from green_tg_async._exceptions import APIError, AuthorizationError
 from green_tg_async.models import (
     AccountSettings,
@@ -122,9 +123,14 @@ class Account(Section):
             InstanceNotReadyError: Still `starting`, `notAuthorized` or
                 `pendingPassword` (the message says a password is expected)
                 after `timeout` seconds; `.state` names the last state.
-            AccountRestrictedError: The account is `blocked` or `suspended`
-                (`.until` from `getAccountSettings` when it says); raised at
-                once, since waiting will not change it.
+            AccountRestrictedError: The account is `suspended` (`.until`
+                from `getAccountSettings` when it says), or `blocked` on two
+                polls in a row (a single `blocked` has been seen falsely after
+                a send to a deleted account; the message suggests a reboot).
+                Waiting will not change either.
+
+        `notAuthorized` is waited out like `starting`: it is also the state
+        while a login started by `start_authorization()` waits for its code.
         """
         return await wait_until_authorized(self, timeout)
 
@@ -165,9 +171,14 @@ class Account(Section):
         give it to every other client and process of this instance.
 
         Raises:
-            APIError: The API refused with `{code, description}` in a 200.
+            AuthenticationError: The API refused with `{"code": 401, ...}` in
+                a 200 (other codes raise their status's class).
+            APIError: A 200 without a new token, and without a code.
         """
         data = await self._client._call("updateApiToken")
+        refused = coded_error("updateApiToken", data)
+        if refused is not None:
+            raise refused
         if isinstance(data, Mapping) and "apiTokenInstance" not in data:
             raise APIError(
                 f"updateApiToken failed: {data.get('description', 'no new token')}",
@@ -184,12 +195,11 @@ class Account(Section):
             method, await self._client._call(method, json=body)
         )
         if step.status is False or step.result not in (None, "success"):
-            data = step.raw.get("data")
-            reason = data.get("reason") if isinstance(data, Mapping) else None
+            reason = step.data.reason if step.data else None
             raise AuthorizationError(
                 f"{method} failed: {reason or 'refused'}",
                 method=method,
                 body=dict(step.raw),
-                reason=reason if isinstance(reason, str) else None,
+                reason=reason or None,
             )
         return step

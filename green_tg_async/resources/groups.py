@@ -158,9 +158,16 @@ class Groups(Section):
         return PictureUpdate.from_wire("setGroupPicture", data, flag="setGroupPicture")
 
     async def leave_group(self, chat_id: ChatId) -> ActionResult:
-        """Leave a group. Wraps `POST leaveGroup`."""
+        """Leave a group. Wraps `POST leaveGroup`.
+
+        The API answers `{"leaveGroup": true}`, or `{"removeAdmin": true}` when
+        the account was an admin; both read as `ok=True`.
+        """
         body = {"chatId": check.chat_id(chat_id)}
-        return await self._change("leaveGroup", body, flag="leaveGroup")
+        data = await self._client._call("leaveGroup", json=body)
+        was_admin = isinstance(data, Mapping) and "leaveGroup" not in data
+        flag = "removeAdmin" if was_admin else "leaveGroup"
+        return ActionResult.from_wire("leaveGroup", data, flag=flag)
 
     async def _change(
         self, method: str, body: dict[str, Any], *, flag: str

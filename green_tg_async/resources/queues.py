@@ -6,9 +6,9 @@ from typing import Any
 
 from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
-from green_tg_async.models._decode import expect_list, expect_object
+from green_tg_async.models._decode import coerce, expect_object
 
-from ._base import Section, acknowledged
+from ._base import Section, acknowledged, items_of
 
 __all__ = ["Queues"]
 
@@ -24,8 +24,7 @@ class Queues(Section):
         Wraps `GET showMessagesQueue`.
         """
         data = await self._client._call("showMessagesQueue")
-        items = expect_list("showMessagesQueue", data)
-        return [QueuedMessage.from_wire("showMessagesQueue", item) for item in items]
+        return items_of(QueuedMessage, "showMessagesQueue", data)
 
     async def get_messages_count(self) -> int:
         """How many messages wait to be sent (refreshed about every 10 s).
@@ -60,7 +59,7 @@ def _count(method: str, data: Any) -> int:
     obj = expect_object(method, data)
     # The Russian docs spell the key with a Cyrillic "es"; accept both.
     for key in ("count", "\u0441ount"):
-        value = obj.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
+        value = None if obj.get(key) is None else coerce(obj[key], int)
+        if isinstance(value, int):
             return value
     raise ResponseDecodeError(f"{method} answer lacks the field 'count'", method=method)

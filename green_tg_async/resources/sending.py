@@ -182,11 +182,15 @@ class Sending(Section):
         type: str | None = None,
         correct_option_id: int | None = None,
         quoted_message_id: str | None = None,
+        typing_time: int | None = None,
+        typing_type: str | None = None,
     ) -> SentMessage:
         """Send a poll: a question and 2-12 options of up to 100 characters.
 
         Wraps `POST sendPoll`. `type="quiz"` needs `correct_option_id`, the
-        index of the right option.
+        index of the right option. Options travel as `[{"optionName": ...}]`,
+        as both official SDKs send them and the poll notification shows them
+        (the docs' table says "array of strings").
         """
         items = _poll_options(options)
         check.choice(type, "type", ("regular", "quiz"))
@@ -202,9 +206,7 @@ class Sending(Section):
             "correctOptionId": check.integer(
                 correct_option_id, "correct_option_id", low=0, high=len(items) - 1
             ),
-            "quotedMessageId": None
-            if quoted_message_id is None
-            else check.id_message(quoted_message_id, "quoted_message_id"),
+            **_extras(quoted_message_id, typing_time, typing_type),
         }
         return await self._send("sendPoll", body)
 

@@ -126,7 +126,8 @@ class Service(Section):
     ) -> SentMessage:
         """Change the text of an own text message (within about 48 h).
 
-        Wraps `POST editMessage`.
+        Wraps `POST editMessage`. The text is checked against Telegram's 4096
+        characters; the EditMessage page says 4069, which reads as a typo.
         """
         body = {
             **check.message_ref(chat_id, id_message),

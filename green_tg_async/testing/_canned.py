@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from . import _shapes as shapes
 from ._login import LOGIN_ANSWERS
 
 if TYPE_CHECKING:
@@ -41,19 +42,9 @@ def _logout(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     return {"isLogout": True}
 
 
-def _account(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
-    state: str = fake.state
-    return {"stateInstance": state}
-
-
 def _new_token(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     fake.api_token = f"{fake.api_token.split('-r')[0]}-r{len(fake.requests)}"
     return {"apiTokenInstance": fake.api_token}
-
-
-def _history(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
-    chat = str(body.get("chatId", ""))
-    return [m for m in fake.history() if m["chatId"] == chat][: body.get("count", 100)]
 
 
 def _forward(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
@@ -73,12 +64,14 @@ def _group(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
 
 CANNED: Final[Mapping[str, Answer]] = {
     **LOGIN_ANSWERS,
-    "getSettings": lambda fake, body: {"typeInstance": "telegram", **fake.settings},
+    "getSettings": lambda fake, body: shapes.settings(fake),
     "setSettings": _settings,
     "reboot": _flag("isReboot"),
     "logout": _logout,
-    "getAccountSettings": _account,
-    "setProfilePicture": _flag("setProfilePicture", urlAvatar="https://fake/avatar"),
+    "getAccountSettings": lambda fake, body: shapes.account_settings(fake),
+    "setProfilePicture": _flag(
+        "setProfilePicture", urlAvatar="https://fake/avatar", reason=None
+    ),
     "updateApiToken": _new_token,
     "sendFileByUpload": _sent("sendFileByUpload", urlFile="https://fake/file"),
     "sendFileByUrl": _sent("sendFileByUrl"),
@@ -88,10 +81,10 @@ CANNED: Final[Mapping[str, Answer]] = {
     "sendPoll": _sent("sendPoll"),
     "forwardMessages": _forward,
     "downloadFile": lambda fake, body: {"downloadUrl": "https://fake/file"},
-    "getChatHistory": _history,
-    "getMessage": lambda fake, body: {"idMessage": body.get("idMessage", "")},
-    "lastIncomingMessages": lambda fake, body: [],
-    "lastOutgoingMessages": lambda fake, body: fake.history(),
+    "getChatHistory": shapes.chat_history,
+    "getMessage": shapes.message,
+    "lastIncomingMessages": lambda fake, body: shapes.incoming_history(fake),
+    "lastOutgoingMessages": lambda fake, body: shapes.outgoing_history(fake),
     "showMessagesQueue": lambda fake, body: [],
     "getMessagesCount": lambda fake, body: {"count": 0},
     "clearMessagesQueue": _flag("isCleared"),
@@ -100,21 +93,20 @@ CANNED: Final[Mapping[str, Answer]] = {
     "readChat": _flag("setRead"),
     "createGroup": _group,
     "updateGroupName": _flag("updateGroupName"),
-    "getGroupData": lambda fake, body: {
-        "chatId": body.get("chatId"),
-        "participants": [],
-    },
+    "getGroupData": shapes.group_data,
     "updateGroupSettings": _flag("updateGroupSettings"),
     "addGroupParticipant": _flag("addParticipant"),
     "removeGroupParticipant": _flag("removeParticipant"),
     "setGroupAdmin": _flag("setGroupAdmin"),
     "removeAdmin": _flag("removeAdmin"),
-    "setGroupPicture": _flag("setGroupPicture", urlAvatar="https://fake/group"),
+    "setGroupPicture": _flag(
+        "setGroupPicture", urlAvatar="https://fake/group", reason=""
+    ),
     "leaveGroup": _flag("leaveGroup"),
-    "getAvatar": lambda fake, body: {"urlAvatar": "", "available": False},
-    "getContacts": lambda fake, body: [],
-    "getContactInfo": lambda fake, body: {"chatId": body.get("chatId"), "name": ""},
-    "getChats": lambda fake, body: [],
+    "getAvatar": lambda fake, body: {"urlAvatar": ""},
+    "getContacts": lambda fake, body: shapes.contacts(fake),
+    "getContactInfo": shapes.contact_info,
+    "getChats": lambda fake, body: shapes.chats(fake),
     "editMessage": lambda fake, body: {"idMessage": body.get("idMessage", "")},
     "deleteMessage": lambda fake, body: None,
     "sendTyping": lambda fake, body: None,

@@ -15,7 +15,7 @@ import httpx
 from green_tg_async._client import AsyncGreenTelegram
 from green_tg_async._config import DOCUMENTED_RATES
 
-from . import _notifications as build
+from . import _notifications as build, _shapes as shapes
 from ._canned import CANNED
 from ._login import LoginScript
 
@@ -76,6 +76,7 @@ class FakeGreenAPI:
         self.sends: list[tuple[str, str, dict[str, Any]]] = []  # (method, id, body)
         self.settings: dict[str, Any] = {"webhookUrl": "", "incomingWebhook": "no"}
         self.queue: deque[tuple[int, dict[str, Any]]] = deque()
+        self.received: list[dict[str, Any]] = []  # incoming messages, as queued
         self._clock = clock
         self._lookups: dict[int | str, float] = {}
         self._chats: set[str] = set()
@@ -111,6 +112,8 @@ class FakeGreenAPI:
         """Queue a notification for `receiveNotification`; return its receipt id."""
         receipt = next(self._receipts)
         self.queue.append((receipt, dict(body)))
+        if body.get("typeWebhook") == "incomingMessageReceived":
+            self.received.append(dict(body))
         if self._arrived is not None:
             self._arrived.set()
         return receipt
@@ -330,18 +333,8 @@ class FakeGreenAPI:
         return id_message
 
     def history(self) -> list[dict[str, Any]]:
-        """Sent messages as `getChatHistory` items, newest first."""
-        return [
-            {
-                "type": "outgoing",
-                "idMessage": id_message,
-                "chatId": str(body.get("chatId", "")),
-                "typeMessage": "textMessage" if method == "sendMessage" else method,
-                "textMessage": body.get("message"),
-                "sendByApi": True,
-            }
-            for method, id_message, body in reversed(self.sends)
-        ]
+        """Sent messages as `getChatHistory` items (documented shape), newest first."""
+        return shapes.outgoing_history(self)
 
     def _on_receive_notification(
         self, request: httpx.Request, body: dict[str, Any]
@@ -357,7 +350,9 @@ class FakeGreenAPI:
         receipt = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         before = len(self.queue)
         self.queue = deque(item for item in self.queue if str(item[0]) != receipt)
-        return httpx.Response(200, json={"result": len(self.queue) < before})
+        found = len(self.queue) < before
+        reason = "" if found else "Notification not found"
+        return httpx.Response(200, json={"result": found, "reason": reason})
 
     async def asgi(
         self,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LOGIN_ANSWERS", "LoginScript"]
 
-_OK: Final = {"status": True, "data": {"status": "success"}}
+_OK: Final = {"status": True, "data": {"status": "success", "reason": ""}}
 WRONG_CODE: Final = "invalid_code"
 """The reason the fake gives for a wrong code (GREEN-API's literal is unconfirmed)."""
 

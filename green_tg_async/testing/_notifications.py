@@ -12,6 +12,8 @@ import itertools
 import time
 from typing import Any, Final, TypedDict, Unpack
 
+from ._shapes import OWN_WID
+
 __all__ = [
     "Sender",
     "incoming_file",
@@ -22,6 +24,7 @@ __all__ = [
 
 _ids = itertools.count(1)
 _INSTANCE: Final = "1101000001"
+_PHONE: Final = 79001234567
 
 
 def _envelope(kind: str, instance: str, **fields: Any) -> dict[str, Any]:
@@ -29,7 +32,7 @@ def _envelope(kind: str, instance: str, **fields: Any) -> dict[str, Any]:
         "typeWebhook": kind,
         "instanceData": {
             "idInstance": int(instance),
-            "wid": "10000000",
+            "wid": OWN_WID,
             "typeInstance": "telegram",
         },
         "timestamp": int(time.time()),
@@ -43,6 +46,9 @@ class Sender(TypedDict, total=False):
     sender: int | str
     """The sender's id; default: the chat (a private chat)."""
     sender_name: str
+    sender_phone_number: int
+    """The sender's number as GREEN-API sends it, an int; 0 means hidden.
+    Default: 79001234567."""
     id_message: str
     """Default: a fresh `in-N`."""
     chat_type: str
@@ -66,6 +72,9 @@ def _message(
             "sender": str(who.get("sender", chat_id)),
             "chatName": name,
             "senderName": name,
+            "senderType": "user",
+            "senderContactName": name,
+            "senderPhoneNumber": who.get("sender_phone_number", _PHONE),
         },
         messageData=message_data,
     )
@@ -97,6 +106,8 @@ def incoming_file(
             "fileName": file_name,
             "jpegThumbnail": "",
             "mimeType": mime_type,
+            "forwardingScore": 0,
+            "isForwarded": False,
         },
     }
     return _message(chat_id, data, who)
@@ -115,7 +126,6 @@ def outgoing_status(
         "chatId": str(chat_id),
         "idMessage": id_message,
         "status": status,
-        "sendByApi": True,
     }
     if description is not None:
         fields["description"] = description

@@ -87,7 +87,7 @@ async def test_a_pending_password_says_a_password_is_expected() -> None:
     assert info.value.state == "pendingPassword"
 
 
-async def test_blocked_raises_at_once() -> None:
+async def test_blocked_on_two_polls_raises_naming_the_reboot() -> None:
     fake, clock = _fake(), FakeClock()
     sleep = ClockSleep(clock)
     fake.script_states("blocked")
@@ -95,8 +95,38 @@ async def test_blocked_raises_at_once() -> None:
         with pytest.raises(AccountRestrictedError, match="blocked") as info:
             await tg.account.wait_until_authorized(timeout=600)
     assert (info.value.state, info.value.until) == ("blocked", None)
+    assert "reboot()" in info.value.message
+    assert sleep.delays == [1.0]  # confirmed by one more poll, 1 s later
+    assert _polls(fake) == 2
+
+
+async def test_a_blocked_that_clears_on_the_next_poll_is_not_an_error() -> None:
+    fake, clock = _fake(), FakeClock()
+    fake.script_states("blocked", "authorized")
+    async with _tg(fake, clock, ClockSleep(clock)) as tg:
+        state = await tg.account.wait_until_authorized(timeout=600)
+    assert state.state_instance == "authorized"
+
+
+async def test_blocked_with_no_time_left_raises_at_once() -> None:
+    fake, clock = _fake(), FakeClock()
+    sleep = ClockSleep(clock)
+    fake.script_states("blocked")
+    async with _tg(fake, clock, sleep) as tg:
+        with pytest.raises(AccountRestrictedError, match="blocked"):
+            await tg.account.wait_until_authorized(timeout=0)
     assert sleep.delays == []
-    assert _polls(fake) == 1
+
+
+async def test_not_authorized_right_after_start_authorization_is_waited_out() -> None:
+    fake, clock = _fake(), FakeClock()
+    fake.script_login(code="24680")
+    async with _tg(fake, clock, ClockSleep(clock)) as tg:
+        await tg.account.start_authorization(79001234567)
+        fake.script_states("notAuthorized", "notAuthorized", "authorized")
+        state = await tg.account.wait_until_authorized(timeout=60)
+    assert state.state_instance == "authorized"
+    assert _polls(fake) == 3
 
 
 async def test_suspended_raises_at_once_with_its_end() -> None:

@@ -19,7 +19,7 @@ from green_tg_async import (
     InstanceNotReadyError,
     ResponseDecodeError,
 )
-from green_tg_async.models import ContactCard
+from green_tg_async.models import ContactCard, _decode as decode
 from tests.helpers import API_TOKEN
 
 # -- 200 bodies that mean failure -------------------------------------------------
@@ -103,21 +103,45 @@ async def test_answers_of_the_wrong_shape_are_decode_errors(
 ) -> None:
     api.get(f"/getMessagesCount/{API_TOKEN}").respond(json={"cnt": 1})
     api.get(f"/getChats/{API_TOKEN}").respond(json={"chats": []})
-    api.post(f"/forwardMessages/{API_TOKEN}").respond(json={"messages": [1]})
-    api.get(f"/showMessagesQueue/{API_TOKEN}").respond(json=[{"type": "x"}])
-    api.get(f"/getAccountSettings/{API_TOKEN}").respond(json={"phone": 7})
-    api.post(f"/sendLocation/{API_TOKEN}").respond(json={"idMessage": 5})
+    api.post(f"/forwardMessages/{API_TOKEN}").respond(json={"messages": [{}]})
+    api.post(f"/sendLocation/{API_TOKEN}").respond(json={"idMessage": [5]})
     calls: list[Callable[[], Awaitable[Any]]] = [
         client.queues.get_messages_count,
         client.service.get_chats,
         lambda: client.sending.forward_messages("1", "2", ["3"]),
-        client.queues.show_messages_queue,
-        client.account.get_account_settings,
         lambda: client.sending.send_location("1", 1.0, 2.0),
     ]
     for call in calls:
         with pytest.raises(ResponseDecodeError):
             await call()
+
+
+async def test_unambiguous_coercions_are_read(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.post(f"/forwardMessages/{API_TOKEN}").respond(json={"messages": [1]})
+    api.get(f"/getAccountSettings/{API_TOKEN}").respond(json={"phone": 7})
+    api.post(f"/sendLocation/{API_TOKEN}").respond(json={"idMessage": 5})
+    api.get(f"/getMessagesCount/{API_TOKEN}").respond(json={"count": "3"})
+    forwarded = await client.sending.forward_messages("1", "2", ["3"])
+    assert forwarded.messages == ("1",)
+    assert (await client.account.get_account_settings()).phone == "7"
+    assert (await client.sending.send_location("1", 1.0, 2.0)).id_message == "5"
+    assert await client.queues.get_messages_count() == 3
+
+
+async def test_a_list_item_without_its_essential_field_is_left_out(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    api.get(f"/showMessagesQueue/{API_TOKEN}").respond(
+        json=[{"type": "x"}, {"idMessage": "2", "type": "sendMessage"}]
+    )
+    api.get(f"/getChats/{API_TOKEN}").respond(json=[{"name": "no id"}, 5])
+    queued = await client.queues.show_messages_queue()
+    assert [item.id_message for item in queued] == ["2"]
+    assert await client.service.get_chats() == []
+    with decode.DECODING.strict(), pytest.raises(ResponseDecodeError):
+        await client.service.get_chats()
 
 
 async def test_the_cyrillic_count_key_and_null_lists_are_read(

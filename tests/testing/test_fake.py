@@ -143,7 +143,7 @@ async def test_notification_queue() -> None:
         gone = await http.delete(
             f"{base}/deleteNotification/{fake.api_token}/{receipt}"
         )
-        assert gone.json() == {"result": True}
+        assert gone.json() == {"result": True, "reason": ""}
         empty = await http.get(f"{base}/receiveNotification/{fake.api_token}")
         assert empty.json() is None
         bad = await http.post(f"{base}/checkAccount/{fake.api_token}", content=b"[1]")

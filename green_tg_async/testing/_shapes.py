@@ -1,0 +1,240 @@
+"""Answers of `FakeGreenAPI` in the shapes the GREEN-API Telegram docs show.
+
+Phones are JSON integers (0 when hidden or for a group), as on the GetChats,
+GetContacts and GetContactInfo pages, so code tested against the fake reads
+what production sends. `tests/conformance/test_fake.py` holds each answer
+against the documented examples.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from ._fake import FakeGreenAPI
+
+__all__ = [
+    "OWN_PHONE",
+    "OWN_WID",
+    "account_settings",
+    "chat_history",
+    "chats",
+    "contact_info",
+    "contacts",
+    "group_data",
+    "incoming_history",
+    "message",
+    "outgoing_history",
+    "settings",
+]
+
+OWN_PHONE: Final = 79876543210
+"""The fake account's own number."""
+OWN_WID: Final = f"{OWN_PHONE}@c.us"
+_NAME: Final = "Test User"
+_SETTINGS: Final = {
+    "wid": OWN_WID,
+    "typeInstance": "telegram",
+    "webhookUrl": "",
+    "webhookUrlToken": "",
+    "delaySendMessagesMilliseconds": 5000,
+    "markIncomingMessagesReaded": "no",
+    "markIncomingMessagesReadedOnReply": "no",
+    "outgoingWebhook": "yes",
+    "outgoingMessageWebhook": "yes",
+    "outgoingAPIMessageWebhook": "yes",
+    "incomingWebhook": "yes",
+    "stateWebhook": "yes",
+    "pollMessageWebhook": "yes",
+    "editedMessageWebhook": "no",
+    "deletedMessageWebhook": "no",
+}
+
+
+def phone_of(fake: FakeGreenAPI, chat_id: str) -> int:
+    """The number the fake knows for `chat_id`; 0 (hidden) if it knows none."""
+    for subject, chat in fake.accounts.items():
+        digits = str(subject)
+        if chat == chat_id and digits.isdigit():
+            return int(digits)
+    return 0
+
+
+def _chat_type(chat_id: str) -> str:
+    return "group" if chat_id.startswith("-") else "user"
+
+
+def settings(fake: FakeGreenAPI) -> dict[str, Any]:
+    """`getSettings`: every documented setting, with what was set."""
+    return {**_SETTINGS, **fake.settings}
+
+
+def account_settings(fake: FakeGreenAPI) -> dict[str, Any]:
+    """`getAccountSettings`; the phone is text here, "" when not logged in."""
+    logged_in = fake.state == "authorized"
+    return {
+        "avatar": "",
+        "phone": str(OWN_PHONE) if logged_in else "",
+        "stateInstance": fake.state,
+    }
+
+
+def outgoing_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
+    """Sent messages as journal items, newest first."""
+    now = int(time.time())
+    return [
+        {
+            "type": "outgoing",
+            "idMessage": id_message,
+            "timestamp": now,
+            "statusMessage": "delivered",
+            "sendByApi": True,
+            "typeMessage": "textMessage" if method == "sendMessage" else method,
+            "chatId": str(body.get("chatId", "")),
+            "chatType": _chat_type(str(body.get("chatId", ""))),
+            "isForwarded": False,
+            "forwardingScore": 0,
+            "textMessage": body.get("message") or "",
+        }
+        for method, id_message, body in reversed(fake.sends)
+    ]
+
+
+def incoming_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
+    """Received text messages (as queued) as journal items, newest first."""
+    items = []
+    for body in reversed(fake.received):
+        sender, data = body.get("senderData", {}), body.get("messageData", {})
+        items.append(
+            {
+                "type": "incoming",
+                "idMessage": body.get("idMessage"),
+                "timestamp": body.get("timestamp"),
+                "typeMessage": data.get("typeMessage"),
+                "chatId": sender.get("chatId"),
+                "chatType": sender.get("chatType"),
+                "senderId": sender.get("sender"),
+                "senderName": sender.get("senderName"),
+                "senderContactName": sender.get("senderContactName", ""),
+                "isForwarded": False,
+                "forwardingScore": 0,
+                "textMessage": data.get("textMessageData", {}).get("textMessage", ""),
+            }
+        )
+    return items
+
+
+def chat_history(fake: FakeGreenAPI, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """`getChatHistory`: the chat's messages, both ways, newest first."""
+    chat = str(body.get("chatId", ""))
+    both = outgoing_history(fake) + incoming_history(fake)
+    mine = [item for item in both if item["chatId"] == chat]
+    return mine[: body.get("count", 100)]
+
+
+def message(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
+    """`getMessage`: the journal item of the message, or a plain incoming one."""
+    wanted = str(body.get("idMessage", ""))
+    for item in outgoing_history(fake) + incoming_history(fake):
+        if item["idMessage"] == wanted:
+            return item
+    chat = str(body.get("chatId", ""))
+    return {
+        "type": "incoming",
+        "idMessage": wanted,
+        "timestamp": int(time.time()),
+        "typeMessage": "textMessage",
+        "chatId": chat,
+        "chatType": _chat_type(chat),
+        "senderId": chat,
+        "senderName": _NAME,
+        "senderContactName": _NAME,
+        "isForwarded": False,
+        "forwardingScore": 0,
+        "textMessage": "",
+    }
+
+
+def chats(fake: FakeGreenAPI) -> list[dict[str, Any]]:
+    """`getChats`: every chat the fake sent to or received from."""
+    seen = [str(body.get("chatId", "")) for _, _, body in fake.sends]
+    seen += [str(b.get("senderData", {}).get("chatId", "")) for b in fake.received]
+    return [
+        {
+            "chatId": chat,
+            "name": _NAME,
+            "type": _chat_type(chat),
+            "phoneNumber": phone_of(fake, chat),
+            "username": "",
+        }
+        for chat in dict.fromkeys(seen)
+        if chat
+    ]
+
+
+def contacts(fake: FakeGreenAPI) -> list[dict[str, Any]]:
+    """`getContacts`: the registered accounts."""
+    return [
+        {
+            "chatId": chat,
+            "name": _NAME,
+            "contactName": _NAME,
+            "type": "user",
+            "phoneNumber": phone_of(fake, chat),
+            "username": ""
+            if str(subject).isdigit()
+            else f"@{str(subject).lstrip('@')}",
+        }
+        for subject, chat in fake.accounts.items()
+    ]
+
+
+def _username(subject: int | str) -> str:
+    text = str(subject)
+    return "" if text.isdigit() else "@" + text.lstrip("@")
+
+
+def contact_info(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
+    """`getContactInfo` of a personal chat."""
+    chat = str(body.get("chatId", ""))
+    return {
+        "avatar": "",
+        "name": _NAME,
+        "contactName": _NAME,
+        "chatId": chat,
+        "chatType": "user",
+        "lastSeen": int(time.time()),
+        "phoneNumber": phone_of(fake, chat),
+        "username": "",
+        "isPremium": False,
+        "isVerified": False,
+        "isScam": False,
+        "description": "",
+    }
+
+
+def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
+    """`getGroupData`: a supergroup everyone may write to."""
+    chat = str(body.get("chatId", ""))
+    flags = (
+        "SendMessages",
+        "SendMedia",
+        "SendPolls",
+        "SendOtherMessages",
+        "AddWebPagePreviews",
+        "EditGroupSettings",
+        "AddMembers",
+        "PinMessages",
+    )
+    return {
+        "chatId": chat,
+        "owner": "10000000",
+        "subject": "Test group",
+        "description": "",
+        "creation": int(time.time()),
+        "groupInviteLink": f"https://t.me/+{chat.lstrip('-')}",
+        "isSupergroup": True,
+        "isChannel": False,
+        **{f"allowParticipants{flag}": True for flag in flags},
+    }
