@@ -181,11 +181,14 @@ async def test_keys_carry_the_instance_hash_tag_and_never_the_token(
     )
     await client.aclose()
     await store.aclose()
-    assert keys == [
+    # The limiter's keys expire within seconds (a loaded machine may get here
+    # after that); the pause lasts two hours.
+    assert f"{redis_prefix}{{{ID_INSTANCE}}}:breaker" in keys
+    assert set(keys) <= {
         f"{redis_prefix}{{{ID_INSTANCE}}}:breaker",
         f"{redis_prefix}{{{ID_INSTANCE}}}:limiter:checkAccount",
         f"{redis_prefix}{{{ID_INSTANCE}}}:window:checkAccount",
-    ]
+    }
     assert all(API_TOKEN not in key for key in keys)
 
 
