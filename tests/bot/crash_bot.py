@@ -38,7 +38,9 @@ async def main(argv: list[str]) -> int:
 
     limits = RateLimits(enabled=False)
     async with AsyncGreenTelegram(api_url=api_url, store=store, limits=limits) as tg:
-        dp = Dispatcher(tg, router, concurrency=4)
+        # A short lease: a restarted or surviving bot takes over what a
+        # killed one held within seconds.
+        dp = Dispatcher(tg, router, concurrency=4, claim_lease=2.0)
         await dp.run_polling(until_empty=True)
     await store.aclose()
     return 0

@@ -64,9 +64,9 @@ async def test_a_recording_that_timed_out_after_applying_is_still_handled(
 
         async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
             added = await super().inbox_add(queue, item, payload)
-            return self._maybe_fail(added)
+            return bool(self._maybe_fail(added))
 
-        async def inbox_take(self, *args: Any, **kwargs: Any) -> str:
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
             return self._maybe_fail(await super().inbox_take(*args, **kwargs))
 
         def _maybe_fail(self, result: Any) -> Any:
@@ -120,7 +120,7 @@ async def test_a_cancelled_error_from_user_code_does_not_end_the_chat(
     await asyncio.wait_for(asyncio.gather(*fed), 10)
     await dp.shutdown()
     assert handled == ["b", "c"]
-    assert failures == ["CancelledError"]
+    assert failures == ["HandlerCancelledError"]
 
 
 async def test_the_lanes_run_on_after_a_job_cancels_itself() -> None:
@@ -303,7 +303,7 @@ async def test_two_polling_replicas_on_one_store_handle_each_message_once(
         )
     for store in stores:
         await store.aclose()
-    assert sorted(handled) == sorted(f"m{n}" for n in range(30))
+    assert sorted(map(str, handled)) == sorted(f"m{n}" for n in range(30))
 
 
 async def test_a_delivery_that_read_not_done_just_before_the_first_finished(
@@ -546,11 +546,9 @@ async def test_concurrent_arrivals_in_one_chat_run_in_arrival_order(
             await self._hold(payload)
             return await super().inbox_add(queue, item, payload)
 
-        async def inbox_take(
-            self, queue: str, item: str, payload: str, **kw: Any
-        ) -> str:
-            await self._hold(payload)
-            return await super().inbox_take(queue, item, payload, **kw)
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
+            await self._hold(args[2])
+            return await super().inbox_take(*args, **kwargs)
 
         async def _hold(self, payload: str) -> None:
             if '"first"' in payload:
