@@ -663,3 +663,126 @@ async def test_an_untyped_notification_reaches_a_notification_handler(
         )
     assert got == ["u1"]
     assert "could not be typed" in caplog.text
+
+
+# -- edges of the claim ---------------------------------------------------------
+
+
+async def test_a_webhook_recorded_during_shutdown_answers_503_and_frees_its_claim(
+    tg: AsyncGreenTelegram,
+) -> None:
+    recording = asyncio.Event()
+    release = asyncio.Event()
+
+    class SlowTake(MemoryStore):
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
+            recording.set()
+            await release.wait()
+            return await super().inbox_take(*args, **kwargs)
+
+    store = SlowTake()
+    handled: list[str | None] = []
+    dp = Dispatcher(tg, _router(handled), store=store)
+    async with _http(dp.webhook_app(token=None)) as http:
+        post = asyncio.create_task(http.post("/", json=incoming_text(1, "late")))
+        await asyncio.wait_for(recording.wait(), 10)
+        closing = asyncio.create_task(dp.shutdown())
+        await _until(lambda: dp._lanes is None)
+        release.set()
+        answer = await asyncio.wait_for(post, 10)
+        await asyncio.wait_for(closing, 10)
+    assert answer.status_code == 503
+    assert handled == []
+    # Recorded, and its claim given back: the next dispatcher takes it at once.
+    resumed = await store.inbox_resume(QUEUE, owner="next", lease=30, limit=9)
+    assert [
+        json.loads(payload)["messageData"]["textMessageData"] for _, payload in resumed
+    ] == [{"textMessage": "late"}]
+
+
+async def test_memory_store_a_duplicate_held_by_another_dispatcher_is_not_200(
+    tg: AsyncGreenTelegram,
+) -> None:
+    store = MemoryStore()
+    handled: list[str | None] = []
+    gate = asyncio.Event()
+    first = Dispatcher(tg, _router(handled, gate), store=store)
+    second = Dispatcher(tg, _router(handled), store=store)
+    body = incoming_text(1, "x", id_message="h1")
+    async with (
+        _http(first.webhook_app(token=None)) as a,
+        _http(second.webhook_app(token=None)) as b,
+    ):
+        running = asyncio.create_task(a.post("/", json=body))
+        await _until(lambda: first._lanes is not None and first._lanes.pending == 1)
+        duplicate = await b.post("/", json=body)
+        gate.set()
+        assert (await running).status_code == 200
+        after = await b.post("/", json=body)
+    await first.shutdown()
+    await second.shutdown()
+    assert (duplicate.status_code, after.status_code) == (500, 200)
+    assert handled == ["x"]
+
+
+async def test_a_resumed_item_that_is_not_json_goes_to_the_error_handlers(
+    tg: AsyncGreenTelegram,
+) -> None:
+    store = MemoryStore()
+    await store.inbox_add(QUEUE, "broken", "{not json")
+    router = Router()
+    failures: list[str] = []
+
+    @router.errors()
+    async def failed(ctx: Context, exc: Exception) -> None:
+        failures.append(type(exc).__name__)
+
+    dp = Dispatcher(tg, router, store=store)
+    await dp.start()
+    await asyncio.wait_for(dp._lanes_or_fail().wait_idle(), 10)
+    await dp.shutdown()
+    assert failures == ["UntypedNotificationError"]
+    assert await store.inbox_items(QUEUE) == []
+
+
+async def test_without_a_handler_timeout_a_handler_runs_as_long_as_it_takes(
+    tg: AsyncGreenTelegram,
+) -> None:
+    handled: list[str | None] = []
+    await Dispatcher(tg, _router(handled), handler_timeout=None).feed(
+        incoming_text(1, "x")
+    )
+    assert handled == ["x"]
+
+
+def test_lost_claims_and_store_outages_of_the_renewal_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Flaky(MemoryStore):
+        calls = 0
+
+        async def inbox_renew(self, *args: Any, **kwargs: Any) -> list[str]:
+            self.calls += 1
+            if self.calls == 1:
+                raise StoreUnavailableError("down")
+            return []  # another owner took them over meanwhile
+
+    handled: list[str | None] = []
+
+    async def main() -> None:
+        router = Router()
+
+        @router.message()
+        async def slow(ctx: Context) -> None:
+            await asyncio.sleep(25)
+            handled.append(ctx.text)
+
+        fake = FakeGreenAPI(rate_limits=False)
+        async with bot_client(fake, RecordingSleep(), store=Flaky()) as client:
+            await Dispatcher(client, router, claim_lease=30).feed(incoming_text(1, "x"))
+
+    with caplog.at_level(logging.WARNING, "green_tg_async"):
+        run_in_fake_time(main())
+    assert handled == ["x"]
+    assert "could not renew or resume claims" in caplog.text
+    assert "lost the claim of 1 notifications" in caplog.text
