@@ -88,8 +88,12 @@ class Lanes:
         queue = self._lanes[lane]
         try:
             while queue:
-                await asyncio.wait([queue[0]])
-                job = None if queue[0].cancelled() else queue[0].result()
+                slot = queue[0]
+                if not slot.done():
+                    # Shielded: cancelling this worker must not cancel the slot
+                    # the dispatcher is about to fill in.
+                    await asyncio.shield(slot)
+                job = slot.result()
                 if job is not None:
                     async with self._slots:
                         await _run(job, lane)
