@@ -500,10 +500,8 @@ class Dispatcher:
             else:
                 await self._route(self._context(body))
             await self._finish(item)
-        except BaseException:  # cancelled by shutdown
+        except BaseException:  # cancelled by shutdown, which releases its claim
             _settle(outcome, _ShutDown("the dispatcher shut down first"))
-            if self._inflight.get(item) is outcome:
-                del self._inflight[item]
             raise
         if self._inflight.get(item) is outcome:
             del self._inflight[item]

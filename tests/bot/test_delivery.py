@@ -406,12 +406,16 @@ async def test_a_new_replica_resumes_what_a_replica_under_another_name_left(
         handled.append(ctx.text)
 
     async with bot_client(fake, sleep, store=store) as client:
-        fake.incoming_text(1, "stuck")
+        fake.incoming_text(1, "stuck", id_message="stuck1")
         pod_a = Dispatcher(client, router, replica="pod-a", shutdown_timeout=0)
         polling = asyncio.create_task(pod_a.run_polling(receive_timeout=5))
         await _until(lambda: not fake.queue)
         pod_a.stop()
         await asyncio.wait_for(polling, 10)  # cut short: left in the inbox
+        # ... with its claim given back, so others need not wait for the lease.
+        free = await store.inbox_resume(QUEUE, owner="probe", lease=30, limit=9)
+        assert [item for item, _ in free] == ["incomingMessageReceived:1:stuck1"]
+        await store.inbox_release(QUEUE, free[0][0], owner="probe")
         router2 = Router()
 
         @router2.message()
