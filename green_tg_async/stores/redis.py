@@ -271,7 +271,7 @@ class RedisStore(
     never turns into unlimited sending. With `fail_open=True` it carries on
     locally instead: the limiter at `fallback_fraction` of the rate in this
     process, the last pause it saw still honoured, and new pauses written
-    back once Redis answers again. The bot inbox (a hash and a list) is as
+    back once Redis answers again. The bot inbox (two hashes and a list) is as
     durable as the Redis server's persistence settings make it.
     """
 
