@@ -167,6 +167,7 @@ class Dispatcher:
         # Items this dispatcher took and has not finished, with their outcome
         # (a duplicate arriving meanwhile waits for it).
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._held: set[str] = set()  # of those, the ones whose claim we took
         self._keeper: asyncio.Task[None] | None = None
         self._untyped_seen: set[str | None] = set()
 
@@ -255,8 +256,9 @@ class Dispatcher:
             await asyncio.gather(keeper, return_exceptions=True)
         cut = await lanes.close(self._shutdown_timeout)
         left, self._inflight = self._inflight, {}
+        self._held.clear()
         for item, outcome in left.items():  # cut short or never started
-            _settle(outcome, _ShutDown("the dispatcher shut down first"))
+            _settle(outcome, _NotHandled("the dispatcher shut down first"))
             await self._release(item)
         if cut:
             kept = "they stay in the inbox" if self.store.durable else "they are lost"
@@ -393,6 +395,7 @@ class Dispatcher:
             self._abandon(item, slot, outcome, exc)
             raise
         if claim == "claimed" and self._lanes is lanes:
+            self._held.add(item)
             slot.set_result(functools.partial(self._handle, item, body, outcome))
             if wait:
                 await asyncio.shield(outcome)
@@ -404,7 +407,7 @@ class Dispatcher:
         state = "handled already" if claim == "done" else "held by another replica"
         logger.debug("bot: %s is %s", item, state)
         if claim == "held" and wait and not self.store.durable:
-            raise _ShutDown(f"{item} is being handled by another dispatcher")
+            raise _NotHandled(f"{item} is being handled by another dispatcher")
 
     def _abandon(
         self,
@@ -433,6 +436,7 @@ class Dispatcher:
             body = _load_body(payload)
             outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._inflight[item] = outcome
+            self._held.add(item)
             job = functools.partial(self._handle, item, body, outcome, resumed=True)
             lanes.submit(keys.chat_of(body), job)
         if resumed:
@@ -459,19 +463,20 @@ class Dispatcher:
                 logger.warning("bot: could not renew or resume claims (%s)", exc)
 
     async def _renew(self) -> None:
-        items = list(self._inflight)
+        items = sorted(self._held)
         if not items:
             return
-        held = await self.store.inbox_renew(
-            self._queue, items, owner=self._owner, lease=self._lease
+        held = set(
+            await self.store.inbox_renew(
+                self._queue, items, owner=self._owner, lease=self._lease
+            )
         )
-        lost = set(items) - set(held)
-        lost = {item for item in lost if item in self._inflight}
+        lost = [item for item in items if item not in held and item in self._held]
         if lost:
             logger.warning(
-                "bot: lost the claim of %d notifications still in hand (store "
-                "outage or a lease shorter than a renewal); another replica may "
-                "handle them too",
+                "bot: lost the claim of %d notifications still in hand (the store "
+                "was unreachable for longer than claim_lease); another replica "
+                "may handle them too",
                 len(lost),
             )
 
@@ -501,10 +506,11 @@ class Dispatcher:
                 await self._route(self._context(body))
             await self._finish(item)
         except BaseException:  # cancelled by shutdown, which releases its claim
-            _settle(outcome, _ShutDown("the dispatcher shut down first"))
+            _settle(outcome, _NotHandled("the dispatcher shut down first"))
             raise
         if self._inflight.get(item) is outcome:
             del self._inflight[item]
+            self._held.discard(item)
         if not outcome.done():
             outcome.set_result(None)
 
@@ -652,8 +658,11 @@ class Dispatcher:
         )
 
 
-class _ShutDown(RuntimeError):
-    """A notification was not handled before shutdown (the webhook answers 500)."""
+class _NotHandled(RuntimeError):
+    """A notification was not handled here (the webhook answers 500).
+
+    Shutdown cut it short, or (memory store) another dispatcher holds it.
+    """
 
 
 class _Closed(WebhookUnavailable):
@@ -664,7 +673,7 @@ def _settle(outcome: asyncio.Future[None], exc: BaseException) -> None:
     """Fail `outcome` for whoever waits on it, without an unretrieved warning."""
     if outcome.done():
         return
-    outcome.set_exception(exc if isinstance(exc, Exception) else _ShutDown(str(exc)))
+    outcome.set_exception(exc if isinstance(exc, Exception) else _NotHandled(str(exc)))
     outcome.exception()  # retrieved: nobody may be waiting
 
 

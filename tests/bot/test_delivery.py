@@ -790,3 +790,25 @@ def test_lost_claims_and_store_outages_of_the_renewal_are_logged(
     assert handled == ["x"]
     assert "could not renew or resume claims" in caplog.text
     assert "lost the claim of 1 notifications" in caplog.text
+
+
+def test_a_notification_still_being_recorded_is_not_reported_as_a_lost_claim(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class SlowTake(MemoryStore):
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(15)  # past the first renewal (claim_lease / 3)
+            return await super().inbox_take(*args, **kwargs)
+
+    handled: list[str | None] = []
+
+    async def main() -> None:
+        fake = FakeGreenAPI(rate_limits=False)
+        async with bot_client(fake, RecordingSleep(), store=SlowTake()) as client:
+            dp = Dispatcher(client, _router(handled), claim_lease=30)
+            await dp.feed(incoming_text(1, "slow write"))
+
+    with caplog.at_level(logging.WARNING, "green_tg_async"):
+        run_in_fake_time(main())
+    assert handled == ["slow write"]
+    assert "lost the claim" not in caplog.text
