@@ -28,6 +28,7 @@ from .models.notifications import NotificationBody, parse_notification
 __all__ = [
     "Handler",
     "WebhookApp",
+    "WebhookUnavailable",
     "parse_notification",
     "parse_webhook_body",
     "verify_authorization",
@@ -75,6 +76,14 @@ def parse_webhook_body(body: bytes | str) -> NotificationBody:
     return parse_notification(data)
 
 
+class WebhookUnavailable(Exception):
+    """Raise from a handler to answer 503: this receiver takes nothing now.
+
+    For a receiver that is shutting down or stopped; GREEN-API delivers the
+    notification again later.
+    """
+
+
 class WebhookApp:
     """ASGI app: verify, parse, call `handler`, answer.
 
@@ -82,7 +91,8 @@ class WebhookApp:
     - a body that is not a JSON object → 400; over `max_body` bytes → 413;
     - anything but POST → 405;
     - 200 only after `handler` returned; if it raised → 500, so GREEN-API
-      delivers the notification again and nothing is lost.
+      delivers the notification again and nothing is lost (503 when it
+      raised `WebhookUnavailable`).
 
     `token=None` turns the check off; do that only behind your own auth.
     `on_startup` / `on_shutdown` run on the ASGI lifespan events.
@@ -145,6 +155,9 @@ class WebhookApp:
             return 400
         try:
             await self._handler(notification)
+        except WebhookUnavailable as exc:
+            logger.warning("webhook: unavailable (%s); GREEN-API will redeliver", exc)
+            return 503
         except Exception:
             logger.exception(
                 "webhook: handler failed on %s; GREEN-API will redeliver",
@@ -184,6 +197,7 @@ _REASONS: Final = {
     405: b'{"error":"method not allowed"}',
     413: b'{"error":"body too large"}',
     500: b'{"error":"handler failed"}',
+    503: b'{"error":"unavailable"}',
 }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import filters
 from ._context import Context, ConversationState
-from ._dispatcher import Dispatcher
+from ._dispatcher import Dispatcher, HandlerCancelledError, UntypedNotificationError
 from ._router import ErrorHandler, Handler, Router
 from .filters import Filter
 
@@ -30,6 +30,8 @@ __all__ = [
     "ErrorHandler",
     "Filter",
     "Handler",
+    "HandlerCancelledError",
     "Router",
+    "UntypedNotificationError",
     "filters",
 ]

@@ -1,57 +1,86 @@
-"""`Dispatcher`: receive, record, route, retry, acknowledge, shut down.
+"""`Dispatcher`: receive, record, claim, route, retry, acknowledge, shut down.
 
 The life of a notification:
 
-1. It arrives (polling or webhook) and is parsed.
-2. If its done marker is in the store, it is a redelivery of one handled
-   already: it is acknowledged and nothing runs.
-3. It is added to the store's inbox (a second copy of one still pending is
-   dropped there), and only then deleted from GREEN-API's queue, or answered
-   200 (a durable store) on the webhook.
-4. It waits in its chat's lane, so one chat's notifications run in order.
-5. The first matching handler runs, up to `max_attempts` times with back-off.
-   After the last failure the `errors()` handlers get it.
-6. Its done marker is written (kept `dedupe_ttl`), then it leaves the inbox.
+1. It arrives (polling or webhook), is parsed, and takes its place in its
+   chat's lane at once, so one chat's notifications run in arrival order.
+2. One atomic store call (`inbox_take`) records it in the instance's inbox
+   and claims it: "being handled by this dispatcher until now + claim_lease".
+   It answers "done" for a redelivery of one handled already (acknowledged,
+   nothing runs) and "held" when another replica's live claim holds it (the
+   holder handles it). Only then is it deleted from GREEN-API's queue, or
+   answered 200 on the webhook (a durable store).
+3. The first matching handler runs, up to `max_attempts` times with back-off,
+   each attempt at most `handler_timeout`. An unavailable store is waited out
+   without spending attempts. After the last failure the `errors()` handlers
+   get it. The claim is renewed meanwhile.
+4. One atomic store call (`inbox_finish`) writes its done marker (kept
+   `dedupe_ttl`) and drops it and its claim from the inbox.
 
-A crash between 3 and 6 leaves it in the inbox: a durable store hands it to
-the next `run_polling()` or webhook start-up of the same `replica`.
+A crash between 2 and 4 leaves it in the inbox with a claim that runs out:
+any live dispatcher on the same store then resumes it (checking its done
+marker first), at the latest `claim_lease` seconds later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
+import secrets
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from green_tg_async._exceptions import (
     CircuitOpenError,
     ContactInfoLimitError,
-    GreenAPIError,
     QuotaExceededError,
+    StoreUnavailableError,
 )
 from green_tg_async._json import loads
 from green_tg_async._logging import logger
-from green_tg_async._retry import backoff, backoff_delay
-from green_tg_async.models.notifications import NotificationBody, parse_notification
+from green_tg_async.models.notifications import (
+    NotificationBody,
+    UnknownNotification,
+    parse_notification,
+)
 from green_tg_async.stores import BotStore
-from green_tg_async.webhooks import WebhookApp
+from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
-from . import _keys as keys
+from . import _backoff, _keys as keys
 from ._context import Context, ConversationState
-from ._lanes import Lanes
+from ._lanes import Lanes, Slot, cancelling
 from ._router import Handler, Router
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "HandlerCancelledError", "UntypedNotificationError"]
 
+T = TypeVar("T")
 _DAY = 86_400.0
 # Failures that another attempt within seconds cannot fix: a pause (469) or a
 # plan quota. They go straight to the error handlers.
 _NOT_RETRIED = (CircuitOpenError, ContactInfoLimitError, QuotaExceededError)
+
+
+class HandlerCancelledError(RuntimeError):
+    """A handler, filter or error handler raised `CancelledError` on its own.
+
+    That is a failure of the handler (its cause is the `CancelledError`), not
+    the end of its chat: only the dispatcher's shutdown cancels handling.
+    """
+
+
+class UntypedNotificationError(ValueError):
+    """A notification could not be typed and no `notification()` handler took it.
+
+    The error handlers get it with the notification (`ctx.notification` is an
+    `UnknownNotification`; `.raw` holds the body as received).
+    """
 
 
 class Dispatcher:
@@ -76,8 +105,14 @@ class Dispatcher:
         shutdown_timeout: Seconds running handlers get to finish on stop.
         max_pending: Notifications taken and not yet handled, at most
             (default 4 * concurrency); receiving waits past it.
-        replica: Names this dispatcher's inbox. Replicas that share a store
-            need distinct, stable names (a pod ordinal), so each resumes its own.
+        replica: A name for this dispatcher in logs and claims (default:
+            host and process id). The inbox belongs to the store, so replicas
+            need no stable names: any of them resumes what another left.
+        claim_lease: Seconds a claim holds a notification for this dispatcher
+            without renewal. It is renewed every third of it while handled;
+            after a crash, others take the notification over once it ran out.
+        handler_timeout: Seconds one attempt of a handler may take (None: no
+            limit). A timeout is a failed attempt, and the chat goes on.
     """
 
     def __init__(
@@ -91,14 +126,19 @@ class Dispatcher:
         state_ttl: float = _DAY,
         shutdown_timeout: float = 30.0,
         max_pending: int | None = None,
-        replica: str = "main",
+        replica: str | None = None,
+        claim_lease: float = 30.0,
+        handler_timeout: float | None = 300.0,
     ) -> None:
         _check_positive(
             concurrency=concurrency,
             max_attempts=max_attempts,
             dedupe_ttl=dedupe_ttl,
             state_ttl=state_ttl,
+            claim_lease=claim_lease,
         )
+        if handler_timeout is not None:
+            _check_positive(handler_timeout=handler_timeout)
         if shutdown_timeout < 0:
             raise ValueError("shutdown_timeout must not be negative")
         self.client = tg
@@ -112,12 +152,24 @@ class Dispatcher:
         self._state_ttl = state_ttl
         self._shutdown_timeout = shutdown_timeout
         self._max_pending = max_pending or 4 * concurrency
+        self._lease = claim_lease
+        self._handler_timeout = handler_timeout
         self._instance = tg.id_instance
-        self._queue = keys.inbox_queue(self._instance, replica)
+        self._queue = keys.inbox_queue(self._instance)
+        self.replica = replica or f"{socket.gethostname()}:{os.getpid()}"
+        """This dispatcher's name in logs."""
+        # Unique per dispatcher object: a restart under the same name never
+        # mistakes the claims of its previous life for its own.
+        self._owner = f"{self.replica}:{secrets.token_hex(4)}"
         self._lanes: Lanes | None = None
+        self._closed = False  # shut down: webhooks answer 503 until start()
         self._stopping = asyncio.Event()
-        # Webhook requests (memory store) waiting for their notification.
-        self._waiters: set[asyncio.Future[None]] = set()
+        # Items this dispatcher took and has not finished, with their outcome
+        # (a duplicate arriving meanwhile waits for it).
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._held: set[str] = set()  # of those, the ones whose claim we took
+        self._keeper: asyncio.Task[None] | None = None
+        self._untyped_seen: set[str | None] = set()
 
     # -- sources -------------------------------------------------------------
 
@@ -126,9 +178,11 @@ class Dispatcher:
     ) -> None:
         """Receive by HTTP polling until `stop()`, SIGINT or SIGTERM.
 
-        With `until_empty`, return once the queue is empty and every handler
-        finished (for tests and cron jobs); its polls leave the wait to the
-        server's default (5 s) instead of `receive_timeout`. Errors that
+        With `until_empty`, return once the queue and the store's inbox are
+        empty and every handler finished (for tests and cron jobs; items a
+        killed replica left are taken over once their claims ran out); its
+        polls leave the wait to the server's default (5 s) instead of
+        `receive_timeout`. Errors that
         waiting will not fix (credentials, a `webhookUrl` that refuses
         polling) end it, after the running handlers finished.
         """
@@ -138,10 +192,12 @@ class Dispatcher:
     def webhook_app(self, *, token: str | None, **options: Any) -> WebhookApp:
         """An ASGI app that feeds this dispatcher (see `WebhookApp`).
 
-        Answers 401 for a wrong token, 200 without calling a handler for a
-        duplicate, and otherwise 200 once the notification is recorded (a
-        durable store) or handled (memory). The ASGI lifespan starts the
-        dispatcher (resuming its inbox) and shuts it down.
+        Answers 401 for a wrong token; 200 without calling a handler for a
+        duplicate of one handled already, or of one pending (once recorded,
+        with a durable store; with memory, once the first copy is handled);
+        otherwise 200 once the notification is recorded (a durable store) or
+        handled (memory); 503 after `stop()` or shutdown. The ASGI lifespan
+        starts the dispatcher (resuming the inbox) and shuts it down.
         """
         return WebhookApp(
             self._on_webhook,
@@ -170,29 +226,46 @@ class Dispatcher:
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the handler lanes and resume the inbox (done by the sources)."""
+        """Start the handler lanes and resume the inbox (done by the sources).
+
+        Either everything starts or nothing does: when the store fails here,
+        the error is raised, the dispatcher stays stopped, and calling
+        `start()` again resumes the inbox.
+        """
         if self._lanes is not None:
             return
+        lanes = Lanes(self._concurrency)
+        resumed = await self.store.inbox_resume(
+            self._queue, owner=self._owner, lease=self._lease, limit=self._max_pending
+        )
         self._stopping.clear()
-        self._lanes = Lanes(self._concurrency)
-        for item, payload in await self.store.inbox_items(self._queue):
-            self._submit(item, _load_body(payload))
+        self._closed = False
+        self._lanes = lanes
+        self._resume(resumed)
+        self._keeper = asyncio.create_task(self._keep_claims(), name="green-tg-bot")
 
     async def shutdown(self) -> None:
         """Let running handlers finish within `shutdown_timeout`, then cancel them."""
         lanes, self._lanes = self._lanes, None
         if lanes is None:
             return
+        self._closed = True
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         cut = await lanes.close(self._shutdown_timeout)
-        for waiter in list(self._waiters):  # cut short or never started
-            if not waiter.done():
-                waiter.set_exception(_ShutDown("the dispatcher shut down first"))
+        left, self._inflight = self._inflight, {}
+        self._held.clear()
+        for item, outcome in left.items():  # cut short or never started
+            _settle(outcome, _NotHandled("the dispatcher shut down first"))
+            await self._release(item)
         if cut:
             kept = "they stay in the inbox" if self.store.durable else "they are lost"
             logger.warning(
-                "bot: %d notifications were not handled within %.0f s; %s",
+                "bot: %d notifications were not handled within %s s; %s",
                 cut,
-                self._shutdown_timeout,
+                f"{self._shutdown_timeout:g}",
                 kept,
             )
 
@@ -256,20 +329,16 @@ class Dispatcher:
             lambda: self._accept(body, wait=False), "record a notification"
         )
 
-    async def _until_stored(
-        self, step: Callable[[], Awaitable[None]], what: str
-    ) -> None:
+    async def _until_stored(self, step: Callable[[], Awaitable[T]], what: str) -> T:
         """Run `step` until the store takes it, backing off on the client's sleep."""
         policy = self.client.retry_policy
-        wait = backoff(policy)
         failures = 0
         while True:
             try:
-                await step()
-                return
-            except GreenAPIError as exc:  # the store is down
+                return await step()
+            except StoreUnavailableError as exc:
                 failures += 1
-                delay = backoff_delay(wait, failures)
+                delay = _backoff.delay(policy, failures)
                 logger.warning(
                     "bot: could not %s (%s); retrying in %.1f s", what, exc, delay
                 )
@@ -278,79 +347,248 @@ class Dispatcher:
     async def _idle_and_empty(self) -> bool:
         await self._lanes_or_fail().wait_idle()
         # Handlers may have caused new notifications; one more empty pass ends it.
-        return not await self._receive_pass(None, until_empty=True)
+        if await self._receive_pass(None, until_empty=True):
+            return False
+        # Items another replica holds, or a killed one left (taken over once
+        # their claims run out), are still to be handled.
+        left = await self._until_stored(
+            lambda: self.store.inbox_items(self._queue), "read the inbox"
+        )
+        if left:
+            await asyncio.sleep(min(1.0, self._lease / 6))
+        return not left
 
     # -- webhook ---------------------------------------------------------------
 
     async def _on_webhook(self, body: NotificationBody) -> None:
+        if self._closed or self._stopping.is_set():
+            raise _Closed("the dispatcher is stopped")
         if self._lanes is None:
             await self.start()  # a server without the lifespan protocol
         await self._accept(body, wait=not self.store.durable)
 
-    # -- accepting and handling ---------------------------------------------
+    # -- accepting -------------------------------------------------------------
 
     async def _accept(self, body: NotificationBody, *, wait: bool) -> None:
-        """Dedupe and record `body`, then queue it; with `wait`, until handled."""
+        """Record and claim `body`, then queue it; with `wait`, until handled."""
+        lanes = self._lanes_or_fail()
         item = keys.item_key(body)
-        if await self.store.cache_get(keys.done_key(self._instance, item)):
-            logger.debug("bot: %s was handled already", item)
-            return
-        added = await self.store.inbox_add(self._queue, item, keys.dumps(body.raw))
-        if not added:
+        local = self._inflight.get(item)
+        if local is not None:  # a copy of one this dispatcher has in hand
             logger.debug("bot: %s is pending already", item)
+            if wait:
+                await asyncio.shield(local)
             return
-        waiter = self._submit(item, body, wait=wait)
-        if waiter is not None:
-            await waiter
+        outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inflight[item] = outcome
+        slot = lanes.reserve(keys.chat_of(body))  # arrival order, before any await
+        try:
+            claim = await self.store.inbox_take(
+                self._queue,
+                item,
+                keys.dumps(body.raw),
+                done=self._done(item),
+                owner=self._owner,
+                lease=self._lease,
+            )
+        except BaseException as exc:
+            self._abandon(item, slot, outcome, exc)
+            raise
+        if claim == "claimed" and self._lanes is lanes:
+            self._held.add(item)
+            slot.set_result(functools.partial(self._handle, item, body, outcome))
+            if wait:
+                await asyncio.shield(outcome)
+            return
+        self._abandon(item, slot, outcome, None)
+        if claim == "claimed":  # shut down while recording: someone resumes it
+            await self._release(item)
+            raise _Closed("the dispatcher is shutting down")
+        state = "handled already" if claim == "done" else "held by another replica"
+        logger.debug("bot: %s is %s", item, state)
+        if claim == "held" and wait and not self.store.durable:
+            raise _NotHandled(f"{item} is being handled by another dispatcher")
 
-    def _submit(
-        self, item: str, body: NotificationBody, *, wait: bool = False
-    ) -> asyncio.Future[None] | None:
-        waiter: asyncio.Future[None] | None = None
-        if wait:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.add(waiter)
-            waiter.add_done_callback(self._waiters.discard)
+    def _abandon(
+        self,
+        item: str,
+        slot: Slot,
+        outcome: asyncio.Future[None],
+        exc: BaseException | None,
+    ) -> None:
+        """Give the lane slot back and settle `outcome` for waiting duplicates."""
+        if not slot.done():
+            slot.set_result(None)
+        if self._inflight.get(item) is outcome:
+            del self._inflight[item]
+        if exc is None:
+            if not outcome.done():
+                outcome.set_result(None)
+        else:
+            _settle(outcome, exc)
 
-        async def job() -> None:
-            await self._handle(item, body)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+    def _resume(self, resumed: list[tuple[str, str]]) -> None:
+        """Queue items taken over from the inbox (their done markers unchecked)."""
+        lanes = self._lanes_or_fail()
+        for item, payload in resumed:
+            if item in self._inflight:
+                continue  # in hand here already (our claim ran out meanwhile)
+            body = _load_body(payload)
+            outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._inflight[item] = outcome
+            self._held.add(item)
+            job = functools.partial(self._handle, item, body, outcome, resumed=True)
+            lanes.submit(keys.chat_of(body), job)
+        if resumed:
+            logger.info("bot: %s resumed %d notifications", self.replica, len(resumed))
 
-        self._lanes_or_fail().submit(keys.chat_of(body), job)
-        return waiter
+    async def _keep_claims(self) -> None:
+        """Renew this dispatcher's claims; take over items whose claim ran out."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self._renew()
+                lanes = self._lanes_or_fail()
+                room = self._max_pending - lanes.pending
+                if room > 0:
+                    self._resume(
+                        await self.store.inbox_resume(
+                            self._queue,
+                            owner=self._owner,
+                            lease=self._lease,
+                            limit=room,
+                        )
+                    )
+            except StoreUnavailableError as exc:
+                logger.warning("bot: could not renew or resume claims (%s)", exc)
 
-    async def _handle(self, item: str, body: NotificationBody) -> None:
-        ctx = self._context(body)
+    async def _renew(self) -> None:
+        items = sorted(self._held)
+        if not items:
+            return
+        held = set(
+            await self.store.inbox_renew(
+                self._queue, items, owner=self._owner, lease=self._lease
+            )
+        )
+        lost = [item for item in items if item not in held and item in self._held]
+        if lost:
+            logger.warning(
+                "bot: lost the claim of %d notifications still in hand (the store "
+                "was unreachable for longer than claim_lease); another replica "
+                "may handle them too",
+                len(lost),
+            )
+
+    async def _release(self, item: str) -> None:
+        """Give the claim of `item` back, so another replica resumes it at once."""
+        try:
+            await self.store.inbox_release(self._queue, item, owner=self._owner)
+        except StoreUnavailableError as exc:
+            logger.debug(
+                "bot: could not release %s (%s); its claim runs out", item, exc
+            )
+
+    # -- handling ----------------------------------------------------------------
+
+    async def _handle(
+        self,
+        item: str,
+        body: NotificationBody,
+        outcome: asyncio.Future[None],
+        *,
+        resumed: bool = False,
+    ) -> None:
+        try:
+            if resumed and await self._handled_before(item):
+                logger.info("bot: %s was handled before the restart", item)
+            else:
+                await self._route(self._context(body))
+            await self._finish(item)
+        except BaseException:  # cancelled by shutdown, which releases its claim
+            _settle(outcome, _NotHandled("the dispatcher shut down first"))
+            raise
+        if self._inflight.get(item) is outcome:
+            del self._inflight[item]
+            self._held.discard(item)
+        if not outcome.done():
+            outcome.set_result(None)
+
+    async def _route(self, ctx: Context) -> None:
+        untyped = isinstance(ctx.notification, UnknownNotification)
+        if untyped:
+            self._warn_untyped(ctx)
         try:
             handler = await self.router.resolve(ctx)
-        except Exception as exc:  # a filter raised: like a handler failing
-            await self._failed(ctx, exc)
-        else:
-            if handler is not None:
-                await self._attempts(ctx, handler)
-        await self._finish(item)
+        except (Exception, asyncio.CancelledError) as exc:  # a filter raised
+            if not isinstance(exc, Exception) and cancelling():
+                raise
+            await self._failed(ctx, _as_exception(exc))
+            return
+        if handler is not None:
+            await self._attempts(ctx, handler)
+        elif untyped:
+            await self._failed(
+                ctx,
+                UntypedNotificationError(
+                    f"a {ctx.type_webhook} notification could not be typed"
+                ),
+            )
+
+    async def _handled_before(self, item: str) -> bool:
+        """True when a resumed item's done marker is set (killed before removal)."""
+        marker = await self._until_stored(
+            lambda: self.store.cache_get(self._done(item)), f"check {item}"
+        )
+        return marker is not None
+
+    def _warn_untyped(self, ctx: Context) -> None:
+        kind = ctx.type_webhook
+        if kind in self._untyped_seen:
+            return
+        self._untyped_seen.add(kind)
+        logger.warning(
+            "bot: a %s notification could not be typed; it goes to notification() "
+            "handlers of its type, else to the error handlers (logged once per type)",
+            kind,
+        )
 
     async def _attempts(self, ctx: Context, handler: Handler) -> None:
         policy = self.client.retry_policy
-        wait = backoff(policy)
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = outages = 0
+        while True:
             try:
-                await handler(ctx)
+                await self._call(handler, ctx)
                 return
+            except StoreUnavailableError as exc:
+                # Not the message's fault: wait it out; shutdown bounds the wait.
+                outages += 1
+                delay = _backoff.delay(policy, outages)
+                logger.warning(
+                    "bot: the store is unavailable while handling %s (%s); "
+                    "retrying in %.1f s without spending an attempt",
+                    _describe(ctx),
+                    exc,
+                    delay,
+                )
+                await policy.sleep(delay)
+                continue
             except _NOT_RETRIED as exc:
                 await self._failed(ctx, exc)
                 return
-            except Exception as exc:
-                if attempt == self._max_attempts:
-                    await self._failed(ctx, exc)
+            except (Exception, asyncio.CancelledError) as exc:
+                if not isinstance(exc, Exception) and cancelling():
+                    raise  # shutdown cancels this handler
+                attempt += 1
+                if attempt >= self._max_attempts:
+                    await self._failed(ctx, _as_exception(exc))
                     return
-                delay = backoff_delay(wait, attempt)
+                delay = _backoff.delay(policy, attempt)
                 logger.warning(
                     "bot: handler %s failed on %s (attempt %d of %d: %s); "
                     "retrying in %.1f s",
                     getattr(handler, "__name__", handler),
-                    ctx.type_webhook,
+                    _describe(ctx),
                     attempt,
                     self._max_attempts,
                     type(exc).__name__,
@@ -358,33 +596,44 @@ class Dispatcher:
                 )
                 await policy.sleep(delay)
 
+    async def _call(self, handler: Handler, ctx: Context) -> None:
+        if self._handler_timeout is None:
+            await handler(ctx)
+            return
+        async with asyncio.timeout(self._handler_timeout):
+            await handler(ctx)
+
     async def _failed(self, ctx: Context, exc: Exception) -> None:
         handlers = self.router.error_handlers()
         if not handlers:
             logger.error(
                 "bot: giving up on %s in chat %s",
-                ctx.type_webhook,
+                _describe(ctx),
                 ctx.chat_id,
                 exc_info=exc,
             )
         for on_error in handlers:
             try:
                 await on_error(ctx, exc)
-            except Exception:
+            except (Exception, asyncio.CancelledError):
+                if cancelling():
+                    raise
                 logger.exception(
                     "bot: error handler %s raised",
                     getattr(on_error, "__name__", on_error),
                 )
 
     async def _finish(self, item: str) -> None:
-        """Mark `item` done, then drop it from the inbox; retried on store errors."""
+        """Write the done marker and drop `item` (one store call; retried)."""
+        await self._until_stored(
+            lambda: self.store.inbox_finish(
+                self._queue, item, done=self._done(item), ttl=self._dedupe_ttl
+            ),
+            f"mark {item} handled",
+        )
 
-        async def step() -> None:
-            done = keys.done_key(self._instance, item)
-            await self.store.cache_set(done, "1", ttl=self._dedupe_ttl)
-            await self.store.inbox_remove(self._queue, item)
-
-        await self._until_stored(step, f"mark {item} handled")
+    def _done(self, item: str) -> str:
+        return keys.done_key(self._instance, item)
 
     def _context(self, body: NotificationBody) -> Context:
         chat = keys.chat_of(body)
@@ -409,8 +658,39 @@ class Dispatcher:
         )
 
 
-class _ShutDown(RuntimeError):
-    """A notification was not handled before shutdown (the webhook answers 500)."""
+class _NotHandled(RuntimeError):
+    """A notification was not handled here (the webhook answers 500).
+
+    Shutdown cut it short, or (memory store) another dispatcher holds it.
+    """
+
+
+class _Closed(WebhookUnavailable):
+    """The dispatcher takes nothing now (the webhook answers 503)."""
+
+
+def _settle(outcome: asyncio.Future[None], exc: BaseException) -> None:
+    """Fail `outcome` for whoever waits on it, without an unretrieved warning."""
+    if outcome.done():
+        return
+    outcome.set_exception(exc if isinstance(exc, Exception) else _NotHandled(str(exc)))
+    outcome.exception()  # retrieved: nobody may be waiting
+
+
+def _as_exception(exc: BaseException) -> Exception:
+    """User code's own `CancelledError` reaches the error handlers as itself."""
+    if isinstance(exc, Exception):
+        return exc
+    cancelled = HandlerCancelledError("user code raised CancelledError")
+    cancelled.__cause__ = exc
+    return cancelled
+
+
+def _describe(ctx: Context) -> str:
+    """The notification type and idMessage, for logs."""
+    if ctx.id_message:
+        return f"{ctx.type_webhook} {ctx.id_message}"
+    return str(ctx.type_webhook)
 
 
 def _sender(body: NotificationBody) -> str | None:

@@ -58,9 +58,13 @@ def done_key(instance: str, item: str) -> str:
     return f"{{{instance}}}:bot:done:{item}"
 
 
-def inbox_queue(instance: str, replica: str) -> str:
-    """The inbox of one dispatcher replica."""
-    return f"{{{instance}}}:bot:inbox:{replica}"
+def inbox_queue(instance: str) -> str:
+    """The inbox of an instance, shared by every replica (claims keep them apart).
+
+    The name is the one the default replica's inbox had before inboxes were
+    shared, so a bot upgraded after a crash resumes what it left.
+    """
+    return f"{{{instance}}}:bot:inbox:main"
 
 
 def state_key(instance: str, chat: str | None, sender: str | None) -> str:

@@ -8,53 +8,66 @@ from collections.abc import Awaitable, Callable
 
 from green_tg_async._logging import logger
 
-__all__ = ["Lanes"]
+__all__ = ["Job", "Lanes", "Slot"]
 
 Job = Callable[[], Awaitable[None]]
+Slot = asyncio.Future["Job | None"]
+"""A place in a lane, taken on arrival and filled in later with the job to
+run there (None: nothing to run, for example a duplicate)."""
 
 
 class Lanes:
-    """Run jobs one at a time per lane, in submission order.
+    """Run jobs one at a time per lane, in the order their slots were taken.
 
-    A lane's worker task exists only while the lane has jobs, and holds one
-    of `concurrency` slots while a job runs, so a busy chat never starves
-    the others beyond its own turn. `pending` counts jobs submitted and not
-    yet finished.
+    A lane's worker task exists only while the lane has slots. It waits for
+    the first slot's job without holding one of the `concurrency` slots, so
+    an arrival still being recorded never blocks other chats. `pending`
+    counts slots taken and not yet finished.
+
+    A job's own `CancelledError` (one it raised, not a cancellation of the
+    worker) is logged like any failure and the lane goes on; only `close()`
+    ends lanes.
     """
 
     def __init__(self, concurrency: int) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._slots = asyncio.Semaphore(concurrency)
-        self._lanes: dict[str, deque[Job]] = {}
+        self._lanes: dict[str, deque[Slot]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._changed = asyncio.Event()
 
     @property
     def pending(self) -> int:
-        """Jobs submitted and not yet finished."""
+        """Slots taken and not yet finished."""
         return self._pending
 
     def submit(self, lane: str, job: Job) -> None:
-        """Queue `job` behind the lane's earlier jobs."""
+        """Queue `job` behind the lane's earlier slots."""
+        self.reserve(lane).set_result(job)
+
+    def reserve(self, lane: str) -> Slot:
+        """Take the lane's next slot now; fill it in with `set_result(job)`."""
+        slot: Slot = asyncio.get_running_loop().create_future()
         self._pending += 1
         queue = self._lanes.get(lane)
         if queue is not None:
-            queue.append(job)
-            return
-        self._lanes[lane] = deque([job])
+            queue.append(slot)
+            return slot
+        self._lanes[lane] = deque([slot])
         worker = asyncio.create_task(self._drain(lane), name=f"green-tg-bot:{lane}")
         self._workers.add(worker)
         worker.add_done_callback(self._workers.discard)
+        return slot
 
     async def wait_below(self, limit: int) -> None:
-        """Return once fewer than `limit` jobs are pending."""
+        """Return once fewer than `limit` slots are pending."""
         while self._pending >= limit:
             await self._wait_change()
 
     async def wait_idle(self) -> None:
-        """Return once no job is pending."""
+        """Return once no slot is pending."""
         await self.wait_below(1)
 
     async def close(self, grace: float) -> int:
@@ -75,16 +88,19 @@ class Lanes:
         queue = self._lanes[lane]
         try:
             while queue:
-                job = queue[0]
-                async with self._slots:
-                    try:
-                        await job()
-                    except Exception:  # a job's own failures are handled in it
-                        logger.exception("bot: a notification job failed in %s", lane)
+                slot = queue[0]
+                if not slot.done():
+                    # Shielded: cancelling this worker must not cancel the slot
+                    # the dispatcher is about to fill in.
+                    await asyncio.shield(slot)
+                job = slot.result()
+                if job is not None:
+                    async with self._slots:
+                        await _run(job, lane)
                 queue.popleft()
                 self._finished(1)
         finally:
-            # Cancelled: what is left of the lane is dropped with it.
+            # Cancelled by close(): the dispatcher reports what was cut.
             self._finished(len(queue))
             del self._lanes[lane]
 
@@ -96,3 +112,24 @@ class Lanes:
     async def _wait_change(self) -> None:
         self._changed.clear()
         await self._changed.wait()
+
+
+async def _run(job: Job, lane: str) -> None:
+    try:
+        await job()
+    except asyncio.CancelledError:
+        if cancelling():
+            raise  # close() cancels this lane
+        logger.error("bot: a notification job cancelled itself in %s", lane)
+    except Exception:  # a job's own failures are handled in it
+        logger.exception("bot: a notification job failed in %s", lane)
+
+
+def cancelling() -> bool:
+    """True when the current task itself is being cancelled.
+
+    A `CancelledError` raised while this is False came from user code (a
+    handler that raised it, or awaited a task someone else cancelled).
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from green_tg_async.models.notifications import UnknownNotification
+
 from .filters import Filter, FilterLike, all_of
 
 if TYPE_CHECKING:
@@ -34,6 +36,9 @@ class Route:
     types: frozenset[str]
     check: Filter
     handler: Handler
+    any_shape: bool = False
+    """Registered by `notification()`: also takes notifications that could
+    not be typed (`UnknownNotification`)."""
 
 
 class Router:
@@ -41,8 +46,9 @@ class Router:
 
     The first handler (in registration order, this router's own before its
     included routers, in `include_router` order) whose type and filters all
-    match gets the notification. A notification no handler takes is
-    acknowledged without a call.
+    match gets the notification. A typed notification no handler takes is
+    acknowledged without a call; one that could not be typed goes to the
+    error handlers (see `Dispatcher`).
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -68,10 +74,14 @@ class Router:
         return self._register(STATE, filters)
 
     def notification(self, type_webhook: str, *filters: FilterLike) -> Callable[[H], H]:
-        """Handle notifications of any `typeWebhook`, also ones added later."""
+        """Handle notifications of any `typeWebhook`, also ones added later.
+
+        These handlers also get notifications of that type that could not be
+        typed (an `UnknownNotification`; read `ctx.notification.raw`).
+        """
         if not type_webhook:
             raise ValueError("type_webhook must name a notification type")
-        return self._register(frozenset({type_webhook}), filters)
+        return self._register(frozenset({type_webhook}), filters, any_shape=True)
 
     def errors(self) -> Callable[[E], E]:
         """Register a handler for failures that outlived every attempt."""
@@ -92,10 +102,17 @@ class Router:
         return router
 
     async def resolve(self, ctx: Context) -> Handler | None:
-        """The handler for `ctx`, or None when none matches."""
+        """The handler for `ctx`, or None when none matches.
+
+        A notification that could not be typed goes only to `notification()`
+        handlers: the others expect the typed model.
+        """
         kind = ctx.type_webhook
+        untyped = isinstance(ctx.notification, UnknownNotification)
         for router in self._walk():
             for route in router._routes:
+                if untyped and not route.any_shape:
+                    continue
                 if kind in route.types and await route.check(ctx):
                     return route.handler
         return None
@@ -110,14 +127,18 @@ class Router:
             yield from child._walk()
 
     def _register(
-        self, types: frozenset[str], filters: tuple[FilterLike, ...]
+        self,
+        types: frozenset[str],
+        filters: tuple[FilterLike, ...],
+        *,
+        any_shape: bool = False,
     ) -> Callable[[H], H]:
         check = all_of(filters)
 
         def register(handler: H) -> H:
             if not callable(handler):
                 raise TypeError("a handler must be a coroutine function")
-            self._routes.append(Route(types, check, handler))
+            self._routes.append(Route(types, check, handler, any_shape))
             return handler
 
         return register

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 __all__ = [
     "BotStore",
     "BreakerRecord",
+    "Claim",
     "Gate",
     "GatedAdmission",
     "GatedLimiterStore",
@@ -161,6 +162,11 @@ class SharedLimiterStore(Protocol):
         ...
 
 
+Claim: TypeAlias = Literal["claimed", "held", "done"]
+"""What `BotStore.inbox_take` found: the caller now holds the item's claim, a
+live claim of another owner holds it, or its done marker is set."""
+
+
 @runtime_checkable
 class BotStore(Protocol):
     """What the bot dispatcher keeps: an inbox, done markers and conversations.
@@ -169,6 +175,12 @@ class BotStore(Protocol):
     `cache_set` with a TTL, and `cache_delete`). The inbox holds
     notifications taken off GREEN-API's queue until they are handled; with a
     `durable` store it survives a crash, so a restarted bot resumes it.
+
+    Each inbox item may carry a *claim*: "being handled by `owner` until a
+    time", taken atomically before handling, renewed while the handler runs,
+    and gone when the item is finished or released. A live claim keeps every
+    other owner off the item; an expired one lets any owner take it over.
+    Claim times are on the store's clock (Redis: its `TIME`).
     """
 
     durable: bool
@@ -195,7 +207,53 @@ class BotStore(Protocol):
         ...
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop a handled item (nothing happens when it is missing)."""
+        """Drop an item and its claim (nothing happens when it is missing)."""
+        ...
+
+    async def inbox_take(
+        self,
+        queue: str,
+        item: str,
+        payload: str,
+        *,
+        done: str,
+        owner: str,
+        lease: float,
+    ) -> Claim:
+        """Record `item` and claim it for `lease` seconds, atomically.
+
+        "done" (nothing changes) when the cache key `done` is set. Otherwise
+        the item is appended unless `queue` holds it already, and claimed
+        unless another owner's claim is still live ("held"). Taking it again
+        under the same `owner` renews the claim, so a retry after a write
+        that timed out but was applied answers "claimed".
+        """
+        ...
+
+    async def inbox_renew(
+        self, queue: str, items: list[str], *, owner: str, lease: float
+    ) -> list[str]:
+        """Extend `owner`'s claims of `items` by `lease`; return those still held."""
+        ...
+
+    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
+        """Drop `owner`'s claim of `item`, so anyone may take it at once."""
+        ...
+
+    async def inbox_finish(
+        self, queue: str, item: str, *, done: str, ttl: float
+    ) -> None:
+        """Atomically: set `done` (a cache key) for `ttl` s, drop `item`, its claim."""
+        ...
+
+    async def inbox_resume(
+        self, queue: str, *, owner: str, lease: float, limit: int
+    ) -> list[tuple[str, str]]:
+        """Claim up to `limit` items without a live claim; their `(item, payload)`.
+
+        Oldest first. These are items whose owner died or gave them back;
+        their done markers are not checked here (the caller does).
+        """
         ...
 
 

@@ -6,7 +6,7 @@ import heapq
 import time
 from collections.abc import Callable
 
-from ._base import BotStore, BreakerRecord, StateStore
+from ._base import BotStore, BreakerRecord, Claim, StateStore
 from ._transitions import failed, opened, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
@@ -42,6 +42,8 @@ class MemoryStore(StateStore, BotStore):
         self._max_cache = max_cache_entries
         self._clock = clock
         self._inboxes: dict[str, dict[str, str]] = {}
+        # queue -> item -> (owner, until): the claims of inbox items.
+        self._claims: dict[str, dict[str, tuple[str, float]]] = {}
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -87,6 +89,9 @@ class MemoryStore(StateStore, BotStore):
 
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
+        return self._cached(key)
+
+    def _cached(self, key: str) -> str | None:
         item = self._cache.get(key)
         if item is None:
             return None
@@ -97,6 +102,9 @@ class MemoryStore(StateStore, BotStore):
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds; expired and surplus entries go."""
+        self._cache_value(key, value, ttl)
+
+    def _cache_value(self, key: str, value: str, ttl: float) -> None:
         now = self._clock()
         expires = now + ttl
         self._cache[key] = (value, expires)
@@ -120,12 +128,78 @@ class MemoryStore(StateStore, BotStore):
         return list(self._inboxes.get(queue, {}).items())
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` from `queue`."""
-        inbox = self._inboxes.get(queue)
-        if inbox is not None:
-            inbox.pop(item, None)
-            if not inbox:
-                del self._inboxes[queue]
+        """Drop `item` and its claim from `queue`."""
+        self._drop(queue, item)
+
+    async def inbox_take(
+        self,
+        queue: str,
+        item: str,
+        payload: str,
+        *,
+        done: str,
+        owner: str,
+        lease: float,
+    ) -> Claim:
+        """Record `item` and claim it, unless it is done or claimed by another."""
+        if self._cached(done) is not None:  # no await: atomic under asyncio
+            return "done"
+        self._inboxes.setdefault(queue, {}).setdefault(item, payload)
+        claims = self._claims.setdefault(queue, {})
+        now = self._clock()
+        holder = claims.get(item)
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return "held"
+        claims[item] = (owner, now + lease)
+        return "claimed"
+
+    async def inbox_renew(
+        self, queue: str, items: list[str], *, owner: str, lease: float
+    ) -> list[str]:
+        """Extend `owner`'s claims of `items`; return those still held."""
+        claims = self._claims.get(queue, {})
+        until = self._clock() + lease
+        held = [item for item in items if claims.get(item, ("",))[0] == owner]
+        for item in held:
+            claims[item] = (owner, until)
+        return held
+
+    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
+        """Drop `owner`'s claim of `item`."""
+        claims = self._claims.get(queue, {})
+        if claims.get(item, ("",))[0] == owner:
+            del claims[item]
+
+    async def inbox_finish(
+        self, queue: str, item: str, *, done: str, ttl: float
+    ) -> None:
+        """Set the done marker, then drop `item` and its claim."""
+        self._cache_value(done, "1", ttl)
+        self._drop(queue, item)
+
+    async def inbox_resume(
+        self, queue: str, *, owner: str, lease: float, limit: int
+    ) -> list[tuple[str, str]]:
+        """Claim up to `limit` items without a live claim, oldest first."""
+        claims = self._claims.setdefault(queue, {})
+        now = self._clock()
+        taken: list[tuple[str, str]] = []
+        for item, payload in self._inboxes.get(queue, {}).items():
+            if len(taken) >= limit:
+                break
+            holder = claims.get(item)
+            if holder is None or holder[1] <= now:
+                claims[item] = (owner, now + lease)
+                taken.append((item, payload))
+        return taken
+
+    def _drop(self, queue: str, item: str) -> None:
+        for table in (self._inboxes, self._claims):
+            entries = table.get(queue)
+            if entries is not None:
+                entries.pop(item, None)
+                if not entries:
+                    del table[queue]
 
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache

@@ -19,6 +19,7 @@ from green_tg_async._exceptions import StoreUnavailableError
 from ._base import (
     BotStore,
     BreakerRecord,
+    Claim,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
@@ -28,6 +29,7 @@ from ._base import (
 )
 from ._fallback import LocalFallback, fails_open
 from ._gate import admit_gated_stepwise
+from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
 
 try:
@@ -157,6 +159,103 @@ return 1
 """
 
 
+# The inbox of a queue Q is three keys with Q's hash tag: Q:items (hash item ->
+# payload), Q:order (list of items, oldest first) and Q:claims (hash item ->
+# "<until, Redis ms>:<owner>"). Every change to them is one script.
+_INBOX_PRELUDE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function holder(claims, item)
+  local c = redis.call('HGET', claims, item)
+  if not c then return nil, 0 end
+  local sep = string.find(c, ':', 1, true)
+  return string.sub(c, sep + 1), tonumber(string.sub(c, 1, sep - 1))
+end
+local function claim(claims, item, owner, lease)
+  redis.call('HSET', claims, item, string.format('%.0f', now + lease) .. ':' .. owner)
+end
+local function drop(items, order, claims, item)
+  redis.call('HDEL', items, item)
+  redis.call('LREM', order, 0, item)
+  redis.call('HDEL', claims, item)
+end
+"""
+
+# KEYS = items, order, claims, done marker; ARGV = item, payload, owner,
+# lease_ms. Returns 'done', 'held' or 'claimed' (see `BotStore.inbox_take`).
+_INBOX_TAKE: Final = (
+    _INBOX_PRELUDE
+    + """
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'done' end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+local owner, until_ = holder(KEYS[3], ARGV[1])
+if owner and owner ~= ARGV[3] and until_ > now then return 'held' end
+claim(KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[4]))
+return 'claimed'
+"""
+)
+
+# KEYS = claims; ARGV = owner, lease_ms, then items. Returns the items renewed.
+_INBOX_RENEW: Final = (
+    _INBOX_PRELUDE
+    + """
+local held = {}
+for i = 3, #ARGV do
+  if holder(KEYS[1], ARGV[i]) == ARGV[1] then
+    claim(KEYS[1], ARGV[i], ARGV[1], tonumber(ARGV[2]))
+    table.insert(held, ARGV[i])
+  end
+end
+return held
+"""
+)
+
+# KEYS = claims; ARGV = item, owner.
+_INBOX_RELEASE: Final = (
+    _INBOX_PRELUDE
+    + """
+if holder(KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+)
+
+# KEYS = items, order, claims; ARGV = item.
+_INBOX_REMOVE: Final = _INBOX_PRELUDE + "drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])"
+
+# KEYS = items, order, claims, done marker; ARGV = item, ttl_ms.
+_INBOX_FINISH: Final = (
+    _INBOX_PRELUDE
+    + """
+redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
+return 0
+"""
+)
+
+# KEYS = items, order, claims; ARGV = owner, lease_ms, limit. Returns item,
+# payload, item, payload, … of the items it claimed, oldest first.
+_INBOX_RESUME: Final = (
+    _INBOX_PRELUDE
+    + """
+local out = {}
+local limit = tonumber(ARGV[3])
+for _, item in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  if #out >= 2 * limit then break end
+  local payload = redis.call('HGET', KEYS[1], item)
+  local owner, until_ = holder(KEYS[3], item)
+  if payload and (not owner or until_ <= now) then
+    claim(KEYS[3], item, ARGV[1], tonumber(ARGV[2]))
+    table.insert(out, item)
+    table.insert(out, payload)
+  end
+end
+return out
+"""
+)
+
+
 class RedisStore(
     SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
 ):
@@ -172,7 +271,7 @@ class RedisStore(
     never turns into unlimited sending. With `fail_open=True` it carries on
     locally instead: the limiter at `fallback_fraction` of the rate in this
     process, the last pause it saw still honoured, and new pauses written
-    back once Redis answers again. The bot inbox (a hash and a list) is as
+    back once Redis answers again. The bot inbox (two hashes and a list) is as
     durable as the Redis server's persistence settings make it.
     """
 
@@ -189,7 +288,7 @@ class RedisStore(
         fallback_probe_interval: float = 5.0,
     ) -> None:
         if isinstance(client_or_url, str):
-            self._redis = aioredis.Redis.from_url(client_or_url)
+            self._redis = client_from_url(client_or_url, timeout=timeout)
             self._owns = True
         else:
             self._redis = client_or_url
@@ -206,6 +305,12 @@ class RedisStore(
         self._enter = self._redis.register_script(_ENTER)
         self._admit_gated = self._redis.register_script(_ADMIT_GATED)
         self._inbox_add = self._redis.register_script(_INBOX_ADD)
+        self._inbox_take = self._redis.register_script(_INBOX_TAKE)
+        self._inbox_renew = self._redis.register_script(_INBOX_RENEW)
+        self._inbox_release = self._redis.register_script(_INBOX_RELEASE)
+        self._inbox_remove = self._redis.register_script(_INBOX_REMOVE)
+        self._inbox_finish = self._redis.register_script(_INBOX_FINISH)
+        self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -284,7 +389,7 @@ class RedisStore(
     @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds."""
-        px = max(1, round(ttl * 1000))
+        px = _ms(ttl)
         await self._guard(self._redis.set(self._k(key), value, px=px))
 
     async def cache_delete(self, key: str) -> None:
@@ -311,17 +416,68 @@ class RedisStore(
         ]
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` from `queue`."""
-        items_key, order_key = self._inbox_keys(queue)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(items_key, item)
-            pipe.lrem(order_key, 0, item)
-            await self._guard(pipe.execute())
+        """Drop `item` and its claim from `queue`: one script."""
+        keys = [*self._inbox_keys(queue), self._claims_key(queue)]
+        await self._guard(self._inbox_remove(keys=keys, args=[item]))
+
+    async def inbox_take(
+        self,
+        queue: str,
+        item: str,
+        payload: str,
+        *,
+        done: str,
+        owner: str,
+        lease: float,
+    ) -> Claim:
+        """Record `item` and claim it: one script."""
+        keys = [*self._inbox_keys(queue), self._claims_key(queue), self._k(done)]
+        args: list[str | int] = [item, payload, owner, round(lease * 1000)]
+        found = _text(await self._guard(self._inbox_take(keys=keys, args=args)))
+        return _CLAIMS[found]
+
+    async def inbox_renew(
+        self, queue: str, items: list[str], *, owner: str, lease: float
+    ) -> list[str]:
+        """Extend `owner`'s claims of `items`; return those still held."""
+        if not items:
+            return []
+        keys = [self._claims_key(queue)]
+        held = await self._guard(
+            self._inbox_renew(keys=keys, args=[owner, round(lease * 1000), *items])
+        )
+        return [_text(item) for item in held]
+
+    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
+        """Drop `owner`'s claim of `item`."""
+        keys = [self._claims_key(queue)]
+        await self._guard(self._inbox_release(keys=keys, args=[item, owner]))
+
+    async def inbox_finish(
+        self, queue: str, item: str, *, done: str, ttl: float
+    ) -> None:
+        """Set the done marker and drop `item` and its claim: one script."""
+        keys = [*self._inbox_keys(queue), self._claims_key(queue), self._k(done)]
+        await self._guard(self._inbox_finish(keys=keys, args=[item, _ms(ttl)]))
+
+    async def inbox_resume(
+        self, queue: str, *, owner: str, lease: float, limit: int
+    ) -> list[tuple[str, str]]:
+        """Claim up to `limit` items without a live claim: one script."""
+        keys = [*self._inbox_keys(queue), self._claims_key(queue)]
+        flat = await self._guard(
+            self._inbox_resume(keys=keys, args=[owner, round(lease * 1000), limit])
+        )
+        texts = [_text(value) for value in flat]
+        return list(zip(texts[::2], texts[1::2], strict=True))
 
     def _inbox_keys(self, queue: str) -> tuple[str, str]:
-        # Both keys carry the queue's hash tag, so the script suits a Cluster.
+        # Every inbox key carries the queue's hash tag, so scripts suit a Cluster.
         base = self._k(queue)
         return base + ":items", base + ":order"
+
+    def _claims_key(self, queue: str) -> str:
+        return self._k(queue) + ":claims"
 
     async def aclose(self) -> None:
         """Close the client if this store created it."""
@@ -406,6 +562,13 @@ def _record(fields: list[Any]) -> BreakerRecord | None:
     if exists != "1":
         return None
     return BreakerRecord(float(open_until), reason, int(failures), float(probe_until))
+
+
+_CLAIMS: Final[Mapping[str, Claim]] = {c: c for c in ("claimed", "held", "done")}
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _text(value: bytes | str) -> str:

@@ -21,6 +21,7 @@ from green_tg_async._exceptions import StoreUnavailableError
 from ._base import (
     BotStore,
     BreakerRecord,
+    Claim,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
@@ -61,6 +62,12 @@ _SCHEMA = (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
         UNIQUE (queue, item)
+    )""",
+    # A table of its own, so inbox files of earlier versions need no migration.
+    """CREATE TABLE IF NOT EXISTS inbox_claims (
+        queue TEXT NOT NULL, item TEXT NOT NULL,
+        owner TEXT NOT NULL, until REAL NOT NULL,
+        PRIMARY KEY (queue, item)
     )""",
 )
 
@@ -177,8 +184,68 @@ class SqliteStore(
         return await self._read(lambda db: _inbox_items(db, queue))
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` from `queue`."""
+        """Drop `item` and its claim from `queue`."""
         await self._run(lambda db: _inbox_remove(db, queue, item), write=True)
+
+    async def inbox_take(
+        self,
+        queue: str,
+        item: str,
+        payload: str,
+        *,
+        done: str,
+        owner: str,
+        lease: float,
+    ) -> Claim:
+        """Record `item` and claim it, in one transaction."""
+
+        def work(db: sqlite3.Connection) -> Claim:
+            return _inbox_take(db, queue, item, payload, done, owner, lease)
+
+        return await self._run(work, write=True)
+
+    async def inbox_renew(
+        self, queue: str, items: list[str], *, owner: str, lease: float
+    ) -> list[str]:
+        """Extend `owner`'s claims of `items`; return those still held."""
+        until = time.time() + lease
+
+        def work(db: sqlite3.Connection) -> list[str]:
+            return [i for i in items if _claim_set(db, queue, i, owner, until)]
+
+        return await self._run(work, write=True)
+
+    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
+        """Drop `owner`'s claim of `item`."""
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?",
+                (queue, item, owner),
+            ),
+            write=True,
+        )
+
+    async def inbox_finish(
+        self, queue: str, item: str, *, done: str, ttl: float
+    ) -> None:
+        """Set the done marker and drop `item` and its claim, in one transaction."""
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> None:
+            _cache(db, done, "1", now, ttl)
+            _inbox_remove(db, queue, item)
+
+        await self._run(work, write=True)
+
+    async def inbox_resume(
+        self, queue: str, *, owner: str, lease: float, limit: int
+    ) -> list[tuple[str, str]]:
+        """Claim up to `limit` items without a live claim, in one transaction."""
+
+        def work(db: sqlite3.Connection) -> list[tuple[str, str]]:
+            return _inbox_resume(db, queue, owner, lease, limit)
+
+        return await self._run(work, write=True)
 
     async def aclose(self) -> None:
         """Close the connection this store opened."""
@@ -385,6 +452,61 @@ def _inbox_items(db: sqlite3.Connection, queue: str) -> list[tuple[str, str]]:
 
 def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
     db.execute("DELETE FROM inbox WHERE queue = ? AND item = ?", (queue, item))
+    db.execute("DELETE FROM inbox_claims WHERE queue = ? AND item = ?", (queue, item))
+
+
+def _inbox_take(
+    db: sqlite3.Connection,
+    queue: str,
+    item: str,
+    payload: str,
+    done: str,
+    owner: str,
+    lease: float,
+) -> Claim:
+    now = time.time()
+    if _cached(db, done, now) is not None:
+        return "done"
+    _inbox_add(db, queue, item, payload)
+    row = db.execute(
+        "SELECT owner, until FROM inbox_claims WHERE queue = ? AND item = ?",
+        (queue, item),
+    ).fetchone()
+    if row is not None and row[0] != owner and row[1] > now:
+        return "held"
+    db.execute(
+        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+        (queue, item, owner, now + lease),
+    )
+    return "claimed"
+
+
+def _claim_set(
+    db: sqlite3.Connection, queue: str, item: str, owner: str, until: float
+) -> bool:
+    cursor = db.execute(
+        "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?",
+        (until, queue, item, owner),
+    )
+    return cursor.rowcount == 1
+
+
+def _inbox_resume(
+    db: sqlite3.Connection, queue: str, owner: str, lease: float, limit: int
+) -> list[tuple[str, str]]:
+    now = time.time()
+    rows = db.execute(
+        """SELECT inbox.item, inbox.payload FROM inbox
+           LEFT JOIN inbox_claims AS c ON c.queue = inbox.queue AND c.item = inbox.item
+           WHERE inbox.queue = ? AND (c.until IS NULL OR c.until <= ?)
+           ORDER BY inbox.seq LIMIT ?""",
+        (queue, now, limit),
+    ).fetchall()
+    db.executemany(
+        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+        [(queue, item, owner, now + lease) for item, _ in rows],
+    )
+    return [(str(item), str(payload)) for item, payload in rows]
 
 
 def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:

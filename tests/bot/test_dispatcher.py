@@ -267,8 +267,10 @@ async def test_without_error_handlers_a_give_up_is_logged(
         raise KeyError("boom")
 
     with caplog.at_level(logging.ERROR, "green_tg_async"):
-        await Dispatcher(tg, router, max_attempts=1).feed(incoming_text(3, "x"))
-    assert "giving up on incomingMessageReceived in chat 3" in caplog.text
+        await Dispatcher(tg, router, max_attempts=1).feed(
+            incoming_text(3, "x", id_message="m3")
+        )
+    assert "giving up on incomingMessageReceived m3 in chat 3" in caplog.text
 
 
 async def test_a_raising_filter_goes_to_the_error_handlers(
@@ -404,12 +406,12 @@ async def test_a_store_that_fails_to_record_keeps_the_item_queued(
     class Flaky(MemoryStore):
         failures = 2
 
-        async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
             deletes_seen.append(fake.requests.count(("DELETE", "deleteNotification")))
             if self.failures:
                 self.failures -= 1
                 raise StoreUnavailableError("store down")
-            return await super().inbox_add(queue, item, payload)
+            return await super().inbox_take(*args, **kwargs)
 
     deletes_seen: list[int] = []
     store = Flaky()

@@ -104,7 +104,7 @@ async def test_a_store_failure_answers_500_so_green_api_redelivers(
     from green_tg_async.stores import MemoryStore
 
     class Down(MemoryStore):
-        async def cache_get(self, key: str) -> str | None:
+        async def inbox_take(self, *args: Any, **kwargs: Any) -> Any:
             raise StoreUnavailableError("down")
 
     dp = Dispatcher(tg, Router(), store=Down())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import pytest
 from green_tg_async import BreakerPolicy, CircuitOpenError
 from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
+    BotStore,
     BreakerRecord,
     MemoryStore,
     SendLog,
@@ -294,6 +296,88 @@ async def test_bot_inbox_keeps_order_refuses_repeats_and_forgets_removed(
     assert await any_store.inbox_items(queue) == []
     assert await any_store.inbox_items(other) == [("a", "x")]
     assert any_store.durable is not isinstance(any_store, MemoryStore)
+
+
+def _bot(store: StateStore) -> BotStore:
+    assert isinstance(store, BotStore)
+    return store
+
+
+INBOX, DONE = "{1}:bot:inbox:main", "{1}:bot:done:"
+
+
+async def test_a_take_records_and_claims_once_and_a_done_item_is_not_taken(
+    any_store: StateStore,
+) -> None:
+    store = _bot(any_store)
+    take = functools.partial(store.inbox_take, INBOX, done=DONE + "a", lease=60)
+    assert await take("a", "p1", owner="r1") == "claimed"
+    assert await take("a", "p2", owner="r1") == "claimed"  # a retry: idempotent
+    assert await take("a", "p3", owner="r2") == "held"
+    assert await store.inbox_items(INBOX) == [("a", "p1")]  # recorded once
+    await store.inbox_finish(INBOX, "a", done=DONE + "a", ttl=60)
+    assert await store.cache_get(DONE + "a") == "1"
+    assert await store.inbox_items(INBOX) == []
+    # A late redelivery of a finished item is neither recorded nor claimed.
+    assert await take("a", "p4", owner="r2") == "done"
+    assert await store.inbox_items(INBOX) == []
+
+
+async def test_an_expired_or_released_claim_can_be_taken_by_another_owner(
+    any_store: StateStore,
+) -> None:
+    store = _bot(any_store)
+    assert await store.inbox_take(INBOX, "a", "p", done=DONE + "a", owner="r1", lease=0)
+    assert (
+        await store.inbox_take(INBOX, "a", "p", done=DONE + "a", owner="r2", lease=60)
+        == "claimed"
+    )
+    await store.inbox_release(INBOX, "a", owner="r1")  # not r1's any more: kept
+    assert await store.inbox_take(
+        INBOX, "a", "p", done=DONE + "a", owner="r3", lease=60
+    ) == ("held")
+    await store.inbox_release(INBOX, "a", owner="r2")
+    assert (
+        await store.inbox_take(INBOX, "a", "p", done=DONE + "a", owner="r3", lease=60)
+        == "claimed"
+    )
+
+
+async def test_renew_extends_only_the_owners_claims(any_store: StateStore) -> None:
+    store = _bot(any_store)
+    for item in ("a", "b"):
+        await store.inbox_take(INBOX, item, "p", done=DONE + item, owner="r1", lease=0)
+    await store.inbox_take(INBOX, "b", "p", done=DONE + "b", owner="r2", lease=60)
+    assert await store.inbox_renew(INBOX, ["a", "b", "x"], owner="r1", lease=60) == [
+        "a"
+    ]
+    assert await store.inbox_renew(INBOX, [], owner="r1", lease=60) == []
+    assert (
+        await store.inbox_take(INBOX, "a", "p", done=DONE + "a", owner="r2", lease=60)
+        == "held"
+    )
+
+
+async def test_resume_claims_unclaimed_and_expired_items_oldest_first(
+    any_store: StateStore,
+) -> None:
+    store = _bot(any_store)
+    for item in ("old", "live", "expired", "new"):
+        await store.inbox_add(INBOX, item, f"p-{item}")
+    await store.inbox_take(INBOX, "live", "p", done=DONE + "live", owner="r1", lease=60)
+    await store.inbox_take(INBOX, "expired", "p", done=DONE + "x", owner="r1", lease=0)
+    resumed = await store.inbox_resume(INBOX, owner="r2", lease=60, limit=2)
+    assert resumed == [("old", "p-old"), ("expired", "p-expired")]
+    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == [
+        ("new", "p-new")
+    ]
+    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == []
+    # Removing an item drops its claim with it.
+    await store.inbox_remove(INBOX, "live")
+    assert await store.inbox_add(INBOX, "live", "again")
+    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == [
+        ("live", "again")
+    ]
 
 
 async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:

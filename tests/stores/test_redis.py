@@ -331,3 +331,19 @@ async def test_issue10_item5_a_469_while_redis_stalls_survives_the_callers_deadl
     await store.aclose()
     assert record is not None
     assert record.open_until > 0
+
+
+async def test_a_burst_past_the_pool_waits_for_a_connection_instead_of_failing(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # Issue 21 item 13: redis-py's default pool refuses past max_connections
+    # ("Too many connections"), so a burst of webhooks got HTTP 500.
+    store = RedisStore(f"{redis_url}?max_connections=4", prefix=redis_prefix, timeout=5)
+    try:
+        answers = await asyncio.gather(
+            *(store.cache_get(f"{{1}}:burst:{n}") for n in range(200)),
+            return_exceptions=True,
+        )
+    finally:
+        await store.aclose()
+    assert [a for a in answers if a is not None] == []
