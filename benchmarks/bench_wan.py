@@ -407,8 +407,14 @@ class Peer:
 
 
 def run_client(
-    python: str, kind: str, url: str, calls: int, conc: int, env: dict[str, str],
-    server: Peer, proxy: Peer,
+    python: str,
+    kind: str,
+    url: str,
+    calls: int,
+    conc: int,
+    env: dict[str, str],
+    server: Peer,
+    proxy: Peer,
 ) -> dict[str, Any]:
     """One client process; server and proxy counters around its timed calls."""
     args = ["--role", "client", "--kind", kind, "--url", url]
@@ -477,7 +483,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=600)
     parser.add_argument("--c1-calls", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clients", default="", help="comma-separated subset")
+    parser.add_argument("--clients", default="", help="a subset, separated by ;")
     parser.add_argument("--no-sdk", action="store_true")
     parser.add_argument("--sdk-python", default="", help="reuse a venv with the SDK")
     # internal: the roles' own arguments
@@ -503,7 +509,7 @@ def drive(args: Any) -> None:
 
     home = Path(tempfile.mkdtemp(prefix="bench-wan-"))
     ca, cert, key = make_certificates(home)
-    wanted = [k for k in args.clients.split(",") if k] or [*CLIENTS, *SDK_CLIENTS]
+    wanted = [k.strip() for k in args.clients.split(";") if k.strip()] or [*CLIENTS, *SDK_CLIENTS]
     clients = [(sys.executable, k) for k in CLIENTS if k in wanted]
     if not args.no_sdk and any(k in wanted for k in SDK_CLIENTS):
         sdk = args.sdk_python or sdk_python()
@@ -513,7 +519,9 @@ def drive(args: Any) -> None:
         **os.environ,
         "SSL_CERT_FILE": str(ca),  # OpenSSL (aiohttp, httpx with trust_env)
         "REQUESTS_CA_BUNDLE": str(ca),  # requests (the SDK's sync path)
-        "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     server = Peer("--role", "server", "--cert", str(cert), "--key", str(key))
     relay = ["--role", "proxy", "--upstream", str(server.port)]
