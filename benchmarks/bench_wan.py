@@ -68,13 +68,27 @@ def make_certificates(home: Path) -> tuple[Path, Path, Path]:
         "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
     )
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca_ext = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign"]
     for command in (
-        ["req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "1"]
-        + ["-subj", "/CN=bench-wan CA", "-addext", "basicConstraints=critical,CA:TRUE"]
-        + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [
+            *("req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "1"),
+            *("-subj", "/CN=bench-wan CA", "-addext", ca_ext[0], "-addext", ca_ext[1]),
+        ],
         ["req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial"]
-        + ["-out", cert, "-days", "1", "-extfile", ext],
+        [
+            *(
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                ca,
+                "-CAkey",
+                ca_key,
+                "-CAcreateserial",
+            ),
+            *("-out", cert, "-days", "1", "-extfile", ext),
+        ],
     ):
         subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
     return ca, cert, key
@@ -92,6 +106,7 @@ async def serve(cert: str, key: str) -> None:
     context.load_cert_chain(cert, key)
     loop = asyncio.get_running_loop()
     counts = {"tcp": 0, "tls": 0, "resumed": 0}
+    tasks: set[asyncio.Task[None]] = set()
 
     class Http(standin.Http):
         """The stand-in, holding bytes that come with the end of the handshake."""
@@ -116,7 +131,8 @@ async def serve(cert: str, key: str) -> None:
             assert isinstance(transport, asyncio.Transport)
             counts["tcp"] += 1
             transport.pause_reading()  # the ClientHello waits for start_tls
-            loop.create_task(self.secure(transport))
+            tasks.add(task := loop.create_task(self.secure(transport)))
+            task.add_done_callback(tasks.discard)
 
         async def secure(self, transport: asyncio.Transport) -> None:
             http = Http()
@@ -208,6 +224,7 @@ class Side(asyncio.Protocol):
 async def proxy(upstream: int, rtt: float, charge_connect: bool) -> None:
     loop = asyncio.get_running_loop()
     counts = {"tcp": 0}
+    tasks: set[asyncio.Task[None]] = set()
 
     def accept() -> Side:
         counts["tcp"] += 1
@@ -233,7 +250,8 @@ async def proxy(upstream: int, rtt: float, charge_connect: bool) -> None:
             assert isinstance(transport, asyncio.Transport)
             up.out = transport
 
-        loop.create_task(connect())
+        tasks.add(task := loop.create_task(connect()))
+        task.add_done_callback(tasks.discard)
         return client
 
     server = await loop.create_server(accept, "127.0.0.1", 0)
@@ -509,7 +527,10 @@ def drive(args: Any) -> None:
 
     home = Path(tempfile.mkdtemp(prefix="bench-wan-"))
     ca, cert, key = make_certificates(home)
-    wanted = [k.strip() for k in args.clients.split(";") if k.strip()] or [*CLIENTS, *SDK_CLIENTS]
+    wanted = [k.strip() for k in args.clients.split(";") if k.strip()] or [
+        *CLIENTS,
+        *SDK_CLIENTS,
+    ]
     clients = [(sys.executable, k) for k in CLIENTS if k in wanted]
     if not args.no_sdk and any(k in wanted for k in SDK_CLIENTS):
         sdk = args.sdk_python or sdk_python()
