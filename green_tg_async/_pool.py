@@ -3,12 +3,14 @@
 A JSON call goes straight to one `aiohttp.ClientSession`; anything else
 (multipart uploads) goes through `OwnPool.http`, an `httpx.AsyncClient`
 whose transport is httpx-aiohttp over the same session, so every request
-shares one pool. While a mocking library (respx, pytest-httpx) has patched
-httpx, every request takes the stock httpx path instead, so the mock sees it.
+shares one pool. While something has patched httpx's transport (respx,
+pytest-httpx, OpenTelemetry's httpx instrumentation), every request takes
+the stock httpx path instead, so the mock or the instrumentation sees it.
 """
 
 from __future__ import annotations
 
+import functools
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -20,7 +22,7 @@ import httpx
 import yarl
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["POOL_CONNECTIONS", "OwnPool", "httpx_is_mocked"]
+__all__ = ["POOL_CONNECTIONS", "OwnPool", "httpx_is_patched"]
 
 POOL_CONNECTIONS: Final = 100
 """Connections our own pool opens at most, and keeps open while idle.
@@ -29,9 +31,15 @@ Stock httpx keeps at most 20 idle connections, so at concurrency 32 almost
 every call opened a new TCP + TLS connection (benchmarks/bench_wan.py).
 """
 
-KEEPALIVE_SECONDS: Final = 5.0  # httpx's default: an idle connection is closed after
+KEEPALIVE_SECONDS: Final = 5.0  # as httpx: an idle connection closes after 5 s
+_STOCK_LIMITS: Final = httpx.Limits(
+    max_connections=POOL_CONNECTIONS,
+    max_keepalive_connections=POOL_CONNECTIONS,
+    keepalive_expiry=KEEPALIVE_SECONDS,
+)
 
-# What respx and pytest-httpx replace when they mock httpx.
+# What respx and pytest-httpx replace when they mock httpx, and what the
+# OpenTelemetry httpx instrumentation wraps.
 _PATCHED: Final = (
     (httpcore.AsyncConnectionPool, "handle_async_request"),
     (httpx.AsyncHTTPTransport, "handle_async_request"),
@@ -40,8 +48,8 @@ _PATCHED: Final = (
 _ORIGINALS: Final = tuple(getattr(cls, name) for cls, name in _PATCHED)
 
 
-def httpx_is_mocked() -> bool:
-    """True while a mocking library has replaced part of httpx or httpcore."""
+def httpx_is_patched() -> bool:
+    """True while a mock or an instrumentation has replaced part of httpx."""
     return any(
         getattr(cls, name) is not original
         for (cls, name), original in zip(_PATCHED, _ORIGINALS, strict=True)
@@ -53,7 +61,8 @@ class OwnPool:
 
     The aiohttp session is made on the first request (it needs the running
     loop); certificates are verified as stock httpx does (certifi, or
-    `SSL_CERT_FILE`), and proxies from the environment are honoured.
+    `SSL_CERT_FILE` as set when the first pool connects), and proxies from
+    the environment are honoured.
     """
 
     def __init__(self, timeout: httpx.Timeout) -> None:
@@ -68,7 +77,7 @@ class OwnPool:
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, made on first use."""
         if self._session is None:
-            context = self._context = httpx.create_ssl_context()
+            context = self._context = _default_ssl_context()
             connector = aiohttp.TCPConnector(
                 limit=POOL_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS, ssl=context
             )
@@ -142,8 +151,18 @@ class OwnPool:
             await self._session.close()
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The default context of httpx (certifi, or `SSL_CERT_FILE`), made once.
+
+    Loading the CA bundle costs milliseconds and hundreds of KB; a service
+    with a client per instance shares one context instead.
+    """
+    return httpx.create_ssl_context()
+
+
 class _Switch(httpx.AsyncBaseTransport):
-    """`OwnPool.http`'s transport: aiohttp, or stock httpx while httpx is mocked."""
+    """`OwnPool.http`'s transport: aiohttp, or stock httpx while httpx is patched."""
 
     def __init__(self, pool: OwnPool) -> None:
         self._pool = pool
@@ -151,9 +170,9 @@ class _Switch(httpx.AsyncBaseTransport):
         self._stock: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if httpx_is_mocked():
+        if httpx_is_patched():
             if self._stock is None:
-                self._stock = httpx.AsyncHTTPTransport()
+                self._stock = httpx.AsyncHTTPTransport(limits=_STOCK_LIMITS)
             return await self._stock.handle_async_request(request)
         if self._aiohttp is None:
             pool = self._pool

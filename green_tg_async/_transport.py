@@ -15,7 +15,7 @@ from ._exceptions import APIConnectionError, APITimeoutError
 from ._fast import is_aiohttp_error, never_connected
 from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
-from ._pool import OwnPool, httpx_is_mocked
+from ._pool import OwnPool, httpx_is_patched
 
 __all__ = ["Transport"]
 
@@ -131,7 +131,7 @@ class Transport:
         else:
             deadline = attempt_deadline(timeout)
         direct = (
-            pool is not None and request.keys() <= _DIRECT and not httpx_is_mocked()
+            pool is not None and request.keys() <= _DIRECT and not httpx_is_patched()
         )
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.

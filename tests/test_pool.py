@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from green_tg_async import AsyncGreenTelegram, RateLimits, RetryPolicy
-from green_tg_async._pool import OwnPool, httpx_is_mocked
+from green_tg_async._pool import OwnPool, httpx_is_patched
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from green_tg_async.testing._server import LoopbackServer
@@ -96,9 +96,9 @@ async def test_concurrent_calls_reuse_their_connections() -> None:
 
 
 async def test_a_respx_mock_sees_the_default_clients_calls() -> None:
-    assert not httpx_is_mocked()
+    assert not httpx_is_patched()
     with respx.mock(base_url="https://api.example") as router:
-        assert httpx_is_mocked()
+        assert httpx_is_patched()
         route = router.post(path__regex=r"/sendMessage/").respond(
             json={"idMessage": "1"}
         )
@@ -106,7 +106,7 @@ async def test_a_respx_mock_sees_the_default_clients_calls() -> None:
             sent = await tg.sending.send_message("1", "hi")
     assert sent.id_message == "1"
     assert route.call_count == 1
-    assert not httpx_is_mocked()
+    assert not httpx_is_patched()
 
 
 async def test_a_patched_httpx_transport_sees_uploads_and_calls(
