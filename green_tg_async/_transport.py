@@ -15,7 +15,7 @@ from ._exceptions import APIConnectionError, APITimeoutError
 from ._fast import is_aiohttp_error, never_connected
 from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
-from ._pool import OwnPool, httpx_is_patched
+from ._pool import OwnPool, PooledAnswer, httpx_is_patched
 
 __all__ = ["Transport"]
 
@@ -117,7 +117,7 @@ class Transport:
 
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
-    ) -> httpx.Response:
+    ) -> httpx.Response | PooledAnswer:
         """Send `spec` once; `request` holds `httpx.AsyncClient.request` arguments.
 
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
