@@ -1,7 +1,7 @@
 """Clients over HTTPS with real round trips: a TLS server behind a latency proxy.
 
 Run: python benchmarks/bench_wan.py [--rtt-ms 20] [--charge-connect]
-         [--levels 1,16,64] [--calls 600] [--c1-calls 100] [--runs 3]
+         [--levels 1,16,64] [--calls 2000] [--c1-calls 100] [--runs 3]
 
 Three kinds of process, so no party's CPU hides another's:
 - the server: benchmarks/standin.py's canned answers behind TLS 1.3, with a
@@ -10,7 +10,7 @@ Three kinds of process, so no party's CPU hides another's:
 - the latency proxy: relays bytes both ways and delays each chunk by RTT/2 in
   each direction; with --charge-connect a new connection also pays the TCP
   handshake (its first bytes reach the server one RTT later);
-- each client, in a fresh process: it warms up (3 calls per worker), waits
+- each client, in a fresh process: it warms up (10 calls per worker), waits
   while the server and proxy counters are read, then runs the timed calls.
 
 Clients: raw aiohttp (one keep-alive ClientSession), ours with no http
@@ -50,7 +50,7 @@ CLIENTS = (
     "ours, stock httpx",
 )
 SDK_CLIENTS = ("SDK async", "SDK sync")
-WARM_UP = 3  # calls per worker before the timed ones
+WARM_UP = 10  # calls per worker before the timed ones
 
 
 # -- certificates --------------------------------------------------------
@@ -498,7 +498,7 @@ def main() -> None:
     parser.add_argument("--rtt-ms", type=float, default=20.0)
     parser.add_argument("--charge-connect", action="store_true")
     parser.add_argument("--levels", default="1,16,64")
-    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--c1-calls", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", default="", help="a subset, separated by ;")
