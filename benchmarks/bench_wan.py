@@ -41,8 +41,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import ID, TOKEN
+
 HERE = Path(__file__).resolve().parent
-ID, TOKEN = "1101000001", "fake-token"
 CLIENTS = (
     "raw aiohttp",
     "ours, default",
@@ -280,23 +281,16 @@ async def async_client(kind: str, url: str) -> tuple[Any, Any]:
         return call_raw, session.close
     if kind.startswith("ours"):
         import httpx
+        from _common import unlimited_client
 
-        from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
-        from green_tg_async.stores import MemoryStore
+        from green_tg_async import fast_http_client
 
         http = None
         if kind == "ours, fast_http_client()":
             http = fast_http_client()
         elif kind == "ours, stock httpx":
             http = httpx.AsyncClient(timeout=30)
-        tg = AsyncGreenTelegram(
-            ID,
-            TOKEN,
-            api_url=url,
-            http_client=http,
-            store=MemoryStore(),
-            limits=RateLimits(enabled=False),
-        )
+        tg = unlimited_client(url, http)
 
         async def call_ours() -> Any:
             return await tg.service.check_account(next(numbers))
