@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 import respx
 
-from green_tg_async import AsyncGreenTelegram, RateLimits, RetryPolicy
+from green_tg_async import (
+    AsyncGreenTelegram,
+    RateLimitError,
+    RateLimits,
+    RetryPolicy,
+    ServerError,
+)
 from green_tg_async._pool import OwnPool, httpx_is_patched
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
@@ -19,14 +26,17 @@ from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep
 
 
 def _tg(url: str, **options: object) -> AsyncGreenTelegram:
+    settings: dict[str, object] = {
+        "store": MemoryStore(),
+        "limits": RateLimits(enabled=False),
+        "retry": RetryPolicy(sleep=RecordingSleep()),
+        **options,
+    }
     return AsyncGreenTelegram(
         ID_INSTANCE,
         API_TOKEN,
         api_url=url,
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=RecordingSleep()),
-        **options,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
 
 
@@ -46,19 +56,45 @@ async def _served() -> AsyncIterator[tuple[FakeGreenAPI, LoopbackServer, list[st
 
 async def test_every_kind_of_request_travels_on_the_default_pool() -> None:
     async with _served() as (fake, server, agents), _tg(server.url) as tg:
+        switch: Any = tg._transport.http._transport
         assert (await tg.service.check_account(79876543210)).exist
         await tg.sending.send_message("10000000", "hi")
         await tg.service.get_contacts(count=5)  # a query string
         await tg.receiving.delete_notification(7)  # a path suffix
-        await tg.sending.upload_file(b"x" * 10, file_name="a.txt")  # multipart
+        await tg.sending.upload_file(b"x" * 10, file_name="a.txt")  # raw bytes
+        await tg.sending.send_file_by_upload("10000000", b"x", file_name="a.txt")
     assert [name for _, name in fake.requests] == [
         "checkAccount",
         "sendMessage",
         "getContacts",
         "deleteNotification",
         "uploadFile",
+        "sendFileByUpload",  # multipart, through httpx-aiohttp on the same pool
     ]
-    assert all("aiohttp" in agent for agent in agents)  # none on httpx's pool
+    assert all("aiohttp" in agent for agent in agents[:5])  # aiohttp's own requests
+    assert switch._aiohttp is not None  # the upload went over httpx-aiohttp
+    assert switch._stock is None  # and nothing over stock httpx
+
+
+async def test_error_answers_keep_their_headers_and_text() -> None:
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "7"}, json={}),
+            httpx.Response(500, text="upstream \u00e9chec"),
+        ]
+    )
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        return next(answers)
+
+    retry = RetryPolicy(max_attempts=1)
+    async with LoopbackServer(handle) as server, _tg(server.url, retry=retry) as tg:
+        with pytest.raises(RateLimitError) as limited:
+            await tg.account.get_state_instance()
+        with pytest.raises(ServerError) as failed:
+            await tg.account.get_state_instance()
+    assert limited.value.retry_after == 7
+    assert failed.value.body == "upstream \u00e9chec"
 
 
 async def test_concurrent_calls_reuse_their_connections() -> None:
