@@ -179,9 +179,10 @@ class Transport:
         raise error
 
     def _replace(self, wedged: OwnPool) -> None:
-        """Swap in a new pool of our own after a pool timeout."""
-        if self._own is None or wedged is not self._pool:
+        """Swap in a new pool of our own after a pool timeout (once per pool)."""
+        if wedged is not self._pool:  # another call has replaced it already
             return
+        assert self._own is not None, "only our own pool is replaced"
         logger.warning(
             "connection pool timed out with every slot taken; replacing it in "
             "case cancelled requests left it wedged"
@@ -200,9 +201,8 @@ _DIRECT: Final = frozenset({"content", "headers", "params", "timeout"})
 
 
 def _as_timeout(timeout: Any, http: httpx.AsyncClient) -> httpx.Timeout:
-    if timeout is _UNSET:
-        return http.timeout
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    """The request's own timeout (always an `httpx.Timeout`), else the client's."""
+    return http.timeout if timeout is _UNSET else timeout
 
 
 def _maybe_sent(exc: httpx.RequestError) -> bool:

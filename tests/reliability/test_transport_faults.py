@@ -182,9 +182,14 @@ def test_item10_a_wedged_pool_is_replaced_without_the_users_help() -> None:
     async def main() -> None:
         async with _raw_server(_ok) as url, _tg(url) as tg:
             wedged = _wedge(tg)
-            state = await tg.account.get_state_instance()  # retried on a new pool
-            assert state.state_instance == "authorized"
+            # Both wait for a slot in vain; the first timeout replaces the pool,
+            # the second finds it replaced, and both are retried on the new one.
+            states = await asyncio.gather(
+                tg.account.get_state_instance(), tg.account.get_state_instance()
+            )
+            assert [s.state_instance for s in states] == ["authorized"] * 2
             assert tg._transport._pool is not wedged
+            assert tg._transport._retired == [wedged]  # replaced once
             assert (await tg.account.get_state_instance()).state_instance == (
                 "authorized"
             )
