@@ -86,7 +86,11 @@ async def _never_reads(
 
 
 def _tg(
-    url: str, *, http: httpx.AsyncClient | None = None, timeout: float = 0.5
+    url: str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    timeout: float = 0.5,
+    attempts: int = 3,
 ) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         ID_INSTANCE,
@@ -96,7 +100,7 @@ def _tg(
         timeout=timeout,
         store=MemoryStore(),
         limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=RecordingSleep()),
+        retry=RetryPolicy(max_attempts=attempts, sleep=RecordingSleep()),
     )
 
 
@@ -198,6 +202,25 @@ def test_item10_a_wedged_pool_is_replaced_without_the_users_help() -> None:
         assert session.closed  # retired pools are closed with ours
 
     run_in_fake_time(main())
+
+
+def test_item16_a_pool_timeout_names_the_url_without_the_token() -> None:
+    """aiohttp's pool timeout message holds the URL, and with it the token."""
+
+    async def main() -> APITimeoutError:
+        async with _raw_server(_ok) as url, _tg(url, attempts=1) as tg:
+            wedged = _wedge(tg)
+            with pytest.raises(APITimeoutError) as info:
+                await tg.account.get_state_instance()
+            wedged.session().connector._acquired.clear()  # type: ignore[union-attr]
+            return info.value
+
+    error = run_in_fake_time(main())
+    assert "/getStateInstance/" in str(error)  # the URL is there, redacted
+    assert API_TOKEN not in "".join(traceback.format_exception(error))
+    assert error.request_sent is False
+    assert error.__cause__ is None
+    assert error.__context__ is None
 
 
 async def test_item10_a_connect_timeout_with_free_slots_keeps_the_pool() -> None:
