@@ -42,7 +42,10 @@ def never_connected(exc: BaseException) -> bool:
 
 
 def fast_http_client(
-    *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, **options: Any
+    *,
+    timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    limits: httpx.Limits | None = None,
+    **options: Any,
 ) -> httpx.AsyncClient:
     """Return an `httpx.AsyncClient` whose transport is aiohttp.
 
@@ -55,8 +58,14 @@ def fast_http_client(
             async with AsyncGreenTelegram(http_client=http) as tg:
                 ...
 
-    aiohttp failures still come out as `APIConnectionError`/`APITimeoutError`,
-    with `request_sent` False only when the connection was never made.
+    `limits` sizes aiohttp's pool (`max_connections`, `keepalive_expiry`;
+    default 100 connections). aiohttp failures still come out as
+    `APIConnectionError`/`APITimeoutError`, with `request_sent` False only
+    when the connection was never made.
     """
     asyncio.get_running_loop()  # RuntimeError outside a loop, as documented
-    return httpx.AsyncClient(transport=AiohttpTransport(), timeout=timeout, **options)
+    if limits is None:  # httpx-aiohttp's default: 100 connections
+        transport = AiohttpTransport()
+    else:
+        transport = AiohttpTransport(limits=limits)
+    return httpx.AsyncClient(transport=transport, timeout=timeout, **options)

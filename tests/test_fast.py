@@ -139,3 +139,20 @@ async def test_other_exceptions_are_not_swallowed() -> None:
 def test_the_fast_client_must_be_made_inside_the_loop() -> None:
     with pytest.raises(RuntimeError):
         fast_http_client()
+
+
+async def test_limits_size_the_aiohttp_pool() -> None:
+    fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        return fake.handle(request)
+
+    limits = httpx.Limits(max_connections=3)
+    async with (
+        LoopbackServer(handle) as server,
+        fast_http_client(limits=limits) as http,
+        _tg(http, server.url) as tg,
+    ):
+        await tg.account.get_state_instance()
+        session = http._transport.client  # type: ignore[attr-defined]
+        assert session.connector.limit == 3
