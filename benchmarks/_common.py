@@ -8,6 +8,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from green_tg_async import AsyncGreenTelegram
+
+ID, TOKEN = "1101000001", "fake-token"
+"""The instance and token the stand-ins answer for."""
+
+
+def unlimited_client(
+    url: str, http: httpx.AsyncClient | None = None
+) -> AsyncGreenTelegram:
+    """Our client for `url` with the limiter off and a store of its own."""
+    from green_tg_async import AsyncGreenTelegram, RateLimits
+    from green_tg_async.stores import MemoryStore
+
+    return AsyncGreenTelegram(
+        ID,
+        TOKEN,
+        api_url=url,
+        http_client=http,
+        store=MemoryStore(),
+        limits=RateLimits(enabled=False),
+    )
 
 
 async def rate(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> float:

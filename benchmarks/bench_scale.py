@@ -8,11 +8,12 @@ instances would share one pool), so the figures are the library's own state.
     python benchmarks/bench_scale.py --multi-tenant [--instances 1000] [--seconds 30]
 
 1,000 instances, each polling `getStateInstance` as fast as its documented rate
-(1/s) lets it, through one shared `fast_http_client()` against
-benchmarks/standin.py in another process. Reports total req/s, client CPU %,
-memory (peak RSS, and tracemalloc while the clients are built), and the
-busiest second of the busiest instance, which must never be over its limit
-(send times come from a hook).
+(1/s) lets it, against benchmarks/standin.py in another process: each built
+with no http arguments (the default, a pool of its own), or with
+`--shared-http` all through one shared `fast_http_client()`. Reports total
+req/s, client CPU %, memory (peak RSS, and tracemalloc while the clients are
+built), and the busiest second of the busiest instance, which must never be
+over its limit (send times come from a hook).
 """
 
 from __future__ import annotations
@@ -103,13 +104,13 @@ def busiest_second(times: list[float]) -> int:
     return best
 
 
-async def multi_tenant(instances: int, seconds: float) -> None:
+async def multi_tenant(instances: int, seconds: float, shared: bool) -> None:
     server = subprocess.Popen(  # noqa: ASYNC220 - once, before the clock starts
         [sys.executable, str(STANDIN)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     assert server.stdout is not None
     url = server.stdout.readline().decode().strip()
-    http = fast_http_client()
+    http = fast_http_client() if shared else None
     hook = SendTimes()
     tracemalloc.start()
     clients = [
@@ -139,13 +140,16 @@ async def multi_tenant(instances: int, seconds: float) -> None:
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     for tg in clients:
         await tg.aclose()
-    await http.aclose()
+    if http is not None:
+        await http.aclose()
     assert server.stdin is not None
     server.stdin.close()
     server.wait()
     worst = max(busiest_second(t) for t in hook.times.values())
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    how = "one shared fast_http_client()" if shared else "the default, a pool each"
     print(f"instances {instances}, {seconds:g} s, getStateInstance (documented 1/s)")
+    print(f"http: {how}")
     print(f"total req/s {done / wall:,.0f} (ideal {instances:,} at 1/s each)")
     print(f"client CPU {cpu / wall:.0%} of one core, {cpu / done * 1e6:,.0f} µs/call")
     print(f"peak RSS {rss_mb:,.0f} MB; {traced / instances:,.0f} B per client built")
@@ -158,8 +162,11 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--multi-tenant", action="store_true")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--shared-http", action="store_true")
     args = parser.parse_args()
     if args.multi_tenant:
-        asyncio.run(multi_tenant(args.instances or 1_000, args.seconds))
+        asyncio.run(
+            multi_tenant(args.instances or 1_000, args.seconds, args.shared_http)
+        )
     else:
         asyncio.run(main(args.instances or 10_000, args.calls))

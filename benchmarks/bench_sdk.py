@@ -19,12 +19,10 @@ import sys
 from pathlib import Path
 
 import httpx
-from _common import rate, sdk_python, served_fake
+from _common import ID, TOKEN, rate, sdk_python, served_fake, unlimited_client
 
-from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
-from green_tg_async.stores import MemoryStore
+from green_tg_async import fast_http_client
 
-ID, TOKEN = "1101000001", "fake-token"
 LEVELS = (1, 16, 64)
 
 SDK_LOAD = """
@@ -69,14 +67,7 @@ async def our_rates(url: str, calls: int, fast: bool) -> dict[int, float]:
     numbers = itertools.count(79000000000)
     async with (
         http,
-        AsyncGreenTelegram(
-            ID,
-            TOKEN,
-            api_url=url,
-            http_client=http,
-            store=MemoryStore(),
-            limits=RateLimits(enabled=False),
-        ) as tg,
+        unlimited_client(url, http) as tg,
     ):
 
         async def check() -> object:

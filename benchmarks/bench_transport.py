@@ -16,12 +16,9 @@ import json
 import statistics
 
 import httpx
-from _common import rate, served_fake
+from _common import ID, TOKEN, rate, served_fake, unlimited_client
 
-from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
-from green_tg_async.stores import MemoryStore
-
-ID, TOKEN = "1101000001", "fake-token"
+from green_tg_async import fast_http_client
 
 
 async def _pair(
@@ -34,14 +31,7 @@ async def _pair(
         response = await http.post(target, json={"phoneNumber": next(numbers)})
         return json.loads(response.content)
 
-    tg = AsyncGreenTelegram(
-        ID,
-        TOKEN,
-        api_url=url,
-        http_client=http,
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-    )
+    tg = unlimited_client(url, http)
 
     async def ours() -> object:
         return await tg.service.check_account(next(numbers))

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from types import TracebackType
 from typing import Any, Final, Self, cast
 
@@ -29,6 +29,7 @@ from ._exceptions import (
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
 from ._methods import MethodSpec, Verb
+from ._pool import OwnPool
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
 from .hooks import Hooks, Trace
@@ -81,18 +82,16 @@ class BaseClient:
         if http_client is not None and transport is not None:
             raise TypeError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-
-        def own_client() -> httpx.AsyncClient:
-            return httpx.AsyncClient(
+        if transport is not None:  # ours, over the caller's transport
+            http_client = httpx.AsyncClient(
                 timeout=_client_timeout(timeout), transport=transport
             )
-
         self._transport = Transport(
-            http_client or own_client(),
+            http_client,
             prefixes=prefixes,
             token=Secret(token),
-            # A custom transport would come back as wedged as it went.
-            rebuild=own_client if http_client is None and transport is None else None,
+            # Without either, our own aiohttp pool (rebuilt if it wedges).
+            own=None if http_client else partial(OwnPool, _client_timeout(timeout)),
         )
         self._store = store if store is not None else default_store()
         self._limiter = Limiter(key, limits or RateLimits(), self._store)

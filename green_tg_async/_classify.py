@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -30,6 +30,7 @@ __all__ = [
     "CONTACT_INFO_LIMIT_REASON",
     "NOT_READY_REASON",
     "STATUS_ERRORS",
+    "Answer",
     "classify",
     "coded_error",
     "error_for_response",
@@ -64,7 +65,27 @@ _MAX_DETAIL: Final = 200
 _MAX_BODY_TEXT: Final = 4096
 
 
-def classify(method: str, response: httpx.Response) -> Any:
+class Answer(Protocol):
+    """What is read of an HTTP response: an `httpx.Response` has all of it."""
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+
+    @property
+    def content(self) -> bytes:
+        """The body, read in full."""
+
+    @property
+    def text(self) -> str:
+        """The body decoded as httpx decodes it."""
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+
+
+def classify(method: str, response: Answer) -> Any:
     """Return the decoded JSON of a 2xx `response`, or raise the matching error."""
     if not 200 <= response.status_code < 300:
         raise error_for_response(method, response)
@@ -120,7 +141,7 @@ def coded_error(method: str, data: Any) -> APIError | None:
     return error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def error_for_response(method: str, response: httpx.Response) -> APIError:
+def error_for_response(method: str, response: Answer) -> APIError:
     """Build the most specific error for a non-2xx `response`."""
     status = response.status_code
     body = _body(response)
@@ -140,7 +161,7 @@ def error_for_response(method: str, response: httpx.Response) -> APIError:
     return error_cls(message, method=method, status_code=status, body=body)
 
 
-def _body(response: httpx.Response) -> Any:
+def _body(response: Answer) -> Any:
     """JSON if it parses, else the text; the token is redacted either way."""
     text = redact_cut(response.text, _MAX_BODY_TEXT)
     try:

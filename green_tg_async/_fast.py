@@ -1,4 +1,4 @@
-"""The `fast` extra: httpx's API over aiohttp's connection handling (httpx-aiohttp)."""
+"""httpx's API over aiohttp's connection handling (httpx-aiohttp), to share a pool."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Final
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from ._config import DEFAULT_TIMEOUT
 
@@ -41,26 +42,30 @@ def never_connected(exc: BaseException) -> bool:
 
 
 def fast_http_client(
-    *, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, **options: Any
+    *,
+    timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    limits: httpx.Limits | None = None,
+    **options: Any,
 ) -> httpx.AsyncClient:
-    """Return an `httpx.AsyncClient` whose transport is aiohttp (extra `fast`).
+    """Return an `httpx.AsyncClient` whose transport is aiohttp.
 
-    Stock httpcore slows down under concurrency; aiohttp's pool does not. Pass
-    the result as `http_client=` (you then close it yourself). It binds to
-    the running event loop, so call this inside it:
+    A client built without `http_client=` already keeps its own aiohttp
+    pool; pass this one as `http_client=` to several clients to share one
+    pool between them (you then close it yourself). It binds to the running
+    event loop, so call this inside it:
 
         async with fast_http_client() as http:
             async with AsyncGreenTelegram(http_client=http) as tg:
                 ...
 
-    aiohttp failures still come out as `APIConnectionError`/`APITimeoutError`,
-    with `request_sent` False only when the connection was never made.
+    `limits` sizes aiohttp's pool (`max_connections`, `keepalive_expiry`;
+    default 100 connections). aiohttp failures still come out as
+    `APIConnectionError`/`APITimeoutError`, with `request_sent` False only
+    when the connection was never made.
     """
     asyncio.get_running_loop()  # RuntimeError outside a loop, as documented
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "fast_http_client() needs httpx-aiohttp: pip install 'green-tg-async[fast]'"
-        ) from exc
-    return httpx.AsyncClient(transport=AiohttpTransport(), timeout=timeout, **options)
+    if limits is None:  # httpx-aiohttp's default: 100 connections
+        transport = AiohttpTransport()
+    else:
+        transport = AiohttpTransport(limits=limits)
+    return httpx.AsyncClient(transport=transport, timeout=timeout, **options)

@@ -9,11 +9,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
+import yarl
 
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._fast import is_aiohttp_error, never_connected
 from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
+from ._pool import OwnPool, PooledAnswer, httpx_is_patched
 
 __all__ = ["Transport"]
 
@@ -33,27 +35,36 @@ class Transport:
     """Send one request for a `MethodSpec`; map httpx failures to our errors.
 
     Every exchange ends within its deadline (`attempt_deadline()`), whatever
-    the server does. With `rebuild` (our own httpx client), a pool timeout
-    replaces the client: httpcore 1.0.9 can leave connections orphaned by
-    cancelled requests that fill the pool for ever (encode/httpcore#1093).
+    the server does. With `own` (no `http_client=` or `transport=` given),
+    plain calls go to our aiohttp pool directly (`OwnPool`), and a pool
+    timeout with every slot taken replaces the pool: a slot left behind by a
+    cancelled request must not block the client for ever (what stock
+    httpcore 1.0.9 does, encode/httpcore#1093).
     """
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | None,
         *,
         prefixes: Mapping[str, str],
         token: Secret,
-        rebuild: Callable[[], httpx.AsyncClient] | None = None,
+        own: Callable[[], OwnPool] | None = None,
     ) -> None:
+        # Our own pool (`own`, when the user gave no http_client or transport)
+        # is driven directly for plain calls and rebuilt after a pool timeout.
+        self._own = own
+        self._pool = own() if own is not None else None
+        self._retired: list[OwnPool] = []
+        if http is None:
+            assert self._pool is not None, "an httpx client or our own pool"
+            http = self._pool.http
         self._http = http
-        self._rebuild = rebuild
-        self._retired: list[httpx.AsyncClient] = []
         self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
         self._deadline: tuple[httpx.AsyncClient | None, float | None] = (None, None)
         # Each method's URL, parsed once: httpx parses a str URL on every
         # request, which costs more than anything else we add to a call.
         self._urls: dict[tuple[str, str], httpx.URL] = {}
+        self._direct_urls: dict[tuple[str, str], yarl.URL] = {}
         self._token = token
 
     @property
@@ -65,6 +76,7 @@ class Transport:
     def token(self, token: Secret) -> None:
         self._token = token
         self._urls.clear()  # they hold the old token
+        self._direct_urls.clear()
 
     def url(self, spec: MethodSpec, suffix: str = "") -> httpx.URL | str:
         """Where `spec` is sent: `{prefix}/{method}/{token}{suffix}`."""
@@ -76,6 +88,17 @@ class Transport:
             url = self._urls[key] = httpx.URL(self._path(spec))
         return url
 
+    def _direct_url(self, spec: MethodSpec, suffix: str) -> yarl.URL:
+        """`url()` for aiohttp, in the form httpx would send (already encoded)."""
+        if suffix:
+            return yarl.URL(str(httpx.URL(self._path(spec) + suffix)), encoded=True)
+        key = (spec.host, spec.name)
+        url = self._direct_urls.get(key)
+        if url is None:
+            url = yarl.URL(str(self.url(spec)), encoded=True)
+            self._direct_urls[key] = url
+        return url
+
     def _path(self, spec: MethodSpec) -> str:
         return f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
 
@@ -85,19 +108,21 @@ class Transport:
         return self._http
 
     async def aclose(self) -> None:
-        """Close the client and every client a rebuild retired."""
-        for http in (*self._retired, self._http):
-            await http.aclose()
+        """Close the client, or our pool and every pool a rebuild retired."""
+        if self._pool is None:
+            await self._http.aclose()
+            return
+        for pool in (*self._retired, self._pool):
+            await pool.aclose()
 
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
-    ) -> httpx.Response:
-        """Send `spec` once; `request` goes to `httpx.AsyncClient.request`.
+    ) -> httpx.Response | PooledAnswer:
+        """Send `spec` once; `request` holds `httpx.AsyncClient.request` arguments.
 
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
-        url = self.url(spec, suffix)
-        http = self._http
+        http, pool = self._http, self._pool
         timeout = request.get("timeout", _UNSET)
         if timeout is _UNSET:
             if self._deadline[0] is not http:  # computed once per httpx client
@@ -105,16 +130,31 @@ class Transport:
             deadline = self._deadline[1]
         else:
             deadline = attempt_deadline(timeout)
+        direct = (
+            pool is not None and request.keys() <= _DIRECT and not httpx_is_patched()
+        )
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.
         error: APIConnectionError
         scope = asyncio.timeout(deadline)
         try:
             async with scope:
-                return await http.request(spec.http_method, url, **request)
+                if direct:
+                    assert pool is not None
+                    return await pool.send(
+                        spec.http_method,
+                        self._direct_url(spec, suffix),
+                        phases=_as_timeout(request.pop("timeout", _UNSET), http),
+                        **request,
+                    )
+                return await http.request(
+                    spec.http_method, self.url(spec, suffix), **request
+                )
         except TimeoutError as exc:
             if not scope.expired():
                 error = _foreign(spec.name, exc)  # an aiohttp timeout
+                if not error.request_sent and pool is not None and pool.wedged():
+                    self._replace(pool)
             else:
                 error = APITimeoutError(
                     f"{spec.name} did not finish within its {deadline:g} s "
@@ -123,8 +163,6 @@ class Transport:
                     request_sent=True,
                 )
         except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.PoolTimeout):
-                self._replace(http)
             error = APITimeoutError(
                 f"{spec.name} timed out: {_describe(exc)}",
                 method=spec.name,
@@ -140,22 +178,31 @@ class Transport:
             error = _foreign(spec.name, exc)
         raise error
 
-    def _replace(self, wedged: httpx.AsyncClient) -> None:
-        """Swap in a new httpx client after a pool timeout (ours only)."""
-        if self._rebuild is None or wedged is not self._http:
+    def _replace(self, wedged: OwnPool) -> None:
+        """Swap in a new pool of our own after a pool timeout (once per pool)."""
+        if wedged is not self._pool:  # another call has replaced it already
             return
+        assert self._own is not None, "only our own pool is replaced"
         logger.warning(
-            "connection pool timed out; replacing the HTTP client in case "
-            "cancelled requests left its pool wedged"
+            "connection pool timed out with every slot taken; replacing it in "
+            "case cancelled requests left it wedged"
         )
         self._retired.append(wedged)  # its requests in flight may finish
-        self._http = self._rebuild()
+        self._pool = self._own()
+        self._http = self._pool.http
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
 
 
 _UNSET: Any = object()  # no per-request timeout: the client's applies
+# Requests our own pool sends on aiohttp directly; the rest go through httpx.
+_DIRECT: Final = frozenset({"content", "headers", "params", "timeout"})
+
+
+def _as_timeout(timeout: Any, http: httpx.AsyncClient) -> httpx.Timeout:
+    """The request's own timeout (always an `httpx.Timeout`), else the client's."""
+    return http.timeout if timeout is _UNSET else timeout
 
 
 def _maybe_sent(exc: httpx.RequestError) -> bool:
@@ -169,14 +216,20 @@ def _maybe_sent(exc: httpx.RequestError) -> bool:
 
 
 def _foreign(method: str, exc: Exception) -> APIConnectionError:
-    """Map an aiohttp error httpx-aiohttp did not translate; re-raise the rest.
+    """Map an aiohttp error (ours, or one httpx-aiohttp did not translate).
 
-    We cannot tell whether such a request left, so it counts as sent.
+    Only an error that means no connection was ever made counts as not
+    sent. Anything that is neither aiohttp's nor asyncio's is re-raised.
     """
     if not (is_aiohttp_error(exc) or type(exc).__module__.startswith("asyncio")):
         raise exc
+    sent = not never_connected(exc)
+    if isinstance(exc, TimeoutError):
+        return APITimeoutError(
+            f"{method} timed out: {_describe(exc)}", method=method, request_sent=sent
+        )
     return APIConnectionError(
-        f"{method} failed: {_describe(exc)}", method=method, request_sent=True
+        f"{method} failed: {_describe(exc)}", method=method, request_sent=sent
     )
 
 

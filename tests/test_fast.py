@@ -16,18 +16,28 @@ from green_tg_async import (
     RetryPolicy,
     fast_http_client,
 )
+from green_tg_async._base_client import NOT_GIVEN, NotGiven
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from green_tg_async.testing._server import LoopbackServer
 from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep, run_in_fake_time
 
 
-def _tg(http: httpx.AsyncClient, url: str) -> AsyncGreenTelegram:
+async def _timed_out(tg: AsyncGreenTelegram) -> APITimeoutError:
+    with pytest.raises(APITimeoutError) as info:
+        await tg.sending.send_message("1", "hi")
+    return info.value
+
+
+def _tg(
+    http: httpx.AsyncClient | None, url: str, timeout: float | NotGiven = NOT_GIVEN
+) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         ID_INSTANCE,
         API_TOKEN,
         api_url=url,
         http_client=http,
+        timeout=timeout,
         store=MemoryStore(),
         limits=RateLimits(enabled=False),
         retry=RetryPolicy(sleep=RecordingSleep()),
@@ -79,22 +89,26 @@ async def test_a_dropped_connection_may_have_been_sent_and_is_not_repeated() -> 
     assert len(arrivals) == 1  # httpx-aiohttp calls this a ConnectTimeout; we do not
 
 
-def test_a_read_timeout_was_sent() -> None:
+@pytest.mark.parametrize("kind", ["fast", "default"])
+def test_a_read_timeout_was_sent(kind: str) -> None:
     async def slow(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(60)
         return httpx.Response(200, json={"idMessage": "1"})
 
     async def main() -> APITimeoutError:
-        async with (
-            LoopbackServer(slow) as server,
-            fast_http_client(timeout=5.0) as http,
-            _tg(http, server.url) as tg,
-        ):
-            with pytest.raises(APITimeoutError) as info:
-                await tg.sending.send_message("1", "hi")
-            return info.value
+        async with LoopbackServer(slow) as server:
+            if kind == "fast":
+                async with (
+                    fast_http_client(timeout=5.0) as http,
+                    _tg(http, server.url) as tg,
+                ):
+                    return await _timed_out(tg)
+            async with _tg(None, server.url, timeout=5.0) as tg:  # our own pool
+                return await _timed_out(tg)
 
-    assert run_in_fake_time(main()).request_sent is True
+    error = run_in_fake_time(main())
+    assert error.request_sent is True
+    assert "deadline" not in str(error)  # the read timeout, well before it
 
 
 async def test_untranslated_aiohttp_errors_count_as_sent() -> None:
@@ -125,3 +139,20 @@ async def test_other_exceptions_are_not_swallowed() -> None:
 def test_the_fast_client_must_be_made_inside_the_loop() -> None:
     with pytest.raises(RuntimeError):
         fast_http_client()
+
+
+async def test_limits_size_the_aiohttp_pool() -> None:
+    fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        return fake.handle(request)
+
+    limits = httpx.Limits(max_connections=3)
+    async with (
+        LoopbackServer(handle) as server,
+        fast_http_client(limits=limits) as http,
+        _tg(http, server.url) as tg,
+    ):
+        await tg.account.get_state_instance()
+        session = http._transport.client  # type: ignore[attr-defined]
+        assert session.connector.limit == 3

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -20,6 +20,7 @@ from green_tg_async import (
     RetryPolicy,
     fast_http_client,
 )
+from green_tg_async._pool import POOL_CONNECTIONS, OwnPool
 from green_tg_async.stores import MemoryStore
 from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep, run_in_fake_time
 
@@ -85,7 +86,11 @@ async def _never_reads(
 
 
 def _tg(
-    url: str, *, http: httpx.AsyncClient | None = None, timeout: float = 0.5
+    url: str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    timeout: float = 0.5,
+    attempts: int = 3,
 ) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         ID_INSTANCE,
@@ -95,20 +100,26 @@ def _tg(
         timeout=timeout,
         store=MemoryStore(),
         limits=RateLimits(enabled=False),
-        retry=RetryPolicy(sleep=RecordingSleep()),
+        retry=RetryPolicy(max_attempts=attempts, sleep=RecordingSleep()),
     )
+
+
+# "default": no http_client (our own aiohttp pool); "fast": fast_http_client();
+# "stock": an injected stock httpx.AsyncClient.
+KINDS = ["default", "fast", "stock"]
 
 
 @contextlib.asynccontextmanager
 async def _http(kind: str) -> AsyncIterator[httpx.AsyncClient | None]:
-    if kind == "stock":
+    if kind == "default":
         yield None
         return
-    async with fast_http_client(timeout=0.5) as http:
+    make = fast_http_client if kind == "fast" else httpx.AsyncClient
+    async with make(timeout=0.5) as http:
         yield http
 
 
-@pytest.mark.parametrize("kind", ["stock", "fast"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_item8_a_slowloris_server_cannot_hold_a_call(kind: str) -> None:
     async def main() -> tuple[APITimeoutError, float]:
         loop = asyncio.get_running_loop()
@@ -130,7 +141,7 @@ def test_item8_a_slowloris_server_cannot_hold_a_call(kind: str) -> None:
 
 # aiohttp advises a file object for bodies over 1 MiB; bytes are what we test.
 @pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
-@pytest.mark.parametrize("kind", ["stock", "fast"])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_item9_an_upload_to_a_peer_that_never_reads_ends(kind: str) -> None:
     """Real time: under looptime aiohttp's read timer fires early and hides it."""
     async with (
@@ -145,47 +156,118 @@ async def test_item9_an_upload_to_a_peer_that_never_reads_ends(kind: str) -> Non
     assert info.value.request_sent is True
 
 
-def _wedge(tg: AsyncGreenTelegram, port: int) -> httpx.AsyncClient:
-    """Fill the pool with connections a cancelled request orphaned.
+async def _ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await reader.readexactly(await _read_head(reader))
+            body = b'{"stateInstance": "authorized"}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
 
-    This is the state httpcore 1.0.9 leaves behind (encode/httpcore#1093): a
-    connection still CONNECTING that no request owns, holding a pool slot for
-    ever, so every later request ends in PoolTimeout.
+
+def _wedge(tg: AsyncGreenTelegram) -> OwnPool:
+    """Fill our pool's slots with placeholders no request owns.
+
+    aiohttp holds a slot with a placeholder while it opens a connection; one
+    a cancelled request left behind would hold it for ever, the state stock
+    httpcore 1.0.9 leaves behind with its orphaned connections
+    (encode/httpcore#1093): every later request waits for a slot in vain.
     """
-    http = tg._transport.http
-    pool = http._transport._pool  # type: ignore[attr-defined]
-    origin = httpcore.Origin(b"http", b"127.0.0.1", port)
-    for _ in range(pool._max_connections):
-        pool._connections.append(httpcore.AsyncHTTPConnection(origin=origin))
-    return http
+    pool = tg._transport._pool
+    assert pool is not None
+    acquired = pool.session().connector._acquired  # type: ignore[union-attr]
+    acquired.update(object() for _ in range(POOL_CONNECTIONS))  # type: ignore[misc]
+    return pool
 
 
 def test_item10_a_wedged_pool_is_replaced_without_the_users_help() -> None:
-    async def ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            while True:
-                await reader.readexactly(await _read_head(reader))
-                body = b'{"stateInstance": "authorized"}'
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
-                    % (len(body), body)
-                )
-                await writer.drain()
-
     async def main() -> None:
-        async with _raw_server(ok) as url, _tg(url) as tg:
-            wedged = _wedge(tg, int(url.rsplit(":", 1)[1]))
-            with pytest.raises(httpx.PoolTimeout):  # the wedge is real
-                await wedged.get(url + "/probe", timeout=0.1)
-            state = await tg.account.get_state_instance()
-            assert state.state_instance == "authorized"
-            assert tg._transport.http is not wedged
+        async with _raw_server(_ok) as url, _tg(url) as tg:
+            wedged = _wedge(tg)
+            # Both wait for a slot in vain; the first timeout replaces the pool,
+            # the second finds it replaced, and both are retried on the new one.
+            states = await asyncio.gather(
+                tg.account.get_state_instance(), tg.account.get_state_instance()
+            )
+            assert [s.state_instance for s in states] == ["authorized"] * 2
+            assert tg._transport._pool is not wedged
+            assert tg._transport._retired == [wedged]  # replaced once
             assert (await tg.account.get_state_instance()).state_instance == (
                 "authorized"
             )
-        assert wedged.is_closed  # retired clients are closed with ours
+            session = wedged.session()
+            wedged.session().connector._acquired.clear()  # type: ignore[union-attr]
+        assert session.closed  # retired pools are closed with ours
 
     run_in_fake_time(main())
+
+
+def test_item16_a_pool_timeout_names_the_url_without_the_token() -> None:
+    """aiohttp's pool timeout message holds the URL, and with it the token."""
+
+    async def main() -> APITimeoutError:
+        async with _raw_server(_ok) as url, _tg(url, attempts=1) as tg:
+            wedged = _wedge(tg)
+            with pytest.raises(APITimeoutError) as info:
+                await tg.account.get_state_instance()
+            wedged.session().connector._acquired.clear()  # type: ignore[union-attr]
+            return info.value
+
+    error = run_in_fake_time(main())
+    assert "/getStateInstance/" in str(error)  # the URL is there, redacted
+    assert API_TOKEN not in "".join(traceback.format_exception(error))
+    assert error.request_sent is False
+    assert error.__cause__ is None
+    assert error.__context__ is None
+
+
+async def test_item10_a_connect_timeout_with_free_slots_keeps_the_pool() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    async with _tg(f"http://127.0.0.1:{port}") as tg:
+        pool = tg._transport._pool
+        with pytest.raises(APIConnectionError) as info:
+            await tg.account.get_state_instance()
+        assert tg._transport._pool is pool
+    assert info.value.request_sent is False
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_cancellation_storm_leaves_the_pool_working(kind: str) -> None:
+    """Calls cancelled at every point of their exchange; then one that is not.
+
+    Each of 40 calls is cancelled after its own number of loop iterations
+    (0..39), so the cancellations land before, during and after the
+    connect, the write and the read. No slot may stay taken.
+    """
+    async with _raw_server(_ok) as url, _http(kind) as http, _tg(url, http=http) as tg:
+
+        async def cancelled_after(turns: int) -> None:
+            call = asyncio.ensure_future(tg.account.get_state_instance())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await call
+
+        for _ in range(3):
+            await asyncio.gather(*(cancelled_after(turns) for turns in range(40)))
+        state = await asyncio.wait_for(tg.account.get_state_instance(), 5)
+        assert state.state_instance == "authorized"
+        if kind != "stock":  # aiohttp: every slot was given back
+            assert not _session(tg, http).connector._acquired
+
+
+def _session(tg: AsyncGreenTelegram, http: httpx.AsyncClient | None) -> Any:
+    if http is None:
+        pool = tg._transport._pool
+        assert pool is not None
+        return pool.session()
+    return http._transport.client  # type: ignore[attr-defined]
 
 
 async def _bad_status(
@@ -198,7 +280,7 @@ async def _bad_status(
     writer.close()
 
 
-@pytest.mark.parametrize("kind", ["stock", "fast"])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_item16_no_traceback_of_a_connection_error_holds_the_token(
     kind: str,
 ) -> None:
