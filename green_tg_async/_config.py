@@ -67,7 +67,21 @@ class RateLimits:
     1.5 % leaves room for ~15 ms of jitter before the one-second send log
     has to hold a call back."""
 
+    lookups_in_flight: int | None = 1
+    """Contact look-ups (`CONTACT_LOOKUP_METHODS`) of one instance on the wire
+    at once, per process; None lifts the cap. With 1, a burst of checks meets
+    a 469 with exactly one request, at any latency."""
+
     def __post_init__(self) -> None:
+        cap = self.lookups_in_flight
+        if cap is not None:
+            if isinstance(cap, bool) or not isinstance(cap, int):
+                raise TypeError(
+                    "lookups_in_flight must be an int or None, "
+                    f"got {type(cap).__name__}"
+                )
+            if cap < 1:
+                raise ValueError(f"lookups_in_flight must be at least 1, got {cap}")
         if not 0 <= self.shared_margin < 1:
             raise ValueError(
                 f"shared_margin must be in [0, 1), got {self.shared_margin}"

@@ -3,12 +3,23 @@
 In a process each bucket is an `aiolimiter.AsyncLimiter` of capacity
 `max(2, burst)` that refills at the method's rate: a capacity of 2 absorbs timer
 lateness (a call that wakes late lets the next one follow sooner) where a
-capacity of 1 loses 1-2 % of the rate. Because that still lets two calls go
-back to back, a sliding one-second log then holds back any call that would put
-more than the limit into one second, which is how GREEN-API counts. Stores that
-share the limiter between processes (SQLite, Redis) book slots in their own
-GCRA after the local bucket, since aiolimiter cannot span processes; those
-that can (`GatedLimiterStore`) read the breaker in that same round trip.
+capacity of 1 loses 1-2 % of the rate. With `burst=1` two calls are further
+kept at least half an interval apart, so they never leave back to back.
+
+A sliding one-second log then holds back any call that would put more than
+the limit into one second, which is how GREEN-API counts, and it counts what
+the server sees: a call the pipeline sends (`acquire(..., until_done=True)`)
+stays in the log as "now" until `done()` is told its answer arrived, and is
+then logged at that time. The server read the request between its admission
+and its answer, so no one-second window of arrival times at the server holds
+more than the limit, whatever the jitter (a new connection, a late wake-up).
+The cost is one round trip per `limit` calls at saturation: `limit / (1 + rtt)`
+calls per second (0.99x the limit at a 10 ms round trip).
+
+Stores that share the limiter between processes (SQLite, Redis) book slots in
+their own GCRA after the local bucket, since aiolimiter cannot span
+processes; those that can (`GatedLimiterStore`) read the breaker in that same
+round trip.
 """
 
 from __future__ import annotations
@@ -17,7 +28,8 @@ import asyncio
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Final
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
 
@@ -36,18 +48,47 @@ WINDOW: Final = 1.0  # GREEN-API counts requests per second
 # Waits shorter than this are float noise from summing 1/rate steps; sleeping on
 # them can spin on a clock that rounds (looptime), so they count as no wait.
 _EPSILON: Final = 1e-6
+_NO_SLOT: Final[AbstractAsyncContextManager[Any]] = nullcontext()
+
+
+# With burst=1, the least time between two admissions, in intervals (1/rate).
+_MIN_GAP: Final = 0.5
 
 
 class _Bucket:
     """The token bucket, 429 penalty and recent admissions of one method."""
 
-    __slots__ = ("admitted", "limiter", "not_before")
+    __slots__ = (
+        "admitted",
+        "gap",
+        "last",
+        "limiter",
+        "not_before",
+        "pending",
+        "settled",
+    )
 
     def __init__(self, rate: float, burst: int) -> None:
         capacity = max(2, burst)
         self.limiter = AsyncLimiter(capacity, capacity / rate)
         self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        self.admitted: deque[float] = deque()  # loop times of recent admissions
+        # Loop times of recent admissions whose answer arrived (or that were
+        # not sent by the pipeline), oldest first.
+        self.admitted: deque[float] = deque()
+        self.pending = 0  # admitted, answer not yet arrived: "now" in the log
+        self.settled: asyncio.Future[None] | None = None  # done when one settles
+        self.gap = _MIN_GAP / rate if burst == 1 else 0.0
+        self.last = -math.inf  # loop time of the latest admission
+
+    def settle(self, at: float, limit: int) -> None:
+        """A pending admission's answer arrived at `at`: log it there."""
+        self.pending -= 1
+        self.admitted.append(at)
+        while len(self.admitted) > limit:
+            self.admitted.popleft()
+        if self.settled is not None and not self.settled.done():
+            self.settled.set_result(None)
+        self.settled = None
 
 
 # Buckets belong to the instance, not to one client object, and to one event
@@ -56,15 +97,30 @@ class _Bucket:
 _Key = tuple[str, str, float, int]
 
 
-def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
     registry = PROCESS.buckets
-    buckets: dict[_Key, _Bucket] | None = registry.get(loop)
-    if buckets is None:
-        buckets = registry[loop] = {}
-    bucket = buckets.get(key)
+    found: dict[Any, Any] | None = registry.get(loop)
+    if found is None:
+        found = registry[loop] = {}
+    return found
+
+
+def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+    buckets = _of_loop(loop)
+    bucket: _Bucket | None = buckets.get(key)
     if bucket is None:
         bucket = buckets[key] = _Bucket(key[2], key[3])
     return bucket
+
+
+def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:
+    """The in-flight cap of an instance's look-ups (per process and loop)."""
+    slots = _of_loop(asyncio.get_running_loop())
+    key = ("lookups in flight", id_instance, cap)
+    semaphore: asyncio.Semaphore | None = slots.get(key)
+    if semaphore is None:
+        semaphore = slots[key] = asyncio.Semaphore(cap)
+    return semaphore
 
 
 class Limiter:
@@ -98,8 +154,27 @@ class Limiter:
         rate = self._limits.rate_for(method)
         return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
 
+    def in_flight(self, spec: MethodSpec) -> AbstractAsyncContextManager[Any]:
+        """Hold one of the instance's look-up slots (`lookups_in_flight`).
+
+        For a contact look-up, waits while the cap is reached in this process;
+        for every other method (or with the cap off) it holds nothing.
+        """
+        cap = self._limits.lookups_in_flight
+        if not spec.contact_lookup or cap is None or not self._limits.enabled:
+            return _NO_SLOT
+        return _lookup_slots(self._id, cap)
+
+    def _limit(self, method: str) -> int:
+        return max(math.ceil(self._limits.rate_for(method)), self._limits.burst)
+
     async def acquire(
-        self, spec: MethodSpec, wake: Wake | None = None, gate: Gate | None = None
+        self,
+        spec: MethodSpec,
+        wake: Wake | None = None,
+        gate: Gate | None = None,
+        *,
+        until_done: bool = False,
     ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
@@ -108,6 +183,10 @@ class Limiter:
         With a `gate` and a `GatedLimiterStore`, returns what the store's
         single round trip found when nothing had to wait (or it refused);
         True means the call waited and the breaker must be read again.
+
+        With `until_done`, an admission counts as "now" in the one-second
+        log until `done(spec)` is called (once, when the answer arrived or
+        the attempt ended); the caller must call it after any truthy return.
         """
         if not self._limits.enabled:
             return True
@@ -118,13 +197,28 @@ class Limiter:
             return False
         if not await _take(bucket.limiter, wake):
             return False
-        rate = self._limits.rate_for(method)
-        limit = max(math.ceil(rate), self._limits.burst)
-        if not await _wait_for_window(loop, bucket, limit, wake):
+        limit = self._limit(method)
+        if not await _wait_for_window(loop, bucket, limit, wake, until_done):
             return False
-        if self._shared is not None:
-            return await self._acquire_shared(self._shared, method, wake, gate)
-        return True
+        if self._shared is None:
+            return True
+        try:
+            passed = await self._acquire_shared(self._shared, method, wake, gate)
+        except BaseException:
+            if until_done:
+                bucket.settle(loop.time(), limit)
+            raise
+        if not passed and until_done:
+            bucket.settle(loop.time(), limit)
+        return passed
+
+    def done(self, spec: MethodSpec) -> None:
+        """The answer to an `until_done` admission arrived (or it ended unsent)."""
+        if not self._limits.enabled:
+            return
+        loop, bucket = self._local(spec.name)
+        if bucket.pending > 0:
+            bucket.settle(loop.time(), self._limit(spec.name))
 
     async def _acquire_shared(
         self,
@@ -197,32 +291,57 @@ async def _take(limiter: AsyncLimiter, wake: Wake | None) -> bool:
 
 
 async def _wait_for_window(
-    loop: asyncio.AbstractEventLoop, bucket: _Bucket, limit: int, wake: Wake | None
+    loop: asyncio.AbstractEventLoop,
+    bucket: _Bucket,
+    limit: int,
+    wake: Wake | None,
+    until_done: bool,
 ) -> bool:
-    admitted = bucket.admitted
-    while len(admitted) >= limit:
-        wait = admitted[-limit] + WINDOW - loop.time()
-        if wait <= _EPSILON:
-            break
-        if not await _nap(wait, wake):
+    """Wait for room in the one-second log (and the burst=1 gap); take it."""
+    while (wait := _window_wait(loop.time(), bucket, limit)) != 0.0:
+        if wait == math.inf:  # every slot is held by a call still in flight
+            if bucket.settled is None:
+                bucket.settled = loop.create_future()
+            if not await _nap(WINDOW, wake, bucket.settled):
+                return False
+        elif not await _nap(wait, wake):
             return False
-    admitted.append(loop.time())
+    now = bucket.last = loop.time()
+    if until_done:
+        bucket.pending += 1
+        return True
+    admitted = bucket.admitted
+    admitted.append(now)
     while len(admitted) > limit:
         admitted.popleft()
     return True
 
 
-async def _nap(seconds: float, wake: Wake | None) -> bool:
-    """Sleep `seconds`; False as soon as `wake`'s future is done instead."""
-    if wake is None:
+def _window_wait(now: float, bucket: _Bucket, limit: int) -> float:
+    """Seconds until a call may be admitted: 0 now, inf until one settles."""
+    free = limit - bucket.pending
+    if free <= 0:
+        return math.inf
+    wait = bucket.last + bucket.gap - now
+    admitted = bucket.admitted
+    if len(admitted) >= free:
+        wait = max(wait, admitted[-free] + WINDOW - now)
+    return wait if wait > _EPSILON else 0.0
+
+
+async def _nap(
+    seconds: float,
+    wake: Wake | None,
+    settled: asyncio.Future[None] | None = None,
+) -> bool:
+    """Sleep `seconds` (or until `settled`); False as soon as `wake` fires."""
+    if wake is None and settled is None:
         await asyncio.sleep(seconds)
         return True
-    woken = wake()
-    if woken.done():
+    woken = wake() if wake is not None else None
+    if woken is not None and woken.done():
         return False
-    try:
-        async with asyncio.timeout(seconds):
-            await asyncio.shield(woken)  # shared by every waiter: never cancel it
-    except TimeoutError:
-        return True
-    return False
+    # Both futures are shared by every waiter: wait on them, never cancel them.
+    waits = {f for f in (woken, settled) if f is not None}
+    await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    return woken is None or not woken.done()

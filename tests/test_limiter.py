@@ -30,9 +30,10 @@ def test_35_concurrent_calls_at_10_per_second_never_exceed_10_in_a_second() -> N
     limiter = Limiter("1", RateLimits(per_method={"checkAccount": 10}))
     times = run_in_fake_time(_admit_all(limiter, "checkAccount", 35))
     assert max_in_window(times) == 10
-    # The bucket holds 2, so two go at once; then one per 0.1 s, and the log
-    # makes the 11th wait for the first second to end: 10 in every second.
-    second = [0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    # The bucket holds 2, but with burst=1 the second waits half an interval;
+    # then one per 0.1 s, and the log makes the 11th wait for the first
+    # second to end: 10 in every second, never two back to back.
+    second = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     expected = [t + s for s in range(4) for t in second][:35]
     assert times == pytest.approx(expected, abs=1e-5)
 
@@ -232,8 +233,8 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
         await limiter.penalize(spec("m"), 9.0)
         return times
 
-    # 2nd: the local bucket holds 2, so 2.5 s to its shared slot, then 0.25.
-    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.75], abs=1e-5)
+    # 2nd: half an interval locally (burst=1), 2.5 s to its shared slot, 0.25.
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.875], abs=1e-5)
     assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
     assert store.entered == [("{7}:window:m", 4, 1.5)] * 2  # 1st logged at booking
     assert store.penalties == [("{7}:limiter:m", 9.0)]
