@@ -202,9 +202,7 @@ class Sending(Section):
             "correctOptionId": check.integer(
                 correct_option_id, "correct_option_id", low=0, high=len(items) - 1
             ),
-            "quotedMessageId": None
-            if quoted_message_id is None
-            else check.id_message(quoted_message_id, "quoted_message_id"),
+            "quotedMessageId": check.quoted(quoted_message_id),
         }
         return await self._send("sendPoll", body)
 
@@ -232,9 +230,7 @@ def _extras(
 ) -> dict[str, Any]:
     """The optional fields every send method shares."""
     return {
-        "quotedMessageId": None
-        if quoted_message_id is None
-        else check.id_message(quoted_message_id, "quoted_message_id"),
+        "quotedMessageId": check.quoted(quoted_message_id),
         "typingTime": check.typing_time(typing_time),
         "typingType": check.typing_type(typing_type),
     }
