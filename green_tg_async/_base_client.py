@@ -333,7 +333,10 @@ class BaseClient:
                 return breaker.signal(spec)
 
             acquire = self._limiter.acquire
-            while not (passed := await acquire(spec, wake, gate, until_done=True)):
+            pace = await breaker.pace(spec)
+            while not (
+                passed := await acquire(spec, wake, gate, until_done=True, pace=pace)
+            ):
                 await breaker.check(spec)
                 gate = breaker.gate(spec) if gate is not None else None
             try:

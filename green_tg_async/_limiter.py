@@ -33,11 +33,12 @@ from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
 
-from ._config import RateLimits
+from ._config import LookupBudget, RateLimits
+from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import Gate, GatedAdmission, GatedLimiterStore
+from .stores._base import Budget, BudgetStore, Gate, GatedAdmission, GatedLimiterStore
 
 __all__ = ["Limiter", "Wake"]
 
@@ -113,6 +114,25 @@ def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
     return bucket
 
 
+def _local_budget(key: str, windows: Budget) -> float:
+    """The budget windows of this process (and loop): record now, or the wait."""
+    loop = asyncio.get_running_loop()
+    logs = _of_loop(loop).setdefault(("budget", key, windows), {})
+    now = loop.time()
+    found = [logs.setdefault(seconds, deque()) for _, seconds in windows]
+    wait = 0.0
+    for log, (limit, seconds) in zip(found, windows, strict=True):
+        if len(log) >= limit:
+            wait = max(wait, log[-limit] + seconds - now)
+    if wait > _EPSILON:
+        return wait
+    for log, (limit, _) in zip(found, windows, strict=True):
+        log.append(now)
+        while len(log) > limit:
+            log.popleft()
+    return 0.0
+
+
 def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:
     """The in-flight cap of an instance's look-ups (per process and loop)."""
     slots = _of_loop(asyncio.get_running_loop())
@@ -140,6 +160,7 @@ class Limiter:
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
         self._gated = store if isinstance(store, GatedLimiterStore) else None
+        self._budgets = store if isinstance(store, BudgetStore) else None
 
     @property
     def gates_in_store(self) -> bool:
@@ -175,6 +196,7 @@ class Limiter:
         gate: Gate | None = None,
         *,
         until_done: bool = False,
+        pace: float = 1.0,
     ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
@@ -187,6 +209,8 @@ class Limiter:
         With `until_done`, an admission counts as "now" in the one-second
         log until `done(spec)` is called (once, when the answer arrived or
         the attempt ended); the caller must call it after any truthy return.
+        A contact look-up is also spaced at `pace` times its rate (the
+        breaker's adaptive pace) and waits for room in `lookup_budget`.
         """
         if not self._limits.enabled:
             return True
@@ -200,10 +224,8 @@ class Limiter:
         limit = self._limit(method)
         if not await _wait_for_window(loop, bucket, limit, wake, until_done):
             return False
-        if self._shared is None:
-            return True
         try:
-            passed = await self._acquire_shared(self._shared, method, wake, gate)
+            passed = await self._after_window(spec, wake, gate, pace)
         except BaseException:
             if until_done:
                 bucket.settle(loop.time(), limit)
@@ -211,6 +233,53 @@ class Limiter:
         if not passed and until_done:
             bucket.settle(loop.time(), limit)
         return passed
+
+    async def _after_window(
+        self, spec: MethodSpec, wake: Wake | None, gate: Gate | None, pace: float
+    ) -> bool | GatedAdmission:
+        """The look-ups' pace and budget, then the shared store's booking."""
+        if spec.contact_lookup:
+            if pace < 1.0 and not await self._paced(spec, pace, wake):
+                return False
+            budget = self._limits.lookup_budget
+            if budget is not None and not await self._budgeted(budget, wake):
+                return False
+        if self._shared is None:
+            return True
+        return await self._acquire_shared(self._shared, spec.name, wake, gate)
+
+    async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
+        """Space the instance's look-ups at `pace` times the method's rate."""
+        interval = 1.0 / (pace * self._limits.rate_for(spec.name))
+        if self._shared is not None:
+            key = f"{{{self._id}}}:limiter:lookup_pace"
+            wait = await self._shared.limiter_admit(key, interval=interval, burst=1)
+        else:
+            slots = _of_loop(asyncio.get_running_loop())
+            slot = ("lookup pace", self._id)
+            now = asyncio.get_running_loop().time()
+            start = max(slots.get(slot, now), now)
+            slots[slot] = start + interval
+            wait = start - now
+        return wait <= _EPSILON or await _nap(wait, wake)
+
+    async def _budgeted(self, budget: LookupBudget, wake: Wake | None) -> bool:
+        """Wait for room in every look-up budget window, then take it."""
+        windows = budget.windows
+        if not windows:
+            return True
+        key = f"{{{self._id}}}:budget:contact_lookups"
+        store = self._budgets
+        while True:
+            if store is not None:
+                wait = await store.budget_enter(key, windows=windows)
+            else:
+                wait = _local_budget(key, windows)
+            if wait <= _EPSILON:
+                return True
+            logger.info("look-up budget full; waiting %.0f s", wait)
+            if not await _nap(wait, wake):
+                return False
 
     def done(self, spec: MethodSpec) -> None:
         """The answer to an `until_done` admission arrived (or it ended unsent)."""

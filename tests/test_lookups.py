@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from green_tg_async import (
+    AccountCheck,
+    AdaptivePace,
     AsyncGreenTelegram,
     BreakerPolicy,
     CircuitOpenError,
     ContactInfoLimitError,
+    LookupBudget,
     RateLimits,
     RetryPolicy,
 )
-from green_tg_async.stores import MemoryStore
+from green_tg_async.stores import MemoryStore, SqliteStore
 
-from .helpers import API_TOKEN, ID_INSTANCE, FakeClock, RecordingSleep, run_in_fake_time
+from .helpers import (
+    API_TOKEN,
+    ID_INSTANCE,
+    FakeClock,
+    RecordingSleep,
+    max_in_window,
+    run_in_fake_time,
+)
 from .loopback import LoopbackServer
 
+ROOT = Path(__file__).resolve().parents[1]
 LIMIT = (469, {"message": "User get contact info limit reached"})
 
 
@@ -89,3 +106,177 @@ def test_the_in_flight_cap_is_configurable() -> None:
     assert run_in_fake_time(main(1)) == 1
     assert run_in_fake_time(main(3)) == 3
     assert run_in_fake_time(main(None)) > 3
+
+
+# -- adaptive pace (AIMD after a 469) -------------------------------------------
+
+
+def _scripted(*answers: tuple[int, Any]) -> Any:
+    queue = list(answers)
+
+    async def handler(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        return queue.pop(0) if queue else (200, {"exist": True, "chatId": "1"})
+
+    return handler
+
+
+def _gaps(server: LoopbackServer) -> list[float]:
+    times = [a.at for a in server.arrivals]
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_after_a_469_look_ups_resume_at_half_pace_and_climb_back() -> None:
+    clock = FakeClock()
+
+    async def main() -> tuple[list[float], list[float], list[float]]:
+        async with (
+            LoopbackServer(_scripted(LIMIT)) as server,
+            _client(server, clock) as tg,
+        ):
+            with pytest.raises(ContactInfoLimitError):
+                await tg.service.check_account(79000000000)
+            paces = [(await tg.breaker.state()).pace]
+            clock.advance(7200)  # the pause is over
+            for i in range(4):
+                await tg.service.check_account(79000000001 + i)
+            paces.append((await tg.breaker.state()).pace)
+            clock.advance(3600)  # an hour without a 469
+            paces.append((await tg.breaker.state()).pace)
+            gaps = _gaps(server)[1:]
+            return paces, gaps, [a.at for a in server.arrivals]
+
+    paces, gaps, _ = run_in_fake_time(main())
+    assert paces == [0.5, 0.5, pytest.approx(0.6)]
+    # checkAccount's rate is 1/s: at half pace the look-ups are 2 s apart.
+    assert len(gaps) == 3
+    assert min(gaps) >= 2.0 - 1e-6
+
+
+def test_a_second_469_halves_the_pace_again() -> None:
+    clock = FakeClock()
+
+    async def main() -> float:
+        async with (
+            LoopbackServer(_scripted(LIMIT, LIMIT)) as server,
+            _client(server, clock) as tg,
+        ):
+            for _ in range(2):
+                with pytest.raises(ContactInfoLimitError):
+                    await tg.service.check_account(79000000000)
+                clock.advance(7200)
+            return (await tg.breaker.state()).pace
+
+    assert run_in_fake_time(main()) == 0.25
+
+
+def test_the_pace_can_be_switched_off_and_reset() -> None:
+    clock = FakeClock()
+
+    async def main(adaptive: AdaptivePace | None) -> tuple[float, float]:
+        policy = BreakerPolicy(clock=clock, adaptive_pace=adaptive)
+        async with (
+            LoopbackServer(_scripted(LIMIT)) as server,
+            AsyncGreenTelegram(
+                ID_INSTANCE,
+                API_TOKEN,
+                api_url=server.url,
+                breaker=policy,
+                store=MemoryStore(),
+            ) as tg,
+        ):
+            with pytest.raises(ContactInfoLimitError):
+                await tg.service.check_account(79000000000)
+            before = (await tg.breaker.state()).pace
+            await tg.breaker.reset()
+            return before, (await tg.breaker.state()).pace
+
+    assert run_in_fake_time(main(None)) == (1.0, 1.0)
+    assert run_in_fake_time(main(AdaptivePace(decrease=0.25))) == (0.25, 1.0)
+
+
+async def test_a_restart_and_another_process_read_the_stored_pace(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    clock = FakeClock()
+
+    async def limited(method: str, path_: str, body: bytes) -> tuple[int, Any]:
+        return LIMIT
+
+    store = SqliteStore(path)
+    async with (
+        LoopbackServer(limited) as server,
+        AsyncGreenTelegram(
+            ID_INSTANCE,
+            API_TOKEN,
+            api_url=server.url,
+            breaker=BreakerPolicy(clock=clock),
+            store=store,
+        ) as tg,
+    ):
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79000000000)
+    await store.aclose()
+    # A restart: a new store object on the same file.
+    restarted = SqliteStore(path)
+    async with AsyncGreenTelegram(
+        ID_INSTANCE, API_TOKEN, breaker=BreakerPolicy(clock=clock), store=restarted
+    ) as tg:
+        assert (await tg.breaker.state()).pace == 0.5
+    await restarted.aclose()
+    # Another process, one hour after the pause ended.
+    later = clock() + 7200 + 3600
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _READ_PACE,
+        str(path),
+        repr(later),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert float(out) == pytest.approx(0.6)
+
+
+_READ_PACE = """
+import asyncio, sys
+from green_tg_async import AsyncGreenTelegram, BreakerPolicy
+from green_tg_async.stores import SqliteStore
+
+async def main():
+    store = SqliteStore(sys.argv[1])
+    policy = BreakerPolicy(clock=lambda: float(sys.argv[2]))
+    async with AsyncGreenTelegram("4100000001", "t" * 20, breaker=policy,
+                                  store=store) as tg:
+        print((await tg.breaker.state()).pace)
+    await store.aclose()
+
+asyncio.run(main())
+"""
+
+
+# -- look-up budget ------------------------------------------------------------
+
+
+def test_check_accounts_waits_for_the_budget_instead_of_failing() -> None:
+    clock = FakeClock()
+
+    async def found(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        return 200, {"exist": True, "chatId": "1"}
+
+    async def main() -> tuple[list[Any], list[float]]:
+        limits = RateLimits(lookup_budget=LookupBudget(per_minute=3, per_day=None))
+        async with (
+            LoopbackServer(found) as server,
+            _client(server, clock, limits=limits) as tg,
+        ):
+            numbers = [79000000000 + i for i in range(5)]
+            outcomes = [o async for _, o in tg.service.check_accounts(numbers)]
+            return outcomes, [a.at for a in server.arrivals]
+
+    outcomes, times = run_in_fake_time(main())
+    assert all(isinstance(o, AccountCheck) for o in outcomes)
+    assert len(times) == 5
+    assert max_in_window(times, window=60.0) == 3
+    assert times[3] >= 60.0 - 1e-6

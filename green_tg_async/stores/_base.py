@@ -8,9 +8,13 @@ from typing import NamedTuple, Protocol, runtime_checkable
 __all__ = [
     "BotStore",
     "BreakerRecord",
+    "Budget",
+    "BudgetStore",
     "Gate",
     "GatedAdmission",
     "GatedLimiterStore",
+    "LookupStore",
+    "PaceRecord",
     "SendLog",
     "SharedLimiterStore",
     "StateStore",
@@ -218,5 +222,64 @@ class GatedLimiterStore(Protocol):
         another caller holding the probe lease) returns with nothing booked.
         Otherwise the slot is booked as by `limiter_admit`; when it starts
         now and the send is logged, an expired pause's probe lease is taken.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaceRecord:
+    """The adaptive look-up pace of an instance, as the store keeps it."""
+
+    factor: float = 1.0
+    """Fraction of the configured look-up rate, from `since` on."""
+
+    since: float = 0.0
+    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
+
+
+Budget = tuple[tuple[int, float], ...]
+"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
+
+
+@runtime_checkable
+class LookupStore(Protocol):
+    """A store that keeps the adaptive look-up pace, for every process sharing it."""
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the pace record, or None when it was never cut (full pace)."""
+        ...
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """After a 469: multiply the pace at `now` by `decrease`, atomically.
+
+        The pace at `now` is the stored factor plus `climb` per hour since its
+        `since`, at most 1; the result (at least `floor`) holds until
+        `resume_at`, then climbs again. Returns what was stored.
+        """
+        ...
+
+    async def pace_reset(self, key: str) -> None:
+        """Forget the pace: back to the full configured rate."""
+        ...
+
+
+@runtime_checkable
+class BudgetStore(Protocol):
+    """A shared store that also keeps the look-up budget windows."""
+
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up now in every window, or return the wait.
+
+        Nothing is recorded when any window is full; the wait is until every
+        window has room. The windows are kept under `key`.
         """
         ...

@@ -6,13 +6,13 @@ import heapq
 import time
 from collections.abc import Callable
 
-from ._base import BotStore, BreakerRecord, StateStore
-from ._transitions import failed, opened, probed, released, succeeded
+from ._base import BotStore, BreakerRecord, LookupStore, PaceRecord, StateStore
+from ._transitions import failed, opened, pace_cut, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
 
-class MemoryStore(StateStore, BotStore):
+class MemoryStore(StateStore, BotStore, LookupStore):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -42,6 +42,7 @@ class MemoryStore(StateStore, BotStore):
         self._max_cache = max_cache_entries
         self._clock = clock
         self._inboxes: dict[str, dict[str, str]] = {}
+        self._paces: dict[str, PaceRecord] = {}
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -126,6 +127,29 @@ class MemoryStore(StateStore, BotStore):
             inbox.pop(item, None)
             if not inbox:
                 del self._inboxes[queue]
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        return self._paces.get(key)
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease` (a 469)."""
+        record = pace_cut(self._paces.get(key), now, resume_at, decrease, floor, climb)
+        self._paces[key] = record
+        return record
+
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+        self._paces.pop(key, None)
 
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache

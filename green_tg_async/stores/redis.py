@@ -19,9 +19,13 @@ from green_tg_async._exceptions import StoreUnavailableError
 from ._base import (
     BotStore,
     BreakerRecord,
+    Budget,
+    BudgetStore,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
+    LookupStore,
+    PaceRecord,
     SendLog,
     SharedLimiterStore,
     StateStore,
@@ -57,15 +61,23 @@ local function book(key, step, tolerance)
              'PX', math.floor((new_tat - now) / 1000) + 60000)
   return start - now
 end
-local function enter(key, limit, window)
+local function log_wait(key, limit, window)
   local oldest = redis.call('LINDEX', key, limit - 1)
   if oldest then
     local wait = tonumber(oldest) + window - now
     if wait > 0 then return wait end
   end
+  return 0
+end
+local function log_add(key, limit, window)
   redis.call('LPUSH', key, string.format('%.0f', now))
   redis.call('LTRIM', key, 0, limit - 1)
   redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
+end
+local function enter(key, limit, window)
+  local wait = log_wait(key, limit, window)
+  if wait > 0 then return wait end
+  log_add(key, limit, window)
   return 0
 end
 """
@@ -148,6 +160,42 @@ end
 return 0
 """
 
+# KEYS = one send log per budget window; ARGV = limit, window_us per key.
+# Records a look-up now in every log, or nothing and returns the longest wait
+# in µs.
+_BUDGET_ENTER: Final = (
+    _LUA_PRELUDE
+    + """
+local wait = 0
+for i = 1, #KEYS do
+  local w = log_wait(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+  if w > wait then wait = w end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  log_add(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+end
+return 0
+"""
+)
+
+# KEYS[1] = pace hash (factor, since); ARGV = now, resume_at, decrease, floor,
+# climb per hour. The rule of `_transitions.pace_cut`; returns {factor, since}.
+_PACE_CUT: Final = """
+local f = redis.call('HGET', KEYS[1], 'factor')
+local since = tonumber(redis.call('HGET', KEYS[1], 'since') or '0')
+local now = tonumber(ARGV[1])
+local pace = 1
+if f then
+  pace = math.min(1, tonumber(f) + tonumber(ARGV[5]) * math.max(0, now - since) / 3600)
+end
+local factor = math.max(tonumber(ARGV[4]), pace * tonumber(ARGV[3]))
+local resume = math.max(tonumber(ARGV[2]), since)
+local out = {string.format('%.17g', factor), string.format('%.17g', resume)}
+redis.call('HSET', KEYS[1], 'factor', out[1], 'since', out[2])
+return out
+"""
+
 # KEYS[1] = inbox payloads (hash), KEYS[2] = inbox order (list); ARGV = item,
 # payload. Returns 1 when added, 0 when the item was there already.
 _INBOX_ADD: Final = """
@@ -158,7 +206,13 @@ return 1
 
 
 class RedisStore(
-    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+    SharedBreaker,
+    StateStore,
+    SharedLimiterStore,
+    GatedLimiterStore,
+    BotStore,
+    LookupStore,
+    BudgetStore,
 ):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
@@ -206,6 +260,8 @@ class RedisStore(
         self._enter = self._redis.register_script(_ENTER)
         self._admit_gated = self._redis.register_script(_ADMIT_GATED)
         self._inbox_add = self._redis.register_script(_INBOX_ADD)
+        self._budget_enter = self._redis.register_script(_BUDGET_ENTER)
+        self._pace_cut = self._redis.register_script(_PACE_CUT)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -274,6 +330,48 @@ class RedisStore(
         """Push the next slot of `key` at least `seconds` past now, for everyone."""
         args = [round(seconds * 1e6)]
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
+
+    @fails_open
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up in every budget window, or return the wait: one script."""
+        spans = [round(seconds * 1e6) for _, seconds in windows]
+        keys = [self._k(f"{key}:{span}") for span in spans]
+        args = [
+            n
+            for (limit, _), span in zip(windows, spans, strict=True)
+            for n in (limit, span)
+        ]
+        wait_us = await self._guard(self._budget_enter(keys=keys, args=args))
+        return int(wait_us) / 1e6
+
+    @fails_open
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        raw = await self._guard(self._redis.hmget(self._k(key), ["factor", "since"]))
+        if raw[0] is None:
+            return None
+        return PaceRecord(float(_text(raw[0])), float(_text(raw[1] or b"0")))
+
+    @fails_open
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease`: one script."""
+        args = [repr(v) for v in (now, resume_at, decrease, floor, climb)]
+        raw = await self._guard(self._pace_cut(keys=[self._k(key)], args=args))
+        return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
+
+    @fails_open
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+        await self._guard(self._redis.delete(self._k(key)))
 
     @fails_open
     async def cache_get(self, key: str) -> str | None:

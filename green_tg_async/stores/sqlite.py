@@ -21,16 +21,20 @@ from green_tg_async._exceptions import StoreUnavailableError
 from ._base import (
     BotStore,
     BreakerRecord,
+    Budget,
+    BudgetStore,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
+    LookupStore,
+    PaceRecord,
     SendLog,
     SharedLimiterStore,
     StateStore,
 )
 from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
-from ._transitions import gate_verdict, probed
+from ._transitions import gate_verdict, pace_cut, probed
 
 __all__ = ["SqliteStore"]
 
@@ -38,6 +42,8 @@ T = TypeVar("T")
 _READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
 _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
+# The send that is `limit`-th newest in a log (OFFSET limit - 1).
+_NEWEST = "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?"
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS breakers (
         key TEXT PRIMARY KEY,
@@ -57,6 +63,9 @@ _SCHEMA = (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS cache_by_expiry ON cache (expires_at)",
+    """CREATE TABLE IF NOT EXISTS pace (
+        key TEXT PRIMARY KEY, factor REAL NOT NULL, since REAL NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS inbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
@@ -66,7 +75,13 @@ _SCHEMA = (
 
 
 class SqliteStore(
-    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+    SharedBreaker,
+    StateStore,
+    SharedLimiterStore,
+    GatedLimiterStore,
+    BotStore,
+    LookupStore,
+    BudgetStore,
 ):
     """Keep instance state in a SQLite file (survives restarts).
 
@@ -150,6 +165,48 @@ class SqliteStore(
         """Push the next slot of `key` at least `seconds` past now."""
         until = _now_us() + round(seconds * 1e6)
         await self._run(lambda db: _push(db, key, until), write=True)
+
+    @fails_open
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up in every budget window, or return the wait."""
+        return await self._run(lambda db: _budget_enter(db, key, windows), write=True)
+
+    @fails_open
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        return await self._read(lambda db: _pace(db, key))
+
+    @fails_open
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease`, in one transaction."""
+
+        def cut(db: sqlite3.Connection) -> PaceRecord:
+            record = pace_cut(_pace(db, key), now, resume_at, decrease, floor, climb)
+            db.execute(
+                "INSERT OR REPLACE INTO pace VALUES (?, ?, ?)",
+                (key, record.factor, record.since),
+            )
+            return record
+
+        return await self._run(cut, write=True)
+
+    @fails_open
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+
+        def forget(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM pace WHERE key = ?", (key,))
+
+        await self._run(forget, write=True)
 
     @fails_open
     async def cache_get(self, key: str) -> str | None:
@@ -390,11 +447,34 @@ def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
 def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:
     now = _now_us()
     db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
-    row = db.execute(
-        "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?",
-        (key, limit - 1),
-    ).fetchone()
+    row = db.execute(_NEWEST, (key, limit - 1)).fetchone()
     if row is not None:
         return (int(row[0]) + span - now) / 1e6
     db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    return 0.0
+
+
+def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
+    row = db.execute("SELECT factor, since FROM pace WHERE key = ?", (key,)).fetchone()
+    return None if row is None else PaceRecord(float(row[0]), float(row[1]))
+
+
+def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
+    """Every window has room: record the look-up in each; else the longest wait."""
+    now = _now_us()
+    wait = 0
+    for limit, seconds in windows:
+        span = round(seconds * 1e6)
+        window_key = f"{key}:{span}"
+        db.execute(
+            "DELETE FROM sends WHERE key = ? AND at_us <= ?", (window_key, now - span)
+        )
+        row = db.execute(_NEWEST, (window_key, limit - 1)).fetchone()
+        if row is not None:
+            wait = max(wait, int(row[0]) + span - now)
+    if wait > 0:
+        return wait / 1e6
+    for _, seconds in windows:
+        window_key = f"{key}:{round(seconds * 1e6)}"
+        db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
     return 0.0

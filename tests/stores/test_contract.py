@@ -22,6 +22,7 @@ from green_tg_async.stores import (
     StateStore,
     default_store,
 )
+from green_tg_async.stores._base import BudgetStore, LookupStore, PaceRecord
 from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
@@ -380,3 +381,47 @@ async def test_gated_admission_takes_the_probe_lease_of_an_expired_pause_once(
     assert record.probe_until == now + 30
     other = await admit("{2}:limiter:b")
     assert (other.refused, other.lease) == (0, False)  # another caller probes
+
+
+# -- look-up pace and budget (issue 20 §3) -----------------------------------------
+
+PACE = "{1}:pace:contact_lookups"
+CUT = {"decrease": 0.5, "floor": 0.1, "climb": 0.1}
+
+
+async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
+    any_store: StateStore,
+) -> None:
+    assert isinstance(any_store, LookupStore)
+    store = any_store
+    assert await store.pace_get(PACE) is None
+    first = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    assert first == PaceRecord(0.5, T0 + 7200)
+    assert await store.pace_get(PACE) == first
+    # An hour after the pause ended the pace is 0.6; a 469 then halves that.
+    second = await store.pace_cut(PACE, now=T0 + 10800, resume_at=T0 + 18000, **CUT)
+    assert second.factor == pytest.approx(0.3)
+    assert second.since == T0 + 18000
+    third = await store.pace_cut(PACE, now=T0 + 18000, resume_at=T0 + 25200, **CUT)
+    fourth = await store.pace_cut(PACE, now=T0 + 25200, resume_at=T0 + 32400, **CUT)
+    assert third.factor == pytest.approx(0.15)
+    assert fourth.factor == 0.1  # the floor
+    await store.pace_reset(PACE)
+    assert await store.pace_get(PACE) is None
+
+
+async def test_the_budget_records_in_every_window_or_nothing(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, BudgetStore)
+    store = shared_store
+    windows = ((2, 60.0), (3, 3600.0))
+    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+    # The minute is full: a wait of about a minute, and nothing recorded.
+    wait = await store.budget_enter("{1}:budget", windows=windows)
+    assert 55.0 < wait <= 60.0
+    # With the minute left out the hour still has room for exactly one.
+    hour = ((3, 3600.0),)
+    assert await store.budget_enter("{1}:budget", windows=hour) == 0.0
+    assert await store.budget_enter("{1}:budget", windows=hour) > 3500.0

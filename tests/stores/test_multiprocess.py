@@ -121,6 +121,7 @@ async def _sqlite_sends(path: str, times: list[float]) -> AsyncIterator[None]:
         db.executescript(
             "CREATE TABLE audit (at_us INTEGER);"
             "CREATE TRIGGER keep AFTER INSERT ON sends "
+            "WHEN NEW.key LIKE '%:window:%' "
             "BEGIN INSERT INTO audit VALUES (NEW.at_us); END;"
         )
         yield
