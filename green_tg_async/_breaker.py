@@ -21,7 +21,7 @@ from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
-from .stores._base import Gate, GatedAdmission, LookupStore
+from .stores._base import Gate, GatedAdmission, LookupStore, WritesBack
 from .stores._transitions import pace_at
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
@@ -342,7 +342,7 @@ class CircuitBreaker:
             try:
                 await self._store.breaker_open(key, until=until, reason=reason)
                 self._local.clear(key, until)  # the store speaks for it now
-                return
+                break
             except Exception as exc:
                 logger.error(
                     "instance %s: pause not written to the state store yet (%s); "
@@ -358,6 +358,21 @@ class CircuitBreaker:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(delay)
             delay = min(delay * 2, _PERSIST_MAX_DELAY)
+        await self._write_back(until)
+
+    async def _write_back(self, until: float) -> None:
+        """Probe a fail-open store until the pause it kept locally is shared.
+
+        A store in fail-open mode takes the pause locally while it is down;
+        without this, only a later call of this process would write it back.
+        """
+        store = self._store
+        if not isinstance(store, WritesBack):
+            return
+        while (wait := await store.write_back()) > 0:
+            if self._policy.clock() >= until:
+                return  # over before the store came back: nothing to share
+            await asyncio.sleep(wait)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

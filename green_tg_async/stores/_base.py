@@ -18,6 +18,7 @@ __all__ = [
     "SendLog",
     "SharedLimiterStore",
     "StateStore",
+    "WritesBack",
 ]
 
 
@@ -282,4 +283,13 @@ class BudgetStore(Protocol):
         Nothing is recorded when any window is full; the wait is until every
         window has room. The windows are kept under `key`.
         """
+        ...
+
+
+@runtime_checkable
+class WritesBack(Protocol):
+    """A fail-open store that can write locally kept pauses back on demand."""
+
+    async def write_back(self) -> float:
+        """0 when nothing is left to write back, else seconds until a retry."""
         ...

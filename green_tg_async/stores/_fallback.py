@@ -100,6 +100,15 @@ class LocalFallback:
         finally:
             self.recovering = False
 
+    @property
+    def pending(self) -> bool:
+        """True while pauses taken locally wait to be written to the store."""
+        return bool(self._pending)
+
+    def next_probe(self) -> float:
+        """Seconds until the store is due for a probe (0: now)."""
+        return max(0.0, self.down_until - self._clock()) if self.active else 0.0
+
     def skip_store(self) -> bool:
         """True while the store is known down and not due for a probe."""
         return self.active and self._clock() < self.down_until
