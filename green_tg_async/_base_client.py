@@ -180,6 +180,11 @@ class BaseClient:
         return self._store
 
     @property
+    def rate_limits(self) -> RateLimits:
+        """The rates, look-up cap and budget the limiter applies."""
+        return self._limiter.limits
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The retry policy: attempts, back-off, and the sleep it waits with."""
         return self._retry

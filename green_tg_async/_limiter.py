@@ -163,6 +163,11 @@ class Limiter:
         self._budgets = store if isinstance(store, BudgetStore) else None
 
     @property
+    def limits(self) -> RateLimits:
+        """The rates, look-up cap and budget it applies."""
+        return self._limits
+
+    @property
     def gates_in_store(self) -> bool:
         """True when admissions also read the breaker (one store round trip)."""
         return self._limits.enabled and self._gated is not None
