@@ -218,6 +218,7 @@ class BaseClient:
             return
         self._state = _State.CLOSED
         try:
+            await self._limiter.drain()
             await self._breaker.drain()
         finally:
             if self._owns_http:

@@ -25,7 +25,9 @@ round trip.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
+import uuid
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -34,11 +36,19 @@ from typing import Any, Final
 from aiolimiter import AsyncLimiter
 
 from ._config import LookupBudget, RateLimits
+from ._exceptions import StoreUnavailableError
 from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import Budget, BudgetStore, Gate, GatedAdmission, GatedLimiterStore
+from .stores._base import (
+    Budget,
+    BudgetStore,
+    Gate,
+    GatedAdmission,
+    GatedLimiterStore,
+    SettlingLimiterStore,
+)
 
 __all__ = ["Limiter", "Wake"]
 
@@ -50,6 +60,13 @@ WINDOW: Final = 1.0  # GREEN-API counts requests per second
 # them can spin on a clock that rounds (looptime), so they count as no wait.
 _EPSILON: Final = 1e-6
 _NO_SLOT: Final[AbstractAsyncContextManager[Any]] = nullcontext()
+_DRAIN_SECONDS: Final = 2.0
+# An answered shared send waits this long for a booking to ride on.
+_SETTLE_DELAY: Final = 0.02
+# The shared send this task's current attempt holds, until `done()` logs it.
+_HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
+    "green_tg_held_send", default=None
+)
 
 
 # With burst=1, the least time between two admissions, in intervals (1/rate).
@@ -161,6 +178,12 @@ class Limiter:
         self._shared = store if isinstance(store, SharedLimiterStore) else None
         self._gated = store if isinstance(store, GatedLimiterStore) else None
         self._budgets = store if isinstance(store, BudgetStore) else None
+        self._settling = (
+            store
+            if isinstance(store, SettlingLimiterStore) and self._shared is not None
+            else None
+        )
+        self._answered = _Answered()
 
     @property
     def limits(self) -> RateLimits:
@@ -230,7 +253,7 @@ class Limiter:
         if not await _wait_for_window(loop, bucket, limit, wake, until_done):
             return False
         try:
-            passed = await self._after_window(spec, wake, gate, pace)
+            passed = await self._after_window(spec, wake, gate, pace, until_done)
         except BaseException:
             if until_done:
                 bucket.settle(loop.time(), limit)
@@ -240,7 +263,12 @@ class Limiter:
         return passed
 
     async def _after_window(
-        self, spec: MethodSpec, wake: Wake | None, gate: Gate | None, pace: float
+        self,
+        spec: MethodSpec,
+        wake: Wake | None,
+        gate: Gate | None,
+        pace: float,
+        until_done: bool,
     ) -> bool | GatedAdmission:
         """The look-ups' pace and budget, then the shared store's booking."""
         if spec.contact_lookup:
@@ -251,7 +279,9 @@ class Limiter:
                 return False
         if self._shared is None:
             return True
-        return await self._acquire_shared(self._shared, spec.name, wake, gate)
+        return await self._acquire_shared(
+            self._shared, spec.name, wake, gate, until_done
+        )
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
@@ -293,6 +323,7 @@ class Limiter:
         loop, bucket = self._local(spec.name)
         if bucket.pending > 0:
             bucket.settle(loop.time(), self._limit(spec.name))
+        self._settle_shared()
 
     async def _acquire_shared(
         self,
@@ -300,36 +331,92 @@ class Limiter:
         method: str,
         wake: Wake | None,
         gate: Gate | None,
+        until_done: bool,
     ) -> bool | GatedAdmission:
         rate = self._limits.rate_for(method)
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
+        # With a settling store, a call the pipeline sends is held in the
+        # shared log until its answer, as in the local one.
+        settles = until_done and self._settling is not None
+        log_key = f"{{{self._id}}}:window:{method}"
         log = SendLog(
-            f"{{{self._id}}}:window:{method}",
+            log_key,
             max(math.ceil(rate), self._limits.burst),
             WINDOW * margin,
+            uuid.uuid4().hex if settles else "",
+            self._answered.take(log_key) if settles else (),
         )
         key, interval, burst = self._key(method), margin / rate, self._limits.burst
-        if gate is not None and self._gated is not None:
-            found = await self._gated.limiter_admit_gated(
-                key, interval=interval, burst=burst, log=log, gate=gate
-            )
-            if found.refused >= 0 or found.wait <= _EPSILON:
-                return found  # one round trip: the breaker was read with it
-            wait = found.wait
-        else:
-            wait = await store.limiter_admit(
-                key, interval=interval, burst=burst, log=log
-            )
+        return await self._book_shared(store, key, interval, burst, log, wake, gate)
+
+    async def _book_shared(
+        self,
+        store: SharedLimiterStore,
+        key: str,
+        interval: float,
+        burst: int,
+        log: SendLog,
+        wake: Wake | None,
+        gate: Gate | None,
+    ) -> bool | GatedAdmission:
+        try:
+            if gate is not None and self._gated is not None:
+                found = await self._gated.limiter_admit_gated(
+                    key, interval=interval, burst=burst, log=log, gate=gate
+                )
+                if found.refused >= 0:
+                    return found  # refused: nothing was booked
+                if found.wait <= _EPSILON:
+                    self._hold(log)
+                    return found  # one round trip: the breaker was read with it
+                wait = found.wait
+            else:
+                wait = await store.limiter_admit(
+                    key, interval=interval, burst=burst, log=log
+                )
+        except BaseException:
+            self._answered.restore(log)  # not settled: they ride on the next one
+            raise
         while wait > _EPSILON:  # one round trip when nothing has to wait
             # A slot booked in the store cannot be handed back to it.
             if not await _nap(wait, wake):
                 return False
-            wait = await store.limiter_enter(
-                log.key, limit=log.limit, window=log.window
-            )
+            wait = await self._enter(store, log)
+        self._hold(log)
         return True
+
+    async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
+        if log.ticket and self._settling is not None:
+            log = log._replace(settle=self._answered.take(log.key))
+            try:
+                return await self._settling.limiter_enter_pending(log)
+            except BaseException:
+                self._answered.restore(log)
+                raise
+        return await store.limiter_enter(log.key, limit=log.limit, window=log.window)
+
+    def _hold(self, log: SendLog) -> None:
+        """Remember this call's held send, for `done()` (per task)."""
+        if log.ticket:
+            _HELD.set(log)
+
+    def _settle_shared(self) -> None:
+        """This call's held send was answered: settle it with the next booking.
+
+        The next booking of the same log carries it (no extra round trip);
+        if none comes soon, it is settled in a round trip of its own.
+        """
+        log = _HELD.get()
+        if log is None or self._settling is None:
+            return
+        _HELD.set(None)
+        self._answered.add(log, self._settling)
+
+    async def drain(self) -> None:
+        """Settle held sends that are still waiting for a booking to ride on."""
+        await self._answered.flush_all()
 
     async def penalize(self, spec: MethodSpec, seconds: float) -> None:
         """Push the method's next slot `seconds` into the future (after a 429)."""
@@ -345,6 +432,75 @@ class Limiter:
     def __repr__(self) -> str:
         state = "enabled" if self._limits.enabled else "disabled"
         return f"<Limiter instance={self._id} {state} burst={self._limits.burst}>"
+
+
+class _Answered:
+    """Held shared sends whose answers arrived, waiting to be settled.
+
+    Each rides on the next booking of its log; one still here after
+    `_SETTLE_DELAY` is settled in a round trip of its own, so other
+    processes never wait long on a send that is over.
+    """
+
+    def __init__(self) -> None:
+        self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._store: SettlingLimiterStore | None = None
+
+    def add(
+        self, log: SendLog, store: SettlingLimiterStore, at: float | None = None
+    ) -> None:
+        """`log.ticket` was answered at `at` (loop time; default now)."""
+        loop = asyncio.get_running_loop()
+        self._store = store
+        _, answered = self._logs.setdefault(log.key, (log, []))
+        answered.append((log.ticket, loop.time() if at is None else at))
+        if log.key not in self._timers:
+            self._timers[log.key] = loop.call_later(
+                _SETTLE_DELAY, self._flush_later, log.key
+            )
+
+    def take(self, key: str) -> tuple[tuple[str, float], ...]:
+        """The answered sends of `key` as (ticket, seconds ago); forgets them."""
+        found = self._logs.pop(key, None)
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if found is None:
+            return ()
+        now = asyncio.get_running_loop().time()
+        return tuple((ticket, max(0.0, now - at)) for ticket, at in found[1])
+
+    def restore(self, log: SendLog) -> None:
+        """Keep `log.settle` for a later round trip (this one failed)."""
+        if not log.settle or self._store is None:
+            return
+        now = asyncio.get_running_loop().time()
+        for ticket, age in log.settle:
+            self.add(log._replace(ticket=ticket), self._store, at=now - age)
+
+    def _flush_later(self, key: str) -> None:
+        self._timers.pop(key, None)
+        task = asyncio.get_running_loop().create_task(self._flush(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, key: str) -> None:
+        found = self._logs.get(key)
+        if found is None or self._store is None:
+            return
+        log = found[0]._replace(ticket="", settle=self.take(key))
+        try:
+            await self._store.limiter_done(log)
+        except StoreUnavailableError as exc:
+            # The store lets a held send go after PENDING_SECONDS by itself.
+            logger.warning("%s: sends not settled in the state store: %s", key, exc)
+
+    async def flush_all(self) -> None:
+        await asyncio.gather(*(self._flush(key) for key in list(self._logs)))
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=_DRAIN_SECONDS)
 
 
 async def _take(limiter: AsyncLimiter, wake: Wake | None) -> bool:

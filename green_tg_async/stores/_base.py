@@ -16,6 +16,7 @@ __all__ = [
     "LookupStore",
     "PaceRecord",
     "SendLog",
+    "SettlingLimiterStore",
     "SharedLimiterStore",
     "StateStore",
     "WritesBack",
@@ -100,11 +101,20 @@ class StateStore(Protocol):
 
 
 class SendLog(NamedTuple):
-    """A send log: at most `limit` sends in any `window` seconds."""
+    """A send log: at most `limit` sends in any `window` seconds.
+
+    With a `ticket` (a `SettlingLimiterStore`), a send is held as pending
+    ("now", whatever the time) until it is settled: logged at the time its
+    answer arrived, so the log counts what the server saw. `settle` carries
+    earlier held sends of this log whose answers arrived, as (ticket, seconds
+    ago); the store logs them first, in the same round trip.
+    """
 
     key: str
     limit: int
     window: float
+    ticket: str = ""
+    settle: tuple[tuple[str, float], ...] = ()
 
 
 class Gate(NamedTuple):
@@ -292,4 +302,26 @@ class WritesBack(Protocol):
 
     async def write_back(self) -> float:
         """0 when nothing is left to write back, else seconds until a retry."""
+        ...
+
+
+PENDING_SECONDS = 30.0
+"""A pending send not settled this long (its process died) stops counting."""
+
+
+@runtime_checkable
+class SettlingLimiterStore(Protocol):
+    """A shared send log that can hold a send as pending until its answer."""
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """As `limiter_enter`, but a send let through is held under `log.ticket`.
+
+        A held send counts as "now" (and held sends count against the limit)
+        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
+        is logged first.
+        """
+        ...
+
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle` (their answers arrived)."""
         ...

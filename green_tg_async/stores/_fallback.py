@@ -197,6 +197,14 @@ class LocalFallback:
             sends.popleft()
         return 0.0
 
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        # Held sends are logged at once here: this process's own limiter
+        # already holds them until their answer.
+        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
+
+    async def limiter_done(self, log: SendLog) -> None:
+        return None
+
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
 

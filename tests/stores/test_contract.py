@@ -22,7 +22,12 @@ from green_tg_async.stores import (
     StateStore,
     default_store,
 )
-from green_tg_async.stores._base import BudgetStore, LookupStore, PaceRecord
+from green_tg_async.stores._base import (
+    BudgetStore,
+    LookupStore,
+    PaceRecord,
+    SettlingLimiterStore,
+)
 from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
@@ -425,3 +430,39 @@ async def test_the_budget_records_in_every_window_or_nothing(
     hour = ((3, 3600.0),)
     assert await store.budget_enter("{1}:budget", windows=hour) == 0.0
     assert await store.budget_enter("{1}:budget", windows=hour) > 3500.0
+
+
+# -- held sends: the shared log counts what the server saw (issue 20 §1) ------------
+
+
+async def test_a_held_send_counts_until_it_is_settled(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, SettlingLimiterStore)
+    store = shared_store
+    log = SendLog("{1}:window:h", 1, 10.0, "t1")
+    assert await store.limiter_enter_pending(log) == 0.0
+    # In flight: the log is full for everyone, and they ask again soon.
+    assert 0.0 < await store.limiter_enter_pending(log._replace(ticket="t2")) <= 0.05
+    # Its answer came 3 s ago: the next send waits the rest of the window.
+    await store.limiter_done(log._replace(ticket="", settle=(("t1", 3.0),)))
+    wait = await store.limiter_enter_pending(log._replace(ticket="t2"))
+    assert 6.0 < wait <= 7.0
+
+
+async def test_a_settle_rides_on_the_next_booking(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, SettlingLimiterStore)
+    store = shared_store
+    log = SendLog("{1}:window:r", 1, 10.0, "a")
+    assert (
+        await store.limiter_admit("{1}:limiter:r", interval=0.001, burst=1, log=log)
+        == 0
+    )
+    later = log._replace(ticket="b", settle=(("a", 9.5),))
+    # "a" is logged 9.5 s ago, in the same round trip: "b" waits ~0.5 s, not 10.
+    wait = await store.limiter_admit(
+        "{1}:limiter:r", interval=0.001, burst=1, log=later
+    )
+    assert 0.0 < wait <= 0.5

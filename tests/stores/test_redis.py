@@ -186,7 +186,7 @@ async def test_keys_carry_the_instance_hash_tag_and_never_the_token(
         f"{redis_prefix}{{{ID_INSTANCE}}}:budget:contact_lookups:86400000000",
         f"{redis_prefix}{{{ID_INSTANCE}}}:limiter:checkAccount",
         f"{redis_prefix}{{{ID_INSTANCE}}}:pace:contact_lookups",
-        f"{redis_prefix}{{{ID_INSTANCE}}}:window:checkAccount",
+        f"{redis_prefix}{{{ID_INSTANCE}}}:window:checkAccount:sent",
     ]
     assert all(API_TOKEN not in key for key in keys)
 
