@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from green_tg_async import RateLimits
+from green_tg_async import RateLimits, StoreUnavailableError
 from green_tg_async._config import DOCUMENTED_RATES
 from green_tg_async._limiter import Limiter
 from green_tg_async.stores import SendLog
@@ -284,3 +284,80 @@ async def test_a_signal_over_two_keys_is_shared_not_rebuilt_per_waiter() -> None
     pauses.open("b", until=2e9, reason="469")
     assert first.done()
     assert pauses.signal(("a", "b")) is not first
+
+
+class _SettlingStore(_BookingStore):
+    """Also holds sends (SettlingLimiterStore); can fail on cue."""
+
+    def __init__(self) -> None:
+        super().__init__([], [])
+        self.logs: list[SendLog] = []
+        self.done: list[SendLog] = []
+        self.fail_admit = False
+        self.fail_done = False
+
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
+        assert log is not None
+        if self.fail_admit:
+            raise StoreUnavailableError("down (test)")
+        self.logs.append(log)
+        return 0.0
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        return 0.0
+
+    async def limiter_done(self, log: SendLog) -> None:
+        if self.fail_done:
+            raise StoreUnavailableError("down (test)")
+        self.done.append(log)
+
+
+async def _held_call(limiter: Limiter, method: str) -> None:
+    assert await limiter.acquire(spec(method), until_done=True)
+    limiter.done(spec(method))
+
+
+def test_a_held_send_rides_on_the_next_booking_or_is_settled_alone() -> None:
+    store = _SettlingStore()
+    limiter = Limiter("7", RateLimits(per_method={"m": 100}), store)
+
+    async def main() -> None:
+        await _held_call(limiter, "m")
+        await _held_call(limiter, "m")  # carries the first one's settle
+        await asyncio.sleep(0.05)  # nothing else comes: settled on its own
+
+    run_in_fake_time(main())
+    first, second = store.logs
+    assert first.ticket
+    assert not first.settle
+    assert [t for t, _ in second.settle] == [first.ticket]
+    assert [[t for t, _ in d.settle] for d in store.done] == [[second.ticket]]
+
+
+def test_settles_survive_a_failed_booking_and_a_failed_flush(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = _SettlingStore()
+    limiter = Limiter("7", RateLimits(per_method={"m": 100}), store)
+
+    async def main() -> None:
+        await _held_call(limiter, "m")
+        store.fail_admit = True
+        with pytest.raises(StoreUnavailableError):
+            await limiter.acquire(spec("m"), until_done=True)
+        store.fail_admit = False
+        store.fail_done = True
+        await asyncio.sleep(0.05)  # the flush fails: logged, the store expires it
+        store.fail_done = False
+        await _held_call(limiter, "m")
+        await limiter.drain()
+
+    run_in_fake_time(main())
+    first = store.logs[0]
+    # The failed booking put the first settle back; the flush that failed
+    # took it; the last call's own settle was drained by drain().
+    assert "sends not settled" in caplog.text
+    assert [[t for t, _ in d.settle] for d in store.done] == [[store.logs[1].ticket]]
+    assert first.ticket not in [t for d in store.done for t, _ in d.settle]

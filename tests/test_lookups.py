@@ -280,3 +280,109 @@ def test_check_accounts_waits_for_the_budget_instead_of_failing() -> None:
     assert len(times) == 5
     assert max_in_window(times, window=60.0) == 3
     assert times[3] >= 60.0 - 1e-6
+
+
+# -- the one-second log when every slot is in flight --------------------------------
+
+
+def test_when_every_slot_is_in_flight_the_next_call_waits_for_an_answer() -> None:
+    async def slow(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        await asyncio.sleep(0.5)
+        return 200, {"idMessage": "m"}
+
+    async def main() -> tuple[list[float], list[float]]:
+        done: list[float] = []
+        loop = asyncio.get_running_loop()
+        limits = RateLimits(per_method={"sendMessage": 2})
+        async with (
+            LoopbackServer(slow) as server,
+            _client(server, FakeClock(), limits=limits) as tg,
+        ):
+
+            async def one(i: int) -> None:
+                await tg.sending.send_message(1, f"m{i}")
+                done.append(loop.time())
+
+            await asyncio.gather(*(one(i) for i in range(4)))
+            return [a.at for a in server.arrivals], sorted(done)
+
+    arrivals, done = run_in_fake_time(main())
+    assert max_in_window(arrivals) <= 2
+    # Two in flight hold both slots; the third goes a second after an answer.
+    assert arrivals[2] >= done[0] + 1.0 - 1e-6
+
+
+# -- options are checked ---------------------------------------------------------
+
+BAD_OPTIONS = [
+    (lambda: RateLimits(lookups_in_flight=0), ValueError, "lookups_in_flight"),
+    (lambda: RateLimits(lookups_in_flight=True), TypeError, "lookups_in_flight"),
+    (
+        lambda: RateLimits(lookup_budget={"per_day": 1}),  # type: ignore[arg-type]
+        TypeError,
+        "lookup_budget",
+    ),
+    (lambda: LookupBudget(per_minute=0), ValueError, "per_minute"),
+    (
+        lambda: LookupBudget(per_hour=1.5),  # type: ignore[arg-type]
+        TypeError,
+        "per_hour",
+    ),
+    (lambda: AdaptivePace(decrease=1.0), ValueError, "decrease"),
+    (lambda: AdaptivePace(floor=0), ValueError, "floor"),
+    (
+        lambda: AdaptivePace(climb_per_hour="fast"),  # type: ignore[arg-type]
+        TypeError,
+        "climb_per_hour",
+    ),
+    (lambda: AdaptivePace(climb_per_hour=-0.1), ValueError, "climb_per_hour"),
+]
+
+
+@pytest.mark.parametrize(("build", "error", "match"), BAD_OPTIONS)
+def test_bad_look_up_options_are_refused(
+    build: Any, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_budget_windows_leave_out_what_is_none() -> None:
+    assert LookupBudget().windows == ((1000, 86400.0),)
+    assert LookupBudget(per_minute=5, per_hour=50, per_day=None).windows == (
+        (5, 60.0),
+        (50, 3600.0),
+    )
+    assert LookupBudget(per_day=None).windows == ()
+
+
+# -- a shared store paces look-ups for every process ------------------------------
+
+
+async def test_a_shared_store_paces_look_ups_after_a_469(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    limits = RateLimits(per_method={"checkAccount": 20}, lookup_budget=None)
+    async with (
+        LoopbackServer(_scripted(LIMIT)) as server,
+        AsyncGreenTelegram(
+            ID_INSTANCE,
+            API_TOKEN,
+            api_url=server.url,
+            breaker=BreakerPolicy(clock=clock),
+            limits=limits,
+            store=store,
+        ) as tg,
+    ):
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79000000000)
+        clock.advance(7200)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for i in range(3):
+            await tg.service.check_account(79000000001 + i)
+        elapsed = loop.time() - started
+    await store.aclose()
+    # At half of 20/s the store spaces them 0.1 s apart: at least 0.2 s for
+    # three (a loaded machine only makes it longer).
+    assert elapsed >= 0.2 - 1e-3
