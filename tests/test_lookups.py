@@ -287,7 +287,7 @@ def test_check_accounts_waits_for_the_budget_instead_of_failing() -> None:
 
 def test_when_every_slot_is_in_flight_the_next_call_waits_for_an_answer() -> None:
     async def slow(method: str, path: str, body: bytes) -> tuple[int, Any]:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)  # longer than the bucket takes to refill
         return 200, {"idMessage": "m"}
 
     async def main() -> tuple[list[float], list[float]]:
