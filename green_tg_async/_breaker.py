@@ -331,7 +331,8 @@ class CircuitBreaker:
         # Wait for the first write only; shielded, so a cancelled caller
         # leaves the write running.
         await asyncio.shield(first_try)
-        await self._slow_down(now, until)
+        # The pace cut is the breaker's too: a cancelled caller cannot lose it.
+        await asyncio.shield(self._spawn(self._slow_down(now, until)))
 
     async def _persist(
         self, key: str, until: float, reason: str, first_try: asyncio.Future[None]
@@ -374,10 +375,11 @@ class CircuitBreaker:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(wait)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait (up to 10 s) for pauses and lease releases to reach the store."""
