@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ._breaker import BreakerState, CircuitBreaker
 from ._client import AsyncGreenTelegram
-from ._config import BreakerPolicy, RateLimits, RetryPolicy
+from ._config import (
+    AdaptivePace,
+    BreakerPolicy,
+    LookupBudget,
+    RateLimits,
+    RetryPolicy,
+)
 from ._exceptions import (
     AccountRestrictedError,
     APIConnectionError,
@@ -36,6 +42,7 @@ __all__ = [
     "APITimeoutError",
     "AccountCheck",
     "AccountRestrictedError",
+    "AdaptivePace",
     "AsyncGreenPartner",
     "AsyncGreenTelegram",
     "AuthenticationError",
@@ -49,6 +56,7 @@ __all__ = [
     "GreenAPIError",
     "InstanceNotReadyError",
     "InstanceState",
+    "LookupBudget",
     "NotFoundError",
     "PermissionDeniedError",
     "QuotaExceededError",

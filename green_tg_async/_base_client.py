@@ -179,6 +179,11 @@ class BaseClient:
         return self._store
 
     @property
+    def rate_limits(self) -> RateLimits:
+        """The rates, look-up cap and budget the limiter applies."""
+        return self._limiter.limits
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The retry policy: attempts, back-off, and the sleep it waits with."""
         return self._retry
@@ -212,6 +217,7 @@ class BaseClient:
             return
         self._state = _State.CLOSED
         try:
+            await self._limiter.drain()
             await self._breaker.drain()
         finally:
             if self._owns_http:
@@ -281,24 +287,30 @@ class BaseClient:
         breaker = self._breaker
         if trace is not None:
             trace.next_attempt()
-        admission = await self._gates(spec, trace)
-        # From here the request may reach the server: whatever happens next,
-        # the caller gets the answer, never a store error in its place.
-        try:
-            started = time.perf_counter()
+        # A look-up holds its in-flight slot until its outcome is recorded, so
+        # the next one reads a 469's pause before it can be sent.
+        async with self._limiter.in_flight(spec):
+            admission = await self._gates(spec, trace)
+            # From here the request may reach the server: whatever happens
+            # next, the caller gets the answer, never a store error instead.
             try:
-                response = await self._transport.send(spec, **request)
-                _log_attempt(name, response.status_code, started)
-                data = classify(name, response)
-            except GreenAPIError as exc:
-                await self._settle(spec, admission, exc)
-                if trace is not None:
-                    self._report_failure(trace, spec, exc)
+                started = time.perf_counter()
+                try:
+                    try:
+                        response = await self._transport.send(spec, **request)
+                    finally:
+                        self._limiter.done(spec)  # the server has read it
+                    _log_attempt(name, response.status_code, started)
+                    data = classify(name, response)
+                except GreenAPIError as exc:
+                    await self._settle(spec, admission, exc)
+                    if trace is not None:
+                        self._report_failure(trace, spec, exc)
+                    raise
+                await breaker.record(spec, admission, None)
+            except asyncio.CancelledError:
+                breaker.abandon(admission)
                 raise
-            await breaker.record(spec, admission, None)
-        except asyncio.CancelledError:
-            breaker.abandon(admission)
-            raise
         if trace is not None:
             trace.response(
                 status=response.status_code, request_sent=True, error=None, final=True
@@ -325,17 +337,25 @@ class BaseClient:
             def wake() -> asyncio.Future[None]:
                 return breaker.signal(spec)
 
-            while not (passed := await self._limiter.acquire(spec, wake, gate)):
+            acquire = self._limiter.acquire
+            pace = await breaker.pace(spec)
+            while not (
+                passed := await acquire(spec, wake, gate, until_done=True, pace=pace)
+            ):
                 await breaker.check(spec)
                 gate = breaker.gate(spec) if gate is not None else None
-            if trace is not None:
-                waited = loop_time() - waited_from  # the limiter's own clock
-                if waited > _NO_WAIT:
-                    trace.limiter_wait(waited)
-                trace.request()
-            if gate is not None and not isinstance(passed, bool):
-                return breaker.admitted(spec, gate, passed)
-            return await breaker.admit(spec)
+            try:
+                if trace is not None:
+                    waited = loop_time() - waited_from  # the limiter's own clock
+                    if waited > _NO_WAIT:
+                        trace.limiter_wait(waited)
+                    trace.request()
+                if gate is not None and not isinstance(passed, bool):
+                    return breaker.admitted(spec, gate, passed)
+                return await breaker.admit(spec)
+            except BaseException:
+                self._limiter.done(spec)  # admitted, never sent
+                raise
         except CircuitOpenError as exc:
             if trace is not None:
                 self._hooks.breaker(

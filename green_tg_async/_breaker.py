@@ -21,7 +21,8 @@ from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
-from .stores._base import Gate, GatedAdmission
+from .stores._base import Gate, GatedAdmission, LookupStore, WritesBack
+from .stores._transitions import pace_at
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
@@ -36,6 +37,10 @@ _NOT_TRACKED: Final[Admission] = ((), 0.0)
 _PERSIST_FIRST_DELAY: Final = 0.05
 _PERSIST_MAX_DELAY: Final = 5.0
 _DRAIN_SECONDS: Final = 10.0
+# Stands for every contact look-up when reading the pace for `state()`.
+_ANY_LOOKUP: Final = MethodSpec(
+    "checkAccount", "POST", idempotent=True, contact_lookup=True
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,10 @@ class BreakerState:
 
     consecutive_failures: int
     """Connection errors or 5xx answers in a row, counted toward the threshold."""
+
+    pace: float = 1.0
+    """Fraction of the configured rate contact look-ups run at now: below 1
+    after a 469 (`BreakerPolicy.adaptive_pace`), climbing back to 1."""
 
 
 Observer = Callable[[str, str, float | None, str | None], None]
@@ -76,6 +85,11 @@ class CircuitBreaker:
         self._instance_key = f"{{{id_instance}}}:breaker"
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
         self._local = local_pauses(store)
+        self._pace_key = f"{{{id_instance}}}:pace:contact_lookups"
+        # A store that cannot keep the pace: this breaker keeps it instead.
+        self._paces: LookupStore = (
+            store if isinstance(store, LookupStore) else MemoryStore()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.observers: list[Observer] = []
         """Called as (state, method, until, reason) when it opens or closes."""
@@ -263,10 +277,46 @@ class CircuitBreaker:
         except StoreUnavailableError as exc:
             logger.warning("instance %s: probe lease kept: %s", self._id, exc)
 
+    async def pace(self, spec: MethodSpec) -> float:
+        """The fraction of its configured rate `spec` may run at now.
+
+        Below 1 only for contact look-ups after a 469 (`adaptive_pace`).
+        Reads the store, where every process finds the same pace.
+        """
+        adaptive = self._policy.adaptive_pace
+        if not spec.contact_lookup or adaptive is None or not self._policy.enabled:
+            return 1.0
+        record = await self._paces.pace_get(self._pace_key)
+        return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
+
+    async def _slow_down(self, now: float, resume_at: float) -> None:
+        """A 469: cut the look-up pace in the store (never raises)."""
+        adaptive = self._policy.adaptive_pace
+        if adaptive is None:
+            return
+        try:
+            record = await self._paces.pace_cut(
+                self._pace_key,
+                now=now,
+                resume_at=resume_at,
+                decrease=adaptive.decrease,
+                floor=adaptive.floor,
+                climb=adaptive.climb_per_hour,
+            )
+        except StoreUnavailableError as exc:
+            logger.error("instance %s: look-up pace not cut: %s", self._id, exc)
+            return
+        logger.warning(
+            "instance %s: contact look-ups resume at %.0f %% of their rate",
+            self._id,
+            record.factor * 100,
+        )
+
     async def _pause(self, method: str, reason: str) -> None:
         lookups_only = self._policy.scope == "contact_lookups"
         key = self._lookup_key if lookups_only else self._instance_key
-        until = self._policy.clock() + self._policy.pause_seconds
+        now = self._policy.clock()
+        until = now + self._policy.pause_seconds
         self._local.open(key, until, reason)  # refused here from now on
         self._notify("open", method, until, reason)
         logger.warning(
@@ -281,6 +331,8 @@ class CircuitBreaker:
         # Wait for the first write only; shielded, so a cancelled caller
         # leaves the write running.
         await asyncio.shield(first_try)
+        # The pace cut is the breaker's too: a cancelled caller cannot lose it.
+        await asyncio.shield(self._spawn(self._slow_down(now, until)))
 
     async def _persist(
         self, key: str, until: float, reason: str, first_try: asyncio.Future[None]
@@ -291,7 +343,7 @@ class CircuitBreaker:
             try:
                 await self._store.breaker_open(key, until=until, reason=reason)
                 self._local.clear(key, until)  # the store speaks for it now
-                return
+                break
             except Exception as exc:
                 logger.error(
                     "instance %s: pause not written to the state store yet (%s); "
@@ -307,11 +359,27 @@ class CircuitBreaker:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(delay)
             delay = min(delay * 2, _PERSIST_MAX_DELAY)
+        await self._write_back(until)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _write_back(self, until: float) -> None:
+        """Probe a fail-open store until the pause it kept locally is shared.
+
+        A store in fail-open mode takes the pause locally while it is down;
+        without this, only a later call of this process would write it back.
+        """
+        store = self._store
+        if not isinstance(store, WritesBack):
+            return
+        while (wait := await store.write_back()) > 0:
+            if self._policy.clock() >= until:
+                return  # over before the store came back: nothing to share
+            await asyncio.sleep(wait)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait (up to 10 s) for pauses and lease releases to reach the store."""
@@ -352,18 +420,23 @@ class CircuitBreaker:
             for k in self._all_keys()
         ]
         failures = records[0].failures if records[0] else 0
+        pace = await self.pace(_ANY_LOOKUP)
         open_ = [r for r in records if r is not None and r.open_until > now]
         if not open_:
-            return BreakerState(False, None, None, failures)
+            return BreakerState(False, None, None, failures, pace)
         longest = max(open_, key=lambda r: r.open_until)
         retry_at = datetime.fromtimestamp(longest.open_until, tz=UTC)
-        return BreakerState(True, longest.reason, retry_at, failures)
+        return BreakerState(True, longest.reason, retry_at, failures, pace)
 
     async def reset(self) -> None:
-        """Close the breaker by hand, in every process that shares the store."""
+        """Close the breaker by hand, in every process that shares the store.
+
+        The learned look-up pace goes back to the full rate too.
+        """
         for key in self._all_keys():
             self._local.clear(key)
             await self._store.breaker_reset(key)
+        await self._paces.pace_reset(self._pace_key)
         logger.warning("instance %s: breaker reset by hand", self._id)
         self._notify("closed", "", None, "reset by hand")
 

@@ -27,6 +27,7 @@ from ._cli_files import (
     ResultWriter,
     done_numbers,
     drop_torn_tail,
+    eta_seconds,
     pending,
     read_numbers,
     row_for,
@@ -352,6 +353,8 @@ async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
         drop_torn_tail(args.output)
     done = done_numbers(args.output) if args.resume else set()
     todo = list(dict.fromkeys(pending(numbers, done)))
+    if not args.json:
+        print(await _plan(tg, len(todo)), file=sys.stderr)
     writer = ResultWriter(args.output, append=args.resume)
     progress = Progress(len(todo), quiet=args.json)
     statuses: list[str] = []
@@ -367,6 +370,26 @@ async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
         progress.close()
         writer.close()
     return await _report(tg, args, statuses)
+
+
+async def _plan(tg: AsyncGreenTelegram, total: int) -> str:
+    """The look-up pace now and the ETA it gives for `total` numbers."""
+    limits = tg.rate_limits
+    rate = limits.rate_for("checkAccount")
+    pace = (await tg.breaker.state()).pace
+    budget = limits.lookup_budget.windows if limits.lookup_budget else ()
+    eta = eta_seconds(total, rate, pace, budget)
+    learned = " (slowed after a 469)" if pace < 1 else ""
+    return (
+        f"look-up pace {pace:.0%} of {rate:g}/s{learned}; "
+        f"{total} numbers, ETA {_duration(eta)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
 async def _report(

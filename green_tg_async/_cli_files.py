@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ __all__ = [
     "ResultWriter",
     "done_numbers",
     "drop_torn_tail",
+    "eta_seconds",
     "read_numbers",
     "row_for",
 ]
@@ -138,6 +140,20 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar[0].stop()
+
+
+def eta_seconds(
+    total: int, rate: float, pace: float, budget: tuple[tuple[int, float], ...]
+) -> float:
+    """Seconds `total` look-ups take at `rate` times `pace`, within `budget`.
+
+    The pace is taken as it is now (it only climbs while no 469 comes), and
+    each budget window lets its count through per span.
+    """
+    eta = total / (rate * pace) if total else 0.0
+    for count, span in budget:
+        eta = max(eta, (math.ceil(total / count) - 1) * span)
+    return eta
 
 
 def _rich_bar(total: int) -> tuple[Any, Any] | None:

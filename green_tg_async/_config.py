@@ -15,7 +15,9 @@ __all__ = [
     "CONTACT_LOOKUP_METHODS",
     "DEFAULT_TIMEOUT",
     "DOCUMENTED_RATES",
+    "AdaptivePace",
     "BreakerPolicy",
+    "LookupBudget",
     "RateLimits",
     "RetryPolicy",
 ]
@@ -38,6 +40,82 @@ CONTACT_LOOKUP_METHODS: Final = frozenset(
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupBudget:
+    """At most so many contact look-ups of an instance per minute, hour and day.
+
+    The look-up methods count together, in sliding windows shared through
+    the store (like the send log); a look-up waits for room, never fails.
+    None leaves a window out. The default day of 1,000 is the Telegram
+    Business plan's 30,000 `checkAccount` calls a month spread over 30 days
+    (https://green-api.com/en/telegram/docs/about-tariffs); GREEN-API gives
+    no figure for the minute or the hour. Example::
+
+        RateLimits(lookup_budget=LookupBudget(per_minute=20, per_hour=300))
+    """
+
+    per_minute: int | None = None
+    """Look-ups in any 60 s."""
+
+    per_hour: int | None = None
+    """Look-ups in any 3,600 s."""
+
+    per_day: int | None = 1000
+    """Look-ups in any 86,400 s."""
+
+    def __post_init__(self) -> None:
+        for name in ("per_minute", "per_hour", "per_day"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int or None, got {value!r}")
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+
+    @property
+    def windows(self) -> tuple[tuple[int, float], ...]:
+        """The windows in force, as (look-ups, seconds)."""
+        spans = [(self.per_minute, 60.0), (self.per_hour, 3600.0)]
+        spans.append((self.per_day, 86400.0))
+        return tuple((n, seconds) for n, seconds in spans if n is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class AdaptivePace:
+    """How contact look-ups slow down after a 469 and speed up again (AIMD).
+
+    A 469 multiplies the instance's look-up pace by `decrease`; from the end
+    of its pause the pace climbs by `climb_per_hour` of the configured rate
+    per hour while no 469 comes, back to the full rate. The pace is kept in
+    the store, so every process and a restart honour it. The defaults halve
+    the rate (as a 469's "too many numbers in a few minutes" asks) and climb
+    back from half to full in 5 hours after the 2-hour pause.
+    """
+
+    decrease: float = 0.5
+    """Factor a 469 applies to the current pace, in (0, 1)."""
+
+    climb_per_hour: float = 0.1
+    """Fraction of the configured rate won back per hour without a 469."""
+
+    floor: float = 0.0625
+    """The pace never drops below this fraction (four 469s in a row)."""
+
+    def __post_init__(self) -> None:
+        for name in ("decrease", "floor"):
+            value = getattr(self, name)
+            _require_positive(name, value)
+            if not value < 1:
+                raise ValueError(f"{name} must be below 1, got {value!r}")
+        if isinstance(self.climb_per_hour, bool) or not isinstance(
+            self.climb_per_hour, int | float
+        ):
+            raise TypeError("climb_per_hour must be a number")
+        if self.climb_per_hour < 0:
+            raise ValueError("climb_per_hour must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +145,26 @@ class RateLimits:
     1.5 % leaves room for ~15 ms of jitter before the one-second send log
     has to hold a call back."""
 
+    lookups_in_flight: int | None = 1
+    """Contact look-ups (`CONTACT_LOOKUP_METHODS`) of one instance on the wire
+    at once, per process; None lifts the cap. With 1, a burst of checks meets
+    a 469 with exactly one request, at any latency."""
+
+    lookup_budget: LookupBudget | None = field(default_factory=LookupBudget)
+    """Sliding windows for the contact look-ups together; None for none."""
+
     def __post_init__(self) -> None:
+        if not isinstance(self.lookup_budget, LookupBudget | None):
+            raise TypeError("lookup_budget must be a LookupBudget or None")
+        cap = self.lookups_in_flight
+        if cap is not None:
+            if isinstance(cap, bool) or not isinstance(cap, int):
+                raise TypeError(
+                    "lookups_in_flight must be an int or None, "
+                    f"got {type(cap).__name__}"
+                )
+            if cap < 1:
+                raise ValueError(f"lookups_in_flight must be at least 1, got {cap}")
         if not 0 <= self.shared_margin < 1:
             raise ValueError(
                 f"shared_margin must be in [0, 1), got {self.shared_margin}"
@@ -112,6 +209,9 @@ class BreakerPolicy:
 
     clock: Clock = time.time
     """Wall clock in epoch seconds; pauses are stored in it so processes agree."""
+
+    adaptive_pace: AdaptivePace | None = field(default_factory=AdaptivePace)
+    """How look-ups slow after a 469 and recover; None keeps the full rate."""
 
     def __post_init__(self) -> None:
         _require_positive("pause_seconds", self.pause_seconds)

@@ -3,29 +3,52 @@
 In a process each bucket is an `aiolimiter.AsyncLimiter` of capacity
 `max(2, burst)` that refills at the method's rate: a capacity of 2 absorbs timer
 lateness (a call that wakes late lets the next one follow sooner) where a
-capacity of 1 loses 1-2 % of the rate. Because that still lets two calls go
-back to back, a sliding one-second log then holds back any call that would put
-more than the limit into one second, which is how GREEN-API counts. Stores that
-share the limiter between processes (SQLite, Redis) book slots in their own
-GCRA after the local bucket, since aiolimiter cannot span processes; those
-that can (`GatedLimiterStore`) read the breaker in that same round trip.
+capacity of 1 loses 1-2 % of the rate. With `burst=1` two calls are further
+kept at least half an interval apart, so they never leave back to back.
+
+A sliding one-second log then holds back any call that would put more than
+the limit into one second, which is how GREEN-API counts, and it counts what
+the server sees: a call the pipeline sends (`acquire(..., until_done=True)`)
+stays in the log as "now" until `done()` is told its answer arrived, and is
+then logged at that time. The server read the request between its admission
+and its answer, so no one-second window of arrival times at the server holds
+more than the limit, whatever the jitter (a new connection, a late wake-up).
+The cost is one round trip per `limit` calls at saturation: `limit / (1 + rtt)`
+calls per second (0.99x the limit at a 10 ms round trip).
+
+Stores that share the limiter between processes (SQLite, Redis) book slots in
+their own GCRA after the local bucket, since aiolimiter cannot span
+processes; those that can (`GatedLimiterStore`) read the breaker in that same
+round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
+import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Final
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
 
-from ._config import RateLimits
+from ._config import LookupBudget, RateLimits
+from ._exceptions import StoreUnavailableError
+from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import Gate, GatedAdmission, GatedLimiterStore
+from .stores._base import (
+    Budget,
+    BudgetStore,
+    Gate,
+    GatedAdmission,
+    GatedLimiterStore,
+    SettlingLimiterStore,
+)
 
 __all__ = ["Limiter", "Wake"]
 
@@ -36,18 +59,54 @@ WINDOW: Final = 1.0  # GREEN-API counts requests per second
 # Waits shorter than this are float noise from summing 1/rate steps; sleeping on
 # them can spin on a clock that rounds (looptime), so they count as no wait.
 _EPSILON: Final = 1e-6
+_NO_SLOT: Final[AbstractAsyncContextManager[Any]] = nullcontext()
+_DRAIN_SECONDS: Final = 2.0
+# An answered shared send waits this long for a booking to ride on.
+_SETTLE_DELAY: Final = 0.02
+# The shared send this task's current attempt holds, until `done()` logs it.
+_HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
+    "green_tg_held_send", default=None
+)
+
+
+# With burst=1, the least time between two admissions, in intervals (1/rate).
+_MIN_GAP: Final = 0.5
 
 
 class _Bucket:
     """The token bucket, 429 penalty and recent admissions of one method."""
 
-    __slots__ = ("admitted", "limiter", "not_before")
+    __slots__ = (
+        "admitted",
+        "gap",
+        "last",
+        "limiter",
+        "not_before",
+        "pending",
+        "settled",
+    )
 
     def __init__(self, rate: float, burst: int) -> None:
         capacity = max(2, burst)
         self.limiter = AsyncLimiter(capacity, capacity / rate)
         self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        self.admitted: deque[float] = deque()  # loop times of recent admissions
+        # Loop times of recent admissions whose answer arrived (or that were
+        # not sent by the pipeline), oldest first.
+        self.admitted: deque[float] = deque()
+        self.pending = 0  # admitted, answer not yet arrived: "now" in the log
+        self.settled: asyncio.Future[None] | None = None  # done when one settles
+        self.gap = _MIN_GAP / rate if burst == 1 else 0.0
+        self.last = -math.inf  # loop time of the latest admission
+
+    def settle(self, at: float, limit: int) -> None:
+        """A pending admission's answer arrived at `at`: log it there."""
+        self.pending -= 1
+        self.admitted.append(at)
+        while len(self.admitted) > limit:
+            self.admitted.popleft()
+        if self.settled is not None and not self.settled.done():
+            self.settled.set_result(None)
+        self.settled = None
 
 
 # Buckets belong to the instance, not to one client object, and to one event
@@ -56,15 +115,49 @@ class _Bucket:
 _Key = tuple[str, str, float, int]
 
 
-def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
     registry = PROCESS.buckets
-    buckets: dict[_Key, _Bucket] | None = registry.get(loop)
-    if buckets is None:
-        buckets = registry[loop] = {}
-    bucket = buckets.get(key)
+    found: dict[Any, Any] | None = registry.get(loop)
+    if found is None:
+        found = registry[loop] = {}
+    return found
+
+
+def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+    buckets = _of_loop(loop)
+    bucket: _Bucket | None = buckets.get(key)
     if bucket is None:
         bucket = buckets[key] = _Bucket(key[2], key[3])
     return bucket
+
+
+def _local_budget(key: str, windows: Budget) -> float:
+    """The budget windows of this process (and loop): record now, or the wait."""
+    loop = asyncio.get_running_loop()
+    logs = _of_loop(loop).setdefault(("budget", key, windows), {})
+    now = loop.time()
+    found = [logs.setdefault(seconds, deque()) for _, seconds in windows]
+    wait = 0.0
+    for log, (limit, seconds) in zip(found, windows, strict=True):
+        if len(log) >= limit:
+            wait = max(wait, log[-limit] + seconds - now)
+    if wait > _EPSILON:
+        return wait
+    for log, (limit, _) in zip(found, windows, strict=True):
+        log.append(now)
+        while len(log) > limit:
+            log.popleft()
+    return 0.0
+
+
+def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:
+    """The in-flight cap of an instance's look-ups (per process and loop)."""
+    slots = _of_loop(asyncio.get_running_loop())
+    key = ("lookups in flight", id_instance, cap)
+    semaphore: asyncio.Semaphore | None = slots.get(key)
+    if semaphore is None:
+        semaphore = slots[key] = asyncio.Semaphore(cap)
+    return semaphore
 
 
 class Limiter:
@@ -84,6 +177,18 @@ class Limiter:
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
         self._gated = store if isinstance(store, GatedLimiterStore) else None
+        self._budgets = store if isinstance(store, BudgetStore) else None
+        self._settling = (
+            store
+            if isinstance(store, SettlingLimiterStore) and self._shared is not None
+            else None
+        )
+        self._answered = _Answered()
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rates, look-up cap and budget it applies."""
+        return self._limits
 
     @property
     def gates_in_store(self) -> bool:
@@ -98,8 +203,28 @@ class Limiter:
         rate = self._limits.rate_for(method)
         return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
 
+    def in_flight(self, spec: MethodSpec) -> AbstractAsyncContextManager[Any]:
+        """Hold one of the instance's look-up slots (`lookups_in_flight`).
+
+        For a contact look-up, waits while the cap is reached in this process;
+        for every other method (or with the cap off) it holds nothing.
+        """
+        cap = self._limits.lookups_in_flight
+        if not spec.contact_lookup or cap is None or not self._limits.enabled:
+            return _NO_SLOT
+        return _lookup_slots(self._id, cap)
+
+    def _limit(self, method: str) -> int:
+        return max(math.ceil(self._limits.rate_for(method)), self._limits.burst)
+
     async def acquire(
-        self, spec: MethodSpec, wake: Wake | None = None, gate: Gate | None = None
+        self,
+        spec: MethodSpec,
+        wake: Wake | None = None,
+        gate: Gate | None = None,
+        *,
+        until_done: bool = False,
+        pace: float = 1.0,
     ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
@@ -108,6 +233,12 @@ class Limiter:
         With a `gate` and a `GatedLimiterStore`, returns what the store's
         single round trip found when nothing had to wait (or it refused);
         True means the call waited and the breaker must be read again.
+
+        With `until_done`, an admission counts as "now" in the one-second
+        log until `done(spec)` is called (once, when the answer arrived or
+        the attempt ended); the caller must call it after any truthy return.
+        A contact look-up is also spaced at `pace` times its rate (the
+        breaker's adaptive pace) and waits for room in `lookup_budget`.
         """
         if not self._limits.enabled:
             return True
@@ -118,13 +249,81 @@ class Limiter:
             return False
         if not await _take(bucket.limiter, wake):
             return False
-        rate = self._limits.rate_for(method)
-        limit = max(math.ceil(rate), self._limits.burst)
-        if not await _wait_for_window(loop, bucket, limit, wake):
+        limit = self._limit(method)
+        if not await _wait_for_window(loop, bucket, limit, wake, until_done):
             return False
+        try:
+            passed = await self._after_window(spec, wake, gate, pace, until_done)
+        except BaseException:
+            if until_done:
+                bucket.settle(loop.time(), limit)
+            raise
+        if not passed and until_done:
+            bucket.settle(loop.time(), limit)
+        return passed
+
+    async def _after_window(
+        self,
+        spec: MethodSpec,
+        wake: Wake | None,
+        gate: Gate | None,
+        pace: float,
+        until_done: bool,
+    ) -> bool | GatedAdmission:
+        """The look-ups' pace and budget, then the shared store's booking."""
+        if spec.contact_lookup:
+            if pace < 1.0 and not await self._paced(spec, pace, wake):
+                return False
+            budget = self._limits.lookup_budget
+            if budget is not None and not await self._budgeted(budget, wake):
+                return False
+        if self._shared is None:
+            return True
+        return await self._acquire_shared(
+            self._shared, spec.name, wake, gate, until_done
+        )
+
+    async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
+        """Space the instance's look-ups at `pace` times the method's rate."""
+        interval = 1.0 / (pace * self._limits.rate_for(spec.name))
         if self._shared is not None:
-            return await self._acquire_shared(self._shared, method, wake, gate)
-        return True
+            key = f"{{{self._id}}}:limiter:lookup_pace"
+            wait = await self._shared.limiter_admit(key, interval=interval, burst=1)
+        else:
+            slots = _of_loop(asyncio.get_running_loop())
+            slot = ("lookup pace", self._id)
+            now = asyncio.get_running_loop().time()
+            start = max(slots.get(slot, now), now)
+            slots[slot] = start + interval
+            wait = start - now
+        return wait <= _EPSILON or await _nap(wait, wake)
+
+    async def _budgeted(self, budget: LookupBudget, wake: Wake | None) -> bool:
+        """Wait for room in every look-up budget window, then take it."""
+        windows = budget.windows
+        if not windows:
+            return True
+        key = f"{{{self._id}}}:budget:contact_lookups"
+        store = self._budgets
+        while True:
+            if store is not None:
+                wait = await store.budget_enter(key, windows=windows)
+            else:
+                wait = _local_budget(key, windows)
+            if wait <= _EPSILON:
+                return True
+            logger.info("look-up budget full; waiting %.0f s", wait)
+            if not await _nap(wait, wake):
+                return False
+
+    def done(self, spec: MethodSpec) -> None:
+        """The answer to an `until_done` admission arrived (or it ended unsent)."""
+        if not self._limits.enabled:
+            return
+        loop, bucket = self._local(spec.name)
+        if bucket.pending > 0:
+            bucket.settle(loop.time(), self._limit(spec.name))
+        self._settle_shared()
 
     async def _acquire_shared(
         self,
@@ -132,36 +331,92 @@ class Limiter:
         method: str,
         wake: Wake | None,
         gate: Gate | None,
+        until_done: bool,
     ) -> bool | GatedAdmission:
         rate = self._limits.rate_for(method)
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
+        # With a settling store, a call the pipeline sends is held in the
+        # shared log until its answer, as in the local one.
+        settles = until_done and self._settling is not None
+        log_key = f"{{{self._id}}}:window:{method}"
         log = SendLog(
-            f"{{{self._id}}}:window:{method}",
+            log_key,
             max(math.ceil(rate), self._limits.burst),
             WINDOW * margin,
+            uuid.uuid4().hex if settles else "",
+            self._answered.take(log_key) if settles else (),
         )
         key, interval, burst = self._key(method), margin / rate, self._limits.burst
-        if gate is not None and self._gated is not None:
-            found = await self._gated.limiter_admit_gated(
-                key, interval=interval, burst=burst, log=log, gate=gate
-            )
-            if found.refused >= 0 or found.wait <= _EPSILON:
-                return found  # one round trip: the breaker was read with it
-            wait = found.wait
-        else:
-            wait = await store.limiter_admit(
-                key, interval=interval, burst=burst, log=log
-            )
+        return await self._book_shared(store, key, interval, burst, log, wake, gate)
+
+    async def _book_shared(
+        self,
+        store: SharedLimiterStore,
+        key: str,
+        interval: float,
+        burst: int,
+        log: SendLog,
+        wake: Wake | None,
+        gate: Gate | None,
+    ) -> bool | GatedAdmission:
+        try:
+            if gate is not None and self._gated is not None:
+                found = await self._gated.limiter_admit_gated(
+                    key, interval=interval, burst=burst, log=log, gate=gate
+                )
+                if found.refused >= 0:
+                    return found  # refused: nothing was booked
+                if found.wait <= _EPSILON:
+                    self._hold(log)
+                    return found  # one round trip: the breaker was read with it
+                wait = found.wait
+            else:
+                wait = await store.limiter_admit(
+                    key, interval=interval, burst=burst, log=log
+                )
+        except BaseException:
+            self._answered.restore(log)  # not settled: they ride on the next one
+            raise
         while wait > _EPSILON:  # one round trip when nothing has to wait
             # A slot booked in the store cannot be handed back to it.
             if not await _nap(wait, wake):
                 return False
-            wait = await store.limiter_enter(
-                log.key, limit=log.limit, window=log.window
-            )
+            wait = await self._enter(store, log)
+        self._hold(log)
         return True
+
+    async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
+        if log.ticket and self._settling is not None:
+            log = log._replace(settle=self._answered.take(log.key))
+            try:
+                return await self._settling.limiter_enter_pending(log)
+            except BaseException:
+                self._answered.restore(log)
+                raise
+        return await store.limiter_enter(log.key, limit=log.limit, window=log.window)
+
+    def _hold(self, log: SendLog) -> None:
+        """Remember this call's held send, for `done()` (per task)."""
+        if log.ticket:
+            _HELD.set(log)
+
+    def _settle_shared(self) -> None:
+        """This call's held send was answered: settle it with the next booking.
+
+        The next booking of the same log carries it (no extra round trip);
+        if none comes soon, it is settled in a round trip of its own.
+        """
+        log = _HELD.get()
+        if log is None or self._settling is None:
+            return
+        _HELD.set(None)
+        self._answered.add(log, self._settling)
+
+    async def drain(self) -> None:
+        """Settle held sends that are still waiting for a booking to ride on."""
+        await self._answered.flush_all()
 
     async def penalize(self, spec: MethodSpec, seconds: float) -> None:
         """Push the method's next slot `seconds` into the future (after a 429)."""
@@ -177,6 +432,75 @@ class Limiter:
     def __repr__(self) -> str:
         state = "enabled" if self._limits.enabled else "disabled"
         return f"<Limiter instance={self._id} {state} burst={self._limits.burst}>"
+
+
+class _Answered:
+    """Held shared sends whose answers arrived, waiting to be settled.
+
+    Each rides on the next booking of its log; one still here after
+    `_SETTLE_DELAY` is settled in a round trip of its own, so other
+    processes never wait long on a send that is over.
+    """
+
+    def __init__(self) -> None:
+        self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._store: SettlingLimiterStore | None = None
+
+    def add(
+        self, log: SendLog, store: SettlingLimiterStore, at: float | None = None
+    ) -> None:
+        """`log.ticket` was answered at `at` (loop time; default now)."""
+        loop = asyncio.get_running_loop()
+        self._store = store
+        _, answered = self._logs.setdefault(log.key, (log, []))
+        answered.append((log.ticket, loop.time() if at is None else at))
+        if log.key not in self._timers:
+            self._timers[log.key] = loop.call_later(
+                _SETTLE_DELAY, self._flush_later, log.key
+            )
+
+    def take(self, key: str) -> tuple[tuple[str, float], ...]:
+        """The answered sends of `key` as (ticket, seconds ago); forgets them."""
+        found = self._logs.pop(key, None)
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if found is None:
+            return ()
+        now = asyncio.get_running_loop().time()
+        return tuple((ticket, max(0.0, now - at)) for ticket, at in found[1])
+
+    def restore(self, log: SendLog) -> None:
+        """Keep `log.settle` for a later round trip (this one failed)."""
+        if not log.settle or self._store is None:
+            return
+        now = asyncio.get_running_loop().time()
+        for ticket, age in log.settle:
+            self.add(log._replace(ticket=ticket), self._store, at=now - age)
+
+    def _flush_later(self, key: str) -> None:
+        self._timers.pop(key, None)
+        task = asyncio.get_running_loop().create_task(self._flush(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, key: str) -> None:
+        found = self._logs.get(key)
+        if found is None or self._store is None:
+            return
+        log = found[0]._replace(ticket="", settle=self.take(key))
+        try:
+            await self._store.limiter_done(log)
+        except StoreUnavailableError as exc:
+            # The store lets a held send go after PENDING_SECONDS by itself.
+            logger.warning("%s: sends not settled in the state store: %s", key, exc)
+
+    async def flush_all(self) -> None:
+        await asyncio.gather(*(self._flush(key) for key in list(self._logs)))
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=_DRAIN_SECONDS)
 
 
 async def _take(limiter: AsyncLimiter, wake: Wake | None) -> bool:
@@ -197,32 +521,57 @@ async def _take(limiter: AsyncLimiter, wake: Wake | None) -> bool:
 
 
 async def _wait_for_window(
-    loop: asyncio.AbstractEventLoop, bucket: _Bucket, limit: int, wake: Wake | None
+    loop: asyncio.AbstractEventLoop,
+    bucket: _Bucket,
+    limit: int,
+    wake: Wake | None,
+    until_done: bool,
 ) -> bool:
-    admitted = bucket.admitted
-    while len(admitted) >= limit:
-        wait = admitted[-limit] + WINDOW - loop.time()
-        if wait <= _EPSILON:
-            break
-        if not await _nap(wait, wake):
+    """Wait for room in the one-second log (and the burst=1 gap); take it."""
+    while (wait := _window_wait(loop.time(), bucket, limit)) != 0.0:
+        if wait == math.inf:  # every slot is held by a call still in flight
+            if bucket.settled is None:
+                bucket.settled = loop.create_future()
+            if not await _nap(WINDOW, wake, bucket.settled):
+                return False
+        elif not await _nap(wait, wake):
             return False
-    admitted.append(loop.time())
+    now = bucket.last = loop.time()
+    if until_done:
+        bucket.pending += 1
+        return True
+    admitted = bucket.admitted
+    admitted.append(now)
     while len(admitted) > limit:
         admitted.popleft()
     return True
 
 
-async def _nap(seconds: float, wake: Wake | None) -> bool:
-    """Sleep `seconds`; False as soon as `wake`'s future is done instead."""
-    if wake is None:
+def _window_wait(now: float, bucket: _Bucket, limit: int) -> float:
+    """Seconds until a call may be admitted: 0 now, inf until one settles."""
+    free = limit - bucket.pending
+    if free <= 0:
+        return math.inf
+    wait = bucket.last + bucket.gap - now
+    admitted = bucket.admitted
+    if len(admitted) >= free:
+        wait = max(wait, admitted[-free] + WINDOW - now)
+    return wait if wait > _EPSILON else 0.0
+
+
+async def _nap(
+    seconds: float,
+    wake: Wake | None,
+    settled: asyncio.Future[None] | None = None,
+) -> bool:
+    """Sleep `seconds` (or until `settled`); False as soon as `wake` fires."""
+    if wake is None and settled is None:
         await asyncio.sleep(seconds)
         return True
-    woken = wake()
-    if woken.done():
+    woken = wake() if wake is not None else None
+    if woken is not None and woken.done():
         return False
-    try:
-        async with asyncio.timeout(seconds):
-            await asyncio.shield(woken)  # shared by every waiter: never cancel it
-    except TimeoutError:
-        return True
-    return False
+    # Both futures are shared by every waiter: wait on them, never cancel them.
+    waits = {f for f in (woken, settled) if f is not None}
+    await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    return woken is None or not woken.done()

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from green_tg_async._cli import main
-from green_tg_async._cli_files import Progress, read_numbers
+from green_tg_async import AsyncGreenTelegram, RateLimits
+from green_tg_async._cli import _plan, main
+from green_tg_async._cli_files import Progress, eta_seconds, read_numbers
+from green_tg_async.stores import MemoryStore
 from tests.helpers import API_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -406,3 +408,45 @@ def test_issue12_bot_refuses_a_bad_target(
     monkeypatch.chdir(ROOT)
     assert main(["--sandbox", "bot", target]) == 2
     assert message in capsys.readouterr().err
+
+
+# -- check-file shows the look-up pace and an ETA that accounts for it (issue 20) ----
+
+
+def test_check_file_prints_the_pace_and_an_eta(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results.csv"
+    assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    # The sandbox checks at 1,000/s.
+    assert "look-up pace 100% of 1000/s; 15 numbers, ETA 0 min 00 s" in err
+
+
+async def test_the_plan_uses_a_pace_learned_from_a_469() -> None:
+    store = MemoryStore()
+    await store.pace_cut(
+        "{4100000001}:pace:contact_lookups",
+        now=time.time(),
+        resume_at=time.time() + 7200,  # the pause runs: no climb yet
+        decrease=0.5,
+        floor=0.1,
+        climb=0.1,
+    )
+    limits = RateLimits(lookup_budget=None)
+    async with AsyncGreenTelegram(
+        "4100000001", "t" * 20, store=store, limits=limits
+    ) as tg:
+        plan = await _plan(tg, 100)
+    assert (
+        plan
+        == "look-up pace 50% of 1/s (slowed after a 469); 100 numbers, ETA 3 min 20 s"
+    )
+
+
+def test_the_eta_respects_the_budget() -> None:
+    assert eta_seconds(100, 1.0, 1.0, ()) == 100.0
+    assert eta_seconds(100, 1.0, 0.5, ()) == 200.0
+    # 20 a minute: 5 minutes' worth, the last batch starting after 4 minutes.
+    assert eta_seconds(100, 1.0, 1.0, ((20, 60.0),)) == 240.0
+    assert eta_seconds(0, 1.0, 1.0, ((20, 60.0),)) == 0.0

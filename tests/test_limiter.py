@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from green_tg_async import RateLimits
+from green_tg_async import RateLimits, StoreUnavailableError
 from green_tg_async._config import DOCUMENTED_RATES
 from green_tg_async._limiter import Limiter
 from green_tg_async.stores import SendLog
@@ -30,9 +30,10 @@ def test_35_concurrent_calls_at_10_per_second_never_exceed_10_in_a_second() -> N
     limiter = Limiter("1", RateLimits(per_method={"checkAccount": 10}))
     times = run_in_fake_time(_admit_all(limiter, "checkAccount", 35))
     assert max_in_window(times) == 10
-    # The bucket holds 2, so two go at once; then one per 0.1 s, and the log
-    # makes the 11th wait for the first second to end: 10 in every second.
-    second = [0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    # The bucket holds 2, but with burst=1 the second waits half an interval;
+    # then one per 0.1 s, and the log makes the 11th wait for the first
+    # second to end: 10 in every second, never two back to back.
+    second = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     expected = [t + s for s in range(4) for t in second][:35]
     assert times == pytest.approx(expected, abs=1e-5)
 
@@ -232,8 +233,8 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
         await limiter.penalize(spec("m"), 9.0)
         return times
 
-    # 2nd: the local bucket holds 2, so 2.5 s to its shared slot, then 0.25.
-    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.75], abs=1e-5)
+    # 2nd: half an interval locally (burst=1), 2.5 s to its shared slot, 0.25.
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.875], abs=1e-5)
     assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
     assert store.entered == [("{7}:window:m", 4, 1.5)] * 2  # 1st logged at booking
     assert store.penalties == [("{7}:limiter:m", 9.0)]
@@ -283,3 +284,80 @@ async def test_a_signal_over_two_keys_is_shared_not_rebuilt_per_waiter() -> None
     pauses.open("b", until=2e9, reason="469")
     assert first.done()
     assert pauses.signal(("a", "b")) is not first
+
+
+class _SettlingStore(_BookingStore):
+    """Also holds sends (SettlingLimiterStore); can fail on cue."""
+
+    def __init__(self) -> None:
+        super().__init__([], [])
+        self.logs: list[SendLog] = []
+        self.done: list[SendLog] = []
+        self.fail_admit = False
+        self.fail_done = False
+
+    async def limiter_admit(
+        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
+    ) -> float:
+        assert log is not None
+        if self.fail_admit:
+            raise StoreUnavailableError("down (test)")
+        self.logs.append(log)
+        return 0.0
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        return 0.0
+
+    async def limiter_done(self, log: SendLog) -> None:
+        if self.fail_done:
+            raise StoreUnavailableError("down (test)")
+        self.done.append(log)
+
+
+async def _held_call(limiter: Limiter, method: str) -> None:
+    assert await limiter.acquire(spec(method), until_done=True)
+    limiter.done(spec(method))
+
+
+def test_a_held_send_rides_on_the_next_booking_or_is_settled_alone() -> None:
+    store = _SettlingStore()
+    limiter = Limiter("7", RateLimits(per_method={"m": 100}), store)
+
+    async def main() -> None:
+        await _held_call(limiter, "m")
+        await _held_call(limiter, "m")  # carries the first one's settle
+        await asyncio.sleep(0.05)  # nothing else comes: settled on its own
+
+    run_in_fake_time(main())
+    first, second = store.logs
+    assert first.ticket
+    assert not first.settle
+    assert [t for t, _ in second.settle] == [first.ticket]
+    assert [[t for t, _ in d.settle] for d in store.done] == [[second.ticket]]
+
+
+def test_settles_survive_a_failed_booking_and_a_failed_flush(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = _SettlingStore()
+    limiter = Limiter("7", RateLimits(per_method={"m": 100}), store)
+
+    async def main() -> None:
+        await _held_call(limiter, "m")
+        store.fail_admit = True
+        with pytest.raises(StoreUnavailableError):
+            await limiter.acquire(spec("m"), until_done=True)
+        store.fail_admit = False
+        store.fail_done = True
+        await asyncio.sleep(0.05)  # the flush fails: logged, the store expires it
+        store.fail_done = False
+        await _held_call(limiter, "m")
+        await limiter.drain()
+
+    run_in_fake_time(main())
+    first = store.logs[0]
+    # The failed booking put the first settle back; the flush that failed
+    # took it; the last call's own settle was drained by drain().
+    assert "sends not settled" in caplog.text
+    assert [[t for t, _ in d.settle] for d in store.done] == [[store.logs[1].ticket]]
+    assert first.ticket not in [t for d in store.done for t, _ in d.settle]

@@ -8,6 +8,7 @@ know, or bodies we cannot read, arrive as `UnknownNotification` /
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
@@ -257,7 +258,14 @@ class Notification:
         """
         if data is None:
             return None
-        obj = expect_object("receiveNotification", data)
+        if not isinstance(data, Mapping):
+            raise UnusableReceiptError(
+                f"receiveNotification answered a queue item that is a "
+                f"{type(data).__name__}, not an object; it has no receipt, so it "
+                "cannot be deleted and the queue is stuck at it",
+                method="receiveNotification",
+            )
+        obj = data
         receipt = _receipt(obj.get("receiptId"))
         body = obj.get("body")
         if not isinstance(body, Mapping):
@@ -267,6 +275,44 @@ class Notification:
 
 class UnusableReceiptError(ResponseDecodeError):
     """A queue item without a `receiptId` that `deleteNotification` accepts."""
+
+
+def receipt_in_text(text: str) -> int | None:
+    """The top-level `receiptId` of a queue item's JSON text, without decoding it.
+
+    For an item nested too deeply to decode: the receipt is found by scanning
+    the text (strings skipped, depth counted), so the item can still be
+    deleted. None when the text is not an object or holds no usable receipt.
+    """
+    if not text.lstrip().startswith("{"):
+        return None
+    depth, i, end = 0, 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == '"':
+            close = _string_end(text, i)
+            if depth == 1 and text[i + 1 : close] == "receiptId":
+                found = _RECEIPT_VALUE.match(text, close + 1)
+                return None if found is None else int(found.group(1))
+            i = close + 1
+            continue
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        i += 1
+    return None
+
+
+_RECEIPT_VALUE: Final = re.compile(r'\s*:\s*"?(\d+)"?\s*[,}]')
+
+
+def _string_end(text: str, start: int) -> int:
+    """Index of the quote that closes the JSON string opening at `start`."""
+    i = start + 1
+    while i < len(text) and text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i
 
 
 def _receipt(value: object) -> int:

@@ -68,6 +68,15 @@ def id_message(value: str | int, name: str = "id_message") -> str:
     return result
 
 
+def quoted(value: str | None) -> str | None:
+    """`quoted_message_id`: None, or the id of a message as a non-empty str."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"quoted_message_id must be a str, got {type(value).__name__}")
+    return id_message(value, "quoted_message_id")
+
+
 def message_ref(chat_id_: ChatId, id_message_: str) -> dict[str, str]:
     """`{"chatId", "idMessage"}`: one message (ids are unique per chat only)."""
     return {"chatId": chat_id(chat_id_), "idMessage": id_message(id_message_)}

@@ -15,13 +15,18 @@ from green_tg_async._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseDecodeError,
     ServerError,
 )
 from green_tg_async._logging import logger
 from green_tg_async._retry import backoff, backoff_delay
 from green_tg_async._types import ChatId
 from green_tg_async.models import DownloadLink
-from green_tg_async.models.notifications import Notification, UnusableReceiptError
+from green_tg_async.models.notifications import (
+    Notification,
+    UnusableReceiptError,
+    receipt_in_text,
+)
 
 from . import _validate as check
 from ._base import Section
@@ -124,7 +129,7 @@ class Receiving(Section):
                     return
                 continue
             yield item
-            await self._delete(item, backoff)
+            await self._delete(item.receipt_id, backoff)
 
     async def _next(
         self, receive_timeout: int | None, backoff: _Backoff
@@ -133,16 +138,48 @@ class Receiving(Section):
             item = await self.receive_notification(receive_timeout=receive_timeout)
         except _FATAL_POLL:
             raise
+        except ResponseDecodeError as exc:
+            await self._skip_unreadable(exc, backoff)
+            raise _PollFailed from None
         except GreenAPIError as exc:
             await backoff.wait(exc)
             raise _PollFailed from None
         backoff.reset()
         return item
 
-    async def _delete(self, item: Notification, backoff: _Backoff) -> None:
+    async def _skip_unreadable(
+        self, exc: ResponseDecodeError, backoff: _Backoff
+    ) -> None:
+        """Delete a queue head that cannot be decoded, or end polling at it.
+
+        A head nested too deeply to decode would come back on every poll; its
+        receipt is read from the text instead, and it is deleted and logged.
+        JSON whose receipt cannot be found ends polling; other text (a proxy's
+        page) is waited out like any failed poll.
+        """
+        text = exc.body if isinstance(exc.body, str) else ""
+        receipt = receipt_in_text(text)
+        if receipt is not None:
+            logger.error(
+                "notification %d could not be decoded (%s); deleting it unhandled",
+                receipt,
+                exc,
+            )
+            await self._delete(receipt, backoff)
+            return
+        if text.lstrip()[:1] in ("{", "["):
+            raise UnusableReceiptError(
+                "receiveNotification answered a queue item that cannot be "
+                "decoded and whose receiptId cannot be found; it cannot be "
+                "deleted, so the queue is stuck at it",
+                method="receiveNotification",
+            ) from exc
+        await backoff.wait(exc)
+
+    async def _delete(self, receipt_id: int, backoff: _Backoff) -> None:
         while True:
             try:
-                await self.delete_notification(item.receipt_id)
+                await self.delete_notification(receipt_id)
             except _FATAL:
                 raise
             except APIError as exc:
@@ -150,9 +187,7 @@ class Receiving(Section):
                     await backoff.wait(exc)
                     continue
                 # A refused delete (400/404) will not succeed by repeating it.
-                logger.warning(
-                    "could not delete notification %d: %s", item.receipt_id, exc
-                )
+                logger.warning("could not delete notification %d: %s", receipt_id, exc)
                 return
             except GreenAPIError as exc:
                 await backoff.wait(exc)

@@ -234,9 +234,7 @@ def _extras(
 ) -> dict[str, Any]:
     """The optional fields every send method shares."""
     return {
-        "quotedMessageId": None
-        if quoted_message_id is None
-        else check.id_message(quoted_message_id, "quoted_message_id"),
+        "quotedMessageId": check.quoted(quoted_message_id),
         "typingTime": check.typing_time(typing_time),
         "typingType": check.typing_type(typing_type),
     }

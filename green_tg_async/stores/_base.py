@@ -8,13 +8,19 @@ from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 __all__ = [
     "BotStore",
     "BreakerRecord",
+    "Budget",
+    "BudgetStore",
     "Claim",
     "Gate",
     "GatedAdmission",
     "GatedLimiterStore",
+    "LookupStore",
+    "PaceRecord",
     "SendLog",
+    "SettlingLimiterStore",
     "SharedLimiterStore",
     "StateStore",
+    "WritesBack",
 ]
 
 
@@ -96,11 +102,20 @@ class StateStore(Protocol):
 
 
 class SendLog(NamedTuple):
-    """A send log: at most `limit` sends in any `window` seconds."""
+    """A send log: at most `limit` sends in any `window` seconds.
+
+    With a `ticket` (a `SettlingLimiterStore`), a send is held as pending
+    ("now", whatever the time) until it is settled: logged at the time its
+    answer arrived, so the log counts what the server saw. `settle` carries
+    earlier held sends of this log whose answers arrived, as (ticket, seconds
+    ago); the store logs them first, in the same round trip.
+    """
 
     key: str
     limit: int
     window: float
+    ticket: str = ""
+    settle: tuple[tuple[str, float], ...] = ()
 
 
 class Gate(NamedTuple):
@@ -277,4 +292,94 @@ class GatedLimiterStore(Protocol):
         Otherwise the slot is booked as by `limiter_admit`; when it starts
         now and the send is logged, an expired pause's probe lease is taken.
         """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaceRecord:
+    """The adaptive look-up pace of an instance, as the store keeps it."""
+
+    factor: float = 1.0
+    """Fraction of the configured look-up rate, from `since` on."""
+
+    since: float = 0.0
+    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
+
+
+Budget = tuple[tuple[int, float], ...]
+"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
+
+
+@runtime_checkable
+class LookupStore(Protocol):
+    """A store that keeps the adaptive look-up pace, for every process sharing it."""
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the pace record, or None when it was never cut (full pace)."""
+        ...
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """After a 469: multiply the pace at `now` by `decrease`, atomically.
+
+        The pace at `now` is the stored factor plus `climb` per hour since its
+        `since`, at most 1; the result (at least `floor`) holds until
+        `resume_at`, then climbs again. Returns what was stored.
+        """
+        ...
+
+    async def pace_reset(self, key: str) -> None:
+        """Forget the pace: back to the full configured rate."""
+        ...
+
+
+@runtime_checkable
+class BudgetStore(Protocol):
+    """A shared store that also keeps the look-up budget windows."""
+
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up now in every window, or return the wait.
+
+        Nothing is recorded when any window is full; the wait is until every
+        window has room. The windows are kept under `key`.
+        """
+        ...
+
+
+@runtime_checkable
+class WritesBack(Protocol):
+    """A fail-open store that can write locally kept pauses back on demand."""
+
+    async def write_back(self) -> float:
+        """0 when nothing is left to write back, else seconds until a retry."""
+        ...
+
+
+PENDING_SECONDS = 30.0
+"""A pending send not settled this long (its process died) stops counting."""
+
+
+@runtime_checkable
+class SettlingLimiterStore(Protocol):
+    """A shared send log that can hold a send as pending until its answer."""
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """As `limiter_enter`, but a send let through is held under `log.ticket`.
+
+        A held send counts as "now" (and held sends count against the limit)
+        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
+        is logged first.
+        """
+        ...
+
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle` (their answers arrived)."""
         ...

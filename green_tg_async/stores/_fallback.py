@@ -18,9 +18,9 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
-from ._base import BreakerRecord, Gate, GatedAdmission, SendLog
+from ._base import BreakerRecord, Budget, Gate, GatedAdmission, PaceRecord, SendLog
 from ._gate import admit_gated_stepwise
-from ._transitions import failed, opened, probed, released, succeeded
+from ._transitions import failed, opened, pace_cut, probed, released, succeeded
 
 __all__ = ["LocalFallback", "fails_open"]
 
@@ -64,6 +64,7 @@ class LocalFallback:
         self._pending: dict[str, BreakerRecord] = {}
         self._tat: dict[str, float] = {}
         self._sends: dict[str, deque[float]] = {}
+        self._paces: dict[str, PaceRecord | None] = {}
         self.active = False
         self.recovering = False
         self.written = 0  # pauses written back since the store went down
@@ -74,6 +75,8 @@ class LocalFallback:
         """Remember breaker records the store returned, for use while it is down."""
         if name in ("breaker_get", "breaker_failure"):
             self._known[args[0]] = result
+        elif name in ("pace_get", "pace_cut"):
+            self._paces[args[0]] = result
         elif name == "limiter_admit_gated":
             gate: Gate = kwargs["gate"]
             self._known.update(zip(gate.keys, result.records, strict=True))
@@ -96,6 +99,15 @@ class LocalFallback:
                 self.written += 1
         finally:
             self.recovering = False
+
+    @property
+    def pending(self) -> bool:
+        """True while pauses taken locally wait to be written to the store."""
+        return bool(self._pending)
+
+    def next_probe(self) -> float:
+        """Seconds until the store is due for a probe (0: now)."""
+        return max(0.0, self.down_until - self._clock()) if self.active else 0.0
 
     def skip_store(self) -> bool:
         """True while the store is known down and not due for a probe."""
@@ -185,8 +197,51 @@ class LocalFallback:
             sends.popleft()
         return 0.0
 
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        # Held sends are logged at once here: this process's own limiter
+        # already holds them until their answer.
+        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
+
+    async def limiter_done(self, log: SendLog) -> None:
+        return None
+
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
+
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        now = time.monotonic()
+        logs = [self._sends.setdefault(f"{key}:{s}", deque()) for _, s in windows]
+        wait = 0.0
+        for log, (limit, seconds) in zip(logs, windows, strict=True):
+            if len(log) >= limit:
+                wait = max(wait, log[-limit] + seconds - now)
+        if wait > 0:
+            return wait
+        for log, (limit, _) in zip(logs, windows, strict=True):
+            log.append(now)
+            while len(log) > limit:
+                log.popleft()
+        return 0.0
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        return self._paces.get(key)
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        record = pace_cut(self._paces.get(key), now, resume_at, decrease, floor, climb)
+        self._paces[key] = record
+        return record
+
+    async def pace_reset(self, key: str) -> None:
+        self._paces[key] = None
 
     async def cache_get(self, key: str) -> str | None:
         return None

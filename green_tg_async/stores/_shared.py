@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from green_tg_async._exceptions import StoreUnavailableError
+
 from ._base import BreakerRecord
 from ._fallback import LocalFallback, fails_open
 from ._transitions import failed, opened, probed, released, succeeded
@@ -29,6 +31,26 @@ class SharedBreaker:
         self, key: str, change: Change, *, keep: bool = False
     ) -> BreakerRecord | None:
         raise NotImplementedError
+
+    async def write_back(self) -> float:
+        """Write pauses kept locally while the store was down back to it.
+
+        Returns 0 when none is left to write, else the seconds until the
+        store is due for the next try. The breaker calls this on its own
+        schedule, so a process that goes idle still shares its pause.
+        """
+        fallback = self._fallback
+        if fallback is None or not fallback.pending:
+            return 0.0
+        if fallback.skip_store():
+            return fallback.next_probe()
+        try:
+            await fallback.recover(self)
+        except StoreUnavailableError:
+            fallback.down()
+            return fallback.next_probe()
+        fallback.back()
+        return 0.0
 
     @fails_open
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:

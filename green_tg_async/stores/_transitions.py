@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from ._base import BreakerRecord
+from ._base import BreakerRecord, PaceRecord
 
-__all__ = ["failed", "gate_verdict", "opened", "probed", "released", "succeeded"]
+__all__ = [
+    "failed",
+    "gate_verdict",
+    "opened",
+    "pace_at",
+    "pace_cut",
+    "probed",
+    "released",
+    "succeeded",
+]
 
 _CLOSED = BreakerRecord()
 
@@ -74,3 +83,24 @@ def gate_verdict(
                 return index, False
             probe = True
     return -1, probe
+
+
+def pace_at(record: PaceRecord | None, now: float, climb: float) -> float:
+    """The pace at `now`: the factor, plus `climb` per hour after `since`, <= 1."""
+    if record is None:
+        return 1.0
+    hours = max(0.0, now - record.since) / 3600
+    return min(1.0, record.factor + climb * hours)
+
+
+def pace_cut(
+    record: PaceRecord | None,
+    now: float,
+    resume_at: float,
+    decrease: float,
+    floor: float,
+    climb: float,
+) -> PaceRecord:
+    """After a 469: the pace at `now` times `decrease` (at least `floor`)."""
+    factor = max(floor, pace_at(record, now, climb) * decrease)
+    return PaceRecord(factor, max(resume_at, record.since if record else 0.0))

@@ -6,13 +6,20 @@ import heapq
 import time
 from collections.abc import Callable
 
-from ._base import BotStore, BreakerRecord, Claim, StateStore
-from ._transitions import failed, opened, probed, released, succeeded
+from ._base import (
+    BotStore,
+    BreakerRecord,
+    Claim,
+    LookupStore,
+    PaceRecord,
+    StateStore,
+)
+from ._transitions import failed, opened, pace_cut, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
 
-class MemoryStore(StateStore, BotStore):
+class MemoryStore(StateStore, BotStore, LookupStore):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -44,6 +51,7 @@ class MemoryStore(StateStore, BotStore):
         self._inboxes: dict[str, dict[str, str]] = {}
         # queue -> item -> (owner, until): the claims of inbox items.
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}
+        self._paces: dict[str, PaceRecord] = {}
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -200,6 +208,29 @@ class MemoryStore(StateStore, BotStore):
                 entries.pop(item, None)
                 if not entries:
                     del table[queue]
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        return self._paces.get(key)
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease` (a 469)."""
+        record = pace_cut(self._paces.get(key), now, resume_at, decrease, floor, climb)
+        self._paces[key] = record
+        return record
+
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+        self._paces.pop(key, None)
 
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache

@@ -19,11 +19,16 @@ from green_tg_async._exceptions import StoreUnavailableError
 from ._base import (
     BotStore,
     BreakerRecord,
+    Budget,
+    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
+    LookupStore,
+    PaceRecord,
     SendLog,
+    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
@@ -59,43 +64,93 @@ local function book(key, step, tolerance)
              'PX', math.floor((new_tat - now) / 1000) + 60000)
   return start - now
 end
-local function enter(key, limit, window)
+local function log_wait(key, limit, window)
   local oldest = redis.call('LINDEX', key, limit - 1)
   if oldest then
     local wait = tonumber(oldest) + window - now
     if wait > 0 then return wait end
   end
+  return 0
+end
+local function log_add(key, limit, window)
   redis.call('LPUSH', key, string.format('%.0f', now))
   redis.call('LTRIM', key, 0, limit - 1)
   redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
+end
+local function enter(key, limit, window)
+  local wait = log_wait(key, limit, window)
+  if wait > 0 then return wait end
+  log_add(key, limit, window)
+  return 0
+end
+-- Held sends (a sorted set of tickets by start) count as now until settled
+-- into the sent log (a sorted set of tickets by when their answer came);
+-- one not settled within 30 s stops counting. ARGV[from..] = ticket, age_us.
+local function settle(sent, pend, window, from)
+  for i = from, #ARGV, 2 do
+    redis.call('ZREM', pend, ARGV[i])
+    local at = string.format('%.0f', now - tonumber(ARGV[i + 1]))
+    redis.call('ZADD', sent, at, ARGV[i])
+  end
+  redis.call('PEXPIRE', sent, math.floor(window / 1000) + 1000)
+end
+local function enter_held(sent, pend, limit, window, ticket)
+  redis.call('ZREMRANGEBYSCORE', pend, '-inf', now - 30000000)
+  redis.call('ZREMRANGEBYSCORE', sent, '-inf', now - window)
+  local free = limit - redis.call('ZCARD', pend)
+  if free <= 0 then return 10000 end
+  local newest = redis.call('ZREVRANGE', sent, free - 1, free - 1, 'WITHSCORES')
+  if #newest > 0 then
+    local wait = tonumber(newest[2]) + window - now
+    if wait > 0 then return wait end
+  end
+  redis.call('ZADD', pend, string.format('%.0f', now), ticket)
+  redis.call('PEXPIRE', pend, 31000)
   return 0
 end
 """
 
-# KEYS[1] = limiter key, KEYS[2] = send log (optional); ARGV = step_us,
-# tolerance_us, then the log's limit and window_us. Returns the wait in µs; 0
-# with a log means the send was recorded in it.
+# KEYS[1] = limiter key, KEYS[2] = send log (optional; with a ticket its sent
+# set), KEYS[3] = its held set (with a ticket); ARGV = step_us, tolerance_us,
+# then the log's limit and window_us, the ticket, and sends to settle. Returns
+# the wait in µs; 0 with a log means the send was recorded (or held).
 _ADMIT: Final = (
     _LUA_PRELUDE
     + """
+if #KEYS > 2 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if wait > 0 or #KEYS < 2 then return wait end
+if #KEYS > 2 then
+  return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+end
 return enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 """
 )
 
-# KEYS[1] = send log (newest first); ARGV = limit, window_us. Returns the wait
-# in µs, or 0 after recording this send.
+# KEYS[1] = send log (newest first; with a ticket its sent set), KEYS[2] = its
+# held set (with a ticket); ARGV = limit, window_us, ticket, sends to settle.
+# Returns the wait in µs, or 0 after recording (or holding) this send.
 _ENTER: Final = (
-    _LUA_PRELUDE + "return enter(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+    _LUA_PRELUDE
+    + """
+if #KEYS > 1 then
+  settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
+  return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+end
+return enter(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+"""
 )
 
-# KEYS = limiter key, send log, then the breaker hashes; ARGV = step_us,
-# tolerance_us, log limit, log window_us, breaker now, lease_until. Reads the
-# breaker first and books nothing when it refuses (the rule of
-# `_transitions.gate_verdict`). Returns {wait_us, refused index or -1, lease
-# taken 0/1, then per breaker key: exists, open_until, reason, failures,
-# probe_until}.
+# KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
+_DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
+
+# KEYS = limiter key, send log (with a ticket its sent set), the breaker
+# hashes, then (with a ticket) the log's held set; ARGV = step_us,
+# tolerance_us, log limit, log window_us, breaker now, lease_until, then the
+# ticket and sends to settle (optional). Reads the breaker first and
+# books nothing when it refuses (the rule of `_transitions.gate_verdict`).
+# Returns {wait_us, refused index or -1, lease taken 0/1, then per breaker
+# key: exists, open_until, reason, failures, probe_until}.
 _ADMIT_GATED: Final = (
     _LUA_PRELUDE
     + """
@@ -103,7 +158,12 @@ local bnow = tonumber(ARGV[5])
 local out = {0, -1, 0}
 local refused = -1
 local probe = {}
-for i = 3, #KEYS do
+local breakers = #KEYS
+if ARGV[7] then
+  breakers = #KEYS - 1
+  settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
+end
+for i = 3, breakers do
   local h = redis.call('HGETALL', KEYS[i])
   local r = {}
   for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
@@ -127,7 +187,14 @@ if refused >= 0 then
   return out
 end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if wait <= 0 then wait = enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4])) end
+if wait <= 0 then
+  if ARGV[7] then
+    local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+    wait = enter_held(KEYS[2], KEYS[#KEYS], limit, window, ARGV[7])
+  else
+    wait = enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+  end
+end
 out[1] = wait
 if wait <= 0 and #probe > 0 then
   for _, key in ipairs(probe) do redis.call('HSET', key, 'probe_until', ARGV[6]) end
@@ -148,6 +215,42 @@ if until_ > tat then
              'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
 end
 return 0
+"""
+
+# KEYS = one send log per budget window; ARGV = limit, window_us per key.
+# Records a look-up now in every log, or nothing and returns the longest wait
+# in µs.
+_BUDGET_ENTER: Final = (
+    _LUA_PRELUDE
+    + """
+local wait = 0
+for i = 1, #KEYS do
+  local w = log_wait(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+  if w > wait then wait = w end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS do
+  log_add(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+end
+return 0
+"""
+)
+
+# KEYS[1] = pace hash (factor, since); ARGV = now, resume_at, decrease, floor,
+# climb per hour. The rule of `_transitions.pace_cut`; returns {factor, since}.
+_PACE_CUT: Final = """
+local f = redis.call('HGET', KEYS[1], 'factor')
+local since = tonumber(redis.call('HGET', KEYS[1], 'since') or '0')
+local now = tonumber(ARGV[1])
+local pace = 1
+if f then
+  pace = math.min(1, tonumber(f) + tonumber(ARGV[5]) * math.max(0, now - since) / 3600)
+end
+local factor = math.max(tonumber(ARGV[4]), pace * tonumber(ARGV[3]))
+local resume = math.max(tonumber(ARGV[2]), since)
+local out = {string.format('%.17g', factor), string.format('%.17g', resume)}
+redis.call('HSET', KEYS[1], 'factor', out[1], 'since', out[2])
+return out
 """
 
 # KEYS[1] = inbox payloads (hash), KEYS[2] = inbox order (list); ARGV = item,
@@ -257,7 +360,14 @@ return out
 
 
 class RedisStore(
-    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+    SharedBreaker,
+    StateStore,
+    SharedLimiterStore,
+    SettlingLimiterStore,
+    GatedLimiterStore,
+    BotStore,
+    LookupStore,
+    BudgetStore,
 ):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
@@ -304,6 +414,7 @@ class RedisStore(
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)
         self._admit_gated = self._redis.register_script(_ADMIT_GATED)
+        self._done = self._redis.register_script(_DONE)
         self._inbox_add = self._redis.register_script(_INBOX_ADD)
         self._inbox_take = self._redis.register_script(_INBOX_TAKE)
         self._inbox_renew = self._redis.register_script(_INBOX_RENEW)
@@ -311,6 +422,8 @@ class RedisStore(
         self._inbox_remove = self._redis.register_script(_INBOX_REMOVE)
         self._inbox_finish = self._redis.register_script(_INBOX_FINISH)
         self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
+        self._budget_enter = self._redis.register_script(_BUDGET_ENTER)
+        self._pace_cut = self._redis.register_script(_PACE_CUT)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -329,10 +442,15 @@ class RedisStore(
     ) -> float:
         """Book the next GCRA slot (and log the send if it is now): one round trip."""
         step = round(interval * 1e6)
-        keys, args = [self._k(key)], [step, (burst - 1) * step]
+        keys = [self._k(key)]
+        args: list[int | str] = [step, (burst - 1) * step]
         if log is not None:
-            keys.append(self._k(log.key))
             args += [log.limit, round(log.window * 1e6)]
+            if log.ticket:
+                keys += self._held_keys(log.key)
+                args += [log.ticket, *_settles(log)]
+            else:
+                keys.append(self._k(log.key))
         wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
 
@@ -352,7 +470,8 @@ class RedisStore(
                 self, key, interval=interval, burst=burst, log=log, gate=gate
             )
         step = round(interval * 1e6)
-        keys = [self._k(key), self._k(log.key), *map(self._k, gate.keys)]
+        held = self._held_keys(log.key) if log.ticket else [self._k(log.key)]
+        keys = [self._k(key), held[0], *map(self._k, gate.keys), *held[1:]]
         args: list[int | str] = [
             step,
             (burst - 1) * step,
@@ -361,6 +480,8 @@ class RedisStore(
             repr(gate.now),
             repr(gate.lease_until),
         ]
+        if log.ticket:
+            args += [log.ticket, *_settles(log)]
         raw = await self._guard(self._admit_gated(keys=keys, args=args))
         records = tuple(
             _record(raw[3 + 5 * i : 8 + 5 * i]) for i in range(len(gate.keys))
@@ -375,10 +496,70 @@ class RedisStore(
         return int(wait_us) / 1e6
 
     @fails_open
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """Hold a send under its ticket unless the log is full; else the wait."""
+        args = [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
+        keys = self._held_keys(log.key)
+        wait_us = await self._guard(self._enter(keys=keys, args=args))
+        return int(wait_us) / 1e6
+
+    @fails_open
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle`: one script."""
+        args = [round(log.window * 1e6), *_settles(log)]
+        await self._guard(self._done(keys=self._held_keys(log.key), args=args))
+
+    def _held_keys(self, log_key: str) -> list[str]:
+        # Sorted sets beside the plain log (same hash tag: legal on a Cluster).
+        return [self._k(log_key + ":sent"), self._k(log_key + ":held")]
+
+    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now, for everyone."""
         args = [round(seconds * 1e6)]
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
+
+    @fails_open
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up in every budget window, or return the wait: one script."""
+        spans = [round(seconds * 1e6) for _, seconds in windows]
+        keys = [self._k(f"{key}:{span}") for span in spans]
+        args = [
+            n
+            for (limit, _), span in zip(windows, spans, strict=True)
+            for n in (limit, span)
+        ]
+        wait_us = await self._guard(self._budget_enter(keys=keys, args=args))
+        return int(wait_us) / 1e6
+
+    @fails_open
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        raw = await self._guard(self._redis.hmget(self._k(key), ["factor", "since"]))
+        if raw[0] is None:
+            return None
+        return PaceRecord(float(_text(raw[0])), float(_text(raw[1] or b"0")))
+
+    @fails_open
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease`: one script."""
+        args = [repr(v) for v in (now, resume_at, decrease, floor, climb)]
+        raw = await self._guard(self._pace_cut(keys=[self._k(key)], args=args))
+        return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
+
+    @fails_open
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+        await self._guard(self._redis.delete(self._k(key)))
 
     @fails_open
     async def cache_get(self, key: str) -> str | None:
@@ -527,6 +708,11 @@ class RedisStore(
                     return record
                 except WatchError:
                     continue  # another process changed it first: re-read
+
+
+def _settles(log: SendLog) -> list[int | str]:
+    """`log.settle` as script arguments: ticket, age in µs, ..."""
+    return [v for ticket, age in log.settle for v in (ticket, round(age * 1e6))]
 
 
 def _stage(pipe: Any, key: str, record: BreakerRecord | None) -> None:

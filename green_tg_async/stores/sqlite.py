@@ -19,26 +19,35 @@ from typing import TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import (
+    PENDING_SECONDS,
     BotStore,
     BreakerRecord,
+    Budget,
+    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
     GatedLimiterStore,
+    LookupStore,
+    PaceRecord,
     SendLog,
+    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
 from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
-from ._transitions import gate_verdict, probed
+from ._transitions import gate_verdict, pace_cut, probed
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 _READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
+_HELD_POLL = 0.01  # every slot held by a send in flight: ask again this soon
 _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
+# The send that is `limit`-th newest in a log (OFFSET limit - 1).
+_NEWEST = "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?"
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS breakers (
         key TEXT PRIMARY KEY,
@@ -54,10 +63,17 @@ _SCHEMA = (
         key TEXT NOT NULL, at_us INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS sends_by_key ON sends (key, at_us)",
+    """CREATE TABLE IF NOT EXISTS pending_sends (
+        key TEXT NOT NULL, ticket TEXT NOT NULL, at_us INTEGER NOT NULL,
+        PRIMARY KEY (key, ticket)
+    )""",
     """CREATE TABLE IF NOT EXISTS cache (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS cache_by_expiry ON cache (expires_at)",
+    """CREATE TABLE IF NOT EXISTS pace (
+        key TEXT PRIMARY KEY, factor REAL NOT NULL, since REAL NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS inbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
@@ -73,7 +89,14 @@ _SCHEMA = (
 
 
 class SqliteStore(
-    SharedBreaker, StateStore, SharedLimiterStore, GatedLimiterStore, BotStore
+    SharedBreaker,
+    StateStore,
+    SharedLimiterStore,
+    SettlingLimiterStore,
+    GatedLimiterStore,
+    BotStore,
+    LookupStore,
+    BudgetStore,
 ):
     """Keep instance state in a SQLite file (survives restarts).
 
@@ -118,12 +141,19 @@ class SqliteStore(
     ) -> float:
         """Book the next GCRA slot for `key` (and log the send if it is now)."""
         step = round(interval * 1e6)
-        start = await self._run(lambda db: _admit(db, key, step, burst), write=True)
+
+        def book(db: sqlite3.Connection) -> int:
+            if log is not None:
+                _settle(db, log, _now_us())
+            return _admit(db, key, step, burst)
+
+        start = await self._run(book, write=True)
         if log is not None and start <= _now_us():
             # Logged in a transaction of its own, after any bookings queued
             # behind this one in the worker thread, so the logged time stays
             # close to the real send (there are no round trips to save here).
-            return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
+            settled = log._replace(settle=())  # logged with the booking
+            return await self._run(lambda db: _enter(db, settled), write=True)
         # The slot is an absolute time on this host's clock, so time spent
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
@@ -149,14 +179,66 @@ class SqliteStore(
     @fails_open
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         """Record a send unless the one-second log is full; else return the wait."""
-        span = round(window * 1e6)
-        return await self._run(lambda db: _enter(db, key, limit, span), write=True)
+        log = SendLog(key, limit, window)
+        return await self._run(lambda db: _enter(db, log), write=True)
+
+    @fails_open
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """Hold a send under its ticket unless the log is full; else the wait."""
+        return await self._run(lambda db: _enter(db, log), write=True)
+
+    @fails_open
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle` (their answers arrived)."""
+        await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
     @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now."""
         until = _now_us() + round(seconds * 1e6)
         await self._run(lambda db: _push(db, key, until), write=True)
+
+    @fails_open
+    async def budget_enter(self, key: str, *, windows: Budget) -> float:
+        """Record a look-up in every budget window, or return the wait."""
+        return await self._run(lambda db: _budget_enter(db, key, windows), write=True)
+
+    @fails_open
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the look-up pace record, or None at full pace."""
+        return await self._read(lambda db: _pace(db, key))
+
+    @fails_open
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """Multiply the pace at `now` by `decrease`, in one transaction."""
+
+        def cut(db: sqlite3.Connection) -> PaceRecord:
+            record = pace_cut(_pace(db, key), now, resume_at, decrease, floor, climb)
+            db.execute(
+                "INSERT OR REPLACE INTO pace VALUES (?, ?, ?)",
+                (key, record.factor, record.since),
+            )
+            return record
+
+        return await self._run(cut, write=True)
+
+    @fails_open
+    async def pace_reset(self, key: str) -> None:
+        """Back to full pace."""
+
+        def forget(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM pace WHERE key = ?", (key,))
+
+        await self._run(forget, write=True)
 
     @fails_open
     async def cache_get(self, key: str) -> str | None:
@@ -402,13 +484,16 @@ def _admit_gated(
     log: SendLog | None,
     gate: Gate,
 ) -> GatedAdmission:
+    if log is not None and log.settle:  # answers that arrived: log them first
+        _settle(db, log, _now_us())
+        log = log._replace(settle=())
     records = tuple(_read(db, k) for k in gate.keys)
     refused, probe = gate_verdict(records, gate.now)
     if refused >= 0:
         return GatedAdmission(0.0, records, refused)  # nothing booked
     wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
     if wait == 0 and log is not None:
-        wait = _enter(db, log.key, log.limit, round(log.window * 1e6))
+        wait = _enter(db, log)
     if wait > 0 or not probe:
         return GatedAdmission(wait, records)
     for k, record in zip(gate.keys, records, strict=True):
@@ -509,14 +594,64 @@ def _inbox_resume(
     return [(str(item), str(payload)) for item, payload in rows]
 
 
-def _enter(db: sqlite3.Connection, key: str, limit: int, span: int) -> float:
+def _enter(db: sqlite3.Connection, log: SendLog) -> float:
+    """Record a send now (or hold it under `log.ticket`), or return the wait."""
     now = _now_us()
+    key, span = log.key, round(log.window * 1e6)
+    _settle(db, log, now)
     db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
-    row = db.execute(
-        "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?",
-        (key, limit - 1),
-    ).fetchone()
-    if row is not None:
+    free = log.limit
+    if log.ticket:
+        db.execute(
+            "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
+            (key, now - round(PENDING_SECONDS * 1e6)),
+        )
+        (held,) = db.execute(
+            "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
+        ).fetchone()
+        free -= int(held)
+        if free <= 0:
+            return _HELD_POLL
+    row = db.execute(_NEWEST, (key, free - 1)).fetchone()
+    if row is not None and int(row[0]) + span > now:
         return (int(row[0]) + span - now) / 1e6
-    db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    if log.ticket:
+        db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
+    else:
+        db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    return 0.0
+
+
+def _settle(db: sqlite3.Connection, log: SendLog, now: int) -> None:
+    """Log the held sends of `log.settle` at the time their answers came."""
+    for ticket, age in log.settle:
+        db.execute(
+            "DELETE FROM pending_sends WHERE key = ? AND ticket = ?", (log.key, ticket)
+        )
+        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - round(age * 1e6)))
+
+
+def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
+    row = db.execute("SELECT factor, since FROM pace WHERE key = ?", (key,)).fetchone()
+    return None if row is None else PaceRecord(float(row[0]), float(row[1]))
+
+
+def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
+    """Every window has room: record the look-up in each; else the longest wait."""
+    now = _now_us()
+    wait = 0
+    for limit, seconds in windows:
+        span = round(seconds * 1e6)
+        window_key = f"{key}:{span}"
+        db.execute(
+            "DELETE FROM sends WHERE key = ? AND at_us <= ?", (window_key, now - span)
+        )
+        row = db.execute(_NEWEST, (window_key, limit - 1)).fetchone()
+        if row is not None:
+            wait = max(wait, int(row[0]) + span - now)
+    if wait > 0:
+        return wait / 1e6
+    for _, seconds in windows:
+        window_key = f"{key}:{round(seconds * 1e6)}"
+        db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
     return 0.0

@@ -38,6 +38,18 @@ CASES: list[tuple[str, Call, type[Exception], str]] = [
         "quoted_message_id",
     ),
     (
+        "poll quoted_message_id=123",
+        lambda tg: tg.sending.send_poll("1", "q?", ["a", "b"], quoted_message_id=123),  # type: ignore[arg-type]
+        TypeError,
+        "quoted_message_id",
+    ),
+    (
+        "message quoted_message_id=123",
+        lambda tg: tg.sending.send_message("1", "hi", quoted_message_id=123),  # type: ignore[arg-type]
+        TypeError,
+        "quoted_message_id",
+    ),
+    (
         "poll type=5",
         lambda tg: tg.sending.send_poll("1", "q?", ["a", "b"], type=5),  # type: ignore[arg-type]
         TypeError,

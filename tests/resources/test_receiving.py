@@ -20,7 +20,10 @@ from green_tg_async import (
     RetryPolicy,
 )
 from green_tg_async.models import Notification
-from green_tg_async.models.notifications import StateInstanceChanged
+from green_tg_async.models.notifications import (
+    StateInstanceChanged,
+    UnusableReceiptError,
+)
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
 from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep, make_client
@@ -364,3 +367,68 @@ async def test_issue11_a_long_poll_keeps_the_users_timeouts_and_lengthens_read()
             assert await tg.receiving.receive_notification(receive_timeout=20) is None
     timeout = route.calls.last.request.extensions["timeout"]
     assert timeout == {"connect": 2.0, "read": 30.0, "write": 5.0, "pool": 5.0}
+
+
+# -- queue heads that cannot be read (issue 20 §4.3, issue 21 item 14) ------------
+
+
+def _poll_answers(api: respx.MockRouter, *answers: bytes) -> respx.Route:
+    """receiveNotification answers `answers` in turn, then an empty queue."""
+    queue = deque(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=queue.popleft() if queue else b"null")
+
+    return api.get(f"/receiveNotification/{API_TOKEN}").mock(side_effect=answer)
+
+
+@pytest.mark.parametrize("head", [b'[{"receiptId": 7}]', b'"queue item"', b"42"])
+async def test_iter_ends_at_a_queue_item_that_is_not_an_object(
+    client: AsyncGreenTelegram, api: respx.MockRouter, head: bytes
+) -> None:
+    polls = _poll_answers(api, *[head] * 50)
+    with pytest.raises(UnusableReceiptError):
+        async for _ in client.receiving.iter_notifications(until_empty=True):
+            pass
+    assert polls.call_count == 1  # never polled again silently
+
+
+def _deep(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+async def test_iter_deletes_a_head_nested_too_deeply_and_goes_on(
+    client: AsyncGreenTelegram,
+    api: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deep = b'{"receiptId": 77, "body": {"x": ' + _deep(100_000) + b"}}"
+    fine = b'{"receiptId": 78, "body": {"typeWebhook": "stateInstanceChanged"}}'
+    polls = _poll_answers(api, deep, fine)
+    deleted = api.delete(url__regex=r"/deleteNotification/.*").respond(
+        200, json={"result": True}
+    )
+    with caplog.at_level(logging.ERROR, logger="green_tg_async"):
+        seen = [
+            item.receipt_id
+            async for item in client.receiving.iter_notifications(until_empty=True)
+        ]
+    assert seen == [78]
+    assert [c.request.url.path.rsplit("/", 1)[1] for c in deleted.calls] == [
+        "77",
+        "78",
+    ]
+    assert polls.call_count == 3
+    assert "notification 77 could not be decoded" in caplog.text
+
+
+async def test_iter_ends_at_a_deep_head_whose_receipt_cannot_be_found(
+    client: AsyncGreenTelegram, api: respx.MockRouter
+) -> None:
+    # The receipt comes after the body, past what the error keeps of it.
+    deep = b'{"body": ' + _deep(100_000) + b', "receiptId": 77}'
+    polls = _poll_answers(api, *[deep] * 50)
+    with pytest.raises(UnusableReceiptError):
+        async for _ in client.receiving.iter_notifications(until_empty=True):
+            pass
+    assert polls.call_count == 1

@@ -24,6 +24,12 @@ from green_tg_async.stores import (
     StateStore,
     default_store,
 )
+from green_tg_async.stores._base import (
+    BudgetStore,
+    LookupStore,
+    PaceRecord,
+    SettlingLimiterStore,
+)
 from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
@@ -464,3 +470,83 @@ async def test_gated_admission_takes_the_probe_lease_of_an_expired_pause_once(
     assert record.probe_until == now + 30
     other = await admit("{2}:limiter:b")
     assert (other.refused, other.lease) == (0, False)  # another caller probes
+
+
+# -- look-up pace and budget (issue 20 §3) -----------------------------------------
+
+PACE = "{1}:pace:contact_lookups"
+CUT = {"decrease": 0.5, "floor": 0.1, "climb": 0.1}
+
+
+async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
+    any_store: StateStore,
+) -> None:
+    assert isinstance(any_store, LookupStore)
+    store = any_store
+    assert await store.pace_get(PACE) is None
+    first = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    assert first == PaceRecord(0.5, T0 + 7200)
+    assert await store.pace_get(PACE) == first
+    # An hour after the pause ended the pace is 0.6; a 469 then halves that.
+    second = await store.pace_cut(PACE, now=T0 + 10800, resume_at=T0 + 18000, **CUT)
+    assert second.factor == pytest.approx(0.3)
+    assert second.since == T0 + 18000
+    third = await store.pace_cut(PACE, now=T0 + 18000, resume_at=T0 + 25200, **CUT)
+    fourth = await store.pace_cut(PACE, now=T0 + 25200, resume_at=T0 + 32400, **CUT)
+    assert third.factor == pytest.approx(0.15)
+    assert fourth.factor == 0.1  # the floor
+    await store.pace_reset(PACE)
+    assert await store.pace_get(PACE) is None
+
+
+async def test_the_budget_records_in_every_window_or_nothing(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, BudgetStore)
+    store = shared_store
+    windows = ((2, 60.0), (3, 3600.0))
+    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+    # The minute is full: a wait of about a minute, and nothing recorded.
+    wait = await store.budget_enter("{1}:budget", windows=windows)
+    assert 55.0 < wait <= 60.0
+    # With the minute left out the hour still has room for exactly one.
+    hour = ((3, 3600.0),)
+    assert await store.budget_enter("{1}:budget", windows=hour) == 0.0
+    assert await store.budget_enter("{1}:budget", windows=hour) > 3500.0
+
+
+# -- held sends: the shared log counts what the server saw (issue 20 §1) ------------
+
+
+async def test_a_held_send_counts_until_it_is_settled(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, SettlingLimiterStore)
+    store = shared_store
+    log = SendLog("{1}:window:h", 1, 10.0, "t1")
+    assert await store.limiter_enter_pending(log) == 0.0
+    # In flight: the log is full for everyone, and they ask again soon.
+    assert 0.0 < await store.limiter_enter_pending(log._replace(ticket="t2")) <= 0.05
+    # Its answer came 3 s ago: the next send waits the rest of the window.
+    await store.limiter_done(log._replace(ticket="", settle=(("t1", 3.0),)))
+    wait = await store.limiter_enter_pending(log._replace(ticket="t2"))
+    assert 6.0 < wait <= 7.0
+
+
+async def test_a_settle_rides_on_the_next_booking(
+    shared_store: SharedLimiterStore,
+) -> None:
+    assert isinstance(shared_store, SettlingLimiterStore)
+    store = shared_store
+    log = SendLog("{1}:window:r", 1, 10.0, "a")
+    assert (
+        await store.limiter_admit("{1}:limiter:r", interval=0.001, burst=1, log=log)
+        == 0
+    )
+    later = log._replace(ticket="b", settle=(("a", 9.5),))
+    # "a" is logged 9.5 s ago, in the same round trip: "b" waits ~0.5 s, not 10.
+    wait = await store.limiter_admit(
+        "{1}:limiter:r", interval=0.001, burst=1, log=later
+    )
+    assert 0.0 < wait <= 0.5

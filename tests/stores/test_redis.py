@@ -182,12 +182,16 @@ async def test_keys_carry_the_instance_hash_tag_and_never_the_token(
     await client.aclose()
     await store.aclose()
     # The limiter's keys expire within seconds (a loaded machine may get here
-    # after that); the pause lasts two hours.
+    # after that); the pause lasts two hours, the pace and the budget longer.
     assert f"{redis_prefix}{{{ID_INSTANCE}}}:breaker" in keys
+    assert f"{redis_prefix}{{{ID_INSTANCE}}}:pace:contact_lookups" in keys
     assert set(keys) <= {
         f"{redis_prefix}{{{ID_INSTANCE}}}:breaker",
+        f"{redis_prefix}{{{ID_INSTANCE}}}:budget:contact_lookups:86400000000",
         f"{redis_prefix}{{{ID_INSTANCE}}}:limiter:checkAccount",
+        f"{redis_prefix}{{{ID_INSTANCE}}}:pace:contact_lookups",
         f"{redis_prefix}{{{ID_INSTANCE}}}:window:checkAccount",
+        f"{redis_prefix}{{{ID_INSTANCE}}}:window:checkAccount:sent",
     }
     assert all(API_TOKEN not in key for key in keys)
 
