@@ -206,12 +206,15 @@ def test_a_worker_that_dies_ends_the_run_with_its_error(concurrency: int) -> Non
         fake = FakeGreenAPI(rate_limits=False)
         numbers = [79000000000 + i for i in range(6)]
         async with _client(fake, _BrokenStore(numbers[2])) as tg:
-            stream = tg.service.check_accounts(numbers, concurrency=concurrency)
             seen: list[Any] = []
-            async with asyncio.timeout(60):
-                with pytest.raises(RuntimeError, match="unexpected store failure"):
-                    async for number, _ in stream:
-                        seen.append(number)
+
+            async def drain() -> None:
+                stream = tg.service.check_accounts(numbers, concurrency=concurrency)
+                async for number, _ in stream:
+                    seen.append(number)
+
+            with pytest.raises(RuntimeError, match="unexpected store failure"):
+                await asyncio.wait_for(drain(), 60)
             return seen
 
     seen = run_in_fake_time(main())
