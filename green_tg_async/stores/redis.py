@@ -457,8 +457,11 @@ def _client(url: str) -> Client:
     if scheme not in _CLUSTER_SCHEMES:
         return aioredis.Redis.from_url(url)
     try:
+        # Unbounded per node, like a single server's pool: redis-py's cluster
+        # default (100) fails the 101st concurrent call to a node at once, and
+        # an instance's keys all live on one node. `?max_connections=` caps it.
         return aioredis.RedisCluster.from_url(
-            _CLUSTER_SCHEMES[scheme] + url[len(scheme) :]
+            _CLUSTER_SCHEMES[scheme] + url[len(scheme) :], max_connections=2**31
         )
     except RedisClusterException as exc:  # e.g. a database other than 0
         raise ValueError(f"bad Redis Cluster URL: {exc}") from None

@@ -226,3 +226,32 @@ async def test_many_instances_on_fresh_cluster_clients_all_get_their_answers(
     assert len(outcomes) == 30 * 20
     wrong = [o for o in outcomes if not isinstance(o, AccountCheck)]
     assert wrong == []
+
+
+@pytest.mark.redis
+@pytest.mark.redis_cluster
+async def test_more_concurrent_calls_than_redis_py_s_cluster_default_of_100(
+    redis_cluster_url: str, redis_prefix: str
+) -> None:
+    """One instance's keys live on one master; 150 checks at once all pass
+    there, as on a single server (redis-py's cluster client refuses the 101st
+    connection to a node unless told otherwise)."""
+    fake = FakeGreenAPI(rate_limits=False)
+    store = RedisStore(redis_cluster_url, prefix=redis_prefix, timeout=5.0)
+    numbers = [79000000000 + i for i in range(300)]
+    async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
+        outcomes = [
+            outcome
+            async for _, outcome in tg.service.check_accounts(
+                numbers, concurrency=150, force=True
+            )
+        ]
+    await store.aclose()
+    assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
+    assert len(outcomes) == 300
+
+
+def test_a_cluster_url_may_still_cap_the_connections() -> None:
+    store = RedisStore("redis+cluster://127.0.0.1:7000?max_connections=7")
+    assert isinstance(store._redis, aioredis.RedisCluster)
+    assert store._redis.get_connection_kwargs().get("max_connections", 7) == 7
