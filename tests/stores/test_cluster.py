@@ -198,6 +198,19 @@ async def test_an_injected_cluster_client_works_and_is_never_closed(
     await client.aclose()
 
 
+async def _check_all(
+    url: str, prefix: str, fake: FakeGreenAPI, count: int, **options: Any
+) -> list[Any]:
+    """The outcomes of `check_accounts()` for `count` numbers, on a fresh store."""
+    store = RedisStore(url, prefix=prefix, timeout=5.0)
+    numbers = [79000000000 + i for i in range(count)]
+    async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
+        stream = tg.service.check_accounts(numbers, **options)
+        outcomes = [outcome async for _, outcome in stream]
+    await store.aclose()
+    return outcomes
+
+
 @pytest.mark.redis
 @pytest.mark.redis_cluster
 async def test_many_instances_on_fresh_cluster_clients_all_get_their_answers(
@@ -205,27 +218,20 @@ async def test_many_instances_on_fresh_cluster_clients_all_get_their_answers(
 ) -> None:
     """30 instances (every master owns some), each on a client of its own that
     starts cold under concurrent use: every number is answered, none hangs."""
-
-    async def instance(n: int) -> list[Any]:
-        fake = FakeGreenAPI(id_instance=str(1101000100 + n), rate_limits=False)
-        store = RedisStore(redis_cluster_url, prefix=redis_prefix, timeout=5.0)
-        numbers = [79000000000 + i for i in range(20)]
-        async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
-            outcomes = [
-                outcome
-                async for _, outcome in tg.service.check_accounts(
-                    numbers, concurrency=10
-                )
-            ]
-        await store.aclose()
-        return outcomes
-
+    fakes = [
+        FakeGreenAPI(id_instance=str(1101000100 + n), rate_limits=False)
+        for n in range(30)
+    ]
     async with asyncio.timeout(120):  # generous: a hang fails here, not for ever
-        runs = await asyncio.gather(*(instance(n) for n in range(30)))
+        runs = await asyncio.gather(
+            *(
+                _check_all(redis_cluster_url, redis_prefix, fake, 20, concurrency=10)
+                for fake in fakes
+            )
+        )
     outcomes = [outcome for run in runs for outcome in run]
     assert len(outcomes) == 30 * 20
-    wrong = [o for o in outcomes if not isinstance(o, AccountCheck)]
-    assert wrong == []
+    assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
 
 
 @pytest.mark.redis
@@ -237,21 +243,16 @@ async def test_more_concurrent_calls_than_redis_py_s_cluster_default_of_100(
     there, as on a single server (redis-py's cluster client refuses the 101st
     connection to a node unless told otherwise)."""
     fake = FakeGreenAPI(rate_limits=False)
-    store = RedisStore(redis_cluster_url, prefix=redis_prefix, timeout=5.0)
-    numbers = [79000000000 + i for i in range(300)]
-    async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
-        outcomes = [
-            outcome
-            async for _, outcome in tg.service.check_accounts(
-                numbers, concurrency=150, force=True
-            )
-        ]
-    await store.aclose()
-    assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
+    outcomes = await _check_all(
+        redis_cluster_url, redis_prefix, fake, 300, concurrency=150, force=True
+    )
     assert len(outcomes) == 300
+    assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
 
 
-def test_a_cluster_url_may_still_cap_the_connections() -> None:
-    store = RedisStore("redis+cluster://127.0.0.1:7000?max_connections=7")
+@pytest.mark.parametrize(("query", "cap"), [("", 2**31), ("?max_connections=7", 7)])
+def test_a_cluster_url_may_still_cap_the_connections(query: str, cap: int) -> None:
+    store = RedisStore(f"redis+cluster://127.0.0.1:7000{query}")
     assert isinstance(store._redis, aioredis.RedisCluster)
-    assert store._redis.get_connection_kwargs().get("max_connections", 7) == 7
+    seeds = list(store._redis.nodes_manager.startup_nodes.values())
+    assert [node.max_connections for node in seeds] == [cap]
