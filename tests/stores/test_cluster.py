@@ -25,6 +25,9 @@ from green_tg_async.stores import RedisStore
 from green_tg_async.testing import FakeGreenAPI
 
 KEY = "{1}:breaker"
+# Per-call store deadline of the tests with hundreds of calls in flight on one
+# loop: on a loaded 2-core host a call can queue for seconds before it runs.
+LOADED = 30.0
 
 
 def _free_port() -> int:
@@ -189,7 +192,7 @@ async def test_an_injected_cluster_client_works_and_is_never_closed(
 ) -> None:
     seed = "redis://" + redis_cluster_url.removeprefix("redis+cluster://")
     client = aioredis.RedisCluster.from_url(seed)
-    store = RedisStore(client, prefix=redis_prefix)
+    store = RedisStore(client, prefix=redis_prefix, timeout=5.0)
     await store.breaker_open(KEY, until=2e9, reason="469")
     assert await store.limiter_admit("{1}:limiter:m", interval=1.0, burst=1) == 0.0
     await store.aclose()
@@ -199,16 +202,13 @@ async def test_an_injected_cluster_client_works_and_is_never_closed(
 
 
 async def _check_all(
-    url: str, prefix: str, fake: FakeGreenAPI, count: int, **options: Any
+    store: RedisStore, fake: FakeGreenAPI, count: int, **options: Any
 ) -> list[Any]:
-    """The outcomes of `check_accounts()` for `count` numbers, on a fresh store."""
-    store = RedisStore(url, prefix=prefix, timeout=5.0)
+    """The outcomes of `check_accounts()` for `count` numbers of `fake`."""
     numbers = [79000000000 + i for i in range(count)]
     async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
         stream = tg.service.check_accounts(numbers, **options)
-        outcomes = [outcome async for _, outcome in stream]
-    await store.aclose()
-    return outcomes
+        return [outcome async for _, outcome in stream]
 
 
 @pytest.mark.redis
@@ -216,20 +216,26 @@ async def _check_all(
 async def test_many_instances_on_fresh_cluster_clients_all_get_their_answers(
     redis_cluster_url: str, redis_prefix: str
 ) -> None:
-    """30 instances (every master owns some), each on a client of its own that
-    starts cold under concurrent use: every number is answered, none hangs."""
-    fakes = [
-        FakeGreenAPI(id_instance=str(1101000100 + n), rate_limits=False)
+    """30 instances (every master owns some) on 6 clients that start cold under
+    concurrent use (50 calls at once each): every number is answered, none hangs.
+    (A client's first call loads the cluster map: ~65 ms of CPU, so a few.)"""
+    stores = [
+        RedisStore(redis_cluster_url, prefix=redis_prefix, timeout=LOADED)
+        for _ in range(6)
+    ]
+    runs = [
+        _check_all(
+            stores[n % 6],
+            FakeGreenAPI(id_instance=str(1101000100 + n), rate_limits=False),
+            20,
+            concurrency=10,
+        )
         for n in range(30)
     ]
     async with asyncio.timeout(120):  # generous: a hang fails here, not for ever
-        runs = await asyncio.gather(
-            *(
-                _check_all(redis_cluster_url, redis_prefix, fake, 20, concurrency=10)
-                for fake in fakes
-            )
-        )
-    outcomes = [outcome for run in runs for outcome in run]
+        outcomes = [outcome for run in await asyncio.gather(*runs) for outcome in run]
+    for store in stores:
+        await store.aclose()
     assert len(outcomes) == 30 * 20
     assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
 
@@ -242,10 +248,10 @@ async def test_more_concurrent_calls_than_redis_py_s_cluster_default_of_100(
     """One instance's keys live on one master; 150 checks at once all pass
     there, as on a single server (redis-py's cluster client refuses the 101st
     connection to a node unless told otherwise)."""
+    store = RedisStore(redis_cluster_url, prefix=redis_prefix, timeout=LOADED)
     fake = FakeGreenAPI(rate_limits=False)
-    outcomes = await _check_all(
-        redis_cluster_url, redis_prefix, fake, 300, concurrency=150, force=True
-    )
+    outcomes = await _check_all(store, fake, 300, concurrency=150, force=True)
+    await store.aclose()
     assert len(outcomes) == 300
     assert [o for o in outcomes if not isinstance(o, AccountCheck)] == []
 
