@@ -44,12 +44,18 @@ class _Run:
         self.stopped: CircuitOpenError | None = None
         # Bounded: workers never run far ahead of the consumer, so stopping
         # early (or being killed) wastes no look-ups beyond a few in flight.
-        self.done: asyncio.Queue[tuple[int, CheckOutcome]] = asyncio.Queue(concurrency)
+        # An exception instead of a result: a worker died of it.
+        self.done: asyncio.Queue[tuple[int, CheckOutcome] | Exception] = asyncio.Queue(
+            concurrency
+        )
 
     async def work(self) -> None:
-        while self.pending:
-            phone = self.pending.popleft()
-            await self.done.put((phone, await self.check(phone)))
+        try:
+            while self.pending:
+                phone = self.pending.popleft()
+                await self.done.put((phone, await self.check(phone)))
+        except Exception as exc:  # not an outcome: a bug, or a store gone wrong
+            await self.done.put(exc)  # ends the run; no one waits for ever
 
     async def check(self, phone: int) -> CheckOutcome:
         if self.stopped is not None:
@@ -113,7 +119,10 @@ async def check_many(
     ]
     try:
         for _ in range(len(inputs)):
-            phone, outcome = await run.done.get()
+            item = await run.done.get()
+            if isinstance(item, Exception):
+                raise item
+            phone, outcome = item
             for number in inputs[phone]:
                 yield number, outcome
     finally:

@@ -89,7 +89,10 @@ class Service(Section):
         because re-checking numbers without an account is what gets Telegram
         accounts restricted. After a 469 nothing more is sent: every number
         left comes out as `CircuitOpenError` with `retry_at`. Outcomes are
-        `AccountCheck` or the exception instance; nothing is dropped.
+        `AccountCheck` or the exception instance; nothing is dropped. An
+        exception that is not a `GreenAPIError` (a bug, a broken custom store)
+        ends the iteration: it is raised here once the outcomes before it
+        came out.
 
         Use `contextlib.aclosing()` if you may stop early, so the workers are
         cancelled at once.

@@ -2,17 +2,20 @@
 
 The limiter is GCRA in one Lua script per admission, on Redis' own clock
 (`TIME`), so hosts with skewed clocks agree; the theoretical arrival time is an
-integer in microseconds. Breaker changes are optimistic transactions (WATCH /
-MULTI) that apply the same pure transitions as the other stores. Every key
-carries the instance as a hash tag (`{idInstance}`), so the scripts are legal
-on Redis Cluster; no key holds the token.
+integer in microseconds. Breaker changes apply the same pure transitions as the
+other stores, written back by a compare-and-set script (no WATCH / MULTI). Every
+key carries the instance as a hash tag (`{idInstance}`) and every script touches
+keys of one tag only, so they all work on Redis Cluster (`redis+cluster://`);
+no key holds the token.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
-from typing import Any, Final, TypeVar
+import inspect
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, Final, TypeAlias, TypeVar
+from urllib.parse import urlsplit
 
 from green_tg_async._exceptions import StoreUnavailableError
 
@@ -39,7 +42,7 @@ from ._shared import Change, SharedBreaker
 
 try:
     import redis.asyncio as aioredis
-    from redis.exceptions import RedisError, WatchError
+    from redis.exceptions import RedisClusterException
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "RedisStore needs redis-py: pip install 'green-tg-async[redis]'"
@@ -48,6 +51,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
+Client: TypeAlias = "aioredis.Redis | aioredis.RedisCluster"
+
+# `redis+cluster://host:port` (or `rediss+cluster://`): a Redis Cluster, found
+# from that seed node.
+_CLUSTER_SCHEMES: Final = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 # Shared by the limiter scripts: Redis' clock in µs, GCRA booking, send log.
 _LUA_PRELUDE: Final = """
@@ -357,6 +365,32 @@ end
 return out
 """
 )
+# KEYS[1] = breaker hash; ARGV = n, the n field/value pairs the caller read,
+# then 'set' and the pairs to write, 'del', or 'keep'. Writes only if the hash
+# still holds exactly what was read: returns {1}, else {0, pairs now held}.
+_BREAKER_CAS: Final = """
+local h = redis.call('HGETALL', KEYS[1])
+local n = tonumber(ARGV[1])
+local same = #h == 2 * n
+if same then
+  local held = {}
+  for j = 1, #h, 2 do held[h[j]] = h[j + 1] end
+  for j = 2, 2 * n, 2 do
+    if held[ARGV[j]] ~= ARGV[j + 1] then same = false break end
+  end
+end
+if not same then
+  table.insert(h, 1, 0)
+  return h
+end
+local action = ARGV[2 * n + 2]
+if action == 'set' then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 3))
+elseif action == 'del' then
+  redis.call('DEL', KEYS[1])
+end
+return {1}
+"""
 
 
 class RedisStore(
@@ -374,7 +408,12 @@ class RedisStore(
     Example::
 
         store = RedisStore("redis://127.0.0.1:6379/0")  # we own the client
+        store = RedisStore("redis+cluster://10.0.0.1:7000")  # a Redis Cluster
         store = RedisStore(my_redis_client)  # yours (redis.asyncio); never closed
+
+    `my_redis_client` may be a `redis.asyncio.Redis` or `RedisCluster`. A
+    `prefix` may not contain `{` or `}`: the instance id in braces is each
+    key's hash tag, which keeps an instance's keys in one cluster slot.
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
@@ -389,7 +428,7 @@ class RedisStore(
 
     def __init__(
         self,
-        client_or_url: aioredis.Redis | str,
+        client_or_url: Client | str,
         *,
         prefix: str = "green_tg:",
         timeout: float = 0.25,
@@ -397,12 +436,22 @@ class RedisStore(
         fallback_fraction: float = 0.5,
         fallback_probe_interval: float = 5.0,
     ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError(
+                f"prefix must not contain '{{' or '}}' (got {prefix!r}): "
+                "the instance id in braces is the keys' Redis Cluster hash tag"
+            )
+        self._redis: Client
         if isinstance(client_or_url, str):
-            self._redis = client_from_url(client_or_url, timeout=timeout)
+            self._redis = _client(client_or_url, timeout=timeout)
             self._owns = True
         else:
             self._redis = client_or_url
             self._owns = False
+        # A cluster client learns the slot map before its first command goes
+        # out (see `_warm_up`).
+        self._cold = isinstance(self._redis, aioredis.RedisCluster)
+        self._warming = asyncio.Lock()
         self._prefix = prefix
         self._timeout = timeout
         self._fallback = (
@@ -424,6 +473,7 @@ class RedisStore(
         self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
         self._budget_enter = self._redis.register_script(_BUDGET_ENTER)
         self._pace_cut = self._redis.register_script(_PACE_CUT)
+        self._breaker_cas = self._redis.register_script(_BREAKER_CAS)
 
     @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -673,17 +723,44 @@ class RedisStore(
         return self._prefix + key
 
     async def _guard(self, op: Awaitable[T]) -> T:
+        """Await a redis-py call; any way it fails becomes `StoreUnavailableError`.
+
+        redis-py raises more than `RedisError`: `RedisClusterException` and
+        its subclasses, `RuntimeError` (a lock bound to another event loop)
+        and `AttributeError` (a connection closed under a concurrent user)
+        among them. All mean "the store did not do it", so all fail closed, or
+        open where the store is configured to.
+        """
         try:
             async with asyncio.timeout(self._timeout):
+                if self._cold:
+                    await self._warm_up()
                 return await op
         except TimeoutError:
             raise StoreUnavailableError(
                 f"Redis store did not answer within {self._timeout} s"
             ) from None
-        except RedisError as exc:
+        except Exception as exc:
             raise StoreUnavailableError(
                 f"Redis store failed: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            if inspect.iscoroutine(op):
+                op.close()  # never started (warm-up failed): no "never awaited"
+
+    async def _warm_up(self) -> None:
+        """Load the cluster's slot map once, before any command is in flight.
+
+        redis-py 8.0.0-8.1.0 let a fresh `RedisCluster` used by concurrent
+        callers disconnect a connection another caller is opening
+        (`AttributeError: 'NoneType' object has no attribute 'writelines'`).
+        With the map loaded first, the connections open without that race.
+        """
+        async with self._warming:
+            if self._cold:
+                assert isinstance(self._redis, aioredis.RedisCluster)
+                await self._redis.initialize()
+                self._cold = False
 
     async def _update(
         self, key: str, change: Change, *, keep: bool = False
@@ -694,20 +771,19 @@ class RedisStore(
     async def _transact(
         self, key: str, change: Change, keep: bool
     ) -> BreakerRecord | None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    record = change(_decode(await pipe.hgetall(key)))
-                    if record is None and keep:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return None
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    _stage(pipe, key, record)
-                    await pipe.execute()
-                    return record
-                except WatchError:
-                    continue  # another process changed it first: re-read
+        # First guess: no record (the usual case, so most changes take one
+        # round trip). On a mismatch the script returns what it holds: retry.
+        held: Sequence[Any] = []
+        while True:
+            record = change(_decode(dict(zip(held[::2], held[1::2], strict=True))))
+            action: list[str | int] = ["keep" if keep else "del"]
+            if record is not None:
+                action = ["set", *_fields(record)]
+            args = [len(held) // 2, *held, *action]
+            reply = await self._breaker_cas(keys=[key], args=args)
+            if int(reply[0]) == 1:
+                return record
+            held = reply[1:]
 
 
 def _settles(log: SendLog) -> list[int | str]:
@@ -715,19 +791,33 @@ def _settles(log: SendLog) -> list[int | str]:
     return [v for ticket, age in log.settle for v in (ticket, round(age * 1e6))]
 
 
-def _stage(pipe: Any, key: str, record: BreakerRecord | None) -> None:
-    if record is None:
-        pipe.delete(key)
-        return
-    pipe.hset(
-        key,
-        mapping={
-            "open_until": repr(record.open_until),
-            "reason": record.reason,
-            "failures": record.failures,
-            "probe_until": repr(record.probe_until),
-        },
-    )
+def _client(url: str, *, timeout: float) -> Client:
+    """A standalone or cluster client for `url`; ValueError if it is not one."""
+    scheme = urlsplit(url).scheme
+    if scheme not in _CLUSTER_SCHEMES:
+        return client_from_url(url, timeout=timeout)
+    try:
+        # Unbounded per node, like a single server's pool: redis-py's cluster
+        # default (100) fails the 101st concurrent call to a node at once, and
+        # an instance's keys all live on one node. `?max_connections=` caps it.
+        return aioredis.RedisCluster.from_url(
+            _CLUSTER_SCHEMES[scheme] + url[len(scheme) :], max_connections=2**31
+        )
+    except RedisClusterException as exc:  # e.g. a database other than 0
+        raise ValueError(f"bad Redis Cluster URL: {exc}") from None
+
+
+def _fields(record: BreakerRecord) -> list[str | int]:
+    return [
+        "open_until",
+        repr(record.open_until),
+        "reason",
+        record.reason,
+        "failures",
+        record.failures,
+        "probe_until",
+        repr(record.probe_until),
+    ]
 
 
 def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:

@@ -101,12 +101,12 @@ async def test_sqlite_bot_survives_sigkill(
 async def test_redis_bot_survives_sigkill(
     served_fake: tuple[FakeGreenAPI, str],
     tmp_path: Path,
-    redis_url: str,
+    any_redis_url: str,
     redis_prefix: str,
 ) -> None:
     fake, url = served_fake
     out = tmp_path / "handled.txt"
-    argv = ["redis", redis_url, url, str(out), redis_prefix]
+    argv = ["redis", any_redis_url, url, str(out), redis_prefix]
     _check(fake, await _crash_twice_then_finish(fake, argv, out))
 
 

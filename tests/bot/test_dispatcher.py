@@ -544,11 +544,11 @@ async def test_a_signal_stops_polling_gracefully(
 
 @pytest.mark.redis
 async def test_replicas_sharing_a_redis_store_handle_a_redelivery_once(
-    fake: FakeGreenAPI, sleep: RecordingSleep, redis_url: str, redis_prefix: str
+    fake: FakeGreenAPI, sleep: RecordingSleep, any_redis_url: str, redis_prefix: str
 ) -> None:
     from green_tg_async.stores import RedisStore
 
-    store = RedisStore(redis_url, prefix=redis_prefix, timeout=5.0)
+    store = RedisStore(any_redis_url, prefix=redis_prefix, timeout=5.0)
     router = Router()
     handled: list[str] = []
 

@@ -21,7 +21,14 @@ from green_tg_async import (
 )
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import API_TOKEN, T0, FakeClock, RecordingSleep, make_client
+from tests.helpers import (
+    API_TOKEN,
+    T0,
+    FakeClock,
+    RecordingSleep,
+    make_client,
+    run_in_fake_time,
+)
 
 DAY = 86400.0
 
@@ -176,3 +183,40 @@ async def test_a_paused_instance_and_api_errors_come_out_as_outcomes() -> None:
         paused = dict(await _collect(tg, [79000000002, 79000000003], concurrency=1))
     assert all(isinstance(o, CircuitOpenError) for o in paused.values())
     assert len(fake.requests) == 1
+
+
+class _BrokenStore(MemoryStore):
+    """A store whose cache read for one number raises what no store should."""
+
+    def __init__(self, phone: int) -> None:
+        super().__init__()
+        self.phone = phone
+
+    async def cache_get(self, key: str) -> str | None:
+        if key.endswith(f":check:{self.phone}"):
+            raise RuntimeError("unexpected store failure")
+        return await super().cache_get(key)
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_worker_that_dies_ends_the_run_with_its_error(concurrency: int) -> None:
+    """Fake time: a run that hangs instead meets the 60 s deadline at once."""
+
+    async def main() -> list[Any]:
+        fake = FakeGreenAPI(rate_limits=False)
+        numbers = [79000000000 + i for i in range(6)]
+        async with _client(fake, _BrokenStore(numbers[2])) as tg:
+            seen: list[Any] = []
+
+            async def drain() -> None:
+                stream = tg.service.check_accounts(numbers, concurrency=concurrency)
+                async for number, _ in stream:
+                    seen.append(number)
+
+            with pytest.raises(RuntimeError, match="unexpected store failure"):
+                await asyncio.wait_for(drain(), 60)
+            return seen
+
+    seen = run_in_fake_time(main())
+    assert 79000000002 not in seen
+    assert set(seen) < {79000000000 + i for i in range(6)}

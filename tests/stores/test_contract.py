@@ -34,11 +34,14 @@ from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
 KEY = "{1}:breaker"
+# A single Redis server and a Redis Cluster (`redis_url`, `redis_cluster_url`).
+REDIS = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=[pytest.mark.redis, pytest.mark.redis_cluster]),
+]
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-)
+@pytest.fixture(params=["memory", "sqlite", *REDIS])
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StateStore]:
@@ -47,7 +50,7 @@ async def any_store(
     await store.aclose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["sqlite", *REDIS])
 async def shared_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SharedLimiterStore]:
@@ -67,7 +70,9 @@ def _make_store(
         return MemoryStore()
     if kind == "sqlite":
         return SqliteStore(tmp_path / "state.sqlite3")
-    url = request.getfixturevalue("redis_url")
+    url = request.getfixturevalue(
+        "redis_url" if kind == "redis" else "redis_cluster_url"
+    )
     # The contract is about correctness; a loaded CI host may take longer
     # than the 250 ms production deadline (that one is tested in test_redis).
     return RedisStore(
@@ -226,17 +231,8 @@ async def test_concurrent_failures_from_two_connections_all_count(
     request: pytest.FixtureRequest, tmp_path: Path, any_store: StateStore
 ) -> None:
     """Two store objects (two connections, as two processes have) never lose one."""
-    kind = type(any_store).__name__
-    if kind == "MemoryStore":
-        other: StateStore = any_store
-    elif kind == "SqliteStore":
-        other = SqliteStore(tmp_path / "state.sqlite3")
-    else:
-        other = RedisStore(
-            request.getfixturevalue("redis_url"),
-            prefix=request.getfixturevalue("redis_prefix"),
-            timeout=_GENEROUS,
-        )
+    kind = request.node.callspec.params["any_store"]
+    other = any_store if kind == "memory" else _make_store(request, kind, tmp_path)
     try:
         await asyncio.gather(
             *(
@@ -396,9 +392,7 @@ async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
     assert await any_store.cache_get("{1}:k") is None
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("redis", marks=pytest.mark.redis), "fallback"]
-)
+@pytest.fixture(params=["sqlite", *REDIS, "fallback"])
 async def gated_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Any]:

@@ -87,14 +87,20 @@ async def _run_workers(args: list[list[str]]) -> list[str]:
 def _location(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
     if kind == "sqlite":
         return ["sqlite", str(tmp_path / "state.sqlite3")]
-    return ["redis", request.getfixturevalue("redis_url")]
+    fixture = "redis_url" if kind == "redis" else "redis_cluster_url"
+    return ["redis", request.getfixturevalue(fixture)]
 
 
 def _prefix(kind: str, request: pytest.FixtureRequest) -> list[str]:
-    return [request.getfixturevalue("redis_prefix")] if kind == "redis" else []
+    return [] if kind == "sqlite" else [request.getfixturevalue("redis_prefix")]
 
 
-STORES = ["sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+# A single Redis server and a Redis Cluster (`redis_url`, `redis_cluster_url`).
+REDIS = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=[pytest.mark.redis, pytest.mark.redis_cluster]),
+]
+STORES = ["sqlite", *REDIS]
 
 
 @contextlib.asynccontextmanager
@@ -138,7 +144,7 @@ async def _redis_sends(
 
     # No read timeout: MONITOR is quiet while the workers start, and redis-py's
     # default 5 s socket timeout would end it on a loaded machine.
-    client = aioredis.Redis.from_url(url, socket_timeout=None)
+    client = aioredis.Redis.from_url(await _node_of(url, prefix), socket_timeout=None)
     started = asyncio.Event()
 
     async def watch() -> None:
@@ -173,6 +179,24 @@ async def _redis_sends(
         await client.aclose()
 
 
+async def _node_of(url: str, prefix: str) -> str:
+    """The URL of the server holding this instance's keys (on a cluster: one
+    master owns the instance's slot, so MONITOR runs there)."""
+    import redis.asyncio as aioredis
+
+    if not url.startswith("redis+cluster://"):
+        return url
+    seed = "redis://" + url.removeprefix("redis+cluster://")
+    cluster = aioredis.RedisCluster.from_url(seed)
+    try:
+        await cluster.initialize()
+        node = cluster.get_node_from_key(f"{prefix}{{{ID_INSTANCE}}}:window:m")
+    finally:
+        await cluster.aclose()
+    assert node is not None
+    return f"redis://{node.host}:{node.port}/0"
+
+
 @pytest.mark.parametrize("kind", STORES)
 async def test_two_processes_at_a_combined_10_per_second(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -191,14 +215,14 @@ async def test_two_processes_at_a_combined_10_per_second(
     assert max_in_window(server.times) <= 10  # what GREEN-API would count
 
 
-@pytest.mark.redis
+@pytest.mark.parametrize("kind", REDIS)
 async def test_four_processes_share_50_per_second(
-    tmp_path: Path, request: pytest.FixtureRequest
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    store = _location("redis", tmp_path, request)
-    prefix = _prefix("redis", request)
+    store = _location(kind, tmp_path, request)
+    prefix = _prefix(kind, request)
     async with (
-        _recorded_sends("redis", store, prefix, 200) as sends,
+        _recorded_sends(kind, store, prefix, 200) as sends,
         ServerProcess("found") as server,
     ):
         done = await _run_workers([[*store, server.url, "50", "50", *prefix]] * 4)
