@@ -14,7 +14,8 @@ needs no name of its own (`replica=` only names it in logs). Poll:
 
 or serve the bot's webhook behind a load balancer:
 
-    app = Dispatcher(tg, router).webhook_app(token=os.environ["GREEN_API_WEBHOOK_TOKEN"])
+    dp = Dispatcher(AsyncGreenTelegram(store=store), router)
+    app = dp.webhook_app(token=os.environ["GREEN_API_WEBHOOK_TOKEN"])
 
 The replicas share the pause after a 469, the rate of every method, the
 conversation state, the inbox and its claims: the first replica to record a
