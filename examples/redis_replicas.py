@@ -1,22 +1,29 @@
-"""A bot on Redis with two replicas that share one instance.
+"""A bot on Redis with two replicas that poll one instance.
 
 Run the demo (the built-in fake for GREEN-API, a real Redis at REDIS_URL,
 default redis://127.0.0.1:6379/15; keys under REDIS_PREFIX, default
 "example-bot:"):
     python examples/redis_replicas.py
 
-In production each replica is its own process or host, with the same store and
-its own stable name, serving the bot's webhook behind a load balancer:
+In production each replica is its own process or host with the same store; it
+needs no name of its own (`replica=` only names it in logs). Poll:
 
     store = RedisStore("redis://redis.internal:6379/0")
-    dp = Dispatcher(AsyncGreenTelegram(store=store), router, replica="web-1")
+    async with AsyncGreenTelegram(store=store) as tg:
+        await Dispatcher(tg, router).run_polling()
+
+or serve the bot's webhook behind a load balancer:
+
+    dp = Dispatcher(AsyncGreenTelegram(store=store), router)
     app = dp.webhook_app(token=os.environ["GREEN_API_WEBHOOK_TOKEN"])
 
 The replicas share the pause after a 469, the rate of every method, the
-conversation state and the done markers (a notification one replica handled is
-acknowledged by the other without running a handler); each resumes its own
-inbox after a crash. The demo plays the load balancer: it hands each
-notification to one replica, and a redelivery to the other.
+conversation state, the inbox and its claims: the first replica to record a
+notification claims it, so each is handled once, and any live replica takes
+over what a killed one held once its claim runs out. The demo runs both
+replicas polling the same queue at once, in two rounds (every chat's /start,
+then every chat's answer), so the state set on one replica is read on
+whichever handles the next message.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import os
 from green_tg_async import RateLimits
 from green_tg_async.bot import Context, Dispatcher, Router, filters as f
 from green_tg_async.stores import RedisStore
-from green_tg_async.testing import FakeGreenAPI, incoming_text
+from green_tg_async.testing import FakeGreenAPI
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 PREFIX = os.environ.get("REDIS_PREFIX", "example-bot:")
@@ -51,21 +58,19 @@ async def got_name(ctx: Context) -> None:
 
 
 async def main() -> None:
-    """Two replicas, one Redis, one instance; each message answered once."""
+    """Two polling replicas, one Redis, one instance; each message answered once."""
     fake = FakeGreenAPI(rate_limits=False)
     limits = RateLimits(enabled=False)  # the fake has no rates to respect
     stores = [RedisStore(REDIS_URL, prefix=PREFIX) for _ in range(2)]
     clients = [fake.client(store=store, limits=limits) for store in stores]
     try:
-        one, two = (
-            Dispatcher(tg, router, replica=f"replica-{n}")
-            for n, tg in enumerate(clients, 1)
-        )
-        for chat in CHATS:
-            hello = incoming_text(chat, "/start")
-            await one.feed(hello)
-            await two.feed(incoming_text(chat, f"User {chat}"))
-            await two.feed(hello)  # redelivered to the other replica: not again
+        replicas = [Dispatcher(tg, router) for tg in clients]
+        # One chat's messages run in order on one replica, not across two:
+        # the demo queues each chat's answer only once its /start is handled.
+        for texts in (["/start"] * len(CHATS), [f"User {chat}" for chat in CHATS]):
+            for chat, text in zip(CHATS, texts, strict=True):
+                fake.incoming_text(chat, text)
+            await asyncio.gather(*(r.run_polling(until_empty=True) for r in replicas))
         for chat in CHATS:
             print(f"{chat}: " + " | ".join(fake.sent_texts(chat)))
     finally:
