@@ -59,3 +59,18 @@ def test_the_site_builds_and_documents_every_name_in_all(tmp_path: Path) -> None
         public = [n for n in importlib.import_module(module).__all__ if n[0] != "_"]
         missing = [n for n in public if f"{module}.{n}" not in anchors]
         assert not missing, f"{module}: {missing}"
+
+
+def test_every_snippet_include_is_intact_and_names_a_file() -> None:
+    # A formatter once rewrote `--8<-- "examples/bot.py"` as `--8 < --"…"`: the
+    # page then showed that text instead of the example, and the build passed.
+    pages = [ROOT / "mkdocs.yml", *(ROOT / "docs").rglob("*.md")]
+    includes = 0
+    for page in pages:
+        for line in page.read_text().splitlines():
+            if "8<" in line or "8 <" in line:
+                match = re.fullmatch(r'\s*--8<-- "([^"]+)"', line)
+                assert match, f"{page.name}: mangled include {line!r}"
+                assert (ROOT / match.group(1)).is_file(), line
+                includes += 1
+    assert includes >= 5  # the examples and the changelog

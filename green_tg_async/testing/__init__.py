@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from green_tg_async._process import PROCESS, ProcessState
+from green_tg_async.models._decode import DECODING
 
 from ._fake import FAKE_API_URL, FakeGreenAPI
 from ._notifications import incoming_file, incoming_text, outgoing_status, state_changed
@@ -16,6 +19,7 @@ __all__ = [
     "process_state",
     "reset_process_state",
     "state_changed",
+    "strict_decoding",
 ]
 
 
@@ -35,3 +39,15 @@ def reset_process_state() -> None:
     tokens are kept.
     """
     PROCESS.reset()
+
+
+def strict_decoding(enabled: bool = True) -> AbstractContextManager[None]:
+    """Read answers and notifications strictly inside the `with` block.
+
+    A field that does not fit its model then raises `ResponseDecodeError`
+    instead of reading as None, so a test catches a model that drifts from the
+    docs; the documented coercions (an int phone reads as its digits) still
+    apply. `strict_decoding(False)` reads leniently inside a strict run
+    (`GREEN_TG_STRICT_DECODING=1`, read when `green_tg_async` is imported).
+    """
+    return DECODING.strict(enabled)
