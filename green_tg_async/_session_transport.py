@@ -60,7 +60,7 @@ class SessionTransport(httpx.AsyncBaseTransport):
                 request.method,
                 self._url(request.url),
                 data=data,
-                headers=_as_text(headers),
+                headers=headers.multi_items(),
                 timeout=self._timeout(request.extensions.get("timeout")),
                 allow_redirects=False,
                 auto_decompress=False,  # the httpx.Response decodes the body
@@ -142,14 +142,6 @@ def _kind(exc: BaseException) -> type[httpx.TransportError]:
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.UnsupportedProtocol
     return httpx.TransportError
-
-
-def _as_text(headers: httpx.Headers) -> list[tuple[str, str]]:
-    """`headers.multi_items()`, with their encoding looked up once, not twice each."""
-    encoding = headers.encoding
-    return [
-        (key.decode(encoding), value.decode(encoding)) for key, value in headers.raw
-    ]
 
 
 def _text(exc: BaseException) -> str:

@@ -206,7 +206,7 @@ def _maybe_sent(exc: httpx.RequestError) -> bool:
 
 
 def _foreign(method: str, exc: Exception) -> APIConnectionError:
-    """Map an aiohttp error (ours, or one httpx-aiohttp did not translate).
+    """Map an aiohttp error a transport (httpx-aiohttp, a user's) left as it was.
 
     Only an error that means no connection was ever made counts as not
     sent. Anything that is neither aiohttp's nor asyncio's is re-raised.
