@@ -160,9 +160,10 @@ async def test_concurrent_calls_reuse_their_connections() -> None:
     assert rounds[1:] == [rounds[0]] * 2  # no new connection after the first round
 
 
-async def test_a_respx_mock_sees_the_default_clients_calls() -> None:
+@pytest.mark.parametrize("using", ["httpcore", "httpx"])  # where respx patches
+async def test_a_respx_mock_sees_the_default_clients_calls(using: str) -> None:
     assert not httpx_is_patched()
-    with respx.mock(base_url="https://api.example") as router:
+    with respx.mock(base_url="https://api.example", using=using) as router:
         assert httpx_is_patched()
         route = router.post(path__regex=r"/sendMessage/").respond(
             json={"idMessage": "1"}
