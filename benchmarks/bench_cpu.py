@@ -1,11 +1,14 @@
 """Client CPU per call and req/s against the raw-asyncio stand-in (issue 15 §1-2).
 
 Run: python benchmarks/bench_cpu.py [--calls 3000] [--concurrency 16] [--runs 3]
+         [--no-sdk]
 The stand-in (benchmarks/standin.py) runs in its own process. Each client runs
 in a fresh process of its own, so its CPU is `time.process_time()` of that
 process over the timed calls, divided by the calls. Clients: raw aiohttp, raw
-httpx, httpx + httpx-aiohttp (`fast_http_client()`), ours with no http
-arguments (the default: our own aiohttp pool), ours on `fast_http_client()`,
+httpx, httpx + httpx-aiohttp (`fast_http_client()`), the httpx transport the
+default client sends on, driven bare (an `httpx.Request` in, an
+`httpx.Response` out, no pipeline), ours with no http arguments (the
+default: httpx over our own aiohttp pool), ours on `fast_http_client()`,
 ours on an injected stock `httpx.AsyncClient`, and the official SDK (async and
 sync; installed into a throwaway venv, skipped with a message when that
 fails). Runs are interleaved; each figure is the median of `--runs`. The
@@ -51,6 +54,19 @@ async def setup():
             r = await http.post(target, json={"phoneNumber": next(numbers)})
             return json.loads(r.content)
         return call, http.aclose
+    if kind == "our httpx transport, bare":  # what the default client sends on
+        import httpx
+        from green_tg_async._pool import OwnPool
+        pool = OwnPool(httpx.Timeout(30))
+        url_ = httpx.URL(target)
+        headers = httpx.Headers({"Content-Type": "application/json"})
+        async def call():
+            body = json.dumps({"phoneNumber": next(numbers)}).encode()
+            request = pool.request("POST", url_, content=body, headers=headers)
+            r = await pool.transport.handle_async_request(request)
+            await r.aread()
+            return json.loads(r.content)
+        return call, pool.aclose
     if kind.startswith("ours"):
         import httpx
         from green_tg_async import AsyncGreenTelegram, RateLimits, fast_http_client
@@ -121,6 +137,7 @@ OURS = (
     "raw aiohttp",
     "raw httpx",
     "httpx + aiohttp transport",
+    "our httpx transport, bare",
     "ours, default",
     "ours, fast_http_client()",
     "ours, stock httpx",
@@ -144,8 +161,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-sdk", action="store_true")
     args = parser.parse_args()
-    sdk = sdk_python()
+    sdk = None if args.no_sdk else sdk_python()
     clients = [(sys.executable, k) for k in OURS]
     if sdk is not None:
         clients += [(sdk, "SDK async"), (sdk, "SDK sync")]

@@ -1,11 +1,12 @@
-"""Our own connections (no `http_client=`): aiohttp, driven directly for plain calls.
+"""Our own connections (no `http_client=`): one aiohttp session under httpx.
 
-A JSON call goes straight to one `aiohttp.ClientSession`; anything else
-(multipart uploads) goes through `OwnPool.http`, an `httpx.AsyncClient`
-whose transport is httpx-aiohttp over the same session, so every request
-shares one pool. While something has patched httpx's transport (respx,
-pytest-httpx, OpenTelemetry's httpx instrumentation), every request takes
-the stock httpx path instead, so the mock or the instrumentation sees it.
+Every request is an `httpx.Request` handed to `OwnPool.transport`, an httpx
+transport over one `aiohttp.ClientSession` (`SessionTransport`), and comes
+back as an `httpx.Response`. `OwnPool.http` is an `httpx.AsyncClient` on the
+same transport. While something has patched httpx's transport (respx,
+pytest-httpx, OpenTelemetry's httpx instrumentation), requests go through
+`OwnPool.http` and stock httpx instead, so the mock or the instrumentation
+sees them.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from __future__ import annotations
 import functools
 import ssl
 import urllib.request
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 import httpcore
 import httpx
-import yarl
-from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["POOL_CONNECTIONS", "OwnPool", "PooledAnswer", "httpx_is_patched"]
+from ._request_builder import RequestBuilder
+from ._session_transport import SessionTransport
+
+__all__ = ["POOL_CONNECTIONS", "OwnPool", "httpx_is_patched"]
 
 POOL_CONNECTIONS: Final = 100
 """Connections our own pool opens at most, and keeps open while idle.
@@ -65,68 +66,28 @@ class OwnPool:
 
     def __init__(self, timeout: httpx.Timeout) -> None:
         self._session: aiohttp.ClientSession | None = None
-        self._context: ssl.SSLContext | None = None
-        self._timeouts: tuple[httpx.Timeout | None, aiohttp.ClientTimeout] = (
-            None,
-            aiohttp.ClientTimeout(),
-        )
-        self.http = httpx.AsyncClient(timeout=timeout, transport=_Switch(self))
+        self.transport: httpx.AsyncBaseTransport = _Switch(self)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=self.transport)
+        self.request = RequestBuilder(self.http).build
+        """Build the `httpx.Request` `http.build_request` would, faster."""
 
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, made on first use."""
         if self._session is None:
-            context = self._context = _default_ssl_context()
             connector = aiohttp.TCPConnector(
-                limit=POOL_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS, ssl=context
+                limit=POOL_CONNECTIONS,
+                keepalive_timeout=KEEPALIVE_SECONDS,
+                ssl=_default_ssl_context(),
             )
             # Looking proxies up on every request is costly; only if there are any.
             trust_env = bool(urllib.request.getproxies())
             self._session = aiohttp.ClientSession(
-                connector=connector, trust_env=trust_env
+                connector=connector,
+                trust_env=trust_env,
+                # Cookies belong to an httpx client, not to its transport.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
-
-    def ssl_context(self) -> ssl.SSLContext:
-        """The session's TLS context (for httpx-aiohttp, which would make its own)."""
-        self.session()
-        assert self._context is not None
-        return self._context
-
-    async def send(
-        self,
-        method: str,
-        url: yarl.URL,
-        *,
-        phases: httpx.Timeout,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> PooledAnswer:
-        """Send one request on the session; aiohttp errors are left to the caller."""
-        async with self.session().request(
-            method,
-            url,
-            data=content,
-            headers=headers,
-            params=params,
-            timeout=self._timeout(phases),
-            allow_redirects=False,
-        ) as response:
-            body = await response.read()
-        return PooledAnswer(response.status, response.raw_headers, body)
-
-    def _timeout(self, timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
-        """The httpx phases as aiohttp's; the write phase is bounded by the deadline."""
-        cached, mapped = self._timeouts
-        if cached is not timeout:
-            mapped = aiohttp.ClientTimeout(
-                total=None,
-                connect=timeout.pool,  # waiting for a slot, connecting included
-                sock_connect=timeout.connect,
-                sock_read=timeout.read,
-            )
-            self._timeouts = (timeout, mapped)
-        return mapped
 
     def wedged(self) -> bool:
         """True when every slot is held: a connect timeout then means a full pool.
@@ -147,42 +108,6 @@ class OwnPool:
             await self._session.close()
 
 
-class PooledAnswer:
-    """A response aiohttp read in full; headers and text as httpx would give them.
-
-    A successful call only needs the status and the body; building the
-    `httpx.Response` (about 10-15 µs) is left to the calls that need more.
-    """
-
-    __slots__ = ("_raw_headers", "_response", "content", "status_code")
-
-    def __init__(
-        self, status: int, raw_headers: tuple[tuple[bytes, bytes], ...], body: bytes
-    ) -> None:
-        self.status_code = status
-        self.content = body
-        self._raw_headers = raw_headers
-        self._response: httpx.Response | None = None
-
-    def response(self) -> httpx.Response:
-        """The same answer as an `httpx.Response`, made once."""
-        if self._response is None:
-            self._response = httpx.Response(
-                self.status_code, headers=self._raw_headers, content=self.content
-            )
-        return self._response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response().headers
-
-    @property
-    def text(self) -> str:
-        """The body decoded as httpx decodes it."""
-        return self.response().text
-
-
 @functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
     """The default context of httpx (certifi, or `SSL_CERT_FILE`), made once.
@@ -197,8 +122,7 @@ class _Switch(httpx.AsyncBaseTransport):
     """`OwnPool.http`'s transport: aiohttp, or stock httpx while httpx is patched."""
 
     def __init__(self, pool: OwnPool) -> None:
-        self._pool = pool
-        self._aiohttp: AiohttpTransport | None = None
+        self._aiohttp = SessionTransport(pool.session, wedged=pool.wedged)
         self._stock: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -206,11 +130,6 @@ class _Switch(httpx.AsyncBaseTransport):
             if self._stock is None:
                 self._stock = httpx.AsyncHTTPTransport(limits=_STOCK_LIMITS)
             return await self._stock.handle_async_request(request)
-        if self._aiohttp is None:
-            pool = self._pool
-            self._aiohttp = AiohttpTransport(
-                verify=pool.ssl_context(), client=pool.session
-            )
         return await self._aiohttp.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -9,13 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
-import yarl
 
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._fast import is_aiohttp_error, never_connected
 from ._logging import Secret, logger, redact
 from ._methods import MethodSpec
-from ._pool import OwnPool, PooledAnswer, httpx_is_patched
+from ._pool import OwnPool, httpx_is_patched
 
 __all__ = ["Transport"]
 
@@ -36,9 +35,11 @@ class Transport:
 
     Every exchange ends within its deadline (`attempt_deadline()`), whatever
     the server does. With `own` (no `http_client=` or `transport=` given),
-    plain calls go to our aiohttp pool directly (`OwnPool`), and a pool
-    timeout with every slot taken replaces the pool: a slot left behind by a
-    cancelled request must not block the client for ever (what stock
+    each call is an `httpx.Request` handed straight to our pool's httpx
+    transport (`OwnPool`), skipping the auth, redirect, cookie and event-hook
+    layers of `httpx.AsyncClient.send`, none of which our own client uses. A
+    pool timeout (every slot taken) replaces the pool: a slot left behind by
+    a cancelled request must not block the client for ever (what stock
     httpcore 1.0.9 does, encode/httpcore#1093).
     """
 
@@ -51,7 +52,7 @@ class Transport:
         own: Callable[[], OwnPool] | None = None,
     ) -> None:
         # Our own pool (`own`, when the user gave no http_client or transport)
-        # is driven directly for plain calls and rebuilt after a pool timeout.
+        # has its transport driven directly and is rebuilt after a pool timeout.
         self._own = own
         self._pool = own() if own is not None else None
         self._retired: list[OwnPool] = []
@@ -64,7 +65,6 @@ class Transport:
         # Each method's URL, parsed once: httpx parses a str URL on every
         # request, which costs more than anything else we add to a call.
         self._urls: dict[tuple[str, str], httpx.URL] = {}
-        self._direct_urls: dict[tuple[str, str], yarl.URL] = {}
         self._token = token
 
     @property
@@ -76,7 +76,6 @@ class Transport:
     def token(self, token: Secret) -> None:
         self._token = token
         self._urls.clear()  # they hold the old token
-        self._direct_urls.clear()
 
     def url(self, spec: MethodSpec, suffix: str = "") -> httpx.URL | str:
         """Where `spec` is sent: `{prefix}/{method}/{token}{suffix}`."""
@@ -86,17 +85,6 @@ class Transport:
         url = self._urls.get(key)
         if url is None:
             url = self._urls[key] = httpx.URL(self._path(spec))
-        return url
-
-    def _direct_url(self, spec: MethodSpec, suffix: str) -> yarl.URL:
-        """`url()` for aiohttp, in the form httpx would send (already encoded)."""
-        if suffix:
-            return yarl.URL(str(httpx.URL(self._path(spec) + suffix)), encoded=True)
-        key = (spec.host, spec.name)
-        url = self._direct_urls.get(key)
-        if url is None:
-            url = yarl.URL(str(self.url(spec)), encoded=True)
-            self._direct_urls[key] = url
         return url
 
     def _path(self, spec: MethodSpec) -> str:
@@ -117,7 +105,7 @@ class Transport:
 
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
-    ) -> httpx.Response | PooledAnswer:
+    ) -> httpx.Response:
         """Send `spec` once; `request` holds `httpx.AsyncClient.request` arguments.
 
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
@@ -130,31 +118,21 @@ class Transport:
             deadline = self._deadline[1]
         else:
             deadline = attempt_deadline(timeout)
-        direct = (
-            pool is not None and request.keys() <= _DIRECT and not httpx_is_patched()
-        )
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.
         error: APIConnectionError
         scope = asyncio.timeout(deadline)
         try:
             async with scope:
-                if direct:
-                    assert pool is not None
-                    return await pool.send(
-                        spec.http_method,
-                        self._direct_url(spec, suffix),
-                        phases=_as_timeout(request.pop("timeout", _UNSET), http),
-                        **request,
-                    )
-                return await http.request(
-                    spec.http_method, self.url(spec, suffix), **request
+                url = self.url(spec, suffix)
+                if pool is None:
+                    return await http.request(spec.http_method, url, **request)
+                return await _exchange(
+                    pool, pool.request(spec.http_method, url, **request)
                 )
         except TimeoutError as exc:
             if not scope.expired():
                 error = _foreign(spec.name, exc)  # an aiohttp timeout
-                if not error.request_sent and pool is not None and pool.wedged():
-                    self._replace(pool)
             else:
                 error = APITimeoutError(
                     f"{spec.name} did not finish within its {deadline:g} s "
@@ -163,6 +141,8 @@ class Transport:
                     request_sent=True,
                 )
         except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.PoolTimeout) and pool is not None:
+                self._replace(pool)
             error = APITimeoutError(
                 f"{spec.name} timed out: {_describe(exc)}",
                 method=spec.name,
@@ -196,13 +176,23 @@ class Transport:
 
 
 _UNSET: Any = object()  # no per-request timeout: the client's applies
-# Requests our own pool sends on aiohttp directly; the rest go through httpx.
-_DIRECT: Final = frozenset({"content", "headers", "params", "timeout"})
 
 
-def _as_timeout(timeout: Any, http: httpx.AsyncClient) -> httpx.Timeout:
-    """The request's own timeout (always an `httpx.Timeout`), else the client's."""
-    return http.timeout if timeout is _UNSET else timeout
+async def _exchange(pool: OwnPool, request: httpx.Request) -> httpx.Response:
+    """Send `request` on our own pool and read the answer in full.
+
+    While httpx is patched, through `pool.http` (`httpx.AsyncClient.send`),
+    so that a mock which routes at the client (respx's httpx mocker) or at
+    the transport sees it; else on the pool's transport directly.
+    """
+    if httpx_is_patched():
+        return await pool.http.send(request)
+    response = await pool.transport.handle_async_request(request)
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    return response
 
 
 def _maybe_sent(exc: httpx.RequestError) -> bool:
@@ -216,7 +206,7 @@ def _maybe_sent(exc: httpx.RequestError) -> bool:
 
 
 def _foreign(method: str, exc: Exception) -> APIConnectionError:
-    """Map an aiohttp error (ours, or one httpx-aiohttp did not translate).
+    """Map an aiohttp error a transport (httpx-aiohttp, a user's) left as it was.
 
     Only an error that means no connection was ever made counts as not
     sent. Anything that is neither aiohttp's nor asyncio's is re-raised.

@@ -1,4 +1,4 @@
-"""The default transport: our own aiohttp pool, and httpx when a mock needs it."""
+"""The default transport: httpx over our own aiohttp pool; stock httpx for mocks."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from green_tg_async import (
     RetryPolicy,
     ServerError,
 )
-from green_tg_async._pool import OwnPool, httpx_is_patched
+from green_tg_async._base_client import _JSON_HEADERS
+from green_tg_async._pool import OwnPool, _Switch, httpx_is_patched
+from green_tg_async._session_transport import SessionTransport
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from green_tg_async.testing._server import LoopbackServer
@@ -69,11 +71,38 @@ async def test_every_kind_of_request_travels_on_the_default_pool() -> None:
         "getContacts",
         "deleteNotification",
         "uploadFile",
-        "sendFileByUpload",  # multipart, through httpx-aiohttp on the same pool
+        "sendFileByUpload",  # multipart, streamed by aiohttp
     ]
-    assert all("aiohttp" in agent for agent in agents[:5])  # aiohttp's own requests
-    assert switch._aiohttp is not None  # the upload went over httpx-aiohttp
-    assert switch._stock is None  # and nothing over stock httpx
+    # Built as httpx.AsyncClient builds them, its default headers included,
+    assert all(agent.startswith("python-httpx/") for agent in agents)
+    assert switch._stock is None  # and sent on aiohttp, never on stock httpx
+
+
+async def test_every_request_of_the_default_client_is_an_httpx_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """JSON calls too: an `httpx.Request` into an httpx transport, a Response out."""
+    exchanges: list[tuple[str, type, type]] = []
+    handle = _Switch.handle_async_request
+
+    async def spy(self: _Switch, request: httpx.Request) -> httpx.Response:
+        response = await handle(self, request)
+        exchanges.append(
+            (request.url.path.split("/")[2], type(request), type(response))
+        )
+        return response
+
+    monkeypatch.setattr(_Switch, "handle_async_request", spy)
+    async with _served() as (_, server, _), _tg(server.url) as tg:
+        assert not httpx_is_patched()
+        assert (await tg.service.check_account(79876543210)).exist
+        await tg.sending.send_message("10000000", "hi")
+        await tg.service.get_contacts(count=5)
+        await tg.sending.send_file_by_upload("10000000", b"x", file_name="a.txt")
+    assert exchanges == [
+        (name, httpx.Request, httpx.Response)
+        for name in ("checkAccount", "sendMessage", "getContacts", "sendFileByUpload")
+    ]
 
 
 async def test_error_answers_keep_their_headers_and_text() -> None:
@@ -131,9 +160,10 @@ async def test_concurrent_calls_reuse_their_connections() -> None:
     assert rounds[1:] == [rounds[0]] * 2  # no new connection after the first round
 
 
-async def test_a_respx_mock_sees_the_default_clients_calls() -> None:
+@pytest.mark.parametrize("using", ["httpcore", "httpx"])  # where respx patches
+async def test_a_respx_mock_sees_the_default_clients_calls(using: str) -> None:
     assert not httpx_is_patched()
-    with respx.mock(base_url="https://api.example") as router:
+    with respx.mock(base_url="https://api.example", using=using) as router:
         assert httpx_is_patched()
         route = router.post(path__regex=r"/sendMessage/").respond(
             json={"idMessage": "1"}
@@ -167,11 +197,54 @@ async def test_a_patched_httpx_transport_sees_uploads_and_calls(
 async def test_a_per_call_timeout_reaches_aiohttp() -> None:
     pool = OwnPool(httpx.Timeout(30))
     short, longer = httpx.Timeout(1, read=2), httpx.Timeout(3, pool=4)
-    first = pool._timeout(short)
-    assert pool._timeout(short) is first  # mapped once per timeout
+    url = httpx.URL("https://api.example/m")
+    assert (
+        pool.request("POST", url).extensions["timeout"] == pool.http.timeout.as_dict()
+    )
+    phases = pool.request("POST", url, timeout=short).extensions["timeout"]
+    assert phases == short.as_dict()
+    transport = SessionTransport(pool.session, wedged=pool.wedged)
+    first = transport._timeout(phases)
+    assert transport._timeout(short.as_dict()) is first  # mapped once per timeout
     assert (first.sock_connect, first.sock_read, first.connect) == (1, 2, 1)
-    mapped = pool._timeout(longer)
+    mapped = transport._timeout(longer.as_dict())
     assert (mapped.sock_connect, mapped.sock_read, mapped.connect) == (3, 3, 4)
+    assert mapped.total is None  # the attempt deadline bounds the whole
+    await pool.aclose()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"content": b'{"chatId":"1"}', "headers": _JSON_HEADERS},
+        {"content": b'{"chatId":"1"}'},
+        {"content": b"x", "headers": {"Content-Type": "a/b", "GA-Filename": "a.txt"}},
+        {"content": b"x", "headers": {"Content-Length": "1"}},  # httpx's own
+        {"content": b""},
+        {},
+        {"params": {"count": 5}},
+        {
+            "files": {"file": ("a.txt", b"x", "text/plain")},
+            "data": {"chatId": "1"},
+            "headers": {"Content-Type": "multipart/form-data; boundary=b0"},
+        },
+    ],
+)
+async def test_our_requests_are_the_ones_httpx_would_build(
+    options: dict[str, Any],
+) -> None:
+    pool = OwnPool(httpx.Timeout(30))
+    url = httpx.URL("https://api.example:8443/waInstance1/sendMessage/t")
+    for _ in range(2):  # the second one from the caches
+        ours = pool.request("POST", url, **options)
+        theirs = pool.http.build_request("POST", url, **options)
+        assert (ours.method, ours.url, ours.extensions) == (
+            theirs.method,
+            theirs.url,
+            theirs.extensions,
+        )
+        assert ours.headers.raw == theirs.headers.raw
+        assert await ours.aread() == await theirs.aread()
     await pool.aclose()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import aiohttp
 import httpx
 import pytest
 import respx
@@ -105,3 +106,17 @@ async def test_cached_method_urls_follow_a_new_token() -> None:
         assert await tg.receiving.delete_notification(1) is False  # a suffixed URL
     statuses = [method for _, method in fake.requests]
     assert statuses.count("getStateInstance") == 2
+
+
+async def test_a_timeout_an_adapter_leaks_is_ours_and_counts_as_sent() -> None:
+    """aiohttp's own timeout, which an adapter did not translate."""
+
+    def leak(request: httpx.Request) -> httpx.Response:
+        raise aiohttp.ServerTimeoutError("adapter gave up")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(leak)) as http:
+        with pytest.raises(APITimeoutError) as info:
+            await _transport(http).send(METHODS["sendMessage"], json={})
+    assert info.value.request_sent is True
+    assert "attempt deadline" not in str(info.value)
+    assert "adapter gave up" in str(info.value)
