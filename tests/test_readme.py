@@ -1,11 +1,11 @@
 """The README and the docs: every Python block runs, the method list is the table's.
 
-Every ```python block of README.md and docs/ (but docs/incoming/, drafts that
-are not built) runs here unless the line before it is a visible marker with a
-reason, `<!-- not-run: REASON -->`. A page's blocks run in order in one
-namespace; a block with top-level `await` gets `tg`, a client of the sandbox
-instance, and every block sees `fake`, that instance's FakeGreenAPI, served on
-loopback so that `AsyncGreenTelegram()` finds it through GREEN_API_* variables.
+Every ```python block of README.md and docs/ runs here unless the line before
+it is a visible marker with a reason, `<!-- not-run: REASON -->`. A page's
+blocks run in order in one namespace; a block with top-level `await` gets `tg`,
+a client of the sandbox instance, and every block sees `fake`, that instance's
+FakeGreenAPI, served on loopback so that `AsyncGreenTelegram()` finds it
+through GREEN_API_* variables.
 The convention is described for writers in docs/development.md.
 """
 
@@ -35,7 +35,7 @@ DOCS = ROOT / "docs"
 METHODS_PAGE = DOCS / "reference" / "methods.md"
 PAGES = [
     README,
-    *sorted(p for p in DOCS.rglob("*.md") if DOCS / "incoming" not in p.parents),
+    *sorted(DOCS.rglob("*.md")),
 ]
 BLOCK_TIMEOUT = 60.0  # seconds of real time; the blocks take milliseconds
 NOT_RUN = re.compile(r"<!-- not-run: (.*?) -->")
