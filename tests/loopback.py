@@ -10,7 +10,11 @@ from typing import Any
 
 import httpx
 
+from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RetryPolicy
+from green_tg_async.stores import MemoryStore
 from green_tg_async.testing._server import LoopbackServer as _Server
+
+from .helpers import API_TOKEN, ID_INSTANCE, FakeClock, RecordingSleep
 
 Handler = Callable[[str, str, bytes], Awaitable[tuple[int, Any]]]
 
@@ -53,3 +57,18 @@ class LoopbackServer:
         self.arrivals.append(Arrival(at, request.method, request.url.path, body))
         status, payload = await self.handler(request.method, request.url.path, body)
         return httpx.Response(status, json=payload)
+
+
+def loopback_client(
+    server: LoopbackServer, clock: FakeClock, **options: Any
+) -> AsyncGreenTelegram:
+    """A client of `server` on `clock`, with recorded sleeps and its own store."""
+    return AsyncGreenTelegram(
+        ID_INSTANCE,
+        API_TOKEN,
+        api_url=server.url,
+        breaker=BreakerPolicy(clock=clock),
+        retry=RetryPolicy(sleep=RecordingSleep()),
+        store=MemoryStore(),
+        **options,
+    )

@@ -20,7 +20,6 @@ from green_tg_async import (
     ContactInfoLimitError,
     LookupBudget,
     RateLimits,
-    RetryPolicy,
 )
 from green_tg_async.stores import MemoryStore, SqliteStore
 
@@ -28,28 +27,13 @@ from .helpers import (
     API_TOKEN,
     ID_INSTANCE,
     FakeClock,
-    RecordingSleep,
     max_in_window,
     run_in_fake_time,
 )
-from .loopback import LoopbackServer
+from .loopback import LoopbackServer, loopback_client
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = (469, {"message": "User get contact info limit reached"})
-
-
-def _client(
-    server: LoopbackServer, clock: FakeClock, **options: Any
-) -> AsyncGreenTelegram:
-    return AsyncGreenTelegram(
-        ID_INSTANCE,
-        API_TOKEN,
-        api_url=server.url,
-        breaker=BreakerPolicy(clock=clock),
-        retry=RetryPolicy(sleep=RecordingSleep()),
-        store=MemoryStore(),
-        **options,
-    )
 
 
 def test_a_burst_of_checks_meets_a_slow_469_with_exactly_one_request() -> None:
@@ -61,7 +45,7 @@ def test_a_burst_of_checks_meets_a_slow_469_with_exactly_one_request() -> None:
         limits = RateLimits(per_method={"checkAccount": 20})
         async with (
             LoopbackServer(slow_limit) as server,
-            _client(server, FakeClock(), limits=limits) as tg,
+            loopback_client(server, FakeClock(), limits=limits) as tg,
         ):
             results = await asyncio.gather(
                 *(tg.service.check_account(79000000000 + i) for i in range(200)),
@@ -96,7 +80,7 @@ def test_the_in_flight_cap_is_configurable() -> None:
 
         async with (
             LoopbackServer(counting) as server,
-            _client(server, FakeClock(), limits=limits) as tg,
+            loopback_client(server, FakeClock(), limits=limits) as tg,
         ):
             await asyncio.gather(
                 *(tg.service.check_account(79000000000 + i) for i in range(12))
@@ -131,7 +115,7 @@ def test_after_a_469_look_ups_resume_at_half_pace_and_climb_back() -> None:
     async def main() -> tuple[list[float], list[float], list[float]]:
         async with (
             LoopbackServer(_scripted(LIMIT)) as server,
-            _client(server, clock) as tg,
+            loopback_client(server, clock) as tg,
         ):
             with pytest.raises(ContactInfoLimitError):
                 await tg.service.check_account(79000000000)
@@ -158,7 +142,7 @@ def test_a_second_469_halves_the_pace_again() -> None:
     async def main() -> float:
         async with (
             LoopbackServer(_scripted(LIMIT, LIMIT)) as server,
-            _client(server, clock) as tg,
+            loopback_client(server, clock) as tg,
         ):
             for _ in range(2):
                 with pytest.raises(ContactInfoLimitError):
@@ -269,7 +253,7 @@ def test_check_accounts_waits_for_the_budget_instead_of_failing() -> None:
         limits = RateLimits(lookup_budget=LookupBudget(per_minute=3, per_day=None))
         async with (
             LoopbackServer(found) as server,
-            _client(server, clock, limits=limits) as tg,
+            loopback_client(server, clock, limits=limits) as tg,
         ):
             numbers = [79000000000 + i for i in range(5)]
             outcomes = [o async for _, o in tg.service.check_accounts(numbers)]
@@ -296,7 +280,7 @@ def test_when_every_slot_is_in_flight_the_next_call_waits_for_an_answer() -> Non
         limits = RateLimits(per_method={"sendMessage": 2})
         async with (
             LoopbackServer(slow) as server,
-            _client(server, FakeClock(), limits=limits) as tg,
+            loopback_client(server, FakeClock(), limits=limits) as tg,
         ):
 
             async def one(i: int) -> None:

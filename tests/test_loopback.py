@@ -15,38 +15,17 @@ import pytest
 from green_tg_async import (
     AccountCheck,
     APITimeoutError,
-    AsyncGreenTelegram,
-    BreakerPolicy,
     CircuitOpenError,
     ContactInfoLimitError,
     RateLimits,
-    RetryPolicy,
 )
-from green_tg_async.stores import MemoryStore
 
 from .helpers import (
-    API_TOKEN,
-    ID_INSTANCE,
     FakeClock,
-    RecordingSleep,
     max_in_window,
     run_in_fake_time,
 )
-from .loopback import LoopbackServer
-
-
-def _client(
-    server: LoopbackServer, clock: FakeClock, **options: Any
-) -> AsyncGreenTelegram:
-    return AsyncGreenTelegram(
-        ID_INSTANCE,
-        API_TOKEN,
-        api_url=server.url,
-        breaker=BreakerPolicy(clock=clock),
-        retry=RetryPolicy(sleep=RecordingSleep()),
-        store=MemoryStore(),
-        **options,
-    )
+from .loopback import LoopbackServer, loopback_client
 
 
 def test_after_a_469_nothing_reaches_the_instance_until_retry_at() -> None:
@@ -57,7 +36,10 @@ def test_after_a_469_nothing_reaches_the_instance_until_retry_at() -> None:
         return next(answers, (200, {"exist": True, "chatId": "10000000"}))
 
     async def main() -> tuple[list[AccountCheck | BaseException], LoopbackServer, bool]:
-        async with LoopbackServer(handler) as server, _client(server, clock) as tg:
+        async with (
+            LoopbackServer(handler) as server,
+            loopback_client(server, clock) as tg,
+        ):
             # 31 checks at the default 1/s: one is sent, 30 wait at the limiter.
             results = await asyncio.gather(
                 *(tg.service.check_account(79000000000 + i) for i in range(31)),
@@ -88,7 +70,7 @@ def test_35_concurrent_checks_at_10_per_second_never_overfill_a_second() -> None
         limits = RateLimits(per_method={"checkAccount": 10})
         async with (
             LoopbackServer(handler) as server,
-            _client(server, clock, limits=limits) as tg,
+            loopback_client(server, clock, limits=limits) as tg,
         ):
             await asyncio.gather(
                 *(tg.service.check_account(79000000000 + i) for i in range(35))
@@ -113,7 +95,7 @@ def test_a_send_message_that_times_out_is_sent_once() -> None:
     async def main() -> tuple[APITimeoutError, LoopbackServer]:
         async with (
             LoopbackServer(handler) as server,
-            _client(server, clock, timeout=5.0) as tg,
+            loopback_client(server, clock, timeout=5.0) as tg,
         ):
             with pytest.raises(APITimeoutError) as info:
                 await tg.sending.send_message("10000000", "hello")
@@ -136,7 +118,7 @@ def test_a_read_that_times_out_is_retried() -> None:
     async def main() -> tuple[str, LoopbackServer]:
         async with (
             LoopbackServer(handler) as server,
-            _client(server, clock, timeout=5.0) as tg,
+            loopback_client(server, clock, timeout=5.0) as tg,
         ):
             state = await tg.account.get_state_instance()
             return state.state_instance, server
