@@ -49,6 +49,7 @@ from .stores._base import (
     GatedLimiterStore,
     SettlingLimiterStore,
 )
+from .stores._transitions import budget_step
 
 __all__ = ["Limiter", "Wake"]
 
@@ -137,17 +138,7 @@ def _local_budget(key: str, windows: Budget) -> float:
     logs = _of_loop(loop).setdefault(("budget", key, windows), {})
     now = loop.time()
     found = [logs.setdefault(seconds, deque()) for _, seconds in windows]
-    wait = 0.0
-    for log, (limit, seconds) in zip(found, windows, strict=True):
-        if len(log) >= limit:
-            wait = max(wait, log[-limit] + seconds - now)
-    if wait > _EPSILON:
-        return wait
-    for log, (limit, _) in zip(found, windows, strict=True):
-        log.append(now)
-        while len(log) > limit:
-            log.popleft()
-    return 0.0
+    return budget_step(found, windows, now, slack=_EPSILON)
 
 
 def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:

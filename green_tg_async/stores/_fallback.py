@@ -20,7 +20,15 @@ from green_tg_async._logging import logger
 
 from ._base import BreakerRecord, Budget, Gate, GatedAdmission, PaceRecord, SendLog
 from ._gate import admit_gated_stepwise
-from ._transitions import failed, opened, pace_cut, probed, released, succeeded
+from ._transitions import (
+    budget_step,
+    failed,
+    opened,
+    pace_cut,
+    probed,
+    released,
+    succeeded,
+)
 
 __all__ = ["LocalFallback", "fails_open"]
 
@@ -211,17 +219,7 @@ class LocalFallback:
     async def budget_enter(self, key: str, *, windows: Budget) -> float:
         now = time.monotonic()
         logs = [self._sends.setdefault(f"{key}:{s}", deque()) for _, s in windows]
-        wait = 0.0
-        for log, (limit, seconds) in zip(logs, windows, strict=True):
-            if len(log) >= limit:
-                wait = max(wait, log[-limit] + seconds - now)
-        if wait > 0:
-            return wait
-        for log, (limit, _) in zip(logs, windows, strict=True):
-            log.append(now)
-            while len(log) > limit:
-                log.popleft()
-        return 0.0
+        return budget_step(logs, windows, now)
 
     async def pace_get(self, key: str) -> PaceRecord | None:
         return self._paces.get(key)

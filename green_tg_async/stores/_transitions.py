@@ -1,12 +1,18 @@
-"""Pure breaker-record transitions, shared by every store so they agree exactly."""
+"""Pure transitions of breaker records, the pace and budget windows.
+
+Shared by every store (and the in-memory limiter) so they agree exactly.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from collections.abc import Sequence
 
-from ._base import BreakerRecord, PaceRecord
+from ._base import BreakerRecord, Budget, PaceRecord
 
 __all__ = [
+    "budget_step",
     "failed",
     "gate_verdict",
     "opened",
@@ -104,3 +110,24 @@ def pace_cut(
     """After a 469: the pace at `now` times `decrease` (at least `floor`)."""
     factor = max(floor, pace_at(record, now, climb) * decrease)
     return PaceRecord(factor, max(resume_at, record.since if record else 0.0))
+
+
+def budget_step(
+    logs: Sequence[deque[float]], windows: Budget, now: float, slack: float = 0.0
+) -> float:
+    """Record a look-up at `now` in each window's log, or return the wait.
+
+    `logs[i]` holds the times of the last sends in `windows[i]`, oldest first;
+    nothing is recorded while any window is full (a wait above `slack`).
+    """
+    wait = 0.0
+    for log, (limit, seconds) in zip(logs, windows, strict=True):
+        if len(log) >= limit:
+            wait = max(wait, log[-limit] + seconds - now)
+    if wait > slack:
+        return wait
+    for log, (limit, _) in zip(logs, windows, strict=True):
+        log.append(now)
+        while len(log) > limit:
+            log.popleft()
+    return 0.0
