@@ -200,13 +200,19 @@ def test_sandbox_commands_in_the_docs_run(
 def test_the_quickstart_is_what_ci_runs() -> None:
     text = README.read_text(encoding="utf-8")
     (quickstart, *_) = (b for b in blocks(README) if b.language == "bash")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    # Installed from the committed lock, as CI installs: a new release of a
+    # dependency cannot break the README's commands.
+    install = 'pip install -c .ci/constraints.txt -e ".[dev,cli]"'
     assert (
-        'pip install -e ".[dev,cli]" && green-tg --sandbox check-file '
+        f"{install} && green-tg --sandbox check-file "
         "examples/numbers.csv -o results.csv" in quickstart.code
     )
+    assert install in ci
+    assert (ROOT / ".ci" / "constraints.txt").is_file()
     test_command = "coverage run -m pytest && coverage report"
     assert test_command in quickstart.code
-    assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci
     assert len(text.splitlines()) <= 150
 
 
@@ -284,3 +290,24 @@ def test_an_example_runs(example: str, expected: list[str]) -> None:
         check=True,
     )
     assert done.stdout.splitlines() == expected
+
+
+def test_the_stores_guide_names_the_locked_versions() -> None:
+    """The versions the guide says CI tests are the ones in the committed lock."""
+    lock = (ROOT / ".ci" / "constraints.txt").read_text(encoding="utf-8")
+    pinned = dict(re.findall(r"^([a-z0-9-]+)==([^\s;]+)", lock, flags=re.MULTILINE))
+    guide = (ROOT / "docs" / "guides" / "stores.md").read_text(encoding="utf-8")
+    paragraph = guide.split("CI installs the versions in the committed lock")[1]
+    paragraph = " ".join(paragraph.split("\n\n")[0].split())
+    named = {
+        "redis-py": "redis",
+        "httpx": "httpx",
+        "aiohttp": "aiohttp",
+        "aiolimiter": "aiolimiter",
+        "tenacity": "tenacity",
+        "pytest": "pytest",
+        "pytest-asyncio": "pytest-asyncio",
+        "respx": "respx",
+    }
+    for label, package in named.items():
+        assert f"{label} {pinned[package]}" in paragraph, (label, pinned[package])
