@@ -19,7 +19,8 @@ The life of a notification:
 
 A crash between 2 and 4 leaves it in the inbox with a claim that runs out:
 any live dispatcher on the same store then resumes it (checking its done
-marker first), at the latest `claim_lease` seconds later.
+marker first). An idle dispatcher looks for such items every third of a lease
+and, while it finds them, takes more as fast as its slots free up.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ class Dispatcher:
         # (a duplicate arriving meanwhile waits for it).
         self._inflight: dict[str, asyncio.Future[None]] = {}
         self._held: set[str] = set()  # of those, the ones whose claim we took
-        self._keeper: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []  # renewal and takeover
         self._untyped_seen: set[str | None] = set()
 
     # -- sources -------------------------------------------------------------
@@ -242,7 +243,11 @@ class Dispatcher:
         self._closed = False
         self._lanes = lanes
         self._resume(resumed)
-        self._keeper = asyncio.create_task(self._keep_claims(), name="green-tg-bot")
+        more = len(resumed) == self._max_pending
+        self._background = [
+            asyncio.create_task(self._keep_claims(), name="green-tg-bot"),
+            asyncio.create_task(self._take_over(more), name="green-tg-bot:takeover"),
+        ]
 
     async def shutdown(self) -> None:
         """Let running handlers finish within `shutdown_timeout`, then cancel them."""
@@ -250,10 +255,10 @@ class Dispatcher:
         if lanes is None:
             return
         self._closed = True
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None:
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
+        background, self._background = self._background, []
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         cut = await lanes.close(self._shutdown_timeout)
         left, self._inflight = self._inflight, {}
         self._held.clear()
@@ -443,24 +448,40 @@ class Dispatcher:
             logger.info("bot: %s resumed %d notifications", self.replica, len(resumed))
 
     async def _keep_claims(self) -> None:
-        """Renew this dispatcher's claims; take over items whose claim ran out."""
+        """Renew this dispatcher's claims every third of a lease."""
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
                 await self._renew()
-                lanes = self._lanes_or_fail()
-                room = self._max_pending - lanes.pending
-                if room > 0:
-                    self._resume(
-                        await self.store.inbox_resume(
-                            self._queue,
-                            owner=self._owner,
-                            lease=self._lease,
-                            limit=room,
-                        )
-                    )
             except StoreUnavailableError as exc:
-                logger.warning("bot: could not renew or resume claims (%s)", exc)
+                logger.warning("bot: could not renew claims (%s)", exc)
+
+    async def _take_over(self, more: bool) -> None:
+        """Take over items whose claims ran out (a dead replica's backlog).
+
+        While the inbox has more, the next batch is claimed as soon as
+        `concurrency` slots are free, so a backlog costs its handling time;
+        otherwise the inbox is looked at again a third of a lease later.
+        """
+        while True:
+            if not more:
+                await asyncio.sleep(self._lease / 3)
+            more = await self._take_over_batch()
+
+    async def _take_over_batch(self) -> bool:
+        """Claim expired items for the free slots; True when it filled them all."""
+        lanes = self._lanes_or_fail()
+        await lanes.wait_below(max(1, self._max_pending - self._concurrency + 1))
+        room = self._max_pending - lanes.pending
+        try:
+            resumed = await self.store.inbox_resume(
+                self._queue, owner=self._owner, lease=self._lease, limit=room
+            )
+        except StoreUnavailableError as exc:
+            logger.warning("bot: could not take over claims that ran out (%s)", exc)
+            return False
+        self._resume(resumed)
+        return len(resumed) == room
 
     async def _renew(self) -> None:
         items = sorted(self._held)

@@ -458,6 +458,127 @@ def test_a_claim_of_a_killed_replica_is_taken_over_once_it_expires() -> None:
     assert handled == ["orphan"]
 
 
+# -- 10b. a dead replica's backlog is taken over as slots free up (issue 31) --
+
+BACKLOG = 200
+CHATS = 8
+
+
+def _backlog() -> list[tuple[str, str]]:
+    """The inbox items a dead replica left: (item, payload), over CHATS chats."""
+    items = []
+    for i in range(BACKLOG):
+        chat = i % CHATS
+        body = incoming_text(chat, f"m{i}", id_message=f"b{i}")
+        items.append((f"incomingMessageReceived:{chat}:b{i}", json.dumps(body)))
+    return items
+
+
+def test_a_dead_replicas_backlog_is_done_within_a_lease_and_its_handling_time() -> None:
+    lease, seconds_each, concurrency = 6.0, 0.1, 4
+    handling = BACKLOG * seconds_each / concurrency  # 5 s with every slot busy
+    done_at: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        store = MemoryStore(clock=loop.time)
+        for item, payload in _backlog():  # claimed at 0 by a replica that died
+            claim = await store.inbox_take(
+                QUEUE, item, payload, done="d:" + item, owner="dead", lease=lease
+            )
+            assert claim == "claimed"
+        router = Router()
+
+        @router.message()
+        async def handle(ctx: Context) -> None:
+            await asyncio.sleep(seconds_each)
+            done_at.append(loop.time())
+
+        await asyncio.sleep(1)  # a survivor starts a second after the death
+        fake = FakeGreenAPI(rate_limits=False)
+        async with bot_client(fake, RecordingSleep(), store=store) as client:
+            dp = Dispatcher(client, router, concurrency=concurrency, claim_lease=lease)
+            await dp.start()
+            await asyncio.sleep(60)
+            await dp.shutdown()
+        assert await store.inbox_items(QUEUE) == []
+
+    run_in_fake_time(main())
+    assert len(done_at) == BACKLOG
+    # The claims run out at `lease`; an idle dispatcher looks every lease / 3.
+    # Before issue 31 it took 16 items per look: done at 31 s.
+    assert max(done_at) <= lease + lease / 3 + handling
+
+
+def test_a_store_outage_while_taking_over_is_logged_and_a_later_look_takes_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Flaky(MemoryStore):
+        calls = 0
+
+        async def inbox_resume(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == 2:  # the first look after start-up
+                raise StoreUnavailableError("down")
+            return await super().inbox_resume(*args, **kwargs)
+
+    handled: list[str | None] = []
+
+    async def main() -> None:
+        store = Flaky(clock=asyncio.get_running_loop().time)
+        item, payload = _backlog()[0]
+        await store.inbox_take(QUEUE, item, payload, done="d", owner="dead", lease=15)
+        fake = FakeGreenAPI(rate_limits=False)
+        async with bot_client(fake, RecordingSleep(), store=store) as client:
+            dp = Dispatcher(client, _router(handled), claim_lease=30)
+            await dp.start()
+            await asyncio.sleep(25)  # looks at 10 (down) and 20 (taken over)
+            await dp.shutdown()
+
+    with caplog.at_level(logging.WARNING, logger="green_tg_async"):
+        run_in_fake_time(main())
+    assert handled == ["m0"]
+    assert "could not take over claims that ran out (down)" in caplog.text
+
+
+async def _take_over_backlog(fake: FakeGreenAPI, store: Any) -> list[str | None]:
+    """Run a dispatcher over a backlog whose claims ran out; return what it handled."""
+    for item, payload in _backlog():
+        assert await store.inbox_add(QUEUE, item, payload)  # its claims ran out
+    handled: list[str | None] = []
+    lease = 60.0
+    async with bot_client(fake, RecordingSleep(), store=store) as client:
+        dp = Dispatcher(client, _router(handled), concurrency=4, claim_lease=lease)
+        # Taking 16 items per lease / 3, as before issue 31, needs 4 minutes;
+        # slots freeing up take the rest within seconds.
+        async with asyncio.timeout(lease / 3):
+            await dp.run_polling(until_empty=True)
+    await store.aclose()
+    return handled
+
+
+async def test_a_backlog_in_sqlite_is_taken_over_as_slots_free_up(
+    fake: FakeGreenAPI, tmp_path: Path
+) -> None:
+    handled = await _take_over_backlog(fake, SqliteStore(tmp_path / "bot.sqlite3"))
+    assert sorted(handled, key=lambda text: int(str(text)[1:])) == [
+        f"m{i}" for i in range(BACKLOG)
+    ]
+
+
+@pytest.mark.redis
+async def test_a_backlog_in_redis_is_taken_over_as_slots_free_up(
+    fake: FakeGreenAPI, any_redis_url: str, redis_prefix: str
+) -> None:
+    from green_tg_async.stores import RedisStore
+
+    store = RedisStore(any_redis_url, prefix=redis_prefix, timeout=5.0)
+    handled = await _take_over_backlog(fake, store)
+    assert sorted(handled, key=lambda text: int(str(text)[1:])) == [
+        f"m{i}" for i in range(BACKLOG)
+    ]
+
+
 def test_a_claim_is_renewed_while_a_long_handler_runs() -> None:
     clock = [1000.0]
     store = MemoryStore(clock=lambda: clock[0])
@@ -788,7 +909,7 @@ def test_lost_claims_and_store_outages_of_the_renewal_are_logged(
     with caplog.at_level(logging.WARNING, "green_tg_async"):
         run_in_fake_time(main())
     assert handled == ["x"]
-    assert "could not renew or resume claims" in caplog.text
+    assert "could not renew claims" in caplog.text
     assert "lost the claim of 1 notifications" in caplog.text
 
 
