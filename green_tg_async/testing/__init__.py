@@ -9,10 +9,12 @@ from green_tg_async.models._decode import DECODING
 
 from ._fake import FAKE_API_URL, FakeGreenAPI
 from ._notifications import incoming_file, incoming_text, outgoing_status, state_changed
+from ._outbox import SendFault
 
 __all__ = [
     "FAKE_API_URL",
     "FakeGreenAPI",
+    "SendFault",
     "incoming_file",
     "incoming_text",
     "outgoing_status",

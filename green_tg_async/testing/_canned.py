@@ -52,6 +52,19 @@ def _forward(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     return {"messages": [fake.record_send("forwardMessages", body) for _ in ids]}
 
 
+def _last_outgoing(fake: FakeGreenAPI, query: dict[str, Any]) -> Any:
+    try:
+        minutes = float(query.get("minutes", 1440))
+    except ValueError:
+        minutes = 1440.0
+    return shapes.outgoing_history(fake, minutes)
+
+
+def _clear_queue(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    fake.outbox.clear()
+    return {"isCleared": True}
+
+
 def _clear_webhooks(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
     fake.queue.clear()
     return {"isCleared": True, "reason": ""}
@@ -84,10 +97,10 @@ CANNED: Final[Mapping[str, Answer]] = {
     "getChatHistory": shapes.chat_history,
     "getMessage": shapes.message,
     "lastIncomingMessages": lambda fake, body: shapes.incoming_history(fake),
-    "lastOutgoingMessages": lambda fake, body: shapes.outgoing_history(fake),
-    "showMessagesQueue": lambda fake, body: [],
-    "getMessagesCount": lambda fake, body: {"count": 0},
-    "clearMessagesQueue": _flag("isCleared"),
+    "lastOutgoingMessages": _last_outgoing,
+    "showMessagesQueue": lambda fake, body: shapes.sending_queue(fake),
+    "getMessagesCount": lambda fake, body: {"count": len(fake.outbox.held)},
+    "clearMessagesQueue": _clear_queue,
     "getWebhooksCount": lambda fake, body: {"count": len(fake.queue)},
     "clearWebhooksQueue": _clear_webhooks,
     "readChat": _flag("setRead"),

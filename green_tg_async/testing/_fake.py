@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
-import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
@@ -16,14 +16,20 @@ from green_tg_async._client import AsyncGreenTelegram
 from green_tg_async._config import DOCUMENTED_RATES
 
 from . import _notifications as build, _shapes as shapes
+from ._accounts import check_account
 from ._canned import CANNED
 from ._login import LoginScript
+from ._outbox import Outbox, SendFault
+from ._requests import (
+    asgi_request,
+    asgi_respond,
+    fields_of as _body,
+    long_poll_seconds as _long_poll_seconds,
+)
 
 __all__ = ["FAKE_API_URL", "FakeGreenAPI"]
 
 FAKE_API_URL: Final = "https://fake.green-api.invalid"
-_LIMIT_REASON: Final = "User get contact info limit reached"
-_NOT_READY: Final = "instance is starting or not authorized"
 _Handler = Callable[[httpx.Request, dict[str, Any]], httpx.Response]
 
 
@@ -38,7 +44,9 @@ class FakeGreenAPI:
     `receiveTimeout` waits for a notification up to that long on the loop's
     clock (`long_poll=False`: answers at once). Every other documented method
     gets a plausible answer of the right shape (sends get fresh ids, settings
-    stick, `updateApiToken` rotates the token)::
+    stick, `updateApiToken` rotates the token). Sends go out at once, into
+    the outgoing journal, unless `hold_sends()` keeps them in the sending
+    queue; `fail_next_send()` scripts a lost answer or a 500::
 
         fake = FakeGreenAPI(lookup_limit=3)
         async with fake.client() as tg:
@@ -58,6 +66,7 @@ class FakeGreenAPI:
         chat_quota: int | None = None,
         long_poll: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.id_instance = id_instance
         self.api_token = api_token
@@ -78,6 +87,8 @@ class FakeGreenAPI:
         self.queue: deque[tuple[int, dict[str, Any]]] = deque()
         self.received: list[dict[str, Any]] = []  # incoming messages, as queued
         self._clock = clock
+        self.outbox: Outbox = Outbox(self.sends, clock, wall_clock)
+        """The sending queue and the send faults (see `hold_sends`)."""
         self._lookups: dict[int | str, float] = {}
         self._chats: set[str] = set()
         self._recent: dict[str, deque[float]] = {}
@@ -86,7 +97,7 @@ class FakeGreenAPI:
         self._ids = itertools.count(1_769_676_078_000)
         self._handlers: dict[str, _Handler] = {
             "getStateInstance": self._on_get_state_instance,
-            "checkAccount": self._on_check_account,
+            "checkAccount": lambda request, body: check_account(self, body),
             "sendMessage": self._on_send_message,
             "receiveNotification": self._on_receive_notification,
             "deleteNotification": self._on_delete_notification,
@@ -158,6 +169,7 @@ class FakeGreenAPI:
 
         Each item is the request body plus `method` and the new `idMessage`.
         """
+        self.outbox.release_due()
         wanted = None if chat_id is None else str(chat_id)
         return [
             {**body, "method": method, "idMessage": id_message}
@@ -223,6 +235,13 @@ class FakeGreenAPI:
             return httpx.Response(404, json={"message": f"method {method} not found"})
         if self._over_rate(method):
             return httpx.Response(429, headers={"Retry-After": "1"})
+        self.outbox.release_due()
+        apply = functools.partial(self._apply, request, method, handler)
+        return self.outbox.answer(method, request, apply)
+
+    def _apply(
+        self, request: httpx.Request, method: str, handler: _Handler | None
+    ) -> httpx.Response:
         if handler is None:
             answer = CANNED[method](self, _body(request))
             if answer is None:
@@ -277,40 +296,6 @@ class FakeGreenAPI:
             self.state = self._states.popleft()
         return httpx.Response(200, json={"stateInstance": self.state})
 
-    def _on_check_account(
-        self, request: httpx.Request, body: dict[str, Any]
-    ) -> httpx.Response:
-        if self.state != "authorized":
-            return httpx.Response(200, json={"status": False, "reason": _NOT_READY})
-        subject = body.get("phoneNumber", body.get("username"))
-        if not isinstance(subject, int | str) or isinstance(subject, bool):
-            return httpx.Response(400, json={"message": "Validation failed"})
-        if self._limit_reached(subject):
-            if self.limit_form == "body":
-                return httpx.Response(
-                    200, json={"status": False, "reason": _LIMIT_REASON}
-                )
-            return _text(469, _LIMIT_REASON)
-        chat_id = self._chat_id(subject)
-        return httpx.Response(200, json={"exist": bool(chat_id), "chatId": chat_id})
-
-    def _limit_reached(self, subject: int | str) -> bool:
-        if self.lookup_limit is None:
-            return False
-        now = self._clock()
-        self._lookups = {
-            s: t for s, t in self._lookups.items() if t > now - self.lookup_window
-        }
-        self._lookups[subject] = now
-        return len(self._lookups) > self.lookup_limit
-
-    def _chat_id(self, subject: int | str) -> str:
-        if subject in self.accounts:
-            return self.accounts[subject]
-        if isinstance(subject, int) and subject % 2 == 0:
-            return str(subject)[-8:]
-        return ""
-
     def _on_send_message(
         self, request: httpx.Request, body: dict[str, Any]
     ) -> httpx.Response:
@@ -327,10 +312,36 @@ class FakeGreenAPI:
         return httpx.Response(200, json={"idMessage": self.record_send(body=body)})
 
     def record_send(self, method: str = "sendMessage", body: Any = None) -> str:
-        """Remember a send (any method) and return its new `idMessage`."""
+        """Apply a send (any method; sent, or held) and return its `idMessage`."""
         id_message = str(next(self._ids))
-        self.sends.append((method, id_message, dict(body or {})))
+        self.outbox.accept(method, id_message, dict(body or {}))
         return id_message
+
+    # -- the sending queue and send faults -------------------------------------
+
+    def hold_sends(self, seconds: float | None = None) -> None:
+        """Keep each following send in the sending queue (`showMessagesQueue`).
+
+        The queue goes out in order, into the journal, each `seconds` later
+        on the fake's `clock`, or at `release_sends()` when `seconds` is None.
+        """
+        self.outbox.hold(seconds)
+
+    def release_sends(self) -> list[str]:
+        """Send every held message now and stop holding; return their ids."""
+        return self.outbox.release()
+
+    def fail_next_send(self, fault: SendFault, *, times: int = 1) -> None:
+        """Answer the next `times` sends (any send method) with `fault`.
+
+        - `"timeout_after_apply"`: the send is applied, the answer is lost
+          (the client sees a read timeout: `APITimeoutError`);
+        - `"disconnect_after_apply"`: applied, then the connection drops
+          (`APIConnectionError`);
+        - `"500_after_apply"`: applied, answered 500 (`ServerError`);
+        - `"500_before_apply"`: answered 500 without applying it.
+        """
+        self.outbox.add_fault(fault, times)
 
     def history(self) -> list[dict[str, Any]]:
         """Sent messages as `getChatHistory` items (documented shape), newest first."""
@@ -361,56 +372,15 @@ class FakeGreenAPI:
         send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
     ) -> None:
         """The fake as an ASGI app, for uvicorn, hypercorn or `httpx.ASGITransport`."""
-        if scope["type"] != "http":
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        query = scope.get("query_string", b"").decode()
-        url = f"http://fake{scope['path']}" + (f"?{query}" if query else "")
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-        ]
-        response = await self.handle_async(
-            httpx.Request(scope["method"], url, headers=headers, content=body)
-        )
-        raw_headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": raw_headers,
-            }
-        )
-        await send({"type": "http.response.body", "body": response.content})
+        if scope["type"] == "http":
+            request = await asgi_request(scope, receive)
+            await asgi_respond(send, await self.handle_async(request))
 
     def __repr__(self) -> str:
         return (
             f"<FakeGreenAPI id_instance={self.id_instance!r} state={self.state!r} "
             f"requests={len(self.requests)}>"
         )
-
-
-def _long_poll_seconds(request: httpx.Request) -> float:
-    """The `receiveTimeout` of a `receiveNotification` request, else 0."""
-    if "/receiveNotification/" not in request.url.path:
-        return 0.0
-    try:
-        return float(request.url.params.get("receiveTimeout", 0))
-    except ValueError:
-        return 0.0
-
-
-def _body(request: httpx.Request) -> dict[str, Any]:
-    if not request.content:
-        return {}
-    try:
-        data = json.loads(request.content)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _text(status: int, text: str) -> httpx.Response:

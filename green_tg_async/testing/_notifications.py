@@ -12,7 +12,7 @@ import itertools
 import time
 from typing import Any, Final, TypedDict, Unpack
 
-from ._shapes import OWN_WID
+from ._shapes import FILES_URL, OWN_WID
 
 __all__ = [
     "Sender",
@@ -101,7 +101,7 @@ def incoming_file(
     data = {
         "typeMessage": type_message,
         "fileMessageData": {
-            "downloadUrl": f"https://files.fake.green-api.invalid/{file_name}",
+            "downloadUrl": f"{FILES_URL}/{file_name}",
             "caption": caption,
             "fileName": file_name,
             "jpegThumbnail": "",

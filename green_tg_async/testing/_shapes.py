@@ -8,6 +8,7 @@ against the documented examples.
 
 from __future__ import annotations
 
+import mimetypes
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from ._fake import FakeGreenAPI
 
 __all__ = [
+    "FILES_URL",
     "OWN_PHONE",
     "OWN_WID",
     "account_settings",
@@ -26,9 +28,14 @@ __all__ = [
     "incoming_history",
     "message",
     "outgoing_history",
+    "outgoing_item",
+    "queued_item",
+    "sending_queue",
     "settings",
 ]
 
+FILES_URL: Final = "https://files.fake.green-api.invalid"
+"""Where the fake's files are (`downloadUrl`s)."""
 OWN_PHONE: Final = 79876543210
 """The fake account's own number."""
 OWN_WID: Final = f"{OWN_PHONE}@c.us"
@@ -80,25 +87,18 @@ def account_settings(fake: FakeGreenAPI) -> dict[str, Any]:
     }
 
 
-def outgoing_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
-    """Sent messages as journal items, newest first."""
-    now = int(time.time())
-    return [
-        {
-            "type": "outgoing",
-            "idMessage": id_message,
-            "timestamp": now,
-            "statusMessage": "delivered",
-            "sendByApi": True,
-            "typeMessage": "textMessage" if method == "sendMessage" else method,
-            "chatId": str(body.get("chatId", "")),
-            "chatType": _chat_type(str(body.get("chatId", ""))),
-            "isForwarded": False,
-            "forwardingScore": 0,
-            "textMessage": body.get("message") or "",
-        }
+def outgoing_history(
+    fake: FakeGreenAPI, minutes: float | None = None
+) -> list[dict[str, Any]]:
+    """Sent messages as journal items, newest first (of the last `minutes`)."""
+    items = [
+        outgoing_item(method, id_message, body, fake.outbox.sent_at[id_message])
         for method, id_message, body in reversed(fake.sends)
     ]
+    if minutes is None:
+        return items
+    since = fake.outbox.wall_time() - minutes * 60
+    return [item for item in items if item["timestamp"] >= since]
 
 
 def incoming_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
@@ -238,3 +238,76 @@ def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "isChannel": False,
         **{f"allowParticipants{flag}": True for flag in flags},
     }
+
+
+# -- the outgoing journal and the sending queue (issue 31) --
+
+_TYPE_MESSAGE: Final = {
+    "sendMessage": "textMessage",
+    "sendLocation": "locationMessage",
+    "sendContact": "contactMessage",
+    "sendPoll": "pollMessage",
+    "forwardMessages": "textMessage",
+}
+_QUEUE_TYPE: Final = {"sendFileByUpload": "sendFileByUrl"}  # as the docs say
+
+
+def outgoing_item(
+    method: str, id_message: str, body: dict[str, Any], timestamp: int
+) -> dict[str, Any]:
+    """A sent message as the journals show it (lastOutgoingMessages page).
+
+    Text carries `textMessage`, files `downloadUrl`, `caption`, `fileName`,
+    `mimeType`; the Telegram pages show no content field for locations,
+    contacts and polls, so their items have none.
+    """
+    chat = str(body.get("chatId", ""))
+    item: dict[str, Any] = {
+        "type": "outgoing",
+        "idMessage": id_message,
+        "timestamp": timestamp,
+        "statusMessage": "delivered",
+        "sendByApi": True,
+        "typeMessage": _TYPE_MESSAGE.get(method, "documentMessage"),
+        "chatId": chat,
+        "chatType": _chat_type(chat),
+        "isForwarded": method == "forwardMessages",
+        "forwardingScore": int(method == "forwardMessages"),
+    }
+    if item["typeMessage"] == "textMessage":
+        item["textMessage"] = str(body.get("message", ""))
+    elif method not in _TYPE_MESSAGE:
+        item.update(_file_fields(method, body))
+    return item
+
+
+def _file_fields(method: str, body: dict[str, Any]) -> dict[str, Any]:
+    name = str(body.get("fileName", "file"))
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    kind = mime.split("/")[0]
+    url = body.get("urlFile") if method == "sendFileByUrl" else None
+    return {
+        "typeMessage": f"{kind}Message"
+        if kind in ("image", "video", "audio")
+        else "documentMessage",
+        "downloadUrl": str(url or f"{FILES_URL}/{name}"),
+        "caption": str(body.get("caption", "")),
+        "fileName": name,
+        "mimeType": mime,
+    }
+
+
+def queued_item(method: str, id_message: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A held send as `showMessagesQueue` shows it: the body as sent."""
+    return {
+        "idMessage": id_message,
+        "type": _QUEUE_TYPE.get(method, method),
+        "body": body,
+    }
+
+
+def sending_queue(fake: FakeGreenAPI) -> list[dict[str, Any]]:
+    """`showMessagesQueue`: the first 500 held sends, oldest first."""
+    fake.outbox.release_due()
+    held = fake.outbox.held[:500]
+    return [queued_item(h.method, h.id_message, h.body) for h in held]

@@ -13,15 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from green_tg_async import testing
-from green_tg_async.testing import FakeGreenAPI
+from green_tg_async import AsyncGreenTelegram, RateLimits, testing
+from green_tg_async.models import ContactCard
+from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
 
 from .corpus import MethodExample, method_examples, notification_examples, params
 from .exchange import call
 
 # The fake's queue has its own tests; partner methods are not part of the fake.
 SKIPPED = frozenset({"receiveNotification"})
-# The fake sends at once, so nothing ever waits in its send queue.
+# The fake sends at once unless it holds sends (its held queue is checked below).
 MAY_BE_EMPTY = frozenset({"showMessagesQueue"})
 # getMessage answers one item of the getChatHistory shape (its page says so).
 SHAPED_LIKE = {"getMessage": "getChatHistory"}
@@ -122,3 +123,96 @@ async def test_the_fake_lists_username_accounts_with_a_hidden_phone() -> None:
         ("@ann", None),
         ("", "79001234567"),
     ]
+
+
+# -- the sending queue and the outgoing journal (issue 31) --
+
+JOURNALS = (
+    "getChatHistory",
+    "getMessage",
+    "lastIncomingMessages",
+    "lastOutgoingMessages",
+)
+CONTENT = frozenset({"textMessage", "downloadUrl", "caption", "fileName", "mimeType"})
+SENDS: dict[str, Any] = {
+    "text": lambda tg: tg.sending.send_message("10000000", "test"),
+    "image by URL": lambda tg: tg.sending.send_file_by_url(
+        "10000000", "https://example.com/a.jpg", "a.jpg", caption="look"
+    ),
+    "document by upload": lambda tg: tg.sending.send_file_by_upload(
+        "10000000", b"%PDF", file_name="r.pdf"
+    ),
+    "location": lambda tg: tg.sending.send_location("10000000", 55.75, 37.62),
+    "contact": lambda tg: tg.sending.send_contact(
+        "10000000", ContactCard(phone_contact=79001234567, first_name="Ann")
+    ),
+    "poll": lambda tg: tg.sending.send_poll("10000000", "Tea?", ["yes", "no"]),
+}
+
+TYPE_MESSAGE = {
+    "text": "textMessage",
+    "image by URL": "imageMessage",
+    "document by upload": "documentMessage",
+    "location": "locationMessage",
+    "contact": "contactMessage",
+    "poll": "pollMessage",
+}
+
+
+def _journal_items() -> list[dict[str, Any]]:
+    """Every documented journal item (history, one message, last messages)."""
+    items: list[dict[str, Any]] = []
+    for method in JOURNALS:
+        for answer in _documented(method):
+            items += answer if isinstance(answer, list) else [answer]
+    return items
+
+
+def _raw(fake: FakeGreenAPI, method: str, body: Any = None) -> Any:
+    url = f"{FAKE_API_URL}/waInstance{fake.id_instance}/{method}/{fake.api_token}"
+    verb = "GET" if body is None else "POST"
+    return json.loads(fake.handle(httpx.Request(verb, url, json=body)).content)
+
+
+def _client(fake: FakeGreenAPI) -> AsyncGreenTelegram:
+    return fake.client(limits=RateLimits(enabled=False))
+
+
+@pytest.mark.parametrize("kind", sorted(SENDS))
+async def test_a_sent_message_is_a_documented_journal_item(kind: str) -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake) as tg:
+        sent = await SENDS[kind](tg)
+    chat = {"chatId": "10000000"}
+    (item,) = _raw(fake, "lastOutgoingMessages")
+    assert _raw(fake, "getChatHistory", chat) == [item]
+    assert _raw(fake, "getMessage", {**chat, "idMessage": sent.id_message}) == item
+    documented = _journal_items()
+    outgoing = [d for d in documented if d["type"] == "outgoing"]
+    kinds = {key: type(value) for d in documented for key, value in d.items()}
+    # Each field is a documented one of its documented JSON type, and every
+    # field all documented outgoing items have (but their content) is there.
+    assert {key: type(value) for key, value in item.items()}.items() <= kinds.items()
+    assert set.intersection(*(set(d) for d in outgoing)) - CONTENT <= set(item)
+    assert item["typeMessage"] == TYPE_MESSAGE[kind]
+    assert item["typeMessage"] in {ex.type_message for ex in notification_examples()}
+    if item["typeMessage"] == "textMessage":
+        assert any(same_shape(item, d) for d in outgoing)
+
+
+async def test_a_held_send_is_a_documented_queue_item() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    fake.hold_sends()
+    async with _client(fake) as tg:
+        sent = await tg.sending.send_message("10000000", "test")
+    queued = _raw(fake, "showMessagesQueue")
+    documented = [a for a in _documented("showMessagesQueue") if a]
+    assert queued == [
+        {
+            "idMessage": sent.id_message,
+            "type": "sendMessage",
+            "body": {"chatId": "10000000", "message": "test"},
+        }
+    ]
+    assert any(same_shape(queued, answer) for answer in documented)
+    assert _raw(fake, "getMessagesCount") == {"count": 1}
