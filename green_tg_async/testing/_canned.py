@@ -48,8 +48,10 @@ def _new_token(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
 
 
 def _forward(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    """One send per forwarded message, each naming only its original."""
     ids = body.get("messages") or []
-    return {"messages": [fake.record_send("forwardMessages", body) for _ in ids]}
+    copies = [{**body, "messages": [original]} for original in ids]
+    return {"messages": [fake.record_send("forwardMessages", c) for c in copies]}
 
 
 def _last_outgoing(fake: FakeGreenAPI, query: dict[str, Any]) -> Any:

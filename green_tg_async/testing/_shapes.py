@@ -91,13 +91,21 @@ def outgoing_history(
     fake: FakeGreenAPI, minutes: float | None = None
 ) -> list[dict[str, Any]]:
     """Sent messages as journal items, newest first (of the last `minutes`)."""
+    now = fake.outbox.wall_time()
+    sends = list(reversed(fake.sends))
     items = [
-        outgoing_item(method, id_message, body, fake.outbox.sent_at[id_message])
-        for method, id_message, body in reversed(fake.sends)
+        outgoing_item(
+            method, id_message, body, fake.outbox.sent_at.get(id_message, now)
+        )
+        for method, id_message, body in sends
     ]
+    originals = {item["idMessage"]: item for item in items + incoming_history(fake)}
+    for (method, _, body), item in zip(sends, items, strict=True):
+        if method == "forwardMessages":
+            _copy_content(item, originals.get(str((body.get("messages") or [""])[0])))
     if minutes is None:
         return items
-    since = fake.outbox.wall_time() - minutes * 60
+    since = now - minutes * 60
     return [item for item in items if item["timestamp"] >= since]
 
 
@@ -249,6 +257,14 @@ _TYPE_MESSAGE: Final = {
     "sendPoll": "pollMessage",
     "forwardMessages": "textMessage",
 }
+_CONTENT: Final = (
+    "typeMessage",
+    "textMessage",
+    "downloadUrl",
+    "caption",
+    "fileName",
+    "mimeType",
+)
 _QUEUE_TYPE: Final = {"sendFileByUpload": "sendFileByUrl"}  # as the docs say
 
 
@@ -259,7 +275,8 @@ def outgoing_item(
 
     Text carries `textMessage`, files `downloadUrl`, `caption`, `fileName`,
     `mimeType`; the Telegram pages show no content field for locations,
-    contacts and polls, so their items have none.
+    contacts and polls, so their items have none. A forwarded copy gets its
+    original's content in `outgoing_history()`.
     """
     chat = str(body.get("chatId", ""))
     item: dict[str, Any] = {
@@ -279,6 +296,16 @@ def outgoing_item(
     elif method not in _TYPE_MESSAGE:
         item.update(_file_fields(method, body))
     return item
+
+
+def _copy_content(item: dict[str, Any], original: dict[str, Any] | None) -> None:
+    """Give a forwarded copy its original's type and content, when known."""
+    if original is None:
+        return
+    for key in _CONTENT:
+        item.pop(key, None)
+        if key in original:
+            item[key] = original[key]
 
 
 def _file_fields(method: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -290,3 +290,46 @@ def test_minutes_that_are_not_a_number_read_as_the_default_day(
     answer = fake.handle(httpx.Request("GET", f"{FAKE_API_URL}/{path}?minutes=x"))
 
     assert [item["textMessage"] for item in answer.json()] == ["m"]
+
+
+async def test_a_forwarded_copy_carries_its_originals_content(
+    tg: AsyncGreenTelegram, fake: FakeGreenAPI
+) -> None:
+    photo = await tg.sending.send_file_by_url(
+        CHAT, "https://example.com/p.png", "p.png", caption="sunset"
+    )
+    heard = fake.incoming_text(CHAT, "hello there")
+    copies = await tg.sending.forward_messages(
+        "20000000", CHAT, [photo.id_message, heard["idMessage"], "unknown"]
+    )
+
+    journal = await tg.journals.get_chat_history("20000000")
+
+    item = {m.id_message: m for m in journal}
+    ids = list(copies.messages)
+    assert [m.id_message for m in journal] == ids[::-1]
+    assert {m.is_forwarded for m in journal} == {True}
+    assert (item[ids[0]].type_message, item[ids[0]].caption) == (
+        "imageMessage",
+        "sunset",
+    )
+    assert item[ids[0]].download_url == "https://example.com/p.png"
+    assert (item[ids[1]].type_message, item[ids[1]].text_message) == (
+        "textMessage",
+        "hello there",
+    )
+    assert (item[ids[2]].type_message, item[ids[2]].text_message) == ("textMessage", "")
+
+
+async def test_over_asgi_a_lost_answer_is_the_app_raising(fake: FakeGreenAPI) -> None:
+    fake.fail_next_send("timeout_after_apply")
+    async with AsyncGreenTelegram(
+        fake.id_instance,
+        fake.api_token,
+        api_url=FAKE_API_URL,
+        transport=httpx.ASGITransport(app=fake.asgi),
+        limits=RateLimits(enabled=False),
+    ) as tg:
+        with pytest.raises(APITimeoutError):
+            await tg.sending.send_message(CHAT, "over ASGI")
+    assert fake.sent_texts() == ["over ASGI"]
