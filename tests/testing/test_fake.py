@@ -366,3 +366,13 @@ async def test_the_scripted_login_flow_answers_like_green_api() -> None:
         await tg.account.start_authorization(79001234567)
         await tg.account.send_authorization_code("1", password="pw")  # in one call
         assert fake.state == "authorized"
+
+
+def test_a_receive_timeout_that_is_not_a_number_does_not_wait() -> None:
+    from green_tg_async.testing._requests import long_poll_seconds
+
+    path = "/waInstance1/receiveNotification/token"
+    bad = httpx.Request("GET", f"https://fake.invalid{path}?receiveTimeout=soon")
+    good = httpx.Request("GET", f"https://fake.invalid{path}?receiveTimeout=5")
+
+    assert (long_poll_seconds(bad), long_poll_seconds(good)) == (0.0, 5.0)

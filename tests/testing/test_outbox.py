@@ -333,3 +333,23 @@ async def test_over_asgi_a_lost_answer_is_the_app_raising(fake: FakeGreenAPI) ->
         with pytest.raises(APITimeoutError):
             await tg.sending.send_message(CHAT, "over ASGI")
     assert fake.sent_texts() == ["over ASGI"]
+
+
+async def test_history_lists_what_went_out_newest_first(
+    tg: AsyncGreenTelegram, fake: FakeGreenAPI
+) -> None:
+    first = await tg.sending.send_message(CHAT, "one")
+    fake.hold_sends()
+    await tg.sending.send_message(CHAT, "held")
+    second = await tg.sending.send_location(CHAT, 1.0, 2.0)
+    fake.release_sends()
+
+    history = fake.history()
+
+    assert [item["idMessage"] for item in history][-1] == first.id_message
+    assert [item["typeMessage"] for item in history] == [
+        "locationMessage",
+        "textMessage",
+        "textMessage",
+    ]
+    assert history[0]["idMessage"] == second.id_message
