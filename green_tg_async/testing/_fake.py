@@ -334,14 +334,14 @@ class FakeGreenAPI:
     def fail_next_send(self, fault: SendFault, *, times: int = 1) -> None:
         """Answer the next `times` sends (any send method) with `fault`.
 
-        - `"timeout_after_apply"`: the send is applied, the answer is lost
-          (the client sees a read timeout: `APITimeoutError`);
-        - `"disconnect_after_apply"`: applied, then the connection drops
-          (`APIConnectionError`);
-        - `"500_after_apply"`: applied, answered 500 (`ServerError`);
-        - `"500_before_apply"`: answered 500 without applying it.
+        A lost answer or a 500, before or after the send was applied: see
+        `SendFault`.
         """
         self.outbox.add_fault(fault, times)
+
+    def lag_journal(self, seconds: float) -> None:
+        """Show each message going out from now on in the journals `seconds` later."""
+        self.outbox.lag(seconds)
 
     def history(self) -> list[dict[str, Any]]:
         """Sent messages as `getChatHistory` items (documented shape), newest first."""

@@ -25,7 +25,15 @@ SendFault = Literal[
     "500_after_apply",
     "500_before_apply",
 ]
-"""How the fake answers a send instead of 200 (see `FakeGreenAPI.fail_next_send`)."""
+"""How the fake answers a send instead of 200 (`FakeGreenAPI.fail_next_send`).
+
+- `"timeout_after_apply"`: the send is applied, the answer is lost (the
+  client sees a read timeout: `APITimeoutError`);
+- `"disconnect_after_apply"`: applied, then the connection drops
+  (`APIConnectionError`);
+- `"500_after_apply"`: applied, answered 500 (`ServerError`);
+- `"500_before_apply"`: answered 500 without applying it.
+"""
 
 SEND_METHODS: Final = frozenset(
     {
@@ -67,7 +75,8 @@ class Outbox:
     """Where applied sends go: out at once (`sends`) or held in the queue.
 
     `sent_at` keeps each sent message's journal timestamp (whole seconds of
-    the wall clock when it went out).
+    the wall clock when it went out); the journals show it once the fake's
+    clock reaches its `shown_at` (`journal_lag` after it went out).
     """
 
     def __init__(
@@ -81,6 +90,8 @@ class Outbox:
         self._wall_clock = wall_clock
         self.held: list[Held] = []
         self.sent_at: dict[str, int] = {}
+        self.shown_at: dict[str, float] = {}
+        self.journal_lag = 0.0
         self._holding = False
         self._hold_for: float | None = None
         self._faults: deque[SendFault] = deque()
@@ -120,6 +131,16 @@ class Outbox:
         """Drop the held messages: they are never sent (`clearMessagesQueue`)."""
         self.held.clear()
 
+    def lag(self, seconds: float) -> None:
+        """Show each message that goes out from now on `seconds` later."""
+        if seconds < 0:
+            raise ValueError(f"seconds must not be negative, got {seconds!r}")
+        self.journal_lag = seconds
+
+    def shown(self, id_message: str) -> bool:
+        """Whether the journals show the sent message `id_message` yet."""
+        return self.shown_at.get(id_message, 0.0) <= self._clock()
+
     def wall_time(self) -> int:
         """Now on the wall clock, in whole seconds (journal time)."""
         return int(self._wall_clock())
@@ -127,6 +148,8 @@ class Outbox:
     def _send(self, method: str, id_message: str, body: dict[str, Any]) -> None:
         self._sends.append((method, id_message, body))
         self.sent_at[id_message] = self.wall_time()
+        if self.journal_lag:
+            self.shown_at[id_message] = self._clock() + self.journal_lag
 
     # -- faults --------------------------------------------------------------
 

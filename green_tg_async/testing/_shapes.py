@@ -92,7 +92,7 @@ def outgoing_history(
 ) -> list[dict[str, Any]]:
     """Sent messages as journal items, newest first (of the last `minutes`)."""
     now = fake.outbox.wall_time()
-    sends = list(reversed(fake.sends))
+    sends = [send for send in reversed(fake.sends) if fake.outbox.shown(send[1])]
     items = [
         outgoing_item(
             method, id_message, body, fake.outbox.sent_at.get(id_message, now)

@@ -353,3 +353,29 @@ async def test_history_lists_what_went_out_newest_first(
         "textMessage",
     ]
     assert history[0]["idMessage"] == second.id_message
+
+
+async def test_a_lagging_journal_shows_a_sent_message_only_later(
+    tg: AsyncGreenTelegram, fake: FakeGreenAPI, clock: FakeClock
+) -> None:
+    fake.lag_journal(20)
+    fake.fail_next_send("timeout_after_apply")
+    with pytest.raises(APITimeoutError):
+        await tg.sending.send_message(CHAT, "went out")
+
+    # Neither queued nor in the journal yet: the window a settle delay covers.
+    assert await tg.queues.show_messages_queue() == []
+    assert await tg.journals.last_outgoing_messages() == []
+    assert await tg.journals.get_chat_history(CHAT) == []
+    assert fake.sent_texts() == ["went out"]
+    clock.advance(20)
+    journal = await tg.journals.last_outgoing_messages()
+    assert [m.text_message for m in journal] == ["went out"]
+    assert [m.text_message for m in await tg.journals.get_chat_history(CHAT)] == [
+        "went out"
+    ]
+
+
+def test_a_journal_lag_must_not_be_negative(fake: FakeGreenAPI) -> None:
+    with pytest.raises(ValueError, match="seconds"):
+        fake.lag_journal(-1)
