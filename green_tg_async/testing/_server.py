@@ -16,6 +16,10 @@ Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 class LoopbackServer:
     """Serve `handler(request) -> response` on 127.0.0.1 (keep-alive, Content-Length).
 
+    A handler raising an httpx timeout never answers (the connection stays
+    open until the client closes it); any other httpx transport error closes
+    the connection without an answer.
+
     Example::
 
         async with LoopbackServer(handler) as server:
@@ -66,7 +70,13 @@ class LoopbackServer:
         self._writers.add(writer)
         try:
             while (request := await _read_request(reader, self.url)) is not None:
-                response = await self.handler(request)
+                try:
+                    response = await self.handler(request)
+                except httpx.TimeoutException:  # the answer is lost: none comes
+                    await reader.read()  # until the client gives up
+                    break
+                except httpx.TransportError:  # the connection drops unanswered
+                    break
                 writer.write(_head(response) + response.content)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):

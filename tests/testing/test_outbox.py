@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,6 +17,7 @@ from green_tg_async import (
     ServerError,
 )
 from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
+from green_tg_async.testing._server import LoopbackServer
 from tests.helpers import T0, FakeClock, RecordingSleep
 
 CHAT = "10000000"
@@ -379,3 +381,32 @@ async def test_a_lagging_journal_shows_a_sent_message_only_later(
 def test_a_journal_lag_must_not_be_negative(fake: FakeGreenAPI) -> None:
     with pytest.raises(ValueError, match="seconds"):
         fake.lag_journal(-1)
+
+
+async def test_served_a_lost_answer_never_comes_and_a_dropped_one_closes(
+    fake: FakeGreenAPI,
+) -> None:
+    fake.fail_next_send("timeout_after_apply")
+    fake.fail_next_send("disconnect_after_apply")
+    async with (
+        LoopbackServer(fake.handle_async) as server,
+        AsyncGreenTelegram(
+            fake.id_instance,
+            fake.api_token,
+            api_url=server.url,
+            limits=RateLimits(enabled=False),
+        ) as tg,
+    ):
+        waiting = asyncio.create_task(tg.sending.send_message(CHAT, "lost"))
+        async with asyncio.timeout(10):
+            while fake.sent_texts() != ["lost"]:  # noqa: ASYNC110 - a condition
+                await asyncio.sleep(0)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()  # applied, and no answer comes
+        waiting.cancel()  # as a bot killed while its answer is on the wire
+        await asyncio.gather(waiting, return_exceptions=True)
+        with pytest.raises(APIConnectionError) as dropped:
+            await tg.sending.send_message(CHAT, "dropped")
+    assert dropped.value.request_sent
+    assert fake.sent_texts() == ["lost", "dropped"]
