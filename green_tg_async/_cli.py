@@ -19,28 +19,24 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from ._cli_bot import load_router
-from ._cli_files import (
-    Progress,
-    ResultWriter,
-    done_numbers,
-    drop_torn_tail,
-    eta_seconds,
-    pending,
-    read_numbers,
-    row_for,
-)
+from ._cli_check import check, check_file, iso, resume_command
+from ._cli_input import DELIMITERS
 from ._cli_login import login
+from ._cli_progress import plural
 from ._cli_text import CREDENTIALS, DESCRIPTION, EPILOG, HELP, SUBCOMMANDS
 from ._client import AsyncGreenTelegram
-from ._config import RateLimits
+from ._config import LookupBudget, RateLimits
 from ._exceptions import (
+    APIConnectionError,
+    AuthenticationError,
     CircuitOpenError,
     ContactInfoLimitError,
     GreenAPIError,
     InstanceNotReadyError,
+    PermissionDeniedError,
 )
 from ._version import __version__
 from .stores import MemoryStore, SqliteStore, StateStore
@@ -48,12 +44,30 @@ from .stores import MemoryStore, SqliteStore, StateStore
 __all__ = ["main"]
 
 OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
+CREDENTIALS_REFUSED: Final = USAGE  # the exit-code table's row for credentials
+INTERRUPTED: Final = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 STATE_ENV: Final = "GREEN_TG_STATE"  # where the CLI keeps the breaker between runs
 SANDBOX_USER: Final = 1234567  # the chat `--say` texts come from in the sandbox
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a hint when a global option comes after the command."""
+
+    def error(self, message: str) -> NoReturn:
+        words = message.split()
+        if message.startswith("unrecognized arguments:"):
+            own = {o for a in self._actions for o in a.option_strings}
+            misplaced = [w for w in words if w in own - {"-h", "--help"}]
+            if misplaced:
+                message += (
+                    f"\nhint: {misplaced[0]} is a global option: put it before the"
+                    f" command, as in green-tg {misplaced[0]} COMMAND ..."
+                )
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="green-tg",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -86,31 +100,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = _command(commands, "check")
-    check.add_argument("numbers", nargs="+", metavar="NUMBER")
+    check.add_argument(
+        "numbers", nargs="+", metavar="NUMBER", help="phone numbers to look up"
+    )
+    _budget_options(check)
     check_file = _command(commands, "check-file")
-    check_file.add_argument("file", type=Path, metavar="FILE")
+    check_file.add_argument(
+        "file", type=Path, metavar="FILE", help="a CSV (first column) or one per line"
+    )
     check_file.add_argument(
         "-o",
         "--output",
         type=Path,
         required=True,
         metavar="OUT",
-        help="the CSV to write",
+        help="the CSV to write (never FILE)",
     )
-    check_file.add_argument(
+    existing = check_file.add_mutually_exclusive_group()
+    existing.add_argument(
         "--resume", action="store_true", help="skip numbers already answered in OUT"
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace an OUT that holds results"
     )
     check_file.add_argument(
         "--concurrency",
         type=_positive,
         default=4,
         metavar="N",
-        help="checks in flight at once (default 4)",
+        help="checks in flight at once, 1 or more (default 4)",
     )
+    check_file.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="FILE's encoding, e.g. cp1251 (default: UTF-8, or UTF-16 by its BOM)",
+    )
+    check_file.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        metavar="CHAR",
+        help="FILE's cell separator (default: the one of , ; tab | it uses most)",
+    )
+    _budget_options(check_file)
     _command(commands, "state")
     wait_ready = _command(commands, "wait-ready")
     wait_ready.add_argument(
-        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds, 0 or more (default 300)",
     )
     log_in = _command(commands, "login")
     how = log_in.add_mutually_exclusive_group(required=True)
@@ -123,21 +161,26 @@ def _parser() -> argparse.ArgumentParser:
         "--invert", action="store_true", help="QR for a light terminal background"
     )
     log_in.add_argument(
-        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds, 0 or more (default 300)",
     )
     send = _command(commands, "send")
-    send.add_argument("chat_id", metavar="CHAT_ID")
-    send.add_argument("text", metavar="TEXT")
+    send.add_argument(
+        "chat_id", metavar="CHAT_ID", help="a phone number's chat, a user or a group"
+    )
+    send.add_argument("text", metavar="TEXT", help="the message")
     receive = _command(commands, "receive")
     receive.add_argument("--follow", action="store_true", help="keep polling")
     receive.add_argument(
         "--timeout",
-        type=_positive,
+        type=_long_poll,
         default=20,
-        help="long-poll seconds (default 20)",
+        help="long-poll seconds, 5-60 (default 20)",
     )
     receive.add_argument(
-        "--count", type=_positive, help="stop after COUNT notifications"
+        "--count", type=_positive, help="stop after COUNT notifications, 1 or more"
     )
     bot = _command(commands, "bot")
     bot.add_argument("target", metavar="MODULE:ROUTER", help="e.g. mybot:router")
@@ -146,13 +189,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=16,
         metavar="N",
-        help="chats at once (default 16)",
+        help="chats at once, 1 or more (default 16)",
     )
     bot.add_argument(
         "--timeout",
-        type=_positive,
+        type=_long_poll,
         default=20,
-        help="long-poll seconds (default 20)",
+        help="long-poll seconds, 5-60 (default 20)",
     )
     bot.add_argument(
         "--until-empty",
@@ -167,8 +210,26 @@ def _parser() -> argparse.ArgumentParser:
         help="sandbox: queue TEXT from a test user first (repeatable)",
     )
     breaker = _command(commands, "breaker")
-    breaker.add_argument("action", choices=["status", "reset"])
+    breaker.add_argument(
+        "action",
+        choices=["status", "reset"],
+        help="status shows the pause, reset clears it",
+    )
     return parser
+
+
+def _budget_options(parser: argparse.ArgumentParser) -> None:
+    """--per-minute/--per-hour/--per-day: the look-up budget (`LookupBudget`)."""
+    default = LookupBudget()
+    for window in ("minute", "hour", "day"):
+        now = getattr(default, f"per_{window}")
+        parser.add_argument(
+            f"--per-{window}",
+            type=_positive,
+            metavar="N",
+            help=f"look-ups in any {window}, 1 or more"
+            + (f" (default {now})" if now else " (default: no limit)"),
+        )
 
 
 def _command(commands: Any, name: str) -> argparse.ArgumentParser:
@@ -196,6 +257,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _long_poll(text: str) -> int:
+    """An argparse type: GREEN-API's long-poll seconds, 5 to 60."""
+    value = _positive(text)
+    if not 5 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"must be 5-60 seconds, got {text}")
+    return value
+
+
+def _delimiter(text: str) -> str:
+    """An argparse type: one character; the word `tab` for a tab."""
+    value = "\t" if text == "tab" else text
+    if len(value) != 1 or value in '"\r\n':
+        named = ", ".join(repr(d) for d in DELIMITERS)
+        raise argparse.ArgumentTypeError(f"one character, e.g. {named}; got {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     """An argparse type: seconds, zero or more."""
     try:
@@ -209,14 +287,30 @@ def _seconds(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(words)
+    args.argv = words
     try:
         return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        print(f"green-tg: {_interrupted(args)}", file=sys.stderr)
+        return INTERRUPTED
     except ValueError as exc:
         return _usage(_cli_words(str(exc), args.command))
     except OSError as exc:
         where = f"{exc.filename}: {exc.strerror}" if exc.filename else None
         return _usage(where or str(exc))
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """The one line Ctrl-C prints: for check-file, what is kept and how to go on."""
+    writer = getattr(args, "writer", None)
+    if writer is None:
+        return "interrupted"
+    return (
+        f"interrupted; {plural(writer.written, 'row')} written to {args.output};"
+        f" continue with: {resume_command(args.argv)}"
+    )
 
 
 def _usage(message: str) -> int:
@@ -227,19 +321,52 @@ def _usage(message: str) -> int:
 async def _run(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        async with _client(args, store) as tg:
-            return await _COMMANDS[args.command](tg, args)
-    except CircuitOpenError as exc:
-        _say(args, {"error": str(exc), "retry_at": exc.retry_at.isoformat()}, str(exc))
-        return PAUSED
-    except ContactInfoLimitError as exc:  # the 469 itself: the pause starts now
-        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
-        return PAUSED
-    except GreenAPIError as exc:
-        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
-        return API_ERROR
+        tg = _client(args, store)
+        try:
+            async with tg:
+                return await _COMMANDS[args.command](tg, args)
+        except GreenAPIError as exc:
+            return _failed(args, tg, exc)
     finally:
         await store.aclose()
+
+
+def _failed(
+    args: argparse.Namespace, tg: AsyncGreenTelegram, exc: GreenAPIError
+) -> int:
+    """Say what went wrong, once and in the user's words; return the exit code."""
+    if isinstance(exc, CircuitOpenError):
+        when = iso(exc.retry_at)
+        _say(
+            args,
+            {"error": str(exc), "retry_at": when},
+            f"paused until {when}: {exc.reason}",
+        )
+        return PAUSED
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        text = (
+            f"GREEN-API refused the credentials (HTTP {exc.status_code}): check the"
+            " instance id (--id-instance or GREEN_API_ID_INSTANCE), the API token"
+            " (GREEN_API_TOKEN or --token-file) and the API URL (GREEN_API_URL,"
+            f" now {tg._api_url})"
+        )
+        _say(args, {"error": text, "status_code": exc.status_code}, text)
+        return CREDENTIALS_REFUSED
+    text = describe(exc, tg._api_url)
+    _say(args, {"error": text}, text)
+    return PAUSED if isinstance(exc, ContactInfoLimitError) else API_ERROR
+
+
+def describe(exc: GreenAPIError, api_url: str) -> str:
+    """An error as one sentence: a connection failure by its root cause only."""
+    if not isinstance(exc, APIConnectionError):
+        return f"{type(exc).__name__}: {exc}"
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    errno = getattr(cause, "errno", None)
+    reason = os.strerror(errno) if isinstance(errno, int) and errno > 0 else None
+    return f"{type(exc).__name__}: cannot reach {api_url}: {reason or cause}"
 
 
 def _store(args: argparse.Namespace) -> StateStore:
@@ -261,7 +388,9 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         fake.state = os.environ.get("GREEN_TG_SANDBOX_STATE", fake.state)
         if args.command == "login":
             _script_sandbox_login(fake)
-        limits = RateLimits(per_method={"checkAccount": rate})
+        limits = RateLimits(
+            per_method={"checkAccount": rate}, lookup_budget=_budget(args)
+        )
         args.fake = fake  # commands that script the sandbox find it here
         return fake.client(store=store, limits=limits, phone_region=args.region)
     try:
@@ -269,12 +398,21 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
             id_instance=_id_instance(args),
             api_token=_token(args),
             store=store,
+            limits=RateLimits(lookup_budget=_budget(args)),
             phone_region=args.region,
         )
     except ImportError:
         raise ValueError(
             "--region needs the phone extra: pip install 'green-tg-async[phone]'"
         ) from None
+
+
+def _budget(args: argparse.Namespace) -> LookupBudget:
+    """The look-up budget: LookupBudget's defaults, with the windows given."""
+    given = {
+        f"per_{w}": getattr(args, f"per_{w}", None) for w in ("minute", "hour", "day")
+    }
+    return LookupBudget(**{k: v for k, v in given.items() if v is not None})
 
 
 def _id_instance(args: argparse.Namespace) -> str:
@@ -337,94 +475,6 @@ def _say(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data) if args.json else text)
 
 
-async def _check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    rows = [row_for(n, o) async for n, o in tg.service.check_accounts(args.numbers)]
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        for row in rows:
-            print(" ".join(f"{k}={v}" for k, v in row.items() if v))
-    return _exit_code(row["status"] for row in rows)
-
-
-async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    numbers = read_numbers(args.file)
-    if args.resume:
-        drop_torn_tail(args.output)
-    done = done_numbers(args.output) if args.resume else set()
-    todo = list(dict.fromkeys(pending(numbers, done)))
-    if not args.json:
-        print(await _plan(tg, len(todo)), file=sys.stderr)
-    writer = ResultWriter(args.output, append=args.resume)
-    progress = Progress(len(todo), quiet=args.json)
-    statuses: list[str] = []
-    try:
-        stream = tg.service.check_accounts(todo, concurrency=args.concurrency)
-        async for number, outcome in stream:
-            row = row_for(number, outcome)
-            if row["status"] != "paused":  # not an answer: --resume will ask again
-                writer.write(row)
-            statuses.append(row["status"])
-            progress.advance()
-    finally:
-        progress.close()
-        writer.close()
-    return await _report(tg, args, statuses)
-
-
-async def _plan(tg: AsyncGreenTelegram, total: int) -> str:
-    """The look-up pace now and the ETA it gives for `total` numbers."""
-    limits = tg.rate_limits
-    rate = limits.rate_for("checkAccount")
-    pace = (await tg.breaker.state()).pace
-    budget = limits.lookup_budget.windows if limits.lookup_budget else ()
-    eta = eta_seconds(total, rate, pace, budget)
-    learned = " (slowed after a 469)" if pace < 1 else ""
-    return (
-        f"look-up pace {pace:.0%} of {rate:g}/s{learned}; "
-        f"{total} numbers, ETA {_duration(eta)}"
-    )
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
-
-
-async def _report(
-    tg: AsyncGreenTelegram, args: argparse.Namespace, statuses: list[str]
-) -> int:
-    code = _exit_code(statuses)
-    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    state = await tg.breaker.state()
-    summary: dict[str, Any] = {"checked": len(statuses), "by_status": counts}
-    text = f"{len(statuses)} numbers: " + ", ".join(
-        f"{n} {s}" for s, n in counts.items()
-    )
-    if code == PAUSED and state.retry_at is not None:
-        summary["resume_after"] = state.retry_at.isoformat()
-        text += (
-            "\npaused by Telegram's look-up limit until "
-            f"{state.retry_at:%Y-%m-%d %H:%M} UTC; run again with --resume after that"
-        )
-        if args.sandbox:
-            summary["sandbox_forgets"] = True
-            text += (
-                "\n(--sandbox starts a fresh fake and forgets this pause, so a "
-                "sandbox --resume runs at once; a real instance stays paused)"
-            )
-    _say(args, summary, text)
-    return code
-
-
-def _exit_code(statuses: Any) -> int:
-    seen = set(statuses)
-    if "paused" in seen:
-        return PAUSED
-    return API_ERROR if "error" in seen else OK
-
-
 async def _state(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     state = await tg.account.get_state_instance()
     _say(args, {"stateInstance": state.state_instance}, state.state_instance)
@@ -466,7 +516,7 @@ async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     if args.action == "reset":
         await tg.breaker.reset()
     state = await tg.breaker.state()
-    when = state.retry_at.isoformat() if state.retry_at else None
+    when = iso(state.retry_at) if state.retry_at else None
     data = {"open": state.is_open, "reason": state.reason, "retry_at": when}
     text = f"paused until {when}: {state.reason}" if state.is_open else "closed"
     _say(args, data, text)
@@ -492,8 +542,8 @@ async def _bot(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
 
 
 _COMMANDS: Final = {
-    "check": _check,
-    "check-file": _check_file,
+    "check": check,
+    "check-file": check_file,
     "state": _state,
     "wait-ready": _wait_ready,
     "login": login,

@@ -1,0 +1,378 @@
+"""`check-file` never loses or destroys a row (issue 28 §2)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from green_tg_async import AsyncGreenTelegram
+from green_tg_async._cli import main
+from green_tg_async._cli_files import COLUMNS, finish, journal
+from green_tg_async.stores import MemoryStore
+from green_tg_async.testing import FakeGreenAPI
+from green_tg_async.testing._fake import FAKE_API_URL
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("GREEN_API_ID_INSTANCE", "GREEN_API_TOKEN", "GREEN_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GREEN_TG_STATE", str(tmp_path / "state.sqlite3"))
+    monkeypatch.setenv("GREEN_TG_SANDBOX_RATE", "1000")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _check_file(tmp_path: Path, text: str, *extra: str, **kw: Any) -> tuple[int, Path]:
+    source = tmp_path / "numbers.csv"
+    source.write_text(text, encoding=kw.get("encoding", "utf-8"))
+    out = tmp_path / "out.csv"
+    return main(["--sandbox", "check-file", str(source), "-o", str(out), *extra]), out
+
+
+# -- one bad line costs one row -------------------------------------------------
+
+
+def test_an_open_quote_costs_one_row_and_its_line_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    numbers = [str(79000000000 + i) for i in range(11)]
+    code, out = _check_file(
+        tmp_path, '"unterminated quote,foo\n' + "\n".join(numbers) + "\n"
+    )
+    assert code == 0
+    rows = _rows(out)
+    assert len(rows) == 12
+    assert rows[0]["status"] == "invalid"
+    assert rows[0]["line"] == "1"
+    assert "line 1 is not valid CSV" in rows[0]["error"]
+    assert [r["phone"] for r in rows[1:]] == numbers
+    assert all(r["status"] == "ok" for r in rows[1:])
+    said = capsys.readouterr().out
+    assert said.startswith("12 numbers, 11 checked, 1 invalid; could not parse line 1")
+
+
+def test_rows_keep_input_order_with_the_line_and_blank_lines_are_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "phone\n79000000003\n\n79000000001\n79000000002\n\n\n79000000001\n"
+    code, out = _check_file(tmp_path, text, "--concurrency", "3")
+    assert code == 0
+    rows = _rows(out)
+    assert list(rows[0]) == list(COLUMNS)
+    assert [(r["line"], r["phone"]) for r in rows] == [
+        ("2", "79000000003"),
+        ("4", "79000000001"),
+        ("5", "79000000002"),
+        ("8", "79000000001"),  # a repeated number: its row, one look-up
+    ]
+    said = capsys.readouterr().out
+    assert said.startswith("4 numbers, 4 checked; 3 blank lines skipped")
+
+
+def test_the_merge_puts_rows_in_input_order(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    journal(out).write_text(
+        "phone,exist,chat_id,status,error,line\n"
+        "79000000003,false,,ok,,9\n79000000001,false,,error,boom,2\n"
+        "79000000001,true,1,ok,,2\n"
+    )
+    assert finish(out, resume=False) == 2
+    assert [(r["line"], r["status"]) for r in _rows(out)] == [("2", "ok"), ("9", "ok")]
+    assert not journal(out).exists()
+
+
+# -- OUT never destroys the input or an earlier run -----------------------------
+
+
+def test_output_equal_to_the_input_is_refused_by_any_spelling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "numbers.csv"
+    text = "79000000001\n79000000002\n"
+    source.write_text(text)
+    (tmp_path / "link.csv").symlink_to(source)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("numbers.csv", "./sub/../numbers.csv", "link.csv"):
+        for extra in ([], ["--resume"], ["--overwrite"]):
+            argv = ["--sandbox", "check-file", "numbers.csv", "-o", spelling, *extra]
+            assert main(argv) == 2
+            assert "is the input file" in capsys.readouterr().err
+    assert source.read_text() == text
+
+
+def test_an_existing_out_needs_resume_or_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("keep me\n")
+    code, _ = _check_file(tmp_path, "79000000001\n")
+    assert code == 2
+    assert "--resume continues that run, --overwrite replaces it" in (
+        capsys.readouterr().err
+    )
+    assert out.read_text() == "keep me\n"
+    code, _ = _check_file(tmp_path, "79000000001\n", "--overwrite")
+    assert code == 0
+    assert [r["phone"] for r in _rows(out)] == ["79000000001"]
+
+
+def test_a_journal_left_by_a_killed_run_needs_resume_or_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    journal(out).write_text(
+        "phone,exist,chat_id,status,error,line\n79000000001,true,1,ok,,1\n"
+    )
+    code, _ = _check_file(tmp_path, "79000000001\n79000000002\n")
+    assert code == 2
+    assert "out.csv.part already holds results" in capsys.readouterr().err
+    code, _ = _check_file(tmp_path, "79000000001\n79000000002\n", "--resume")
+    assert code == 0
+    assert [r["phone"] for r in _rows(out)] == ["79000000001", "79000000002"]
+    assert _rows(out)[0]["chat_id"] == "1"  # kept from the journal, not asked again
+    assert not journal(out).exists()
+
+
+def test_resume_and_overwrite_exclude_each_other(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["check-file", "f", "-o", "o", "--resume", "--overwrite"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+# -- Excel-style files -------------------------------------------------------------
+
+
+def test_cp1251_is_refused_with_file_line_and_hint_then_read_with_encoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "телефон;имя\n79000000001;Анна\n"
+    code, out = _check_file(tmp_path, text, encoding="cp1251")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "numbers.csv: line 1 is not utf-8-sig text (byte 0xf2)" in err
+    assert "--encoding cp1251" in err
+    assert "codec" not in err
+    assert not out.exists()
+    code, out = _check_file(tmp_path, text, "--encoding", "cp1251", encoding="cp1251")
+    assert code == 0
+    rows = _rows(out)
+    assert [(r["phone"], r["status"]) for r in rows][1] == ("79000000001", "ok")
+
+
+def test_an_unknown_encoding_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = _check_file(tmp_path, "79000000001\n", "--encoding", "nope")
+    assert code == 2
+    assert "--encoding nope: no such encoding" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_a_bom_names_the_encoding(tmp_path: Path, encoding: str) -> None:
+    text = "phone\tname\n79000000001\t\u0418\u0432\u0430\u043d\n79000000002\tBob\n"
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + text.encode("utf-16-be")
+    else:
+        data = text.encode(encoding)
+    (tmp_path / "numbers.csv").write_bytes(data)
+    out = tmp_path / "out.csv"
+    argv = ["--sandbox", "check-file", str(tmp_path / "numbers.csv"), "-o", str(out)]
+    assert main(argv) == 0
+    assert [r["phone"] for r in _rows(out)] == ["79000000001", "79000000002"]
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("phone;name\n79000000001;Ann, B\n79000000002;Bob\n", []),
+        ("79000000001|Ann\n79000000002|Bob\n", []),
+        ("79000000001 x\n79000000002 y\n", ["--delimiter", " "]),
+        ("79000000001\tAnn\n79000000002\tBob\n", ["--delimiter", "tab"]),
+    ],
+)
+def test_the_delimiter_is_sniffed_or_given(
+    tmp_path: Path, text: str, extra: list[str]
+) -> None:
+    code, out = _check_file(tmp_path, text, *extra)
+    assert code == 0
+    assert [r["status"] for r in _rows(out)] == ["ok", "ok"]
+
+
+def test_a_bad_delimiter_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check-file", "f", "-o", "o", "--delimiter", ";;"])
+    assert "one character" in capsys.readouterr().err
+
+
+# -- formula injection -----------------------------------------------------------
+
+
+def test_echoed_cells_cannot_start_a_formula(tmp_path: Path) -> None:
+    text = "=cmd|' /C calc'!A0\n@SUM(1+1)\n-2+3\n+7 987 654-32-10\nab\x00c\n\x01=1\n"
+    code, out = _check_file(tmp_path, text, "--delimiter", ",")
+    assert code == 0
+    rows = _rows(out)
+    assert [r["phone"] for r in rows] == [
+        "'=cmd|' /C calc'!A0",
+        "'@SUM(1+1)",
+        "'-2+3",
+        "'+7 987 654-32-10",
+        "abc",
+        "'=1",
+    ]
+    for row in rows:
+        for cell in row.values():
+            assert not cell or cell[0] not in "=+-@\t\r", row
+            assert "\x00" not in cell
+
+
+def test_resume_matches_neutralised_rows(tmp_path: Path) -> None:
+    code, out = _check_file(tmp_path, "+7 987 654-32-10\n=1\n")
+    assert code == 0
+    before = out.read_text()
+    code, out = _check_file(tmp_path, "+7 987 654-32-10\n=1\n", "--resume")
+    assert code == 0
+    assert out.read_text() == before
+
+
+# -- a wrong id or token stops at once ---------------------------------------------
+
+
+def _wrong_credentials(
+    monkeypatch: pytest.MonkeyPatch, *, token: str, instance: str | None = None
+) -> FakeGreenAPI:
+    from green_tg_async import _cli
+
+    fake = FakeGreenAPI(rate_limits=False)
+
+    def client(args: Any, store: Any) -> AsyncGreenTelegram:
+        return AsyncGreenTelegram(
+            instance or fake.id_instance,
+            token,
+            api_url=FAKE_API_URL,
+            transport=fake.transport,
+            store=MemoryStore(),
+        )
+
+    monkeypatch.setattr(_cli, "_client", client)
+    return fake
+
+
+@pytest.mark.parametrize(("instance", "status"), [(None, 401), ("4199999999", 403)])
+def test_a_wrong_token_or_id_stops_check_file_at_the_first_refusal(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    instance: str | None,
+    status: int,
+) -> None:
+    fake = _wrong_credentials(monkeypatch, token="w" * 20, instance=instance)
+    numbers = "".join(f"{79000000000 + i}\n" for i in range(50))
+    code, out = _check_file(tmp_path, numbers, "--concurrency", "1")
+    assert code == 2
+    said = capsys.readouterr().out
+    assert f"GREEN-API refused the credentials (HTTP {status})" in said
+    for name in ("--id-instance", "GREEN_API_TOKEN", "GREEN_API_URL"):
+        assert name in said
+    assert "w" * 20 not in said
+    if status == 401:  # the fake checks the instance first, then the token
+        assert [m for _, m in fake.requests].count("checkAccount") == 1
+    assert _rows(out) == []  # nothing answered, and OUT is whole
+
+
+def test_state_with_a_wrong_id_says_the_same(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _wrong_credentials(monkeypatch, token="w" * 20, instance="4199999999")
+    assert main(["--sandbox", "--json", "state"]) == 2
+    said = json.loads(capsys.readouterr().out)
+    assert said["status_code"] == 403
+    assert said["error"].startswith("GREEN-API refused the credentials (HTTP 403)")
+
+
+# -- Ctrl-C: one line, exit 130 ------------------------------------------------------
+
+
+def _interrupting(
+    monkeypatch: pytest.MonkeyPatch, method: str, *, after: int, **fake_options: Any
+) -> FakeGreenAPI:
+    """A sandbox whose `after`-th `method` request is met by Ctrl-C (a real SIGINT)."""
+    from green_tg_async import _cli
+
+    fake = FakeGreenAPI(rate_limits=False, **fake_options)
+    seen = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        if request.url.path.split("/")[2] == method:
+            seen += 1
+            if seen == after:
+                signal.raise_signal(signal.SIGINT)
+        return await fake.handle_async(request)
+
+    def client(args: Any, store: Any) -> AsyncGreenTelegram:
+        return AsyncGreenTelegram(
+            fake.id_instance,
+            fake.api_token,
+            api_url=FAKE_API_URL,
+            transport=httpx.MockTransport(handler),
+            store=store,
+        )
+
+    monkeypatch.setattr(_cli, "_client", client)
+    return fake
+
+
+def test_ctrl_c_in_check_file_prints_one_line_and_keeps_the_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _interrupting(monkeypatch, "checkAccount", after=6)
+    numbers = "".join(f"{79000000000 + i}\n" for i in range(30))
+    code, out = _check_file(tmp_path, numbers, "--concurrency", "1")
+    assert code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2  # the plan line, then the one line of the interruption
+    source = tmp_path / "numbers.csv"
+    assert err[1] == (
+        "green-tg: interrupted; 5 rows written to "
+        f"{out}; continue with: green-tg --sandbox check-file {source} -o {out}"
+        " --concurrency 1 --resume"
+    )
+    assert len(_rows(out)) == 5
+    assert not journal(out).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "method"),
+    [
+        (["check", "79000000001", "79000000002"], "checkAccount"),
+        (["receive", "--follow", "--timeout", "5"], "receiveNotification"),
+        (["wait-ready", "--timeout", "30"], "getStateInstance"),
+    ],
+)
+def test_ctrl_c_elsewhere_prints_one_line(
+    argv: list[str],
+    method: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = _interrupting(monkeypatch, method, after=1, long_poll=False)
+    fake.state = "notAuthorized"
+    assert main(["--sandbox", *argv]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "green-tg: interrupted\n"
+    assert "Traceback" not in captured.out
