@@ -31,6 +31,7 @@ from ._client import AsyncGreenTelegram
 from ._config import LookupBudget, RateLimits
 from ._exceptions import (
     APIConnectionError,
+    APITimeoutError,
     AuthenticationError,
     CircuitOpenError,
     ContactInfoLimitError,
@@ -358,15 +359,19 @@ def _failed(
 
 
 def describe(exc: GreenAPIError, api_url: str) -> str:
-    """An error as one sentence: a connection failure by its root cause only."""
-    if not isinstance(exc, APIConnectionError):
+    """An error as one sentence: a connection failure by its root cause, once."""
+    if not isinstance(exc, APIConnectionError) or isinstance(exc, APITimeoutError):
         return f"{type(exc).__name__}: {exc}"
-    cause: BaseException = exc
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    errno = getattr(cause, "errno", None)
-    reason = os.strerror(errno) if isinstance(errno, int) and errno > 0 else None
-    return f"{type(exc).__name__}: cannot reach {api_url}: {reason or cause}"
+    # The message nests each cause in brackets; the innermost errno says it best.
+    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", str(exc))
+    if not errnos:
+        reason = str(exc).split(" (")[0]
+    else:
+        number, text = errnos[-1]
+        reason = os.strerror(int(number)) if int(number) > 0 else text.strip()
+    if api_url.startswith("http://"):
+        reason = reason.replace(" ssl:default", "")
+    return f"{type(exc).__name__}: cannot reach {api_url} ({exc.method}): {reason}"
 
 
 def _store(args: argparse.Namespace) -> StateStore:

@@ -150,7 +150,10 @@ def test_token_file_and_an_unreachable_api_exit_1(
     code = main(["--token-file", str(token_file), "state"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "APIConnectionError" in captured.out
+    assert captured.out == (
+        "APIConnectionError: cannot reach http://127.0.0.1:9 (getStateInstance):"
+        " Connection refused\n"
+    )
     assert API_TOKEN not in captured.out + captured.err
 
 
@@ -414,6 +417,7 @@ def test_issue12_bot_runs_a_router_in_the_sandbox(
         ("examples.bot", "module:router"),
         ("no_such_module_here:router", "cannot import"),
         ("examples.bot:main", "not a green_tg_async.bot.Router"),
+        ("examples.bot:missing", "examples.bot has no attribute 'missing'"),
     ],
 )
 def test_issue12_bot_refuses_a_bad_target(

@@ -376,3 +376,110 @@ def test_ctrl_c_elsewhere_prints_one_line(
     captured = capsys.readouterr()
     assert captured.err == "green-tg: interrupted\n"
     assert "Traceback" not in captured.out
+
+
+# -- the smaller CLI items ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["check", "79000000001", "--sandbox"], "--sandbox"),
+        (["state", "--json"], "--json"),
+        (["state", "--id-instance", "4100000001"], "--id-instance"),
+    ],
+)
+def test_a_global_option_after_the_command_gets_a_hint(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"hint: {option} is a global option: put it before the command" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("79000000001\n", "1 number, 1 checked\n"), ("", "0 numbers\n")],
+)
+def test_counts_read_as_english(
+    tmp_path: Path, text: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = _check_file(tmp_path, text)
+    assert code == 0
+    assert capsys.readouterr().out == said
+
+
+@pytest.mark.parametrize("sandbox", [["--sandbox"], []])
+async def test_the_look_up_budget_is_set_from_the_command_line(
+    sandbox: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from green_tg_async import LookupBudget
+    from green_tg_async._cli import _client, _parser
+    from green_tg_async._cli_check import _pace, _plan
+
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
+    monkeypatch.setenv("GREEN_API_TOKEN", "t" * 20)
+    argv = [*sandbox, "check-file", "in.csv", "-o", "out.csv", "--per-day", "1"]
+    args = _parser().parse_args([*argv, "--per-minute", "5"])
+    async with _client(args, MemoryStore()) as tg:
+        budget = tg.rate_limits.lookup_budget
+        assert budget == LookupBudget(per_minute=5, per_hour=None, per_day=1)
+        # Three look-ups at one a day: the third starts two days on.
+        assert _plan(await _pace(tg), 3).endswith("3 numbers, ETA 48 h 00 min")
+    args = _parser().parse_args([*sandbox, "check", "1"])
+    async with _client(args, MemoryStore()) as tg:
+        assert tg.rate_limits.lookup_budget == LookupBudget()  # the default day
+
+
+def test_budget_options_refuse_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "1", "--per-hour", "0"])
+    assert "--per-hour: must be above 0" in capsys.readouterr().err
+
+
+# -- progress that tells the truth -------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_counts_each_kind_apart(capsys: pytest.CaptureFixture[str]) -> None:
+    from green_tg_async._cli_progress import Pace, Progress
+
+    clock = _Clock()
+    progress = Progress(4, Pace(rate=1.0), quiet=False, clock=clock)
+    for status in ("ok", "invalid", "error", "paused"):
+        clock.now += 1.0
+        progress.advance(status)
+    assert progress.by_kind() == {"checked": 1, "invalid": 1, "paused": 1, "failed": 1}
+    assert capsys.readouterr().err == (
+        "4/4 (1 checked, 1 invalid, 1 paused, 1 failed), 1.0/s, ETA 0 min 00 s\n"
+    )
+
+
+def test_one_eta_with_the_budget_a_pause_and_a_slow_rate() -> None:
+    from green_tg_async._cli_progress import Pace, Progress
+
+    clock = _Clock()
+    daily = Pace(rate=1.0, budget=((1000, 86400.0),))
+    progress = Progress(3000, daily, quiet=True, clock=clock)
+    clock.now = 10.0
+    for _ in range(10):
+        progress.advance("ok")
+    # 2,990 left at one a day's 1,000: two more days, as the start line says.
+    assert progress.eta() == 2 * 86400.0
+    assert progress.line() == "10/3000 (10 checked), 1.0/s, ETA 48 h 00 min"
+    paused = Progress(10, Pace(rate=1.0, paused_for=600.0), quiet=True, clock=clock)
+    assert paused.eta() == 610.0
+    slow = Progress(100, Pace(rate=10.0), quiet=True, clock=clock)
+    clock.now = 20.0  # 10 s for 10 numbers: 1/s seen, though 10/s are allowed
+    for _ in range(10):
+        slow.advance("ok")
+    assert slow.eta() == 90.0
