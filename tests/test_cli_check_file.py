@@ -416,19 +416,20 @@ async def test_the_look_up_budget_is_set_from_the_command_line(
     sandbox: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from green_tg_async import LookupBudget
-    from green_tg_async._cli import _client, _parser
+    from green_tg_async._cli import _client
     from green_tg_async._cli_check import _pace, _plan
+    from green_tg_async._cli_parser import build_parser
 
     monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
     monkeypatch.setenv("GREEN_API_TOKEN", "t" * 20)
     argv = [*sandbox, "check-file", "in.csv", "-o", "out.csv", "--per-day", "1"]
-    args = _parser().parse_args([*argv, "--per-minute", "5"])
+    args = build_parser().parse_args([*argv, "--per-minute", "5"])
     async with _client(args, MemoryStore()) as tg:
         budget = tg.rate_limits.lookup_budget
         assert budget == LookupBudget(per_minute=5, per_hour=None, per_day=1)
         # Three look-ups at one a day: the third starts two days on.
         assert _plan(await _pace(tg), 3).endswith("3 numbers, ETA 48 h 00 min")
-    args = _parser().parse_args([*sandbox, "check", "1"])
+    args = build_parser().parse_args([*sandbox, "check", "1"])
     async with _client(args, MemoryStore()) as tg:
         assert tg.rate_limits.lookup_budget == LookupBudget()  # the default day
 
