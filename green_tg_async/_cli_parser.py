@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ._cli_input import DELIMITERS
 from ._cli_text import CREDENTIALS, DESCRIPTION, EPILOG, HELP, SUBCOMMANDS
@@ -13,6 +14,8 @@ from ._config import LookupBudget
 from ._version import __version__
 
 __all__ = ["build_parser"]
+
+_N = TypeVar("_N", int, float)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,11 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
         " default GREEN_API_PHONE_REGION; needs the phone extra)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_checks, _add_instance, _add_messages, _add_bot):
+        add(commands)
+    return parser
+
+
+def _add_checks(commands: Any) -> None:
+    """`check` and `check-file`."""
     check = _command(commands, "check")
     check.add_argument(
         "numbers", nargs="+", metavar="NUMBER", help="phone numbers to look up"
     )
     _budget_options(check)
+    _add_check_file(commands)
+
+
+def _add_check_file(commands: Any) -> None:
     check_file = _command(commands, "check-file")
     check_file.add_argument(
         "file", type=Path, metavar="FILE", help="a CSV (first column) or one per line"
@@ -108,14 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="FILE's cell separator (default: the one of , ; tab | it uses most)",
     )
     _budget_options(check_file)
+
+
+def _add_instance(commands: Any) -> None:
+    """`state`, `wait-ready`, `login` and `breaker`."""
     _command(commands, "state")
     wait_ready = _command(commands, "wait-ready")
-    wait_ready.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=300.0,
-        help="seconds, 0 or more (default 300)",
-    )
+    _wait_option(wait_ready)
     log_in = _command(commands, "login")
     how = log_in.add_mutually_exclusive_group(required=True)
     how.add_argument("--phone", help="the account's phone number (a code is sent)")
@@ -126,12 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     log_in.add_argument(
         "--invert", action="store_true", help="QR for a light terminal background"
     )
-    log_in.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=300.0,
-        help="seconds, 0 or more (default 300)",
+    _wait_option(log_in)
+    breaker = _command(commands, "breaker")
+    breaker.add_argument(
+        "action",
+        choices=["status", "reset"],
+        help="status shows the pause, reset clears it",
     )
+
+
+def _add_messages(commands: Any) -> None:
+    """`send` and `receive`."""
     send = _command(commands, "send")
     send.add_argument(
         "chat_id", metavar="CHAT_ID", help="a phone number's chat, a user or a group"
@@ -139,15 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("text", metavar="TEXT", help="the message")
     receive = _command(commands, "receive")
     receive.add_argument("--follow", action="store_true", help="keep polling")
-    receive.add_argument(
-        "--timeout",
-        type=_long_poll,
-        default=20,
-        help="long-poll seconds, 5-60 (default 20)",
-    )
+    _long_poll_option(receive)
     receive.add_argument(
         "--count", type=_positive, help="stop after COUNT notifications, 1 or more"
     )
+
+
+def _add_bot(commands: Any) -> None:
+    """`bot`."""
     bot = _command(commands, "bot")
     bot.add_argument("target", metavar="MODULE:ROUTER", help="e.g. mybot:router")
     bot.add_argument(
@@ -157,12 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="chats at once, 1 or more (default 16)",
     )
-    bot.add_argument(
-        "--timeout",
-        type=_long_poll,
-        default=20,
-        help="long-poll seconds, 5-60 (default 20)",
-    )
+    _long_poll_option(bot)
     bot.add_argument(
         "--until-empty",
         action="store_true",
@@ -175,13 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="sandbox: queue TEXT from a test user first (repeatable)",
     )
-    breaker = _command(commands, "breaker")
-    breaker.add_argument(
-        "action",
-        choices=["status", "reset"],
-        help="status shows the pause, reset clears it",
+
+
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        help="seconds, 0 or more (default 300)",
     )
-    return parser
+
+
+def _long_poll_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_long_poll,
+        default=20,
+        help="long-poll seconds, 5-60 (default 20)",
+    )
 
 
 def _budget_options(parser: argparse.ArgumentParser) -> None:
@@ -214,13 +237,17 @@ def _command(commands: Any, name: str) -> argparse.ArgumentParser:
 
 def _positive(text: str) -> int:
     """An argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _parse(int, text, "a whole number")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value
+
+
+def _parse(convert: Callable[[str], _N], text: str, noun: str) -> _N:
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
 
 
 def _long_poll(text: str) -> int:
@@ -242,10 +269,7 @@ def _delimiter(text: str) -> str:
 
 def _seconds(text: str) -> float:
     """An argparse type: seconds, zero or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    value = _parse(float, text, "a number of seconds")
     if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 from pathlib import Path
@@ -17,19 +16,9 @@ from green_tg_async._cli_files import COLUMNS, finish, journal
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from green_tg_async.testing._fake import FAKE_API_URL
+from tests.test_cli import _env, _rows
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("GREEN_API_ID_INSTANCE", "GREEN_API_TOKEN", "GREEN_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GREEN_TG_STATE", str(tmp_path / "state.sqlite3"))
-    monkeypatch.setenv("GREEN_TG_SANDBOX_RATE", "1000")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+__all__ = ["_env"]  # the autouse fixture of the CLI tests, used here too
 
 
 def _check_file(tmp_path: Path, text: str, *extra: str, **kw: Any) -> tuple[int, Path]:
