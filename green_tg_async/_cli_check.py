@@ -163,7 +163,7 @@ async def _report(
         summary["resume_after"] = iso(state.retry_at)
         summary["resume_command"] = resume_command(args.argv)
         text += (
-            f"\npaused by Telegram's look-up limit until {iso(state.retry_at)};"
+            f"\npaused until {iso(state.retry_at)} ({state.reason});"
             f" after that, continue with: {resume_command(args.argv)}"
         )
         if args.sandbox:

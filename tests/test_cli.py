@@ -82,6 +82,7 @@ def test_a_469_stops_the_run_and_resume_finishes_it(
     monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "5")
     assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 3
     said = capsys.readouterr().out
+    assert "(checkAccount failed with HTTP 469: User get contact info limit" in said
     assert (
         f"continue with: green-tg --sandbox check-file {SAMPLE} -o {out} --resume\n"
         in said

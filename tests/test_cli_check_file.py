@@ -473,3 +473,54 @@ def test_one_eta_with_the_budget_a_pause_and_a_slow_rate() -> None:
     for _ in range(10):
         slow.advance("ok")
     assert slow.eta() == 90.0
+
+
+@pytest.mark.parametrize(
+    ("message", "url", "said"),
+    [
+        (
+            "getStateInstance failed: ConnectError: ClientConnectorDNSError: Cannot"
+            " connect to host h:80 ssl:default [Name or service not known]"
+            " (gaierror: [Errno -2] Name or service not known)",
+            "http://h",
+            "Name or service not known",
+        ),
+        (
+            "getStateInstance failed: ConnectError: Cannot connect to host h:80"
+            " ssl:default (ConnectError: Cannot connect to host h:80 ssl:default)",
+            "http://h",
+            "getStateInstance failed: ConnectError: Cannot connect to host h:80",
+        ),
+        (
+            "getStateInstance failed: ConnectError: Cannot connect to host h:443"
+            " ssl:default (ConnectError: same)",
+            "https://h",
+            "getStateInstance failed: ConnectError: Cannot connect to host h:443"
+            " ssl:default",
+        ),
+    ],
+)
+def test_a_connection_error_is_told_once_by_its_cause(
+    message: str, url: str, said: str
+) -> None:
+    from green_tg_async import APIConnectionError
+    from green_tg_async._cli import describe
+
+    exc = APIConnectionError(message, method="getStateInstance", request_sent=False)
+    assert describe(exc, url) == (
+        f"APIConnectionError: cannot reach {url} (getStateInstance): {said}"
+    )
+
+
+def test_resume_repairs_a_torn_journal(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    journal(out).write_text(
+        "phone,exist,chat_id,status,error,line\r\n79000000001,true,1,ok,,1\r\n79000"
+    )
+    code, _ = _check_file(tmp_path, "79000000001\n79000000002\n", "--resume")
+    assert code == 0
+    rows = _rows(out)
+    assert [(r["line"], r["phone"], r["status"]) for r in rows] == [
+        ("1", "79000000001", "ok"),
+        ("2", "79000000002", "ok"),
+    ]
