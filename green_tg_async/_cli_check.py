@@ -76,9 +76,7 @@ async def check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     if not args.resume:
         journal(out).unlink(missing_ok=True)  # --overwrite: an old journal too
     done = done_numbers(out) if args.resume else set()
-    todo = [
-        x for x in lines if x.problem != "blank" and neutralise(x.phone) not in done
-    ]
+    todo = [x for x in lines if x.problem != "blank" and not _done(x, done)]
     pace = await _pace(tg)
     if not args.json:
         print(_plan(pace, len(todo)), file=sys.stderr)
@@ -91,6 +89,11 @@ async def check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
         writer.close()
         finish(out, resume=args.resume)
     return await _report(tg, args, progress, lines)
+
+
+def _done(line: Line, done: set[str]) -> bool:
+    """Whether OUT answers `line` (as written now, or raw by an older version)."""
+    return neutralise(line.phone) in done or line.phone in done
 
 
 async def _check_lines(

@@ -44,7 +44,7 @@ def check_output(file: Path, out: Path, *, resume: bool, overwrite: bool) -> Non
         ValueError: OUT is FILE (by any path), or holds rows and neither
             --resume nor --overwrite says what to do with them.
     """
-    if out.resolve() == file.resolve() or journal(out).resolve() == file.resolve():
+    if _same(out, file) or _same(journal(out), file):
         raise ValueError(f"-o {out} is the input file; name another file")
     if resume or overwrite:
         return
@@ -54,6 +54,13 @@ def check_output(file: Path, out: Path, *, resume: bool, overwrite: bool) -> Non
                 f"{path} already holds results: --resume continues that run,"
                 " --overwrite replaces it"
             )
+
+
+def _same(one: Path, other: Path) -> bool:
+    """Whether two paths name one file: by any spelling, symlink or hard link."""
+    if one.resolve() == other.resolve():
+        return True
+    return one.exists() and other.exists() and os.path.samefile(one, other)
 
 
 def row_for(number: object, outcome: object, line: int | None = None) -> dict[str, str]:

@@ -57,11 +57,13 @@ def read_lines(
 
 def _decode(path: Path, data: bytes, encoding: str | None) -> str:
     if encoding is None:
-        encoding = "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8-sig"
+        encoding = "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8"
     try:
-        return data.decode(encoding)
+        utf8 = codecs.lookup(encoding).name == "utf-8"
     except LookupError:
         raise ValueError(f"--encoding {encoding}: no such encoding") from None
+    try:
+        return data.decode("utf-8-sig" if utf8 else encoding)  # a UTF-8 BOM is no text
     except UnicodeDecodeError as exc:
         before = data[: exc.start].decode(encoding, errors="replace")
         line = before.count("\n") + 1

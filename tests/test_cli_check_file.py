@@ -90,9 +90,11 @@ def test_output_equal_to_the_input_is_refused_by_any_spelling(
     text = "79000000001\n79000000002\n"
     source.write_text(text)
     (tmp_path / "link.csv").symlink_to(source)
+    (tmp_path / "hard.csv").hardlink_to(source)
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path)
-    for spelling in ("numbers.csv", "./sub/../numbers.csv", "link.csv"):
+    spellings = ("numbers.csv", "./sub/../numbers.csv", "link.csv", "hard.csv")
+    for spelling in spellings:
         for extra in ([], ["--resume"], ["--overwrite"]):
             argv = ["--sandbox", "check-file", "numbers.csv", "-o", spelling, *extra]
             assert main(argv) == 2
@@ -152,7 +154,7 @@ def test_cp1251_is_refused_with_file_line_and_hint_then_read_with_encoding(
     code, out = _check_file(tmp_path, text, encoding="cp1251")
     assert code == 2
     err = capsys.readouterr().err
-    assert "numbers.csv: line 1 is not utf-8-sig text (byte 0xf2)" in err
+    assert "numbers.csv: line 1 is not utf-8 text (byte 0xf2)" in err
     assert "--encoding cp1251" in err
     assert "codec" not in err
     assert not out.exists()
@@ -236,6 +238,25 @@ def test_resume_matches_neutralised_rows(tmp_path: Path) -> None:
     code, out = _check_file(tmp_path, "+7 987 654-32-10\n=1\n", "--resume")
     assert code == 0
     assert out.read_text() == before
+
+
+def test_resume_matches_raw_rows_of_an_older_version(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("phone,exist,chat_id,status,error\n+7 987 654-32-10,true,9,ok,\n")
+    code, out = _check_file(tmp_path, "+7 987 654-32-10\n", "--resume")
+    assert code == 0
+    assert [(r["phone"], r["chat_id"]) for r in _rows(out)] == [
+        ("+7 987 654-32-10", "9")  # kept, not asked again
+    ]
+
+
+def test_a_utf8_bom_is_no_text_when_the_encoding_is_given(tmp_path: Path) -> None:
+    source = tmp_path / "numbers.csv"
+    source.write_bytes("phone\n79000000001\n".encode("utf-8-sig"))
+    out = tmp_path / "out.csv"
+    argv = ["--sandbox", "check-file", str(source), "-o", str(out)]
+    assert main([*argv, "--encoding", "UTF8"]) == 0
+    assert [(r["line"], r["status"]) for r in _rows(out)] == [("2", "ok")]
 
 
 # -- a wrong id or token stops at once ---------------------------------------------
