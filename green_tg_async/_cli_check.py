@@ -63,9 +63,7 @@ async def _outcomes(
 
 def json_row(row: dict[str, str]) -> dict[str, Any]:
     """A row for --json: `exist` a real boolean (null when unknown)."""
-    exist = {"true": True, "false": False}.get(row["exist"])
-    line = int(row["line"]) if row.get("line") else None
-    return {**row, "exist": exist} | ({"line": line} if "line" in row else {})
+    return {**row, "exist": {"true": True, "false": False}.get(row["exist"])}
 
 
 async def check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
@@ -148,19 +146,15 @@ async def _report(
     progress: Progress,
     lines: list[Line],
 ) -> int:
-    counts = progress.by_kind()
-    blank = [x.number for x in lines if x.problem == "blank"]
-    broken = [x.number for x in lines if "not valid CSV" in x.problem]
-    summary: dict[str, Any] = {"numbers": progress.done, "by_status": counts}
-    summary |= {"blank_lines": len(blank), "unparseable_lines": broken}
-    text = plural(progress.done, "number")
-    text += "".join(f", {n} {kind}" for kind, n in counts.items())
-    if blank:
-        text += f"; {plural(len(blank), 'blank line')} skipped"
-    if broken:
-        text += "; could not parse line" + "s" * (len(broken) > 1)
-        text += " " + ", ".join(map(str, broken))
-    code = PAUSED if counts.get("paused") else API_ERROR if counts.get("failed") else OK
+    blank = sum(x.problem == "blank" for x in lines)
+    broken = [x.number for x in lines if not x.parsed]
+    summary: dict[str, Any] = {
+        "numbers": progress.done,
+        "by_status": progress.by_kind(),
+    }
+    summary |= {"blank_lines": blank, "unparseable_lines": broken}
+    text = _summary(progress, blank, broken)
+    code = exit_code(progress.counts)
     state = await tg.breaker.state()
     if code == PAUSED and state.retry_at is not None:
         summary["resume_after"] = iso(state.retry_at)
@@ -177,6 +171,18 @@ async def _report(
             )
     print(json.dumps(summary) if args.json else text)
     return code
+
+
+def _summary(progress: Progress, blank: int, broken: list[int]) -> str:
+    """The summary line: "12 numbers, 11 checked, 1 invalid; could not parse line 1"."""
+    text = plural(progress.done, "number")
+    text += "".join(f", {n} {kind}" for kind, n in progress.by_kind().items())
+    if blank:
+        text += f"; {plural(blank, 'blank line')} skipped"
+    if broken:
+        text += "; could not parse line" + "s" * (len(broken) > 1)
+        text += " " + ", ".join(map(str, broken))
+    return text
 
 
 def iso(when: datetime) -> str:

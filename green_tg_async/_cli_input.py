@@ -37,6 +37,9 @@ class Line:
     problem: str = ""
     """Why it holds no number to check ("" when it does); "blank" for a blank line."""
 
+    parsed: bool = True
+    """False when the line is not valid CSV (a quote left open, say)."""
+
 
 def read_lines(
     path: Path, *, encoding: str | None = None, delimiter: str | None = None
@@ -95,7 +98,8 @@ def _parse(number: int, text: str, delimiter: str) -> Line:
     try:
         cells = next(csv.reader([text], delimiter=delimiter, strict=True))
     except csv.Error as exc:
-        return Line(number, text.strip(), f"line {number} is not valid CSV: {exc}")
+        problem = f"line {number} is not valid CSV: {exc}"
+        return Line(number, text.strip(), problem, parsed=False)
     phone = cells[0].strip() if cells else ""
     if not phone:
         return Line(number, "", f"line {number} has no number in its first column")

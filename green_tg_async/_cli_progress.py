@@ -12,8 +12,13 @@ from typing import Any, Final
 
 __all__ = ["Pace", "Progress", "duration", "eta_seconds", "plural"]
 
-# A row's status, as the progress line names it.
-KINDS: Final = {"ok": "checked", "invalid": "invalid", "paused": "paused"}
+# A row's status, as the progress line names it, in the order it names them.
+KINDS: Final = {
+    "ok": "checked",
+    "invalid": "invalid",
+    "paused": "paused",
+    "error": "failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,7 @@ class Progress:
     ) -> None:
         self._total, self._pace, self._clock = total, pace, clock
         self._started = clock()
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # by row status
         self._quiet = quiet
         self._bar: Any = None
         if not quiet and sys.stderr.isatty():
@@ -86,7 +91,7 @@ class Progress:
 
     def by_kind(self) -> dict[str, int]:
         """The counts so far, in a fixed order, leaving out kinds not seen."""
-        return {k: self.counts[k] for k in _ORDER if self.counts[k]}
+        return {kind: self.counts[s] for s, kind in KINDS.items() if self.counts[s]}
 
     @property
     def done(self) -> int:
@@ -95,7 +100,7 @@ class Progress:
 
     def advance(self, status: str) -> None:
         """Count one number's outcome (a row's status) and show it."""
-        self.counts[KINDS.get(status, "failed")] += 1
+        self.counts[status] += 1
         if self._bar is not None:
             bar, task = self._bar
             bar.update(task, advance=1, status=self.line())
@@ -125,9 +130,6 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar[0].stop()
-
-
-_ORDER: Final = ("checked", "invalid", "paused", "failed")
 
 
 def _rich_bar(total: int) -> tuple[Any, Any] | None:
