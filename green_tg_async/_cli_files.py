@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Final
 
@@ -149,14 +148,14 @@ def finish(out: Path, *, resume: bool) -> int:
     for row in [*(_rows(out) if resume else []), *_rows(journal(out))]:
         merged[row.get("line") or row["phone"]] = row
     rows = sorted(merged.values(), key=_position)
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as file:
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # umask applies
+    with temporary.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         file.flush()
         os.fsync(file.fileno())
-    os.replace(name, out)
+    os.replace(temporary, out)
     journal(out).unlink(missing_ok=True)
     return len(rows)
 

@@ -545,3 +545,15 @@ def test_resume_repairs_a_torn_journal(tmp_path: Path) -> None:
         ("1", "79000000001", "ok"),
         ("2", "79000000002", "ok"),
     ]
+
+
+def test_out_gets_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    code, out = _check_file(tmp_path, "79000000001\n")
+    assert code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
