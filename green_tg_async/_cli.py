@@ -23,14 +23,13 @@ from typing import Any, Final
 
 from ._cli_bot import load_router
 from ._cli_check import check, check_file, iso, resume_command
+from ._cli_files import connection_failure, root_cause
 from ._cli_login import login
 from ._cli_parser import build_parser
 from ._cli_progress import plural
 from ._client import AsyncGreenTelegram
 from ._config import LookupBudget, RateLimits
 from ._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
     AuthenticationError,
     CircuitOpenError,
     ContactInfoLimitError,
@@ -123,17 +122,9 @@ def _failed(
 
 def describe(exc: GreenAPIError, api_url: str) -> str:
     """An error as one sentence: a connection failure by its root cause, once."""
-    if not isinstance(exc, APIConnectionError) or isinstance(exc, APITimeoutError):
+    if not connection_failure(exc):
         return f"{type(exc).__name__}: {exc}"
-    # The message nests each cause in brackets; the innermost errno says it best.
-    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", str(exc))
-    if not errnos:
-        reason = str(exc).split(" (")[0]
-    else:
-        number, text = errnos[-1]
-        reason = os.strerror(int(number)) if int(number) > 0 else text.strip()
-    if api_url.startswith("http://"):
-        reason = reason.replace(" ssl:default", "")
+    reason = root_cause(exc)
     return f"{type(exc).__name__}: cannot reach {api_url} ({exc.method}): {reason}"
 
 

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, TypeGuard
 
 from ._cli_input import Line, neutralise
-from ._exceptions import CircuitOpenError, ContactInfoLimitError
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    CircuitOpenError,
+    ContactInfoLimitError,
+)
 from .models import AccountCheck
 
 __all__ = [
     "COLUMNS",
     "ResultWriter",
     "check_output",
+    "connection_failure",
     "done_numbers",
     "finish",
     "journal",
+    "root_cause",
     "row_for",
 ]
 
@@ -71,7 +79,30 @@ def row_for(number: object, outcome: object, line: int | None = None) -> dict[st
     if isinstance(outcome, ValueError):
         return _row(number, "", "", "invalid", str(outcome), where)
     paused = isinstance(outcome, CircuitOpenError | ContactInfoLimitError)
-    return _row(number, "", "", "paused" if paused else "error", str(outcome), where)
+    status = "paused" if paused else "error"
+    if connection_failure(outcome):
+        error = f"{outcome.method}: cannot connect: {root_cause(outcome)}"
+    else:
+        error = str(outcome)
+    return _row(number, "", "", status, error, where)
+
+
+def connection_failure(exc: object) -> TypeGuard[APIConnectionError]:
+    """Whether `exc` is a failure to connect (not a timeout)."""
+    return isinstance(exc, APIConnectionError) and not isinstance(exc, APITimeoutError)
+
+
+def root_cause(exc: APIConnectionError) -> str:
+    """What a connection failure comes down to, said once ("Connection refused").
+
+    The message nests each cause in brackets; the innermost errno says it best.
+    Without one, the outermost cause, without aiohttp's "ssl:default".
+    """
+    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", str(exc))
+    if not errnos:
+        return str(exc).split(" (")[0].replace(" ssl:default", "")
+    number, text = errnos[-1]
+    return os.strerror(int(number)) if int(number) > 0 else text.strip()
 
 
 def problem_row(line: Line) -> dict[str, str]:

@@ -516,8 +516,7 @@ def test_one_eta_with_the_budget_a_pause_and_a_slow_rate() -> None:
             "getStateInstance failed: ConnectError: Cannot connect to host h:443"
             " ssl:default (ConnectError: same)",
             "https://h",
-            "getStateInstance failed: ConnectError: Cannot connect to host h:443"
-            " ssl:default",
+            "getStateInstance failed: ConnectError: Cannot connect to host h:443",
         ),
     ],
 )
@@ -557,3 +556,17 @@ def test_out_gets_the_usual_permissions(tmp_path: Path) -> None:
     assert code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_connection_error_row_is_told_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
+    monkeypatch.setenv("GREEN_API_TOKEN", "t" * 20)
+    monkeypatch.setenv("GREEN_API_URL", "http://127.0.0.1:9")  # nothing listens
+    source = tmp_path / "numbers.csv"
+    source.write_text("79000000001\n")
+    out = tmp_path / "out.csv"
+    assert main(["check-file", str(source), "-o", str(out)]) == 1
+    (row,) = _rows(out)
+    assert row["error"] == "checkAccount: cannot connect: Connection refused"
