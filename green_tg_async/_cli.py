@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from ._cli_bot import load_router
 from ._cli_check import check, check_file, iso, resume_command
-from ._cli_files import connection_failure, root_cause
+from ._cli_files import connection_failure, root_cause, tidy
 from ._cli_login import login
 from ._cli_parser import build_parser
 from ._cli_progress import plural
@@ -100,11 +100,8 @@ def _failed(
     """Say what went wrong, once and in the user's words; return the exit code."""
     if isinstance(exc, CircuitOpenError):
         when = iso(exc.retry_at)
-        _say(
-            args,
-            {"error": str(exc), "retry_at": when},
-            f"paused until {when}: {exc.reason}",
-        )
+        text = f"paused until {when}: {tidy(exc.reason)}"
+        _say(args, {"error": str(exc), "retry_at": when}, text)
         return PAUSED
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         text = (
@@ -277,7 +274,8 @@ async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     state = await tg.breaker.state()
     when = iso(state.retry_at) if state.retry_at else None
     data = {"open": state.is_open, "reason": state.reason, "retry_at": when}
-    text = f"paused until {when}: {state.reason}" if state.is_open else "closed"
+    reason = tidy(state.reason or "")
+    text = f"paused until {when}: {reason}" if state.is_open else "closed"
     _say(args, data, text)
     return PAUSED if state.is_open else OK
 

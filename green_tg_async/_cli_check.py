@@ -20,6 +20,7 @@ from ._cli_files import (
     journal,
     problem_row,
     row_for,
+    tidy,
 )
 from ._cli_input import Line, neutralise, read_lines
 from ._cli_progress import Pace, Progress, duration, eta_seconds, plural
@@ -160,7 +161,7 @@ async def _report(
         summary["resume_after"] = iso(state.retry_at)
         summary["resume_command"] = resume_command(args.argv)
         text += (
-            f"\npaused until {iso(state.retry_at)} ({state.reason});"
+            f"\npaused until {iso(state.retry_at)} ({tidy(state.reason or '')});"
             f" after that, continue with: {resume_command(args.argv)}"
         )
         if args.sandbox:

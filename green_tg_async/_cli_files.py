@@ -33,6 +33,7 @@ __all__ = [
     "journal",
     "root_cause",
     "row_for",
+    "tidy",
 ]
 
 COLUMNS: Final = ("phone", "exist", "chat_id", "status", "error", "line")
@@ -95,14 +96,28 @@ def connection_failure(exc: object) -> TypeGuard[APIConnectionError]:
 def root_cause(exc: APIConnectionError) -> str:
     """What a connection failure comes down to, said once ("Connection refused").
 
-    The message nests each cause in brackets; the innermost errno says it best.
-    Without one, the outermost cause, without aiohttp's "ssl:default".
+    Without an errno, the outermost cause, without aiohttp's "ssl:default".
     """
-    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", str(exc))
+    return _errno_reason(str(exc)) or str(exc).split(" (")[0].replace(
+        " ssl:default", ""
+    )
+
+
+def tidy(text: str) -> str:
+    """A message (a pause's reason, say) with a nested connection failure said once."""
+    reason = _errno_reason(text)
+    if reason is None or "failed: " not in text:
+        return text
+    return text.split("failed: ")[0] + f"failed: {reason}"
+
+
+def _errno_reason(text: str) -> str | None:
+    """The innermost errno's words: the message nests each cause in brackets."""
+    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", text)
     if not errnos:
-        return str(exc).split(" (")[0].replace(" ssl:default", "")
-    number, text = errnos[-1]
-    return os.strerror(int(number)) if int(number) > 0 else text.strip()
+        return None
+    number, words = errnos[-1]
+    return os.strerror(int(number)) if int(number) > 0 else words.strip()
 
 
 def problem_row(line: Line) -> dict[str, str]:

@@ -570,3 +570,26 @@ def test_a_connection_error_row_is_told_once(
     assert main(["check-file", str(source), "-o", str(out)]) == 1
     (row,) = _rows(out)
     assert row["error"] == "checkAccount: cannot connect: Connection refused"
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        (
+            "5 failures in a row, last: checkAccount failed: ConnectError: Cannot"
+            " connect to host h:9 ssl:default [Connect call failed ('h', 9)]"
+            " (ConnectionRefusedError: [Errno 111] Connect call failed ('h', 9))",
+            "5 failures in a row, last: checkAccount failed: Connection refused",
+        ),
+        (
+            "checkAccount failed with HTTP 469: User get contact info limit reached",
+            "checkAccount failed with HTTP 469: User get contact info limit reached",
+        ),
+    ],
+)
+def test_a_pause_reason_tells_a_connection_failure_once(
+    reason: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from green_tg_async._cli_files import tidy
+
+    assert tidy(reason) == said
