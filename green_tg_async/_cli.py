@@ -6,7 +6,8 @@ refuses with a 401 or 403 too), 3 the instance is paused (or, for `wait-ready` a
 tries, 6 start again; 130 Ctrl-C. Credentials come from `--id-instance` /
 GREEN_API_ID_INSTANCE and GREEN_API_TOKEN / `--token-file`, never the token from an
 argument; `--sandbox` runs against the built-in FakeGreenAPI. The arguments are in
-`_cli_parser`, the help texts in `_cli_text`, `check` and `check-file` in `_cli_check`.
+`_cli_parser`, the help texts in `_cli_text`, `check` and `check-file` in `_cli_check`,
+how errors are told in `_cli_errors`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Final
 
 from ._cli_bot import load_router
 from ._cli_check import check, check_file, iso, resume_command
-from ._cli_files import connection_failure, root_cause, tidy
+from ._cli_errors import describe, tidy
 from ._cli_login import login
 from ._cli_parser import build_parser
 from ._cli_progress import plural
@@ -115,14 +116,6 @@ def _failed(
     text = describe(exc, tg._api_url)
     _say(args, {"error": text}, text)
     return PAUSED if isinstance(exc, ContactInfoLimitError) else API_ERROR
-
-
-def describe(exc: GreenAPIError, api_url: str) -> str:
-    """An error as one sentence: a connection failure by its root cause, once."""
-    if not connection_failure(exc):
-        return f"{type(exc).__name__}: {exc}"
-    reason = root_cause(exc)
-    return f"{type(exc).__name__}: cannot reach {api_url} ({exc.method}): {reason}"
 
 
 def _store(args: argparse.Namespace) -> StateStore:

@@ -12,6 +12,7 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
+from ._cli_errors import tidy
 from ._cli_files import (
     ResultWriter,
     check_output,
@@ -20,7 +21,6 @@ from ._cli_files import (
     journal,
     problem_row,
     row_for,
-    tidy,
 )
 from ._cli_input import Line, neutralise, read_lines
 from ._cli_progress import Pace, Progress, duration, eta_seconds, plural

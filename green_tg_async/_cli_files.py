@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from pathlib import Path
-from typing import IO, Final, TypeGuard
+from typing import IO, Final
 
+from ._cli_errors import connection_failure, root_cause
 from ._cli_input import Line, neutralise
-from ._exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    CircuitOpenError,
-    ContactInfoLimitError,
-)
+from ._exceptions import CircuitOpenError, ContactInfoLimitError
 from .models import AccountCheck
 
 __all__ = [
     "COLUMNS",
     "ResultWriter",
     "check_output",
-    "connection_failure",
     "done_numbers",
     "finish",
     "journal",
-    "root_cause",
     "row_for",
-    "tidy",
 ]
 
 COLUMNS: Final = ("phone", "exist", "chat_id", "status", "error", "line")
@@ -86,38 +78,6 @@ def row_for(number: object, outcome: object, line: int | None = None) -> dict[st
     else:
         error = str(outcome)
     return _row(number, "", "", status, error, where)
-
-
-def connection_failure(exc: object) -> TypeGuard[APIConnectionError]:
-    """Whether `exc` is a failure to connect (not a timeout)."""
-    return isinstance(exc, APIConnectionError) and not isinstance(exc, APITimeoutError)
-
-
-def root_cause(exc: APIConnectionError) -> str:
-    """What a connection failure comes down to, said once ("Connection refused").
-
-    Without an errno, the outermost cause, without aiohttp's "ssl:default".
-    """
-    return _errno_reason(str(exc)) or str(exc).split(" (")[0].replace(
-        " ssl:default", ""
-    )
-
-
-def tidy(text: str) -> str:
-    """A message (a pause's reason, say) with a nested connection failure said once."""
-    reason = _errno_reason(text)
-    if reason is None or "failed: " not in text:
-        return text
-    return text.split("failed: ")[0] + f"failed: {reason}"
-
-
-def _errno_reason(text: str) -> str | None:
-    """The innermost errno's words: the message nests each cause in brackets."""
-    errnos = re.findall(r"\[Errno (-?\d+)\] ([^()\[\]]+)", text)
-    if not errnos:
-        return None
-    number, words = errnos[-1]
-    return os.strerror(int(number)) if int(number) > 0 else words.strip()
 
 
 def problem_row(line: Line) -> dict[str, str]:

@@ -524,7 +524,7 @@ def test_a_connection_error_is_told_once_by_its_cause(
     message: str, url: str, said: str
 ) -> None:
     from green_tg_async import APIConnectionError
-    from green_tg_async._cli import describe
+    from green_tg_async._cli_errors import describe
 
     exc = APIConnectionError(message, method="getStateInstance", request_sent=False)
     assert describe(exc, url) == (
@@ -587,9 +587,7 @@ def test_a_connection_error_row_is_told_once(
         ),
     ],
 )
-def test_a_pause_reason_tells_a_connection_failure_once(
-    reason: str, said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from green_tg_async._cli_files import tidy
+def test_a_pause_reason_tells_a_connection_failure_once(reason: str, said: str) -> None:
+    from green_tg_async._cli_errors import tidy
 
     assert tidy(reason) == said
