@@ -1,11 +1,13 @@
 """`green-tg`: the command line.
 
-Exit codes: 0 ok, 1 an API error, 2 usage or configuration, 3 the instance is paused
-(or, for `wait-ready` and `login`, not authorized in time); `login` adds 4 wrong code
-or password, 5 too many tries, 6 start again. Credentials come from `--id-instance` /
+Exit codes: 0 ok, 1 an API error, 2 usage or configuration (credentials GREEN-API
+refuses with a 401 or 403 too), 3 the instance is paused (or, for `wait-ready` and
+`login`, not authorized in time); `login` adds 4 wrong code or password, 5 too many
+tries, 6 start again; 130 Ctrl-C. Credentials come from `--id-instance` /
 GREEN_API_ID_INSTANCE and GREEN_API_TOKEN / `--token-file`, never the token from an
-argument; `--sandbox` runs against the built-in FakeGreenAPI. The help texts are in
-`_cli_text`.
+argument; `--sandbox` runs against the built-in FakeGreenAPI. The arguments are in
+`_cli_parser`, the help texts in `_cli_text`, `check` and `check-file` in `_cli_check`,
+how errors are told in `_cli_errors`.
 """
 
 from __future__ import annotations
@@ -16,207 +18,63 @@ import json
 import os
 import re
 import sys
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from ._cli_bot import load_router
-from ._cli_files import (
-    Progress,
-    ResultWriter,
-    done_numbers,
-    drop_torn_tail,
-    eta_seconds,
-    pending,
-    read_numbers,
-    row_for,
-)
+from ._cli_check import check, check_file, iso, resume_command
+from ._cli_errors import describe, tidy
 from ._cli_login import login
-from ._cli_text import CREDENTIALS, DESCRIPTION, EPILOG, HELP, SUBCOMMANDS
+from ._cli_parser import build_parser
+from ._cli_progress import plural
 from ._client import AsyncGreenTelegram
-from ._config import RateLimits
+from ._config import LookupBudget, RateLimits
 from ._exceptions import (
+    AuthenticationError,
     CircuitOpenError,
     ContactInfoLimitError,
     GreenAPIError,
     InstanceNotReadyError,
+    PermissionDeniedError,
 )
-from ._version import __version__
 from .stores import MemoryStore, SqliteStore, StateStore
 
 __all__ = ["main"]
 
 OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
+CREDENTIALS_REFUSED: Final = USAGE  # the exit-code table's row for credentials
+INTERRUPTED: Final = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 STATE_ENV: Final = "GREEN_TG_STATE"  # where the CLI keeps the breaker between runs
 SANDBOX_USER: Final = 1234567  # the chat `--say` texts come from in the sandbox
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="green-tg",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"green-tg {__version__}"
-    )
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="run against a built-in fake GREEN-API (no account, no network)",
-    )
-    parser.add_argument(
-        "--id-instance",
-        metavar="ID",
-        help="the instance's idInstance (default: GREEN_API_ID_INSTANCE)",
-    )
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        metavar="FILE",
-        help="read the API token from FILE (default: GREEN_API_TOKEN)",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--region",
-        help="read national numbers as this country writes them (ISO 3166, e.g. RU;"
-        " default GREEN_API_PHONE_REGION; needs the phone extra)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    check = _command(commands, "check")
-    check.add_argument("numbers", nargs="+", metavar="NUMBER")
-    check_file = _command(commands, "check-file")
-    check_file.add_argument("file", type=Path, metavar="FILE")
-    check_file.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        required=True,
-        metavar="OUT",
-        help="the CSV to write",
-    )
-    check_file.add_argument(
-        "--resume", action="store_true", help="skip numbers already answered in OUT"
-    )
-    check_file.add_argument(
-        "--concurrency",
-        type=_positive,
-        default=4,
-        metavar="N",
-        help="checks in flight at once (default 4)",
-    )
-    _command(commands, "state")
-    wait_ready = _command(commands, "wait-ready")
-    wait_ready.add_argument(
-        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
-    )
-    log_in = _command(commands, "login")
-    how = log_in.add_mutually_exclusive_group(required=True)
-    how.add_argument("--phone", help="the account's phone number (a code is sent)")
-    how.add_argument("--qr", action="store_true", help="show a QR code to scan")
-    log_in.add_argument(
-        "--qr-file", type=Path, metavar="PNG", help="write the QR PNG here instead"
-    )
-    log_in.add_argument(
-        "--invert", action="store_true", help="QR for a light terminal background"
-    )
-    log_in.add_argument(
-        "--timeout", type=_seconds, default=300.0, help="seconds (default 300)"
-    )
-    send = _command(commands, "send")
-    send.add_argument("chat_id", metavar="CHAT_ID")
-    send.add_argument("text", metavar="TEXT")
-    receive = _command(commands, "receive")
-    receive.add_argument("--follow", action="store_true", help="keep polling")
-    receive.add_argument(
-        "--timeout",
-        type=_positive,
-        default=20,
-        help="long-poll seconds (default 20)",
-    )
-    receive.add_argument(
-        "--count", type=_positive, help="stop after COUNT notifications"
-    )
-    bot = _command(commands, "bot")
-    bot.add_argument("target", metavar="MODULE:ROUTER", help="e.g. mybot:router")
-    bot.add_argument(
-        "--concurrency",
-        type=_positive,
-        default=16,
-        metavar="N",
-        help="chats at once (default 16)",
-    )
-    bot.add_argument(
-        "--timeout",
-        type=_positive,
-        default=20,
-        help="long-poll seconds (default 20)",
-    )
-    bot.add_argument(
-        "--until-empty",
-        action="store_true",
-        help="stop once the queue is empty (the default with --sandbox)",
-    )
-    bot.add_argument(
-        "--say",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="sandbox: queue TEXT from a test user first (repeatable)",
-    )
-    breaker = _command(commands, "breaker")
-    breaker.add_argument("action", choices=["status", "reset"])
-    return parser
-
-
-def _command(commands: Any, name: str) -> argparse.ArgumentParser:
-    """A subcommand with its help, an example, and where credentials come from."""
-    summary, example = SUBCOMMANDS[name]
-    description = "\n\n".join(textwrap.fill(p, 80) for p in HELP[name].split("\n\n"))
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name,
-        help=summary,
-        description=description,
-        epilog=f"example:\n  {example}\n\n{CREDENTIALS}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
-
-
-def _positive(text: str) -> int:
-    """An argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: seconds, zero or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    args.argv = words
     try:
         return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        print(f"green-tg: {_interrupted(args)}", file=sys.stderr)
+        return INTERRUPTED
     except ValueError as exc:
         return _usage(_cli_words(str(exc), args.command))
     except OSError as exc:
         where = f"{exc.filename}: {exc.strerror}" if exc.filename else None
         return _usage(where or str(exc))
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """The one line Ctrl-C prints: for check-file, what is kept and how to go on."""
+    writer = getattr(args, "writer", None)
+    if writer is None:
+        return "interrupted"
+    return (
+        f"interrupted; {plural(writer.written, 'row')} written to {args.output};"
+        f" continue with: {resume_command(args.argv)}"
+    )
 
 
 def _usage(message: str) -> int:
@@ -227,19 +85,37 @@ def _usage(message: str) -> int:
 async def _run(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        async with _client(args, store) as tg:
-            return await _COMMANDS[args.command](tg, args)
-    except CircuitOpenError as exc:
-        _say(args, {"error": str(exc), "retry_at": exc.retry_at.isoformat()}, str(exc))
-        return PAUSED
-    except ContactInfoLimitError as exc:  # the 469 itself: the pause starts now
-        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
-        return PAUSED
-    except GreenAPIError as exc:
-        _say(args, {"error": str(exc)}, f"{type(exc).__name__}: {exc}")
-        return API_ERROR
+        tg = _client(args, store)
+        try:
+            async with tg:
+                return await _COMMANDS[args.command](tg, args)
+        except GreenAPIError as exc:
+            return _failed(args, tg, exc)
     finally:
         await store.aclose()
+
+
+def _failed(
+    args: argparse.Namespace, tg: AsyncGreenTelegram, exc: GreenAPIError
+) -> int:
+    """Say what went wrong, once and in the user's words; return the exit code."""
+    if isinstance(exc, CircuitOpenError):
+        when = iso(exc.retry_at)
+        text = f"paused until {when}: {tidy(exc.reason)}"
+        _say(args, {"error": str(exc), "retry_at": when}, text)
+        return PAUSED
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        text = (
+            f"GREEN-API refused the credentials (HTTP {exc.status_code}): check the"
+            " instance id (--id-instance or GREEN_API_ID_INSTANCE), the API token"
+            " (GREEN_API_TOKEN or --token-file) and the API URL (GREEN_API_URL,"
+            f" now {tg._api_url})"
+        )
+        _say(args, {"error": text, "status_code": exc.status_code}, text)
+        return CREDENTIALS_REFUSED
+    text = describe(exc, tg._api_url)
+    _say(args, {"error": text}, text)
+    return PAUSED if isinstance(exc, ContactInfoLimitError) else API_ERROR
 
 
 def _store(args: argparse.Namespace) -> StateStore:
@@ -261,7 +137,9 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
         fake.state = os.environ.get("GREEN_TG_SANDBOX_STATE", fake.state)
         if args.command == "login":
             _script_sandbox_login(fake)
-        limits = RateLimits(per_method={"checkAccount": rate})
+        limits = RateLimits(
+            per_method={"checkAccount": rate}, lookup_budget=_budget(args)
+        )
         args.fake = fake  # commands that script the sandbox find it here
         return fake.client(store=store, limits=limits, phone_region=args.region)
     try:
@@ -269,12 +147,21 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
             id_instance=_id_instance(args),
             api_token=_token(args),
             store=store,
+            limits=RateLimits(lookup_budget=_budget(args)),
             phone_region=args.region,
         )
     except ImportError:
         raise ValueError(
             "--region needs the phone extra: pip install 'green-tg-async[phone]'"
         ) from None
+
+
+def _budget(args: argparse.Namespace) -> LookupBudget:
+    """The look-up budget: LookupBudget's defaults, with the windows given."""
+    given = {
+        f"per_{w}": getattr(args, f"per_{w}", None) for w in ("minute", "hour", "day")
+    }
+    return LookupBudget(**{k: v for k, v in given.items() if v is not None})
 
 
 def _id_instance(args: argparse.Namespace) -> str:
@@ -337,94 +224,6 @@ def _say(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data) if args.json else text)
 
 
-async def _check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    rows = [row_for(n, o) async for n, o in tg.service.check_accounts(args.numbers)]
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        for row in rows:
-            print(" ".join(f"{k}={v}" for k, v in row.items() if v))
-    return _exit_code(row["status"] for row in rows)
-
-
-async def _check_file(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    numbers = read_numbers(args.file)
-    if args.resume:
-        drop_torn_tail(args.output)
-    done = done_numbers(args.output) if args.resume else set()
-    todo = list(dict.fromkeys(pending(numbers, done)))
-    if not args.json:
-        print(await _plan(tg, len(todo)), file=sys.stderr)
-    writer = ResultWriter(args.output, append=args.resume)
-    progress = Progress(len(todo), quiet=args.json)
-    statuses: list[str] = []
-    try:
-        stream = tg.service.check_accounts(todo, concurrency=args.concurrency)
-        async for number, outcome in stream:
-            row = row_for(number, outcome)
-            if row["status"] != "paused":  # not an answer: --resume will ask again
-                writer.write(row)
-            statuses.append(row["status"])
-            progress.advance()
-    finally:
-        progress.close()
-        writer.close()
-    return await _report(tg, args, statuses)
-
-
-async def _plan(tg: AsyncGreenTelegram, total: int) -> str:
-    """The look-up pace now and the ETA it gives for `total` numbers."""
-    limits = tg.rate_limits
-    rate = limits.rate_for("checkAccount")
-    pace = (await tg.breaker.state()).pace
-    budget = limits.lookup_budget.windows if limits.lookup_budget else ()
-    eta = eta_seconds(total, rate, pace, budget)
-    learned = " (slowed after a 469)" if pace < 1 else ""
-    return (
-        f"look-up pace {pace:.0%} of {rate:g}/s{learned}; "
-        f"{total} numbers, ETA {_duration(eta)}"
-    )
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
-
-
-async def _report(
-    tg: AsyncGreenTelegram, args: argparse.Namespace, statuses: list[str]
-) -> int:
-    code = _exit_code(statuses)
-    counts = {s: statuses.count(s) for s in sorted(set(statuses))}
-    state = await tg.breaker.state()
-    summary: dict[str, Any] = {"checked": len(statuses), "by_status": counts}
-    text = f"{len(statuses)} numbers: " + ", ".join(
-        f"{n} {s}" for s, n in counts.items()
-    )
-    if code == PAUSED and state.retry_at is not None:
-        summary["resume_after"] = state.retry_at.isoformat()
-        text += (
-            "\npaused by Telegram's look-up limit until "
-            f"{state.retry_at:%Y-%m-%d %H:%M} UTC; run again with --resume after that"
-        )
-        if args.sandbox:
-            summary["sandbox_forgets"] = True
-            text += (
-                "\n(--sandbox starts a fresh fake and forgets this pause, so a "
-                "sandbox --resume runs at once; a real instance stays paused)"
-            )
-    _say(args, summary, text)
-    return code
-
-
-def _exit_code(statuses: Any) -> int:
-    seen = set(statuses)
-    if "paused" in seen:
-        return PAUSED
-    return API_ERROR if "error" in seen else OK
-
-
 async def _state(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     state = await tg.account.get_state_instance()
     _say(args, {"stateInstance": state.state_instance}, state.state_instance)
@@ -466,9 +265,10 @@ async def _breaker(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     if args.action == "reset":
         await tg.breaker.reset()
     state = await tg.breaker.state()
-    when = state.retry_at.isoformat() if state.retry_at else None
+    when = iso(state.retry_at) if state.retry_at else None
     data = {"open": state.is_open, "reason": state.reason, "retry_at": when}
-    text = f"paused until {when}: {state.reason}" if state.is_open else "closed"
+    reason = tidy(state.reason or "")
+    text = f"paused until {when}: {reason}" if state.is_open else "closed"
     _say(args, data, text)
     return PAUSED if state.is_open else OK
 
@@ -492,8 +292,8 @@ async def _bot(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
 
 
 _COMMANDS: Final = {
-    "check": _check,
-    "check-file": _check_file,
+    "check": check,
+    "check-file": check_file,
     "state": _state,
     "wait-ready": _wait_ready,
     "login": login,

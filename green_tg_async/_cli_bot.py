@@ -30,7 +30,9 @@ def load_router(target: str) -> Router:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import {module_name!r}: {exc}") from None
-    router = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        raise ValueError(f"{module_name} has no attribute {attribute!r}")
+    router = getattr(module, attribute)
     if not isinstance(router, Router):
         kind = type(router).__name__
         raise ValueError(f"{target} is a {kind}, not a green_tg_async.bot.Router")

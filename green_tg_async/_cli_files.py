@@ -1,103 +1,126 @@
-"""`green-tg check-file`: read numbers, resume from OUT, write each answer at once."""
+"""`green-tg check-file`'s output: rows, the journal a run appends to, the final OUT.
+
+A run appends each row to `OUT.part` (flushed, so a killed run loses
+nothing). When it ends, however it ends, the rows of OUT (on --resume) and of
+the journal are merged in input order into a temporary file that then
+replaces OUT, so OUT never holds half a row and is never half-written.
+"""
 
 from __future__ import annotations
 
 import csv
-import math
-import sys
-import time
-from collections.abc import Iterator
+import os
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Final
 
+from ._cli_errors import connection_failure, root_cause
+from ._cli_input import Line, neutralise
 from ._exceptions import CircuitOpenError, ContactInfoLimitError
 from .models import AccountCheck
 
 __all__ = [
     "COLUMNS",
-    "Progress",
     "ResultWriter",
+    "check_output",
     "done_numbers",
-    "drop_torn_tail",
-    "eta_seconds",
-    "read_numbers",
+    "finish",
+    "journal",
     "row_for",
 ]
 
-COLUMNS: Final = ("phone", "exist", "chat_id", "status", "error")
+COLUMNS: Final = ("phone", "exist", "chat_id", "status", "error", "line")
+ANSWERED: Final = ("ok", "invalid")  # statuses --resume does not ask again
 
 
-def read_numbers(path: Path) -> list[str]:
-    """Numbers from a CSV (first column) or one per line; a header row is skipped."""
-    numbers: list[str] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for index, row in enumerate(csv.reader(handle)):
-            cell = row[0].strip() if row else ""
-            if index == 0 and cell.lower() in ("phone", "phone_number", "number"):
-                continue
-            if cell:
-                numbers.append(cell)
-    return numbers
+def journal(out: Path) -> Path:
+    """Where a run appends its rows before they go into OUT."""
+    return out.with_name(out.name + ".part")
 
 
-def drop_torn_tail(path: Path) -> None:
-    """Cut OUT back to its last complete line.
+def check_output(file: Path, out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse an OUT that would destroy the input or an earlier run's rows.
 
-    A run killed mid-write (or a full disk) can leave half a row without its
-    line ending; appending would glue the next row onto it. The fragment's
-    number has no valid row, so it stays pending and is checked again.
+    Raises:
+        ValueError: OUT is FILE (by any path), or holds rows and neither
+            --resume nor --overwrite says what to do with them.
     """
-    if not path.exists():
+    if _same(out, file) or _same(journal(out), file):
+        raise ValueError(f"-o {out} is the input file; name another file")
+    if resume or overwrite:
         return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if not data or data.endswith(b"\n"):
-            return
-        handle.truncate(data.rfind(b"\n") + 1)
+    for path in (out, journal(out)):
+        if path.exists() and path.stat().st_size > 0:
+            raise ValueError(
+                f"{path} already holds results: --resume continues that run,"
+                " --overwrite replaces it"
+            )
 
 
-def done_numbers(path: Path) -> set[str]:
-    """Numbers answered (or found invalid) in an earlier run's OUT file.
-
-    Rows with status `error` are tried again; paused numbers are never written.
-    """
-    if not path.exists():
-        return set()
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.DictReader(handle)
-        return {r["phone"] for r in rows if r.get("status") in ("ok", "invalid")}
+def _same(one: Path, other: Path) -> bool:
+    """Whether two paths name one file: by any spelling, symlink or hard link."""
+    if one.resolve() == other.resolve():
+        return True
+    return one.exists() and other.exists() and os.path.samefile(one, other)
 
 
-def row_for(number: object, outcome: object) -> dict[str, str]:
-    """One OUT row: an answer, an invalid line, a pause or an error."""
+def row_for(number: object, outcome: object, line: int | None = None) -> dict[str, str]:
+    """One row: an answer, an invalid line, a pause or an error."""
+    where = "" if line is None else str(line)
     if isinstance(outcome, AccountCheck):
         exist = "true" if outcome.exist else "false"
-        return _row(number, exist, outcome.chat_id or "", "ok", "")
+        return _row(number, exist, outcome.chat_id or "", "ok", "", where)
     if isinstance(outcome, ValueError):
-        return _row(number, "", "", "invalid", str(outcome))
-    status = (
-        "paused"
-        if isinstance(outcome, CircuitOpenError | ContactInfoLimitError)
-        else "error"
-    )
-    return _row(number, "", "", status, str(outcome))
+        return _row(number, "", "", "invalid", str(outcome), where)
+    paused = isinstance(outcome, CircuitOpenError | ContactInfoLimitError)
+    status = "paused" if paused else "error"
+    if connection_failure(outcome):
+        error = f"{outcome.method}: cannot connect: {root_cause(outcome)}"
+    else:
+        error = str(outcome)
+    return _row(number, "", "", status, error, where)
+
+
+def problem_row(line: Line) -> dict[str, str]:
+    """The row of a line that holds no number to check."""
+    return _row(line.phone, "", "", "invalid", line.problem, str(line.number))
 
 
 def _row(
-    number: object, exist: str, chat_id: str, status: str, error: str
+    number: object, exist: str, chat_id: str, status: str, error: str, line: str
 ) -> dict[str, str]:
-    return dict(zip(COLUMNS, (str(number), exist, chat_id, status, error), strict=True))
+    cells = (neutralise(str(number)), exist, chat_id, status, neutralise(error), line)
+    return dict(zip(COLUMNS, cells, strict=True))
+
+
+def done_numbers(out: Path) -> set[str]:
+    """Phone cells answered (or found invalid) in OUT and its journal.
+
+    Rows with status `error` are tried again; paused numbers are never written.
+    """
+    rows = [*_rows(out), *_rows(journal(out))]
+    return {r["phone"] for r in rows if r.get("status") in ANSWERED}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    """The complete rows of a results file (a torn last line is not one)."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if not text.endswith("\n"):  # killed mid-write: that row is asked again
+        text = text[: text.rfind("\n") + 1]
+    return [dict(r) for r in csv.DictReader(text.splitlines()) if r.get("phone")]
 
 
 class ResultWriter:
-    """Append rows to OUT, flushing each one, so a killed run loses nothing."""
+    """Append rows to OUT's journal, flushing each: a killed run loses nothing."""
 
-    def __init__(self, path: Path, *, append: bool) -> None:
-        fresh = not (append and path.exists() and path.stat().st_size > 0)
-        self._file: IO[str] = path.open(
-            "w" if fresh else "a", newline="", encoding="utf-8"
-        )
+    def __init__(self, out: Path) -> None:
+        path = journal(out)
+        _drop_torn_tail(path)
+        fresh = not (path.exists() and path.stat().st_size > 0)
+        self._file: IO[str] = path.open("a", newline="", encoding="utf-8")
         self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS)
+        self.written = 0
         if fresh:
             self._csv.writeheader()
             self._file.flush()
@@ -105,79 +128,44 @@ class ResultWriter:
     def write(self, row: dict[str, str]) -> None:
         self._csv.writerow(row)
         self._file.flush()
+        self.written += 1
 
     def close(self) -> None:
         self._file.close()
 
 
-class Progress:
-    """Show done/total, rate and ETA on stderr.
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a journal to its last complete line: nothing is glued onto half a row."""
+    if not path.exists():
+        return
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
 
-    A live rich bar on a terminal, else a line every 50 numbers; `quiet`
-    (for --json) shows nothing.
+
+def finish(out: Path, *, resume: bool) -> int:
+    """Merge OUT (on --resume) and the journal into OUT, in input order; count rows.
+
+    A later row for the same line replaces an earlier one (an `error` row
+    asked again). The merge goes to a temporary file that replaces OUT.
     """
-
-    def __init__(self, total: int, *, quiet: bool) -> None:
-        self._total, self._done, self._started = total, 0, time.monotonic()
-        self._quiet = quiet
-        self._bar: Any = None
-        if not quiet and sys.stderr.isatty():
-            self._bar = _rich_bar(total)
-
-    def advance(self) -> None:
-        self._done += 1
-        if self._bar is not None:
-            self._bar[0].advance(self._bar[1])
-        elif not self._quiet and (self._done % 50 == 0 or self._done == self._total):
-            print(self.line(), file=sys.stderr)
-
-    def line(self) -> str:
-        elapsed = max(time.monotonic() - self._started, 1e-9)
-        rate = self._done / elapsed
-        eta = (self._total - self._done) / rate if rate else float("inf")
-        return f"{self._done}/{self._total} checked, {rate:.1f}/s, ETA {eta:.0f} s"
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar[0].stop()
+    merged: dict[str, dict[str, str]] = {}
+    for row in [*(_rows(out) if resume else []), *_rows(journal(out))]:
+        merged[row.get("line") or row["phone"]] = row
+    rows = sorted(merged.values(), key=_position)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # umask applies
+    with temporary.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, out)
+    journal(out).unlink(missing_ok=True)
+    return len(rows)
 
 
-def eta_seconds(
-    total: int, rate: float, pace: float, budget: tuple[tuple[int, float], ...]
-) -> float:
-    """Seconds `total` look-ups take at `rate` times `pace`, within `budget`.
-
-    The pace is taken as it is now (it only climbs while no 469 comes), and
-    each budget window lets its count through per span.
-    """
-    eta = total / (rate * pace) if total else 0.0
-    for count, span in budget:
-        eta = max(eta, (math.ceil(total / count) - 1) * span)
-    return eta
-
-
-def _rich_bar(total: int) -> tuple[Any, Any] | None:
-    try:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress as RichProgress,
-            TaskProgressColumn,
-            TimeRemainingColumn,
-        )
-    except ImportError:  # pragma: no cover - depends on the cli extra
-        return None
-    bar = RichProgress(
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task("checking", total=total)
-
-
-def pending(numbers: list[str], done: set[str]) -> Iterator[str]:
-    """Numbers not answered yet, in file order."""
-    return (n for n in numbers if n not in done)
+def _position(row: dict[str, str]) -> int:
+    line = row.get("line") or ""
+    return int(line) if line.isdigit() else 0

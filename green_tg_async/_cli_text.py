@@ -23,8 +23,9 @@ credentials:
 
 EXIT_CODES: Final = """\
 exit codes:
-  0 done   1 GREEN-API answered with an error   2 usage or configuration
-  3 paused (469), or not authorized in time   4-6 login refused (see login -h)"""
+  0 done   1 GREEN-API answered with an error   2 usage or configuration, or
+  credentials GREEN-API refuses (401/403)   3 paused (469), or not authorized in
+  time   4-6 login refused (see login -h)   130 Ctrl-C"""
 
 EPILOG: Final = f"""\
 examples:
@@ -83,9 +84,12 @@ HELP: Final = {
     " Numbers are international digits (spaces, dashes, brackets and a leading +"
     " are fine); --region reads national formats.",
     "check-file": "Check every number in FILE (a CSV, first column, or one number"
-    " per line) and write OUT as phone,exist,chat_id,status,error, one row per"
-    " line, flushed as each answer arrives. At a 469 it stops sending, prints when"
-    " to resume and exits 3; --resume then skips every number already answered.",
+    " per line) and write OUT as phone,exist,chat_id,status,error,line, one row per"
+    " line in input order, bad lines included. Rows go to OUT.part as they arrive;"
+    " OUT is rewritten whole when the run ends. OUT must not be FILE, and an OUT"
+    " that holds results needs --resume or --overwrite. At a 469 it stops sending,"
+    " prints when to resume and exits 3; --resume then skips every number already"
+    " answered. A 401 or 403 stops it at once (exit 2).",
     "state": "Print the instance state: authorized, notAuthorized, starting,"
     " pendingPassword, blocked or suspended.",
     "wait-ready": "Wait until the instance is authorized and print its state."

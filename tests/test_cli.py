@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from green_tg_async import AsyncGreenTelegram, RateLimits
-from green_tg_async._cli import _plan, main
-from green_tg_async._cli_files import Progress, eta_seconds, read_numbers
+from green_tg_async._cli import main
+from green_tg_async._cli_check import _pace, _plan
+from green_tg_async._cli_input import read_lines
+from green_tg_async._cli_progress import Pace, Progress, eta_seconds
 from green_tg_async.stores import MemoryStore
 from tests.helpers import API_TOKEN
 
@@ -34,6 +36,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _lines(path: Path) -> list[int]:
+    """The line numbers of FILE that hold a number (or a bad one)."""
+    return [x.number for x in read_lines(path) if x.problem != "blank"]
+
+
 def test_check_prints_one_line_per_number(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--sandbox", "check", "79876543210", "79876543211", "abc"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -50,7 +57,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == [
         {
             "phone": "79876543210",
-            "exist": "true",
+            "exist": True,
             "chat_id": "76543210",
             "status": "ok",
             "error": "",
@@ -62,11 +69,10 @@ def test_check_file_writes_every_line_once(tmp_path: Path) -> None:
     out = tmp_path / "results.csv"
     assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 0
     rows = _rows(out)
-    assert sorted(r["phone"] for r in rows) == sorted(read_numbers(SAMPLE))
-    assert len(rows) == len(read_numbers(SAMPLE)) == 15
+    assert [int(r["line"]) for r in rows] == _lines(SAMPLE) == list(range(2, 17))
     statuses = {r["phone"]: r["status"] for r in rows}
     assert statuses["not a number"] == "invalid"
-    assert statuses["+7 987 654-32-10"] == "ok"
+    assert statuses["'+7 987 654-32-10"] == "ok"  # neutralised: + starts a formula
 
 
 def test_a_469_stops_the_run_and_resume_finishes_it(
@@ -76,7 +82,11 @@ def test_a_469_stops_the_run_and_resume_finishes_it(
     monkeypatch.setenv("GREEN_TG_SANDBOX_LOOKUP_LIMIT", "5")
     assert main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out)]) == 3
     said = capsys.readouterr().out
-    assert "run again with --resume" in said
+    assert "(checkAccount failed with HTTP 469: User get contact info limit" in said
+    assert (
+        f"continue with: green-tg --sandbox check-file {SAMPLE} -o {out} --resume\n"
+        in said
+    )
     assert "--sandbox starts a fresh fake and forgets this pause" in said
     first = _rows(out)
     assert all(r["status"] != "paused" for r in first)
@@ -87,8 +97,8 @@ def test_a_469_stops_the_run_and_resume_finishes_it(
         main(["--sandbox", "check-file", str(SAMPLE), "-o", str(out), "--resume"]) == 0
     )
     rows = _rows(out)
-    answered = [r["phone"] for r in rows if r["status"] in ("ok", "invalid")]
-    assert sorted(answered) == sorted(read_numbers(SAMPLE))
+    answered = [int(r["line"]) for r in rows if r["status"] in ("ok", "invalid")]
+    assert answered == _lines(SAMPLE)
 
 
 def test_json_summary_of_a_paused_run(
@@ -141,7 +151,10 @@ def test_token_file_and_an_unreachable_api_exit_1(
     code = main(["--token-file", str(token_file), "state"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "APIConnectionError" in captured.out
+    assert captured.out == (
+        "APIConnectionError: cannot reach http://127.0.0.1:9 (getStateInstance):"
+        " Connection refused\n"
+    )
     assert API_TOKEN not in captured.out + captured.err
 
 
@@ -154,11 +167,11 @@ def test_a_paused_instance_exits_3(
 
 
 def test_progress_lines_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = Progress(2, quiet=False)
-    progress.advance()
-    progress.advance()
+    progress = Progress(2, Pace(rate=1.0), quiet=False)
+    progress.advance("ok")
+    progress.advance("invalid")
     progress.close()
-    assert capsys.readouterr().err.startswith("2/2 checked")
+    assert capsys.readouterr().err.startswith("2/2 (1 checked, 1 invalid)")
 
 
 def _run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -198,12 +211,14 @@ def test_killed_mid_run_then_resumed_answers_every_number_once(tmp_path: Path) -
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not out.exists() or len(_rows(out)) < 20):
+    part = tmp_path / "out.csv.part"  # the journal a run appends to
+    while time.monotonic() < deadline and (not part.exists() or len(_rows(part)) < 20):
         time.sleep(0.05)  # waiting for a real process to make progress
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    partial = len(_rows(out))
+    partial = len(_rows(part))
     assert 20 <= partial < 150
+    assert not out.exists()  # OUT is only ever written whole
 
     resumed = _run(
         "--sandbox", "check-file", str(numbers), "-o", str(out), "--resume", env=env
@@ -215,17 +230,23 @@ def test_killed_mid_run_then_resumed_answers_every_number_once(tmp_path: Path) -
 
 def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    progress = Progress(3, quiet=False)
+    progress = Progress(3, Pace(rate=1.0), quiet=False)
     assert progress._bar is not None
-    progress.advance()
-    assert "1/3 checked" in progress.line()
+    progress.advance("ok")
+    assert progress.line().startswith("1/3 (1 checked), ")
+    assert "/s, ETA" in progress.line()  # the bar shows this line: the rate too
     progress.close()
 
 
-def test_reading_numbers_skips_headers_and_blank_lines(tmp_path: Path) -> None:
+def test_reading_numbers_skips_headers_and_counts_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "n.csv"
     path.write_text("phone,name\n79876543210,Ann\n\n ,x\n+7 912,Bob\n")
-    assert read_numbers(path) == ["79876543210", "+7 912"]
+    assert [(x.number, x.phone, x.problem) for x in read_lines(path)] == [
+        (2, "79876543210", ""),
+        (3, "", "blank"),
+        (4, "", "line 4 has no number in its first column"),
+        (5, "+7 912", ""),
+    ]
     assert (
         main(
             [
@@ -397,6 +418,7 @@ def test_issue12_bot_runs_a_router_in_the_sandbox(
         ("examples.bot", "module:router"),
         ("no_such_module_here:router", "cannot import"),
         ("examples.bot:main", "not a green_tg_async.bot.Router"),
+        ("examples.bot:missing", "examples.bot has no attribute 'missing'"),
     ],
 )
 def test_issue12_bot_refuses_a_bad_target(
@@ -437,7 +459,7 @@ async def test_the_plan_uses_a_pace_learned_from_a_469() -> None:
     async with AsyncGreenTelegram(
         "4100000001", "t" * 20, store=store, limits=limits
     ) as tg:
-        plan = await _plan(tg, 100)
+        plan = _plan(await _pace(tg), 100)
     assert (
         plan
         == "look-up pace 50% of 1/s (slowed after a 469); 100 numbers, ETA 3 min 20 s"
@@ -445,8 +467,10 @@ async def test_the_plan_uses_a_pace_learned_from_a_469() -> None:
 
 
 def test_the_eta_respects_the_budget() -> None:
-    assert eta_seconds(100, 1.0, 1.0, ()) == 100.0
-    assert eta_seconds(100, 1.0, 0.5, ()) == 200.0
+    assert eta_seconds(100, Pace(1.0)) == 100.0
+    assert eta_seconds(100, Pace(1.0, 0.5)) == 200.0
     # 20 a minute: 5 minutes' worth, the last batch starting after 4 minutes.
-    assert eta_seconds(100, 1.0, 1.0, ((20, 60.0),)) == 240.0
-    assert eta_seconds(0, 1.0, 1.0, ((20, 60.0),)) == 0.0
+    assert eta_seconds(100, Pace(1.0, budget=((20, 60.0),))) == 240.0
+    assert eta_seconds(0, Pace(1.0, budget=((20, 60.0),))) == 0.0
+    # A running pause comes first.
+    assert eta_seconds(100, Pace(1.0, paused_for=3600.0)) == 3700.0

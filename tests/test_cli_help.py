@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from green_tg_async import __version__
-from green_tg_async._cli import _parser, main
+from green_tg_async._cli import main
+from green_tg_async._cli_parser import build_parser
 from green_tg_async._cli_text import SUBCOMMANDS
 from tests.helpers import API_TOKEN
 
@@ -67,7 +68,7 @@ def test_each_subcommand_help_has_what_an_example_and_credentials(
 
 
 def test_every_subcommand_has_help_text() -> None:
-    parser = _parser()
+    parser = build_parser()
     (commands,) = (a for a in parser._actions if a.dest == "command")
     assert set(commands.choices) == set(SUBCOMMANDS)  # type: ignore[arg-type]
 
@@ -77,7 +78,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_token_is_never_an_argument() -> None:
-    options = {opt for a in _parser()._actions for opt in a.option_strings}
+    options = {opt for a in build_parser()._actions for opt in a.option_strings}
     assert "--id-instance" in options
     assert not any("token" in o and o != "--token-file" for o in options)
 
@@ -249,3 +250,38 @@ def test_a_469_on_any_command_exits_3_like_a_pause(
     )
     assert main(["--sandbox", *argv]) == 3
     assert "ContactInfoLimitError" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("receive", "long-poll seconds, 5-60 (default 20)"),
+        ("bot", "long-poll seconds, 5-60 (default 20)"),
+        ("wait-ready", "seconds, 0 or more (default 300)"),
+        ("check-file", "checks in flight at once, 1 or more (default 4)"),
+        ("check-file", "look-ups in any day, 1 or more (default 1000)"),
+        ("check", "look-ups in any minute, 1 or more (default: no limit)"),
+    ],
+)
+def test_help_gives_ranges(
+    command: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert said in " ".join(_help([command, "--help"], capsys).split())
+
+
+def test_every_positional_has_help() -> None:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if a.dest == "command")
+    for name, sub in commands.choices.items():  # type: ignore[union-attr]
+        for action in sub._actions:
+            if not action.option_strings:
+                assert action.help, f"{name} {action.dest}"
+
+
+@pytest.mark.parametrize("value", ["4", "61"])
+def test_a_long_poll_outside_5_to_60_is_refused(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--sandbox", "receive", "--timeout", value])
+    assert f"must be 5-60 seconds, got {value}" in capsys.readouterr().err

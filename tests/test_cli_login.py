@@ -238,9 +238,10 @@ def test_the_sandbox_walks_through_the_phone_flow(
 
 def test_the_sandbox_account_can_have_2fa(monkeypatch: pytest.MonkeyPatch) -> None:
     from green_tg_async import _cli
+    from green_tg_async._cli_parser import build_parser
 
     monkeypatch.setenv("GREEN_TG_SANDBOX_PASSWORD", SECRET)
-    args = _cli._parser().parse_args(["--sandbox", "login", "--qr"])
+    args = build_parser().parse_args(["--sandbox", "login", "--qr"])
     _cli._client(args, MemoryStore())
     assert args.fake.login.password == SECRET
     assert args.fake.state == "notAuthorized"

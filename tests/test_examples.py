@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from green_tg_async._cli_files import read_numbers
+from green_tg_async._cli_input import read_lines
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -63,7 +63,7 @@ def test_bulk_check_writes_a_row_per_number(tmp_path: Path) -> None:
     done = _run("bulk_check.py", str(source), str(target))
     with target.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    numbers = read_numbers(source)
+    numbers = [x.phone for x in read_lines(source) if not x.problem]
     assert sorted(r["phone"] for r in rows) == sorted(numbers)
     results = {r["phone"]: r["result"] for r in rows}
     assert results["not a number"] == "invalid"
