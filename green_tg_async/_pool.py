@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import ssl
-import urllib.request
 from typing import Final
 
 import aiohttp
@@ -21,7 +20,7 @@ import httpcore
 import httpx
 
 from ._request_builder import RequestBuilder
-from ._session_transport import SessionTransport
+from ._session_transport import Proxies, SessionTransport
 
 __all__ = ["POOL_CONNECTIONS", "OwnPool", "httpx_is_patched"]
 
@@ -60,12 +59,13 @@ class OwnPool:
 
     The aiohttp session is made on the first request (it needs the running
     loop); certificates are verified as stock httpx does (certifi, or
-    `SSL_CERT_FILE` as set when the first pool connects), and proxies from
-    the environment are honoured.
+    `SSL_CERT_FILE` as set when the first pool connects), and the proxies
+    the environment names when the pool is made are used (`Proxies`).
     """
 
     def __init__(self, timeout: httpx.Timeout) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self.proxies = Proxies.from_env()
         self.transport: httpx.AsyncBaseTransport = _Switch(self)
         self.http = httpx.AsyncClient(timeout=timeout, transport=self.transport)
         self.request = RequestBuilder(self.http).build
@@ -79,11 +79,9 @@ class OwnPool:
                 keepalive_timeout=KEEPALIVE_SECONDS,
                 ssl=_default_ssl_context(),
             )
-            # Looking proxies up on every request is costly; only if there are any.
-            trust_env = bool(urllib.request.getproxies())
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                trust_env=trust_env,
+                trust_env=False,  # a thread hop per request; Proxies instead
                 # Cookies belong to an httpx client, not to its transport.
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
@@ -122,7 +120,9 @@ class _Switch(httpx.AsyncBaseTransport):
     """`OwnPool.http`'s transport: aiohttp, or stock httpx while httpx is patched."""
 
     def __init__(self, pool: OwnPool) -> None:
-        self._aiohttp = SessionTransport(pool.session, wedged=pool.wedged)
+        self._aiohttp = SessionTransport(
+            pool.session, wedged=pool.wedged, proxies=pool.proxies
+        )
         self._stock: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

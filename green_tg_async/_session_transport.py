@@ -11,6 +11,8 @@ no connection was ever made.
 
 from __future__ import annotations
 
+import base64
+import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -18,10 +20,14 @@ import aiohttp
 import httpx
 import yarl
 
-from ._logging import redact
+from ._logging import logger, redact
 
-__all__ = ["SessionTransport"]
+__all__ = ["Proxies", "SessionTransport"]
 
+# Not in typeshed, but public since Python 3.3: NO_PROXY's rules, as urllib has them.
+_bypass: Callable[[str, Mapping[str, str]], bool] = (
+    urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+)
 _HTTP_11: Final = b"HTTP/1.1"
 _CACHED: Final = 256  # URLs (or timeouts) mapped before a cache starts over
 
@@ -39,9 +45,11 @@ class SessionTransport(httpx.AsyncBaseTransport):
         session: Callable[[], aiohttp.ClientSession],
         *,
         wedged: Callable[[], bool],
+        proxies: Proxies | None = None,
     ) -> None:
         self._session = session
         self._wedged = wedged
+        self._proxies = proxies or Proxies({})
         # id of the parsed httpx URL → (that URL, kept alive; the yarl form).
         self._urls: dict[int, tuple[Any, yarl.URL]] = {}
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
@@ -55,10 +63,12 @@ class SessionTransport(httpx.AsyncBaseTransport):
             data = request.stream
             headers = httpx.Headers(headers)
             headers.pop("transfer-encoding", None)  # aiohttp chunks it itself
+        url = self._url(request.url)
         try:
             async with self._session().request(
                 request.method,
-                self._url(request.url),
+                url,
+                **self._proxies.route(url),
                 data=data,
                 headers=headers.multi_items(),
                 timeout=self._timeout(request.extensions.get("timeout")),
@@ -123,6 +133,59 @@ class SessionTransport(httpx.AsyncBaseTransport):
         if kind is httpx.ConnectTimeout and self._wedged():
             kind = httpx.PoolTimeout
         return kind(f"{type(exc).__name__}: {_text(exc)}", request=request)
+
+
+class Proxies:
+    """The proxies of the environment, read once, as httpx reads them.
+
+    `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, in either case
+    (lower case wins). aiohttp's own `trust_env` looks them (and `~/.netrc`)
+    up in a thread on every request; here each host's route is worked out
+    once. A proxy's credentials travel only in its `Proxy-Authorization`
+    header, never in a URL an error could print.
+    """
+
+    def __init__(self, found: Mapping[str, str]) -> None:
+        self._found = dict(found)
+        self._routes: dict[tuple[str, str | None, int | None], dict[str, Any]] = {}
+
+    @classmethod
+    def from_env(cls) -> Proxies:
+        """The proxies the environment names now."""
+        return cls(urllib.request.getproxies_environment())
+
+    def route(self, url: yarl.URL) -> dict[str, Any]:
+        """`request()` arguments for `url`: its proxy and header, or none."""
+        key = (url.scheme, url.host, url.port)
+        route = self._routes.get(key)
+        if route is None:
+            if len(self._routes) >= _CACHED:
+                self._routes.clear()
+            route = self._routes[key] = self._lookup(url)
+        return route
+
+    def _lookup(self, url: yarl.URL) -> dict[str, Any]:
+        named = self._found.get(url.scheme) or self._found.get("all")
+        where = f"{url.host}:{url.port}"
+        if not named or _bypass(where, self._found):
+            return {}
+        proxy = yarl.URL(named if "://" in named else f"http://{named}")
+        if proxy.scheme != "http":
+            logger.warning(
+                "ignoring the %s proxy the environment names for %s: only "
+                "HTTP proxies are supported",
+                proxy.scheme,
+                url.scheme,
+            )
+            return {}
+        if proxy.user is None:
+            return {"proxy": proxy}
+        pair = f"{proxy.user}:{proxy.password or ''}".encode()
+        auth = "Basic " + base64.b64encode(pair).decode("ascii")
+        return {
+            "proxy": proxy.with_user(None),
+            "proxy_headers": {"Proxy-Authorization": auth},
+        }
 
 
 def _kind(exc: BaseException) -> type[httpx.TransportError]:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import yarl
 
 from green_tg_async import (
     AsyncGreenTelegram,
@@ -248,19 +249,17 @@ async def test_our_requests_are_the_ones_httpx_would_build(
     await pool.aclose()
 
 
-async def test_proxies_in_the_environment_are_honoured(
+async def test_the_session_never_looks_the_environment_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    plain = OwnPool(httpx.Timeout(30))
-    assert plain.session().trust_env is False  # no look-up on every request
+    """Proxies are read once, into the pool; aiohttp's trust_env stays off."""
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    proxied = OwnPool(httpx.Timeout(30))
-    assert proxied.session().trust_env is True
-    for pool in (plain, proxied):
-        await pool.aclose()
+    monkeypatch.delenv("https_proxy", raising=False)
+    pool = OwnPool(httpx.Timeout(30))
+    assert pool.session().trust_env is False
+    route = pool.proxies.route(yarl.URL("https://api.example/m"))
+    assert route == {"proxy": yarl.URL("http://proxy.invalid:3128")}
+    await pool.aclose()
 
 
 async def test_a_pool_that_never_sent_closes_without_a_session() -> None:
