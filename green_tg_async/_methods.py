@@ -242,9 +242,8 @@ GUESSED_ANSWERS: Final = frozenset(
     }
 )
 """Methods whose answer shape the Telegram docs do not confirm (WhatsApp-inferred
-or unseen). Their results are read leniently: an unexpected answer gives an
-unknown (None) flag and `.raw`, never an error after the action happened. Every
-other method's answer shape is the documented one."""
+or unseen). A record only: nothing in the package reads it, each answer is read
+as its model decides, and the tests check only that it names real methods."""
 
 
 def methods_markdown() -> str:

@@ -13,6 +13,7 @@ from ._classify import coded_error
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._logging import install_redaction
 from ._methods import PARTNER_METHODS
+from .hooks import Hook
 from .models import ActionResult, CreatedInstance, PartnerInstance
 from .resources import _validate as check
 from .resources._base import acknowledged, items_of
@@ -55,7 +56,7 @@ class AsyncGreenPartner(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        hooks: Sequence[object] | None = None,
+        hooks: Sequence[Hook] | None = None,
     ) -> None:
         token = resolve_token(
             partner_token, name="partner_token", env="GREEN_API_PARTNER_TOKEN"

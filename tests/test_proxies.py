@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yarl
 
 from green_tg_async import (
     APIConnectionError,
@@ -20,6 +21,7 @@ from green_tg_async import (
     RateLimits,
     RetryPolicy,
 )
+from green_tg_async._aiohttp_transport import Proxies
 from green_tg_async.stores import MemoryStore
 from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep
 
@@ -39,7 +41,9 @@ def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 def trust_test_ca(monkeypatch: pytest.MonkeyPatch) -> None:
     """Our pools verify certificates against the test CA instead of certifi."""
     context = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
-    monkeypatch.setattr("green_tg_async._pool._default_ssl_context", lambda: context)
+    monkeypatch.setattr(
+        "green_tg_async._aiohttp_transport._default_ssl_context", lambda: context
+    )
 
 
 def _tg(url: str) -> AsyncGreenTelegram:
@@ -260,3 +264,13 @@ async def test_the_environment_is_read_once_when_the_pool_is_made(
         async with _tg(url) as after:
             await after.account.get_state_instance()
     assert proxy.targets == [f"CONNECT {url.removeprefix('https://')}"]
+
+
+def test_routes_are_worked_out_once_per_host_and_stay_bounded() -> None:
+    proxies = Proxies({"https": "http://proxy.invalid:3128", "no": ".internal"})
+    first = proxies.route(yarl.URL("https://api.example/a"))
+    assert proxies.route(yarl.URL("https://api.example/b")) is first
+    assert proxies.route(yarl.URL("https://api.internal/a")) == {}
+    for n in range(300):
+        proxies.route(yarl.URL(f"https://host{n}.example/"))
+    assert len(proxies._routes) <= 256

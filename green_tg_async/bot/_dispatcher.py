@@ -174,9 +174,16 @@ class Dispatcher:
     # -- sources -------------------------------------------------------------
 
     async def run_polling(
-        self, *, receive_timeout: int = 20, until_empty: bool = False
+        self,
+        *,
+        receive_timeout: int = 20,
+        until_empty: bool = False,
+        handle_signals: bool = True,
     ) -> None:
         """Receive by HTTP polling until `stop()`, SIGINT or SIGTERM.
+
+        With `handle_signals=False`, SIGINT and SIGTERM are left to the
+        application that embeds the dispatcher (its handler calls `stop()`).
 
         With `until_empty`, return once the queue and the store's inbox are
         empty and every handler finished (for tests and cron jobs; items a
@@ -186,7 +193,7 @@ class Dispatcher:
         waiting will not fix (credentials, a `webhookUrl` that refuses
         polling) end it, after the running handlers finished.
         """
-        async with self._running(signals=True):
+        async with self._running(signals=handle_signals):
             await self._poll(receive_timeout, until_empty)
 
     def webhook_app(self, *, token: str | None, **options: Any) -> WebhookApp:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from green_tg_async._exceptions import ResponseDecodeError
+from green_tg_async._exceptions import ResponseDecodeError, UnusableReceiptError
 
 from ._decode import DECODING, RAW, Id, Phone, WireModel, coerce, expect_object, wire
 from .contents import (
@@ -271,10 +271,6 @@ class Notification:
         if not isinstance(body, Mapping):
             return cls(receipt_id=receipt, body=UnknownNotification(None, obj), raw=obj)
         return cls(receipt_id=receipt, body=parse_notification(body), raw=obj)
-
-
-class UnusableReceiptError(ResponseDecodeError):
-    """A queue item without a `receiptId` that `deleteNotification` accepts."""
 
 
 def receipt_in_text(text: str) -> int | None:

@@ -17,16 +17,13 @@ from green_tg_async._exceptions import (
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    UnusableReceiptError,
 )
 from green_tg_async._logging import logger
 from green_tg_async._retry import backoff, backoff_delay
 from green_tg_async._types import ChatId
 from green_tg_async.models import DownloadLink
-from green_tg_async.models.notifications import (
-    Notification,
-    UnusableReceiptError,
-    receipt_in_text,
-)
+from green_tg_async.models.notifications import Notification, receipt_in_text
 
 from . import _validate as check
 from ._base import Section
