@@ -300,7 +300,7 @@ class BaseClient:
                     finally:
                         self._limiter.done(spec)  # the server has read it
                     _log_attempt(name, response.status_code, started)
-                    data = classify(name, response)
+                    data = classify(name, response, coded=spec.coded_errors)
                 except GreenAPIError as exc:
                     await self._settle(spec, admission, exc)
                     if trace is not None:

@@ -204,3 +204,17 @@ def test_parse_retry_after_http_date() -> None:
     when = datetime(2030, 1, 1, 0, 0, 10, tzinfo=UTC)
     now = datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC).timestamp()
     assert parse_retry_after(format_datetime(when, usegmt=True), now=now) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("code", "error_cls"),
+    [(401, AuthenticationError), (404, NotFoundError), (502, ServerError)],
+)
+def test_a_coded_200_is_the_error_of_its_code_where_the_method_uses_codes(
+    code: int, error_cls: type[APIError]
+) -> None:
+    answer = httpx.Response(200, json={"code": code, "description": "no"})
+    with pytest.raises(error_cls) as info:
+        classify("updateApiToken", answer, coded=True)
+    assert (info.value.status_code, info.value.body["code"]) == (200, code)
+    assert classify("getSettings", answer) == {"code": code, "description": "no"}

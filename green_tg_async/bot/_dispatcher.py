@@ -50,7 +50,7 @@ from green_tg_async.models.notifications import (
 from green_tg_async.stores import BotStore
 from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
-from . import _backoff, _keys as keys
+from . import _keys as keys
 from ._context import Context, ConversationState
 from ._lanes import Lanes, Slot, cancelling
 from ._router import Handler, Router
@@ -345,7 +345,7 @@ class Dispatcher:
                 return await step()
             except StoreUnavailableError as exc:
                 failures += 1
-                delay = _backoff.delay(policy, failures)
+                delay = policy.delay(failures)
                 logger.warning(
                     "bot: could not %s (%s); retrying in %.1f s", what, exc, delay
                 )
@@ -570,7 +570,7 @@ class Dispatcher:
             except StoreUnavailableError as exc:
                 # Not the message's fault: wait it out; shutdown bounds the wait.
                 outages += 1
-                delay = _backoff.delay(policy, outages)
+                delay = policy.delay(outages)
                 logger.warning(
                     "bot: the store is unavailable while handling %s (%s); "
                     "retrying in %.1f s without spending an attempt",
@@ -590,7 +590,7 @@ class Dispatcher:
                 if attempt >= self._max_attempts:
                     await self._failed(ctx, _as_exception(exc))
                     return
-                delay = _backoff.delay(policy, attempt)
+                delay = policy.delay(attempt)
                 logger.warning(
                     "bot: handler %s failed on %s (attempt %d of %d: %s); "
                     "retrying in %.1f s",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Unpack
 
-from green_tg_async._classify import coded_error
 from green_tg_async._exceptions import APIError, AuthorizationError
 from green_tg_async.models import (
     AccountSettings,
@@ -176,9 +175,6 @@ class Account(Section):
             APIError: A 200 without a new token, and without a code.
         """
         data = await self._client._call("updateApiToken")
-        refused = coded_error("updateApiToken", data)
-        if refused is not None:
-            raise refused
         if isinstance(data, Mapping) and "apiTokenInstance" not in data:
             raise APIError(
                 f"updateApiToken failed: {data.get('description', 'no new token')}",
