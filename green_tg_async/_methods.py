@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -67,18 +67,7 @@ def snake_case(name: str) -> str:
 
 
 def _table(section: str, *specs: MethodSpec) -> dict[str, MethodSpec]:
-    return {
-        spec.name: MethodSpec(
-            spec.name,
-            spec.http_method,
-            spec.idempotent,
-            spec.host,
-            section,
-            spec.rate,
-            spec.contact_lookup,
-        )
-        for spec in specs
-    }
+    return {spec.name: replace(spec, section=section) for spec in specs}
 
 
 def _read(

@@ -29,8 +29,9 @@ from green_tg_async._classify import (
     parse_retry_after,
 )
 from green_tg_async._logging import install_redaction
+from green_tg_async.hooks import CallEvent
 
-from .helpers import API_TOKEN
+from .helpers import API_TOKEN, make_client
 
 
 @pytest.mark.parametrize(
@@ -218,3 +219,23 @@ def test_a_coded_200_is_the_error_of_its_code_where_the_method_uses_codes(
         classify("updateApiToken", answer, coded=True)
     assert (info.value.status_code, info.value.body["code"]) == (200, code)
     assert classify("getSettings", answer) == {"code": code, "description": "no"}
+
+
+async def test_a_coded_refusal_of_update_api_token_is_a_failed_attempt(
+    api: respx.MockRouter,
+) -> None:
+    class Seen:
+        def __init__(self) -> None:
+            self.errors: list[str | None] = []
+
+        def on_response(self, event: CallEvent) -> None:
+            self.errors.append(event.error)
+
+    seen = Seen()
+    api.get(f"/updateApiToken/{API_TOKEN}").respond(
+        json={"code": 401, "description": "Unauthorized"}
+    )
+    async with make_client(hooks=[seen]) as tg:
+        with pytest.raises(AuthenticationError):
+            await tg.account.update_api_token()
+    assert seen.errors == ["AuthenticationError"]
