@@ -225,7 +225,7 @@ class BaseClient:
     def _swap_token(self, token: str) -> None:
         """Use `token` from now on (after `updateApiToken`); keep it out of logs."""
         install_redaction(token)
-        self._transport.token = Secret(token)
+        self._transport.use_token(Secret(token))
 
     # -- the pipeline --------------------------------------------------------
 

@@ -103,13 +103,8 @@ class Transport:
         self._urls: dict[tuple[str, str], httpx.URL] = {}
         self._token = token
 
-    @property
-    def token(self) -> Secret:
-        """The token placed after the method name; swapped by `updateApiToken`."""
-        return self._token
-
-    @token.setter
-    def token(self, token: Secret) -> None:
+    def use_token(self, token: Secret) -> None:
+        """Put `token` after the method name from now on (after `updateApiToken`)."""
         self._token = token
         self._urls.clear()  # they hold the old token
 
