@@ -17,6 +17,7 @@ import httpcore
 import httpx
 
 from ._aiohttp_transport import POOL_CONNECTIONS, AiohttpTransport, describe
+from ._config import DEFAULT_TIMEOUT
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._logging import Secret, logger
 from ._methods import MethodSpec
@@ -52,6 +53,7 @@ _NEVER_CONNECTED: Final = frozenset(
 _POOL_SEND: Final = httpcore.AsyncConnectionPool.handle_async_request
 _TRANSPORT_SEND: Final = httpx.AsyncHTTPTransport.handle_async_request
 _ROUTE: Final = httpx.AsyncClient._transport_for_url
+_DEFAULT_TIMEOUT: Final = httpx.Timeout(DEFAULT_TIMEOUT)
 _STOCK_LIMITS: Final = httpx.Limits(
     max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS
 )
@@ -87,11 +89,11 @@ class Transport:
         *,
         prefixes: Mapping[str, str],
         token: Secret,
-        timeout: httpx.Timeout | None = None,
+        timeout: httpx.Timeout = _DEFAULT_TIMEOUT,
     ) -> None:
-        self._pool = AiohttpTransport() if http is None else None
+        self._pool: AiohttpTransport | None = None
         if http is None:
-            http = httpx.AsyncClient(timeout=timeout, transport=self._pool)
+            self._pool, http = _own_pool(timeout)
         self._http = http
         self._retired: list[httpx.AsyncClient] = []
         self._stock: httpx.AsyncClient | None = None
@@ -207,8 +209,7 @@ class Transport:
             "case cancelled requests left it wedged"
         )
         self._retired.append(self._http)  # its requests in flight may finish
-        self._pool = AiohttpTransport()
-        self._http = httpx.AsyncClient(timeout=self._http.timeout, transport=self._pool)
+        self._pool, self._http = _own_pool(self._http.timeout)
         self._requests = _Requests(self._http)
 
     def __repr__(self) -> str:
@@ -216,6 +217,16 @@ class Transport:
 
 
 _UNSET: Any = object()  # no per-request timeout: the client's applies
+
+
+def _own_pool(timeout: httpx.Timeout) -> tuple[AiohttpTransport, httpx.AsyncClient]:
+    """A pool of our own, and the httpx client whose requests it is sent.
+
+    The client only builds requests (headers, timeout); `trust_env=False`
+    spares it reading proxies and `.netrc` it would never use.
+    """
+    pool = AiohttpTransport()
+    return pool, httpx.AsyncClient(timeout=timeout, transport=pool, trust_env=False)
 
 
 class _Requests:

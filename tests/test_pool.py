@@ -266,3 +266,10 @@ async def test_a_pool_that_never_sent_closes_without_a_session() -> None:
     assert not pool.wedged()
     await pool.aclose()
     assert pool._session is None
+
+
+async def test_the_default_clients_httpx_side_reads_no_environment() -> None:
+    """It only builds requests: proxies and .netrc are read by our pool, once."""
+    async with _tg("https://api.example") as tg:
+        assert tg._transport.http.trust_env is False
+        assert tg._transport.http.timeout == httpx.Timeout(30.0)
