@@ -29,9 +29,8 @@ from green_tg_async._classify import (
     parse_retry_after,
 )
 from green_tg_async._logging import install_redaction
-from green_tg_async.hooks import CallEvent
 
-from .helpers import API_TOKEN, make_client
+from .helpers import API_TOKEN, ResponseErrors, make_client
 
 
 @pytest.mark.parametrize(
@@ -224,14 +223,7 @@ def test_a_coded_200_is_the_error_of_its_code_where_the_method_uses_codes(
 async def test_a_coded_refusal_of_update_api_token_is_a_failed_attempt(
     api: respx.MockRouter,
 ) -> None:
-    class Seen:
-        def __init__(self) -> None:
-            self.errors: list[str | None] = []
-
-        def on_response(self, event: CallEvent) -> None:
-            self.errors.append(event.error)
-
-    seen = Seen()
+    seen = ResponseErrors()
     api.get(f"/updateApiToken/{API_TOKEN}").respond(
         json={"code": 401, "description": "Unauthorized"}
     )

@@ -14,9 +14,8 @@ from green_tg_async import (
     RateLimits,
     RetryPolicy,
 )
-from green_tg_async.hooks import CallEvent
 from green_tg_async.stores import MemoryStore
-from tests.helpers import FakeClock, RecordingSleep
+from tests.helpers import FakeClock, RecordingSleep, ResponseErrors
 
 PARTNER_TOKEN = "Partn3rT0kenForTests-xyz"
 URL = "https://partner.example"
@@ -150,14 +149,7 @@ async def test_a_coded_500_in_a_200_is_retried_like_a_500() -> None:
 
 
 async def test_a_coded_refusal_is_a_failed_attempt_for_the_hooks() -> None:
-    class Seen:
-        def __init__(self) -> None:
-            self.errors: list[str | None] = []
-
-        def on_response(self, event: CallEvent) -> None:
-            self.errors.append(event.error)
-
-    seen = Seen()
+    seen = ResponseErrors()
     with respx.mock() as router:
         router.get(f"{URL}/partner/getInstances/{PARTNER_TOKEN}").respond(
             json={"code": 401, "description": "Unauthorized"}
