@@ -98,8 +98,7 @@ class Account(Section):
         Wraps `GET getStateInstance`.
         Docs: https://green-api.com/en/telegram/docs/api/account/GetStateInstance/
         """
-        data = await self._client._call("getStateInstance")
-        return InstanceState.from_wire(data)
+        return await self._fetch("getStateInstance", InstanceState)
 
     async def reboot(self) -> ActionResult:
         """Restart the instance. Wraps `GET reboot`; `ok` is its `isReboot`."""

@@ -63,7 +63,7 @@ class Receiving(Section):
                 receive_timeout + _LONG_POLL_MARGIN
             )
         data = await self._client._call("receiveNotification", **request)
-        return Notification.from_wire(data)
+        return Notification.from_wire("receiveNotification", data)
 
     async def delete_notification(self, receipt_id: int) -> bool:
         """Remove a handled notification from the queue.

@@ -69,7 +69,7 @@ class Service(Section):
         data = await self._checks.run(
             key, lambda: self._client._call("checkAccount", json=body)
         )
-        return AccountCheck.from_wire(data)
+        return AccountCheck.from_wire("checkAccount", data)
 
     async def check_accounts(
         self,
