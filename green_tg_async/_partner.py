@@ -15,7 +15,7 @@ from ._methods import PARTNER_METHODS
 from .hooks import Hook
 from .models import ActionResult, CreatedInstance, PartnerInstance
 from .resources import _validate as check
-from .resources._base import acknowledged, items_of
+from .resources._base import items_of
 from .resources._settings import (
     MAX_DELAY_AT_CREATION,
     SettingsFields,
@@ -119,8 +119,9 @@ class AsyncGreenPartner(BaseClient):
         text = check.chat_id(id_instance, "id_instance")
         if not text.isdigit():
             raise ValueError(f"id_instance must be digits only, got {text!r}")
-        data = await self._call("deleteInstanceAccount", json={"idInstance": int(text)})
-        return acknowledged("deleteInstanceAccount", data, "deleteInstanceAccount")
+        method = "deleteInstanceAccount"
+        data = await self._call(method, json={"idInstance": int(text)})
+        return ActionResult.from_wire(method, data, flag=method)
 
     def __repr__(self) -> str:
         return f"<AsyncGreenPartner url={self._url!r} state={self._state.value}>"

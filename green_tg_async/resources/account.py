@@ -18,7 +18,7 @@ from green_tg_async.models import (
 )
 
 from . import _validate as check
-from ._base import Section, acknowledged
+from ._base import Section
 from ._files import FileInput, open_file
 from ._lifecycle import wait_until_authorized, watch_state
 from ._settings import SettingsFields, settings_body
@@ -89,8 +89,9 @@ class Account(Section):
         body = settings_body(settings)
         if not body:
             raise ValueError("set_settings() needs at least one setting")
-        data = await self._client._call("setSettings", json=body)
-        return acknowledged("setSettings", data, "saveSettings")
+        return await self._fetch(
+            "setSettings", ActionResult, flag="saveSettings", json=body
+        )
 
     async def get_state_instance(self) -> InstanceState:
         """Return the instance's authorization state.
@@ -102,11 +103,11 @@ class Account(Section):
 
     async def reboot(self) -> ActionResult:
         """Restart the instance. Wraps `GET reboot`; `ok` is its `isReboot`."""
-        return acknowledged("reboot", await self._client._call("reboot"), "isReboot")
+        return await self._fetch("reboot", ActionResult, flag="isReboot")
 
     async def logout(self) -> ActionResult:
         """Log the account out. Wraps `GET logout`; `ok` is its `isLogout`."""
-        return acknowledged("logout", await self._client._call("logout"), "isLogout")
+        return await self._fetch("logout", ActionResult, flag="isLogout")
 
     async def wait_until_authorized(
         self,

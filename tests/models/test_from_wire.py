@@ -24,7 +24,8 @@ DECODABLE = sorted(
 @pytest.mark.parametrize("model", DECODABLE, ids=lambda cls: cls.__name__)
 def test_every_model_decodes_with_one_signature(model: Any) -> None:
     parameters = inspect.signature(model.from_wire).parameters
-    assert list(parameters)[:2] == ["method", "data"]
+    assert list(parameters) == ["method", "data", "flag"]
+    assert parameters["flag"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def test_the_method_names_the_answer_in_errors() -> None:
