@@ -36,7 +36,7 @@ class Account(Section):
 
         Wraps `GET qr`. Docs: https://green-api.com/en/telegram/docs/api/account/QR/
         """
-        return QrCode.from_wire("qr", await self._client._call("qr"))
+        return await self._fetch("qr", QrCode)
 
     async def send_authorization_password(self, password: str) -> AuthorizationStep:
         """Send the account's two-factor (cloud) password after a QR scan.
@@ -157,10 +157,12 @@ class Account(Section):
         """
         with open_file(file, None, default_name="avatar.jpg") as (name, handle):
             files = {"file": (name, handle, "image/jpeg")}
-            data = await self._client._call("setProfilePicture", files=files)
-        return PictureUpdate.from_wire(
-            "setProfilePicture", data, flag="setProfilePicture"
-        )
+            return await self._fetch(
+                "setProfilePicture",
+                PictureUpdate,
+                flag="setProfilePicture",
+                files=files,
+            )
 
     async def update_api_token(self) -> ApiToken:
         """Rotate the instance token; this client switches to the new one.
@@ -187,9 +189,7 @@ class Account(Section):
         return result
 
     async def _auth(self, method: str, body: dict[str, Any]) -> AuthorizationStep:
-        step = AuthorizationStep.from_wire(
-            method, await self._client._call(method, json=body)
-        )
+        step = await self._fetch(method, AuthorizationStep, json=body)
         if step.status is False or step.result not in (None, "success"):
             reason = step.data.reason if step.data else None
             raise AuthorizationError(
