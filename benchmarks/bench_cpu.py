@@ -5,8 +5,8 @@ Run: python benchmarks/bench_cpu.py [--calls 3000] [--concurrency 16] [--runs 3]
 The stand-in (benchmarks/standin.py) runs in its own process. Each client runs
 in a fresh process of its own, so its CPU is `time.process_time()` of that
 process over the timed calls, divided by the calls. Clients: raw aiohttp, raw
-httpx, httpx + httpx-aiohttp (`fast_http_client()`), the httpx transport the
-default client sends on, driven bare (an `httpx.Request` in, an
+httpx, httpx on our aiohttp transport (`fast_http_client()`), the httpx
+transport the default client sends on, driven bare (an `httpx.Request` in, an
 `httpx.Response` out, no pipeline), ours with no http arguments (the
 default: httpx over our own aiohttp pool), ours on `fast_http_client()`,
 ours on an injected stock `httpx.AsyncClient`, and the official SDK (async and
@@ -56,15 +56,16 @@ async def setup():
         return call, http.aclose
     if kind == "our httpx transport, bare":  # what the default client sends on
         import httpx
-        from green_tg_async._pool import OwnPool
-        pool = OwnPool(httpx.Timeout(30))
+        from green_tg_async._aiohttp_transport import AiohttpTransport
+        from green_tg_async._transport import _Requests
+        pool = AiohttpTransport()
+        requests = _Requests(httpx.AsyncClient(timeout=30))
         url_ = httpx.URL(target)
         headers = httpx.Headers({"Content-Type": "application/json"})
         async def call():
             body = json.dumps({"phoneNumber": next(numbers)}).encode()
-            request = pool.request("POST", url_, content=body, headers=headers)
-            r = await pool.transport.handle_async_request(request)
-            await r.aread()
+            request = requests.build("POST", url_, content=body, headers=headers)
+            r = await pool.handle_async_request(request)
             return json.loads(r.content)
         return call, pool.aclose
     if kind.startswith("ours"):

@@ -2,6 +2,7 @@
 
 Run: python benchmarks/bench_wan.py [--rtt-ms 20] [--charge-connect]
          [--levels 1,16,64] [--calls 2000] [--c1-calls 100] [--runs 3]
+         [--https-proxy]
 
 Three kinds of process, so no party's CPU hides another's:
 - the server: benchmarks/standin.py's canned answers behind TLS 1.3, with a
@@ -23,6 +24,12 @@ median of --runs. Per client: req/s, client CPU per call
 and the TCP connections and TLS handshakes the server saw during the timed
 calls. The server's and the proxy's CPU are printed: both must stay far
 below one core, or the table measures them.
+
+Every client runs as a deployed service does: with `NO_PROXY` set (an
+unrelated list, as Kubernetes and CI images set it) and a trust store the
+size of a real one (certifi's bundle plus the run's CA). With --https-proxy,
+a loopback CONNECT proxy sits in front of the latency proxy, `HTTPS_PROXY`
+names it, and raw aiohttp runs with `trust_env=True`.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ CLIENTS = (
 )
 SDK_CLIENTS = ("SDK async", "SDK sync")
 WARM_UP = 10  # calls per worker before the timed ones
+NO_PROXY = "localhost,.svc.cluster.local,.internal"  # none of them is 127.0.0.1
 
 
 # -- certificates --------------------------------------------------------
@@ -93,6 +101,15 @@ def make_certificates(home: Path) -> tuple[Path, Path, Path]:
     ):
         subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
     return ca, cert, key
+
+
+def trust_store(home: Path, ca: Path) -> Path:
+    """certifi's bundle with `ca` added: as many roots as a real trust store."""
+    import certifi
+
+    bundle = home / "bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + ca.read_text())
+    return bundle
 
 
 # -- the server ----------------------------------------------------------
@@ -261,6 +278,38 @@ async def proxy(upstream: int, rtt: float, charge_connect: bool) -> None:
     server.close()
 
 
+# -- the CONNECT proxy (--https-proxy) ------------------------------------
+
+
+async def connect_proxy() -> None:
+    """An HTTP proxy that only tunnels: CONNECT host:port, then bytes both ways."""
+    counts = {"tcp": 0}
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def tunnel(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        counts["tcp"] += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        host, _, port = head.split()[1].decode().rpartition(":")
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(tunnel, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await answer_stats(lambda: {**counts, "cpu": time.process_time()})
+
+
 # -- one client (run in its own process, maybe in the SDK's venv) --------
 
 
@@ -271,7 +320,8 @@ async def async_client(kind: str, url: str) -> tuple[Any, Any]:
     if kind == "raw aiohttp":
         import aiohttp
 
-        session = aiohttp.ClientSession()
+        # Behind a proxy, aiohttp finds it only by looking the environment up.
+        session = aiohttp.ClientSession(trust_env="HTTPS_PROXY" in os.environ)
 
         async def call_raw() -> Any:
             body = {"phoneNumber": next(numbers)}
@@ -464,6 +514,8 @@ def median(rows: list[dict[str, Any]], name: str) -> float:
 
 def report(results: dict[tuple[int, str], list[dict[str, Any]]], args: Any) -> None:
     mode = "TCP connect charged" if args.charge_connect else "TCP connect free"
+    if args.https_proxy:
+        mode += ", behind a loopback HTTPS (CONNECT) proxy"
     print(
         f"RTT {args.rtt_ms:g} ms ({mode}), TLS 1.3, checkAccount, "
         f"median of {args.runs} interleaved runs"
@@ -488,7 +540,8 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], args: Any) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--role", choices=("driver", "server", "proxy", "client"))
+    roles = ("driver", "server", "proxy", "connect", "client")
+    parser.add_argument("--role", choices=roles)
     parser.add_argument("--rtt-ms", type=float, default=20.0)
     parser.add_argument("--charge-connect", action="store_true")
     parser.add_argument("--levels", default="1,16,64")
@@ -497,6 +550,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", default="", help="a subset, separated by ;")
     parser.add_argument("--no-sdk", action="store_true")
+    parser.add_argument("--https-proxy", action="store_true")
     parser.add_argument("--sdk-python", default="", help="reuse a venv with the SDK")
     # internal: the roles' own arguments
     parser.add_argument("--cert", default="")
@@ -508,6 +562,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "server":
         asyncio.run(serve(args.cert, args.key))
+    elif args.role == "connect":
+        asyncio.run(connect_proxy())
     elif args.role == "proxy":
         asyncio.run(proxy(args.upstream, args.rtt_ms / 1e3, args.charge_connect))
     elif args.role == "client":
@@ -530,10 +586,12 @@ def drive(args: Any) -> None:
         sdk = args.sdk_python or sdk_python()
         if sdk is not None:
             clients += [(sdk, k) for k in SDK_CLIENTS if k in wanted]
+    bundle = trust_store(home, ca)
     env = {
         **os.environ,
-        "SSL_CERT_FILE": str(ca),  # OpenSSL (aiohttp, httpx with trust_env)
-        "REQUESTS_CA_BUNDLE": str(ca),  # requests (the SDK's sync path)
+        "NO_PROXY": NO_PROXY,
+        "SSL_CERT_FILE": str(bundle),  # OpenSSL (aiohttp, httpx with trust_env)
+        "REQUESTS_CA_BUNDLE": str(bundle),  # requests (the SDK's sync path)
         "PYTHONPATH": os.pathsep.join(
             [str(HERE.parent), os.environ.get("PYTHONPATH", "")]
         ),
@@ -543,6 +601,9 @@ def drive(args: Any) -> None:
     relay += ["--rtt-ms", str(args.rtt_ms)]
     proxy = Peer(*relay, *(["--charge-connect"] if args.charge_connect else []))
     url = f"https://127.0.0.1:{proxy.port}"
+    tunnel = Peer("--role", "connect") if args.https_proxy else None
+    if tunnel is not None:
+        env["HTTPS_PROXY"] = f"http://127.0.0.1:{tunnel.port}"
     levels = [int(c) for c in args.levels.split(",")]
     results: dict[tuple[int, str], list[dict[str, Any]]] = {
         (c, k): [] for c in levels for _, k in clients
@@ -557,6 +618,8 @@ def drive(args: Any) -> None:
     finally:
         server.close()
         proxy.close()
+        if tunnel is not None:
+            tunnel.close()
     report(results, args)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._aiohttp_transport import fast_http_client
+from ._base_client import NOT_GIVEN, NotGiven
 from ._breaker import BreakerState, CircuitBreaker
 from ._client import AsyncGreenTelegram
 from ._config import (
@@ -30,13 +32,14 @@ from ._exceptions import (
     ResponseDecodeError,
     ServerError,
     StoreUnavailableError,
+    UnusableReceiptError,
 )
-from ._fast import fast_http_client
 from ._partner import AsyncGreenPartner
 from ._version import __version__
 from .models import AccountCheck, InstanceState, SentMessage
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -58,6 +61,7 @@ __all__ = [
     "InstanceState",
     "LookupBudget",
     "NotFoundError",
+    "NotGiven",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -67,6 +71,7 @@ __all__ = [
     "SentMessage",
     "ServerError",
     "StoreUnavailableError",
+    "UnusableReceiptError",
     "__version__",
     "fast_http_client",
 ]

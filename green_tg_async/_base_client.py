@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from functools import cached_property, partial
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Final, Self, cast
 
@@ -29,10 +29,9 @@ from ._exceptions import (
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
 from ._methods import MethodSpec, Verb
-from ._pool import OwnPool
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
-from .hooks import Hooks, Trace
+from .hooks import Hook, Hooks, Trace
 from .stores import StateStore, default_store
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
@@ -72,7 +71,7 @@ class BaseClient:
         timeout: Timeout,
         http_client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
-        hooks: Sequence[object] | None = None,
+        hooks: Sequence[Hook] | None = None,
     ) -> None:
         install_redaction(token)
         self._key = key
@@ -91,7 +90,7 @@ class BaseClient:
             prefixes=prefixes,
             token=Secret(token),
             # Without either, our own aiohttp pool (rebuilt if it wedges).
-            own=None if http_client else partial(OwnPool, _client_timeout(timeout)),
+            timeout=_client_timeout(timeout),
         )
         self._store = store if store is not None else default_store()
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
@@ -226,7 +225,7 @@ class BaseClient:
     def _swap_token(self, token: str) -> None:
         """Use `token` from now on (after `updateApiToken`); keep it out of logs."""
         install_redaction(token)
-        self._transport.token = Secret(token)
+        self._transport.use_token(Secret(token))
 
     # -- the pipeline --------------------------------------------------------
 
@@ -301,7 +300,7 @@ class BaseClient:
                     finally:
                         self._limiter.done(spec)  # the server has read it
                     _log_attempt(name, response.status_code, started)
-                    data = classify(name, response)
+                    data = classify(name, response, coded=spec.coded_errors)
                 except GreenAPIError as exc:
                     await self._settle(spec, admission, exc)
                     if trace is not None:

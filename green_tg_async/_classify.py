@@ -85,8 +85,12 @@ class Answer(Protocol):
         """The response headers."""
 
 
-def classify(method: str, response: Answer) -> Any:
-    """Return the decoded JSON of a 2xx `response`, or raise the matching error."""
+def classify(method: str, response: Answer, *, coded: bool = False) -> Any:
+    """Return the decoded JSON of a 2xx `response`, or raise the matching error.
+
+    With `coded` (the method's `MethodSpec.coded_errors`), a 200
+    `{"code": 401, "description": ...}` raises the error of its code.
+    """
     if not 200 <= response.status_code < 300:
         raise error_for_response(method, response)
     if not response.content.strip():
@@ -103,6 +107,9 @@ def classify(method: str, response: Answer) -> Any:
         ) from None
     if isinstance(data, dict) and data.get("status") is False:
         _raise_soft_error(method, data)
+    refused = coded_error(method, data) if coded else None
+    if refused is not None:
+        raise refused
     return data
 
 

@@ -12,6 +12,7 @@ from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolv
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._methods import METHODS
 from ._phone import check_region, normalize_phone
+from .hooks import Hook
 from .resources import (
     Account,
     Contacts,
@@ -58,7 +59,7 @@ class AsyncGreenTelegram(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        hooks: Sequence[object] | None = None,
+        hooks: Sequence[Hook] | None = None,
         phone_region: str | None = None,
     ) -> None:
         self._id = _resolve_instance(id_instance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -250,6 +251,19 @@ class RetryPolicy:
         for name in ("initial_delay", "max_delay", "retry_after_cap"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+
+    def delay(self, failures: int, *, cap: float | None = None) -> float:
+        """Seconds to wait after `failures` failures in a row (1 or more).
+
+        The one back-off of the library (retries, notification polling, the
+        bot): `initial_delay` doubling per failure, capped at `cap` (default
+        `max_delay`), plus up to `initial_delay` of jitter, so clients and
+        replicas that failed together spread out.
+        """
+        ceiling = self.max_delay if cap is None else cap
+        exponent = min(max(failures, 1) - 1, 62)  # 2**62 s is past any cap
+        base = min(ceiling, self.initial_delay * 2.0**exponent)
+        return base + random.uniform(0, self.initial_delay)
 
 
 def _require_positive(name: str, value: float) -> None:

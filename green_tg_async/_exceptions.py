@@ -17,12 +17,14 @@
     │   ├── AuthorizationError       a login step refused in a 200 body (.reason)
     │   └── ServerError              5xx
     ├── ResponseDecodeError       2xx, but not the shape the method promises
+    │   └── UnusableReceiptError     a queue item without a usable receiptId
     ├── CircuitOpenError          refused locally, nothing sent (.retry_at)
     └── StoreUnavailableError     the shared state store did not answer
 
 Misuse (bad arguments, a closed client) raises the builtin ValueError, TypeError
 or RuntimeError instead, so `except GreenAPIError` never hides a bug. No message
-or attribute holds the request URL, because the URL holds the API token.
+or attribute holds the request URL, because the URL holds the API token. Every
+error survives `pickle` (Celery, arq, process pools), attributes included.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "StoreUnavailableError",
+    "UnusableReceiptError",
 ]
 
 
@@ -69,6 +72,17 @@ class GreenAPIError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickles as `cls(*args)`, which our keyword-only
+        # arguments refuse; rebuild from the message and set the attributes.
+        return _unpickle, (type(self), self.args), self.__dict__
+
+
+def _unpickle(cls: type[GreenAPIError], args: tuple[Any, ...]) -> GreenAPIError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class APIConnectionError(GreenAPIError):
@@ -234,6 +248,10 @@ class ResponseDecodeError(GreenAPIError):
         super().__init__(message, method=method)
         self.status_code = status_code
         self.body = body
+
+
+class UnusableReceiptError(ResponseDecodeError):
+    """A queue item without a `receiptId` that `deleteNotification` accepts."""
 
 
 class CircuitOpenError(GreenAPIError):

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Unpack
 
 import httpx
 
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolve_url
-from ._classify import coded_error
 from ._config import BreakerPolicy, RateLimits, RetryPolicy
 from ._logging import install_redaction
 from ._methods import PARTNER_METHODS
+from .hooks import Hook
 from .models import ActionResult, CreatedInstance, PartnerInstance
 from .resources import _validate as check
-from .resources._base import acknowledged, items_of
+from .resources._base import items_of
 from .resources._settings import (
     MAX_DELAY_AT_CREATION,
     SettingsFields,
@@ -55,7 +55,7 @@ class AsyncGreenPartner(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        hooks: Sequence[object] | None = None,
+        hooks: Sequence[Hook] | None = None,
     ) -> None:
         token = resolve_token(
             partner_token, name="partner_token", env="GREEN_API_PARTNER_TOKEN"
@@ -85,7 +85,7 @@ class AsyncGreenPartner(BaseClient):
     async def get_instances(self) -> list[PartnerInstance]:
         """Every instance of the partner account. Wraps `GET getInstances`."""
         instances = items_of(
-            PartnerInstance, "getInstances", await self._answer("getInstances")
+            PartnerInstance, "getInstances", await self._call("getInstances")
         )
         for instance in instances:  # secrets: keep them out of logs
             if instance.api_token_instance:
@@ -105,7 +105,7 @@ class AsyncGreenPartner(BaseClient):
         body = settings_body(settings, max_delay=MAX_DELAY_AT_CREATION)
         if name is not None:
             body["name"] = check.text(name, "name")
-        data = await self._answer("createInstance", json=body)
+        data = await self._call("createInstance", json=body)
         created = CreatedInstance.from_wire("createInstance", data)
         # A new secret: keep it out of logs like our own token.
         install_redaction(created.api_token_instance)
@@ -119,18 +119,9 @@ class AsyncGreenPartner(BaseClient):
         text = check.chat_id(id_instance, "id_instance")
         if not text.isdigit():
             raise ValueError(f"id_instance must be digits only, got {text!r}")
-        data = await self._answer(
-            "deleteInstanceAccount", json={"idInstance": int(text)}
-        )
-        return acknowledged("deleteInstanceAccount", data, "deleteInstanceAccount")
-
-    async def _answer(self, method: str, **request: Any) -> Any:
-        """`_call`, raising the error a 200 `{"code", "description"}` reports."""
-        data = await self._call(method, **request)
-        refused = coded_error(method, data)
-        if refused is not None:
-            raise refused
-        return data
+        method = "deleteInstanceAccount"
+        data = await self._call(method, json={"idInstance": int(text)})
+        return ActionResult.from_wire(method, data, flag=method)
 
     def __repr__(self) -> str:
         return f"<AsyncGreenPartner url={self._url!r} state={self._state.value}>"

@@ -9,16 +9,13 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential,
-    wait_random,
 )
-from tenacity.wait import wait_base
 
 from ._config import RetryPolicy
 from ._exceptions import APIConnectionError, APIError, RateLimitError, ServerError
 from ._logging import logger
 
-__all__ = ["backoff", "backoff_delay", "build_retrying", "should_retry"]
+__all__ = ["build_retrying", "should_retry"]
 
 _CLIENT_CLOSED_REQUEST = 499
 
@@ -42,37 +39,17 @@ def should_retry(exc: BaseException, *, idempotent: bool) -> bool:
     return False
 
 
-def backoff(policy: RetryPolicy, cap: float | None = None) -> wait_base:
-    """The one back-off of the library, for retries and notification polling.
-
-    Exponential from `initial_delay`, capped at `cap` (default `max_delay`),
-    plus up to `initial_delay` of jitter.
-    """
-    ceiling = policy.max_delay if cap is None else cap
-    return wait_exponential(multiplier=policy.initial_delay, max=ceiling) + wait_random(
-        0, policy.initial_delay
-    )
-
-
-def backoff_delay(wait: wait_base, failures: int) -> float:
-    """Seconds `wait` gives after `failures` failures in a row (1 or more)."""
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = failures
-    return float(wait(state))
-
-
 class _WaitRetryAfter:
-    """Honour the server's `Retry-After` (capped); otherwise back off with jitter."""
+    """Honour the server's `Retry-After` (capped); otherwise `RetryPolicy.delay`."""
 
     def __init__(self, policy: RetryPolicy) -> None:
-        self._cap = policy.retry_after_cap
-        self._backoff = backoff(policy)
+        self._policy = policy
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return min(exc.retry_after, self._cap)
-        return self._backoff(state)
+            return min(exc.retry_after, self._policy.retry_after_cap)
+        return self._policy.delay(state.attempt_number)
 
 
 def _retry_facts(state: RetryCallState) -> tuple[int, BaseException | None, float]:

@@ -1,22 +1,28 @@
-"""One API call → one HTTP exchange; httpx errors become ours. No loops, no sleeps."""
+"""One API call → one HTTP exchange; a failed exchange becomes our error.
+
+The one place that decides whether a request was sent (`request_sent`) and
+maps httpx's (and a leaked aiohttp's) failures to our exceptions. No loops,
+no sleeps.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
+import httpcore
 import httpx
 
+from ._aiohttp_transport import POOL_CONNECTIONS, AiohttpTransport, describe
+from ._config import DEFAULT_TIMEOUT
 from ._exceptions import APIConnectionError, APITimeoutError
-from ._fast import is_aiohttp_error, never_connected
-from ._logging import Secret, logger, redact
+from ._logging import Secret, logger
 from ._methods import MethodSpec
-from ._pool import OwnPool, httpx_is_patched
 
-__all__ = ["Transport"]
+__all__ = ["Transport", "attempt_deadline"]
 
 # httpcore 1.0 imports anyio and its asyncio backend on the first request of a
 # process (~25 ms), which would make that request late for its rate slot and
@@ -28,19 +34,53 @@ for _name in _LAZY_IMPORTS:
 
 # These httpx errors mean no request bytes reached the server.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# aiohttp errors that mean the connection was never made (by name: a user's
+# adapter may leak them, and httpx-aiohttp calls a connection dropped
+# mid-request a ConnectTimeout, so its "not sent" is believed only with one).
+_NEVER_CONNECTED: Final = frozenset(
+    {
+        "ClientConnectorError",
+        "ClientConnectorDNSError",
+        "ClientConnectorSSLError",
+        "ClientConnectorCertificateError",
+        "ClientProxyConnectionError",
+        "ConnectionTimeoutError",
+    }
+)
+# What respx and pytest-httpx replace when they mock httpx, and what the
+# OpenTelemetry httpx instrumentation wraps. respx's `using="httpx"` mocker
+# patches `_transport_for_url`, a private name: there is no public one.
+_POOL_SEND: Final = httpcore.AsyncConnectionPool.handle_async_request
+_TRANSPORT_SEND: Final = httpx.AsyncHTTPTransport.handle_async_request
+_ROUTE: Final = httpx.AsyncClient._transport_for_url
+_DEFAULT_TIMEOUT: Final = httpx.Timeout(DEFAULT_TIMEOUT)
+_STOCK_LIMITS: Final = httpx.Limits(
+    max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS
+)
+
+
+def httpx_is_patched() -> bool:
+    """True while a mock or an instrumentation has replaced part of httpx."""
+    return (
+        httpcore.AsyncConnectionPool.handle_async_request is not _POOL_SEND
+        or httpx.AsyncHTTPTransport.handle_async_request is not _TRANSPORT_SEND
+        or httpx.AsyncClient._transport_for_url is not _ROUTE
+    )
 
 
 class Transport:
-    """Send one request for a `MethodSpec`; map httpx failures to our errors.
+    """Send one request for a `MethodSpec`; map its failure to our errors.
 
     Every exchange ends within its deadline (`attempt_deadline()`), whatever
-    the server does. With `own` (no `http_client=` or `transport=` given),
-    each call is an `httpx.Request` handed straight to our pool's httpx
-    transport (`OwnPool`), skipping the auth, redirect, cookie and event-hook
-    layers of `httpx.AsyncClient.send`, none of which our own client uses. A
-    pool timeout (every slot taken) replaces the pool: a slot left behind by
-    a cancelled request must not block the client for ever (what stock
-    httpcore 1.0.9 does, encode/httpcore#1093).
+    the server does. Without `http` (no `http_client=` or `transport=`), the
+    pool is ours: an `AiohttpTransport`, driven directly with the requests
+    `httpx.AsyncClient.build_request` would make (`_Requests`), skipping the
+    auth, redirect, cookie and event-hook layers of `send`, none of which
+    our client uses. While a mock or an instrumentation has patched httpx,
+    those requests go through a stock `httpx.AsyncClient` instead, so that
+    it sees them. A pool timeout (every slot taken) replaces our pool: a slot
+    left behind by a cancelled request must not block the client for ever
+    (what stock httpcore 1.0.9 does, encode/httpcore#1093).
     """
 
     def __init__(
@@ -49,17 +89,15 @@ class Transport:
         *,
         prefixes: Mapping[str, str],
         token: Secret,
-        own: Callable[[], OwnPool] | None = None,
+        timeout: httpx.Timeout = _DEFAULT_TIMEOUT,
     ) -> None:
-        # Our own pool (`own`, when the user gave no http_client or transport)
-        # has its transport driven directly and is rebuilt after a pool timeout.
-        self._own = own
-        self._pool = own() if own is not None else None
-        self._retired: list[OwnPool] = []
+        self._pool: AiohttpTransport | None = None
         if http is None:
-            assert self._pool is not None, "an httpx client or our own pool"
-            http = self._pool.http
+            self._pool, http = _own_pool(timeout)
         self._http = http
+        self._retired: list[httpx.AsyncClient] = []
+        self._stock: httpx.AsyncClient | None = None
+        self._requests = _Requests(http)
         self._prefixes = {host: url.rstrip("/") for host, url in prefixes.items()}
         self._deadline: tuple[httpx.AsyncClient | None, float | None] = (None, None)
         # Each method's URL, parsed once: httpx parses a str URL on every
@@ -67,13 +105,8 @@ class Transport:
         self._urls: dict[tuple[str, str], httpx.URL] = {}
         self._token = token
 
-    @property
-    def token(self) -> Secret:
-        """The token placed after the method name; swapped by `updateApiToken`."""
-        return self._token
-
-    @token.setter
-    def token(self, token: Secret) -> None:
+    def use_token(self, token: Secret) -> None:
+        """Put `token` after the method name from now on (after `updateApiToken`)."""
         self._token = token
         self._urls.clear()  # they hold the old token
 
@@ -96,12 +129,10 @@ class Transport:
         return self._http
 
     async def aclose(self) -> None:
-        """Close the client, or our pool and every pool a rebuild retired."""
-        if self._pool is None:
-            await self._http.aclose()
-            return
-        for pool in (*self._retired, self._pool):
-            await pool.aclose()
+        """Close the client, and every pool of ours a rebuild retired."""
+        for http in (*self._retired, self._http, self._stock):
+            if http is not None:
+                await http.aclose()
 
     async def send(
         self, spec: MethodSpec, *, suffix: str = "", **request: Any
@@ -111,13 +142,7 @@ class Transport:
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
         http, pool = self._http, self._pool
-        timeout = request.get("timeout", _UNSET)
-        if timeout is _UNSET:
-            if self._deadline[0] is not http:  # computed once per httpx client
-                self._deadline = (http, attempt_deadline(http.timeout))
-            deadline = self._deadline[1]
-        else:
-            deadline = attempt_deadline(timeout)
+        deadline = self._attempt_deadline(http, request.get("timeout", _UNSET))
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.
         error: APIConnectionError
@@ -127,12 +152,12 @@ class Transport:
                 url = self.url(spec, suffix)
                 if pool is None:
                     return await http.request(spec.http_method, url, **request)
-                return await _exchange(
-                    pool, pool.request(spec.http_method, url, **request)
+                return await self._exchange(
+                    pool, self._requests.build(spec.http_method, url, **request)
                 )
         except TimeoutError as exc:
             if not scope.expired():
-                error = _foreign(spec.name, exc)  # an aiohttp timeout
+                error = _leaked(spec.name, exc)  # an aiohttp timeout
             else:
                 error = APITimeoutError(
                     f"{spec.name} did not finish within its {deadline:g} s "
@@ -146,30 +171,46 @@ class Transport:
             error = APITimeoutError(
                 f"{spec.name} timed out: {_describe(exc)}",
                 method=spec.name,
-                request_sent=_maybe_sent(exc),
+                request_sent=_sent(exc),
             )
         except httpx.RequestError as exc:
             error = APIConnectionError(
                 f"{spec.name} failed: {_describe(exc)}",
                 method=spec.name,
-                request_sent=_maybe_sent(exc),
+                request_sent=_sent(exc),
             )
         except Exception as exc:
-            error = _foreign(spec.name, exc)
+            error = _leaked(spec.name, exc)
         raise error
 
-    def _replace(self, wedged: OwnPool) -> None:
+    def _attempt_deadline(self, http: httpx.AsyncClient, timeout: Any) -> float | None:
+        if timeout is not _UNSET:
+            return attempt_deadline(timeout)
+        if self._deadline[0] is not http:  # computed once per httpx client
+            self._deadline = (http, attempt_deadline(http.timeout))
+        return self._deadline[1]
+
+    async def _exchange(
+        self, pool: AiohttpTransport, request: httpx.Request
+    ) -> httpx.Response:
+        """Send `request` on our pool; through stock httpx while httpx is patched."""
+        if not httpx_is_patched():
+            return await pool.handle_async_request(request)  # read in full
+        if self._stock is None:
+            self._stock = httpx.AsyncClient(limits=_STOCK_LIMITS)
+        return await self._stock.send(request)
+
+    def _replace(self, wedged: AiohttpTransport) -> None:
         """Swap in a new pool of our own after a pool timeout (once per pool)."""
         if wedged is not self._pool:  # another call has replaced it already
             return
-        assert self._own is not None, "only our own pool is replaced"
         logger.warning(
             "connection pool timed out with every slot taken; replacing it in "
             "case cancelled requests left it wedged"
         )
-        self._retired.append(wedged)  # its requests in flight may finish
-        self._pool = self._own()
-        self._http = self._pool.http
+        self._retired.append(self._http)  # its requests in flight may finish
+        self._pool, self._http = _own_pool(self._http.timeout)
+        self._requests = _Requests(self._http)
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
@@ -178,58 +219,130 @@ class Transport:
 _UNSET: Any = object()  # no per-request timeout: the client's applies
 
 
-async def _exchange(pool: OwnPool, request: httpx.Request) -> httpx.Response:
-    """Send `request` on our own pool and read the answer in full.
+def _own_pool(timeout: httpx.Timeout) -> tuple[AiohttpTransport, httpx.AsyncClient]:
+    """A pool of our own, and the httpx client whose requests it is sent.
 
-    While httpx is patched, through `pool.http` (`httpx.AsyncClient.send`),
-    so that a mock which routes at the client (respx's httpx mocker) or at
-    the transport sees it; else on the pool's transport directly.
+    The client only builds requests (headers, timeout); `trust_env=False`
+    spares it reading proxies and `.netrc` it would never use.
     """
-    if httpx_is_patched():
-        return await pool.http.send(request)
-    response = await pool.transport.handle_async_request(request)
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-    return response
+    pool = AiohttpTransport()
+    return pool, httpx.AsyncClient(timeout=timeout, transport=pool, trust_env=False)
 
 
-def _maybe_sent(exc: httpx.RequestError) -> bool:
-    """True unless the request certainly never reached the server."""
-    if not isinstance(exc, _NOT_SENT):
-        return True
-    cause = exc.__cause__
-    if cause is not None and is_aiohttp_error(cause):
-        return not never_connected(cause)
-    return False
+class _Requests:
+    """The `httpx.Request`s `client.build_request` makes, built faster.
 
-
-def _foreign(method: str, exc: Exception) -> APIConnectionError:
-    """Map an aiohttp error a transport (httpx-aiohttp, a user's) left as it was.
-
-    Only an error that means no connection was ever made counts as not
-    sent. Anything that is neither aiohttp's nor asyncio's is re-raised.
+    Our own client has no cookies, auth, base URL or default parameters, so
+    a request is its default headers, the call's own, and the timeout. Both
+    are merged once per headers mapping and per timeout (a JSON call passes
+    the same two every time). A body of bytes, what every JSON call sends,
+    skips httpx's re-parsing of every header: the two headers httpx would
+    add (Host first, Content-Length last) are added here;
+    `tests/test_pool.py` checks the result against `build_request`.
     """
-    if not (is_aiohttp_error(exc) or type(exc).__module__.startswith("asyncio")):
-        raise exc
-    sent = not never_connected(exc)
-    if isinstance(exc, TimeoutError):
-        return APITimeoutError(
-            f"{method} timed out: {_describe(exc)}", method=method, request_sent=sent
+
+    _AUTO: Final = frozenset({"host", "content-length", "transfer-encoding"})
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._headers = self._merge(None)
+        self._phases = (client.timeout, client.timeout.as_dict())
+
+    def build(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+        **options: Any,
+    ) -> httpx.Request:
+        """The request `client.build_request(method, url, ...)` would return."""
+        given, merged, raw = self._headers
+        if headers is not given:
+            given, merged, raw = self._headers = self._merge(headers)
+        extensions = {"timeout": self._timeout(timeout)}
+        content = options.get("content")
+        if not (
+            raw is not None
+            and isinstance(url, httpx.URL)
+            and isinstance(content, bytes)
+            and content
+            and len(options) == 1
+        ):
+            return httpx.Request(
+                method, url, headers=merged, extensions=extensions, **options
+            )
+        size = b"%d" % len(content)
+        request = httpx.Request(
+            method,
+            url,
+            headers=[(b"Host", url.netloc), *raw, (b"Content-Length", size)],
+            stream=httpx.ByteStream(content),
+            extensions=extensions,
         )
-    return APIConnectionError(
-        f"{method} failed: {_describe(exc)}", method=method, request_sent=sent
-    )
+        request.read()  # as httpx reads a body of bytes
+        return request
+
+    def _merge(
+        self, headers: Mapping[str, str] | None
+    ) -> tuple[
+        Mapping[str, str] | None, httpx.Headers, list[tuple[bytes, bytes]] | None
+    ]:
+        """The client's headers updated by `headers`, and their raw form.
+
+        The raw form is None when they hold a header httpx would add itself.
+        """
+        merged = httpx.Headers(self._client.headers)
+        if headers is not None:
+            merged.update(headers)
+        auto = self._AUTO.intersection(key.lower() for key in merged)
+        return headers, merged, None if auto else merged.raw
+
+    def _timeout(self, timeout: httpx.Timeout | None) -> dict[str, float | None]:
+        """The `timeout` extension: `timeout`, else the client's, as a dict."""
+        if timeout is None:
+            timeout = self._client.timeout
+        given, phases = self._phases
+        if timeout is not given:
+            phases = httpx.Timeout(timeout).as_dict()
+            self._phases = (timeout, phases)
+        return phases
+
+
+def _sent(exc: httpx.RequestError) -> bool:
+    """True unless the request certainly never reached the server.
+
+    An aiohttp cause (our adapter's, or a user's) decides by itself: only an
+    error that means no connection was ever made counts as not sent.
+    """
+    cause = exc.__cause__
+    if cause is not None and _is_aiohttp(cause):
+        return type(cause).__name__ not in _NEVER_CONNECTED
+    return not isinstance(exc, _NOT_SENT)
+
+
+def _is_aiohttp(exc: BaseException) -> bool:
+    """True for an exception raised by aiohttp."""
+    return type(exc).__module__.startswith("aiohttp")
+
+
+def _leaked(method: str, exc: Exception) -> APIConnectionError:
+    """Map an aiohttp or asyncio error a user's transport left as it was.
+
+    Anything that is neither aiohttp's nor asyncio's is re-raised.
+    """
+    if not (_is_aiohttp(exc) or type(exc).__module__.startswith("asyncio")):
+        raise exc
+    sent = type(exc).__name__ not in _NEVER_CONNECTED
+    kind = APITimeoutError if isinstance(exc, TimeoutError) else APIConnectionError
+    verb = "timed out" if kind is APITimeoutError else "failed"
+    return kind(f"{method} {verb}: {_describe(exc)}", method=method, request_sent=sent)
 
 
 def _describe(exc: BaseException) -> str:
     """`Type: message` of `exc` and of its cause, with every token redacted."""
-    try:
-        detail = redact(str(exc))
-    except Exception:  # aiohttp errors built without a request cannot print
-        detail = ""
-    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    text = describe(exc)
     cause = exc.__cause__
     if cause is not None and cause is not exc:
         text += f" ({_describe(cause)})"

@@ -1,7 +1,8 @@
 """Hooks: see what the client does, call by call, without its secrets.
 
 Pass objects with any of `on_request`, `on_response`, `on_retry`,
-`on_limiter_wait` and `on_breaker` to `AsyncGreenTelegram(hooks=[...])`.
+`on_limiter_wait` and `on_breaker` to `AsyncGreenTelegram(hooks=[...])`
+(each a `Hook`: it has at least one of them, as mypy checks).
 Each gets a frozen `CallEvent`; none carries the token, the URL or a body::
 
     class Timing:
@@ -19,11 +20,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, TypeAlias
 
 from ._logging import logger
 
-__all__ = ["HOOK_NAMES", "CallEvent", "EventKind", "Hooks"]
+__all__ = [
+    "HOOK_NAMES",
+    "BreakerHook",
+    "CallEvent",
+    "EventKind",
+    "Hook",
+    "Hooks",
+    "LimiterWaitHook",
+    "RequestHook",
+    "ResponseHook",
+    "RetryHook",
+]
 
 EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker"]
 HOOK_NAMES: Final[tuple[str, ...]] = (
@@ -43,7 +55,7 @@ class CallEvent:
     kind: EventKind
     """`request`, `response`, `retry`, `limiter_wait` or `breaker`."""
     id_instance: str
-    """The instance (for the partner client: `partner`)."""
+    """The instance (for the partner client: `partner-` and a digest of its token)."""
     method: str
     """The GREEN-API method (`sendMessage`)."""
     call_id: int = 0
@@ -70,12 +82,51 @@ class CallEvent:
     """Why the breaker opened (the API's reason text; never the token)."""
 
 
+class RequestHook(Protocol):
+    """A hook told when an attempt is about to be sent."""
+
+    def on_request(self, event: CallEvent, /) -> object:
+        """Called with a `request` event."""
+
+
+class ResponseHook(Protocol):
+    """A hook told when an attempt ended (an answer, a failure, a refusal)."""
+
+    def on_response(self, event: CallEvent, /) -> object:
+        """Called with a `response` event."""
+
+
+class RetryHook(Protocol):
+    """A hook told when a failed attempt will be tried again."""
+
+    def on_retry(self, event: CallEvent, /) -> object:
+        """Called with a `retry` event."""
+
+
+class LimiterWaitHook(Protocol):
+    """A hook told how long an attempt waited at the rate limiter."""
+
+    def on_limiter_wait(self, event: CallEvent, /) -> object:
+        """Called with a `limiter_wait` event."""
+
+
+class BreakerHook(Protocol):
+    """A hook told when the breaker opens, closes or refuses a call."""
+
+    def on_breaker(self, event: CallEvent, /) -> object:
+        """Called with a `breaker` event."""
+
+
+Hook: TypeAlias = RequestHook | ResponseHook | RetryHook | LimiterWaitHook | BreakerHook
+"""What `hooks=` takes: an object with at least one of the hook methods."""
+
+
 class Hooks:
     """The hooks of one client, by event; calls each, never letting one fail a call."""
 
     __slots__ = ("_any", "_by_name", "_failed", "key")
 
-    def __init__(self, key: str, hooks: Sequence[object] = ()) -> None:
+    def __init__(self, key: str, hooks: Sequence[Hook] = ()) -> None:
         self.key = key
         self._by_name: dict[str, list[Callable[[CallEvent], object]]] = {
             name: [getattr(h, name) for h in hooks if callable(getattr(h, name, None))]

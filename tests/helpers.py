@@ -10,6 +10,7 @@ import looptime
 
 from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RateLimits, RetryPolicy
 from green_tg_async._methods import METHODS, MethodSpec
+from green_tg_async.hooks import CallEvent
 from green_tg_async.stores import MemoryStore
 
 ID_INSTANCE = "4100000001"
@@ -136,3 +137,13 @@ def bot_client(
     return fake.client(  # type: ignore[no-any-return]
         limits=RateLimits(enabled=False), retry=RetryPolicy(sleep=sleep), **options
     )
+
+
+class ResponseErrors:
+    """A hook that records the error class each attempt ended with (None: none)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str | None] = []
+
+    def on_response(self, event: CallEvent) -> None:
+        self.errors.append(event.error)

@@ -30,7 +30,7 @@ from green_tg_async._classify import (
 )
 from green_tg_async._logging import install_redaction
 
-from .helpers import API_TOKEN
+from .helpers import API_TOKEN, ResponseErrors, make_client
 
 
 @pytest.mark.parametrize(
@@ -204,3 +204,30 @@ def test_parse_retry_after_http_date() -> None:
     when = datetime(2030, 1, 1, 0, 0, 10, tzinfo=UTC)
     now = datetime(2030, 1, 1, 0, 0, 0, tzinfo=UTC).timestamp()
     assert parse_retry_after(format_datetime(when, usegmt=True), now=now) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("code", "error_cls"),
+    [(401, AuthenticationError), (404, NotFoundError), (502, ServerError)],
+)
+def test_a_coded_200_is_the_error_of_its_code_where_the_method_uses_codes(
+    code: int, error_cls: type[APIError]
+) -> None:
+    answer = httpx.Response(200, json={"code": code, "description": "no"})
+    with pytest.raises(error_cls) as info:
+        classify("updateApiToken", answer, coded=True)
+    assert (info.value.status_code, info.value.body["code"]) == (200, code)
+    assert classify("getSettings", answer) == {"code": code, "description": "no"}
+
+
+async def test_a_coded_refusal_of_update_api_token_is_a_failed_attempt(
+    api: respx.MockRouter,
+) -> None:
+    seen = ResponseErrors()
+    api.get(f"/updateApiToken/{API_TOKEN}").respond(
+        json={"code": 401, "description": "Unauthorized"}
+    )
+    async with make_client(hooks=[seen]) as tg:
+        with pytest.raises(AuthenticationError):
+            await tg.account.update_api_token()
+    assert seen.errors == ["AuthenticationError"]

@@ -1,4 +1,4 @@
-"""The `fast` extra: aiohttp under httpx, with our error mapping intact."""
+"""`fast_http_client()`: our aiohttp transport under httpx, to share a pool."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ async def test_a_dropped_connection_may_have_been_sent_and_is_not_repeated() -> 
         with pytest.raises(APIConnectionError) as info:
             await tg.sending.send_message("1", "hi")
     assert info.value.request_sent is True
-    assert len(arrivals) == 1  # httpx-aiohttp calls this a ConnectTimeout; we do not
+    assert len(arrivals) == 1
 
 
 @pytest.mark.parametrize("kind", ["fast", "default"])
@@ -154,5 +154,5 @@ async def test_limits_size_the_aiohttp_pool() -> None:
         _tg(http, server.url) as tg,
     ):
         await tg.account.get_state_instance()
-        session = http._transport.client  # type: ignore[attr-defined]
+        session = http._transport.session()  # type: ignore[attr-defined]
         assert session.connector.limit == 3

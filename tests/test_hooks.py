@@ -45,7 +45,7 @@ class Recorder:
         return [e.kind for e in self.events]
 
 
-def _client(*hooks: object, **options: Any) -> AsyncGreenTelegram:
+def _client(*hooks: Any, **options: Any) -> AsyncGreenTelegram:
     options.setdefault("limits", RateLimits(enabled=False))
     options.setdefault("retry", RetryPolicy(sleep=RecordingSleep()))
     options.setdefault("breaker", BreakerPolicy(clock=FakeClock()))

@@ -22,6 +22,7 @@ from green_tg_async import (
     RateLimits,
     RetryPolicy,
 )
+from green_tg_async.hooks import Hook
 from green_tg_async.otel import (
     OpenTelemetryHook,
     async_scrub_request_hook,
@@ -68,7 +69,7 @@ def otel() -> Iterator[Telemetry]:
 
 
 def _client(
-    fake: FakeGreenAPI, *hooks: object, transport: Any = None
+    fake: FakeGreenAPI, *hooks: Hook, transport: Any = None
 ) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         fake.id_instance,

@@ -15,7 +15,7 @@ from green_tg_async import (
     RetryPolicy,
 )
 from green_tg_async.stores import MemoryStore
-from tests.helpers import FakeClock, RecordingSleep
+from tests.helpers import FakeClock, RecordingSleep, ResponseErrors
 
 PARTNER_TOKEN = "Partn3rT0kenForTests-xyz"
 URL = "https://partner.example"
@@ -132,3 +132,30 @@ async def test_closed_partner_refuses_calls() -> None:
         pass
     with pytest.raises(RuntimeError, match="closed"):
         await partner.get_instances()
+
+
+async def test_a_coded_500_in_a_200_is_retried_like_a_500() -> None:
+    """Classified in the pipeline: an idempotent read is tried again."""
+    with respx.mock() as router:
+        route = router.get(f"{URL}/partner/getInstances/{PARTNER_TOKEN}")
+        route.side_effect = [
+            httpx.Response(200, json={"code": 502, "description": "Bad Gateway"}),
+            httpx.Response(200, json=[{"idInstance": 4100000001}]),
+        ]
+        async with _partner() as partner:
+            found = await partner.get_instances()
+    assert [i.id_instance for i in found] == [4100000001]
+    assert route.call_count == 2
+
+
+async def test_a_coded_refusal_is_a_failed_attempt_for_the_hooks() -> None:
+    seen = ResponseErrors()
+    with respx.mock() as router:
+        router.get(f"{URL}/partner/getInstances/{PARTNER_TOKEN}").respond(
+            json={"code": 401, "description": "Unauthorized"}
+        )
+        async with _partner(hooks=[seen]) as partner:
+            with pytest.raises(AuthenticationError) as info:
+                await partner.get_instances()
+    assert seen.errors == ["AuthenticationError"]
+    assert info.value.status_code == 200

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import yarl
 
 from green_tg_async import (
     AsyncGreenTelegram,
@@ -18,9 +19,9 @@ from green_tg_async import (
     RetryPolicy,
     ServerError,
 )
+from green_tg_async._aiohttp_transport import AiohttpTransport
 from green_tg_async._base_client import _JSON_HEADERS
-from green_tg_async._pool import OwnPool, _Switch, httpx_is_patched
-from green_tg_async._session_transport import SessionTransport
+from green_tg_async._transport import _Requests, httpx_is_patched
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
 from green_tg_async.testing._server import LoopbackServer
@@ -58,7 +59,6 @@ async def _served() -> AsyncIterator[tuple[FakeGreenAPI, LoopbackServer, list[st
 
 async def test_every_kind_of_request_travels_on_the_default_pool() -> None:
     async with _served() as (fake, server, agents), _tg(server.url) as tg:
-        switch: Any = tg._transport.http._transport
         assert (await tg.service.check_account(79876543210)).exist
         await tg.sending.send_message("10000000", "hi")
         await tg.service.get_contacts(count=5)  # a query string
@@ -75,7 +75,7 @@ async def test_every_kind_of_request_travels_on_the_default_pool() -> None:
     ]
     # Built as httpx.AsyncClient builds them, its default headers included,
     assert all(agent.startswith("python-httpx/") for agent in agents)
-    assert switch._stock is None  # and sent on aiohttp, never on stock httpx
+    assert tg._transport._stock is None  # and sent on aiohttp, never on stock httpx
 
 
 async def test_every_request_of_the_default_client_is_an_httpx_exchange(
@@ -83,16 +83,16 @@ async def test_every_request_of_the_default_client_is_an_httpx_exchange(
 ) -> None:
     """JSON calls too: an `httpx.Request` into an httpx transport, a Response out."""
     exchanges: list[tuple[str, type, type]] = []
-    handle = _Switch.handle_async_request
+    handle = AiohttpTransport.handle_async_request
 
-    async def spy(self: _Switch, request: httpx.Request) -> httpx.Response:
+    async def spy(self: AiohttpTransport, request: httpx.Request) -> httpx.Response:
         response = await handle(self, request)
         exchanges.append(
             (request.url.path.split("/")[2], type(request), type(response))
         )
         return response
 
-    monkeypatch.setattr(_Switch, "handle_async_request", spy)
+    monkeypatch.setattr(AiohttpTransport, "handle_async_request", spy)
     async with _served() as (_, server, _), _tg(server.url) as tg:
         assert not httpx_is_patched()
         assert (await tg.service.check_account(79876543210)).exist
@@ -195,22 +195,21 @@ async def test_a_patched_httpx_transport_sees_uploads_and_calls(
 
 
 async def test_a_per_call_timeout_reaches_aiohttp() -> None:
-    pool = OwnPool(httpx.Timeout(30))
+    http = httpx.AsyncClient(timeout=30)
+    requests = _Requests(http)
     short, longer = httpx.Timeout(1, read=2), httpx.Timeout(3, pool=4)
     url = httpx.URL("https://api.example/m")
-    assert (
-        pool.request("POST", url).extensions["timeout"] == pool.http.timeout.as_dict()
-    )
-    phases = pool.request("POST", url, timeout=short).extensions["timeout"]
+    assert requests.build("POST", url).extensions["timeout"] == http.timeout.as_dict()
+    phases = requests.build("POST", url, timeout=short).extensions["timeout"]
     assert phases == short.as_dict()
-    transport = SessionTransport(pool.session, wedged=pool.wedged)
+    transport = AiohttpTransport()
     first = transport._timeout(phases)
     assert transport._timeout(short.as_dict()) is first  # mapped once per timeout
     assert (first.sock_connect, first.sock_read, first.connect) == (1, 2, 1)
     mapped = transport._timeout(longer.as_dict())
     assert (mapped.sock_connect, mapped.sock_read, mapped.connect) == (3, 3, 4)
     assert mapped.total is None  # the attempt deadline bounds the whole
-    await pool.aclose()
+    await http.aclose()
 
 
 @pytest.mark.parametrize(
@@ -233,11 +232,12 @@ async def test_a_per_call_timeout_reaches_aiohttp() -> None:
 async def test_our_requests_are_the_ones_httpx_would_build(
     options: dict[str, Any],
 ) -> None:
-    pool = OwnPool(httpx.Timeout(30))
+    http = httpx.AsyncClient(timeout=30)
+    requests = _Requests(http)
     url = httpx.URL("https://api.example:8443/waInstance1/sendMessage/t")
     for _ in range(2):  # the second one from the caches
-        ours = pool.request("POST", url, **options)
-        theirs = pool.http.build_request("POST", url, **options)
+        ours = requests.build("POST", url, **options)
+        theirs = http.build_request("POST", url, **options)
         assert (ours.method, ours.url, ours.extensions) == (
             theirs.method,
             theirs.url,
@@ -245,26 +245,31 @@ async def test_our_requests_are_the_ones_httpx_would_build(
         )
         assert ours.headers.raw == theirs.headers.raw
         assert await ours.aread() == await theirs.aread()
-    await pool.aclose()
+    await http.aclose()
 
 
-async def test_proxies_in_the_environment_are_honoured(
+async def test_the_session_never_looks_the_environment_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    plain = OwnPool(httpx.Timeout(30))
-    assert plain.session().trust_env is False  # no look-up on every request
+    """Proxies are read once, into the pool; aiohttp's trust_env stays off."""
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    proxied = OwnPool(httpx.Timeout(30))
-    assert proxied.session().trust_env is True
-    for pool in (plain, proxied):
-        await pool.aclose()
+    monkeypatch.delenv("https_proxy", raising=False)
+    pool = AiohttpTransport()
+    assert pool.session().trust_env is False
+    route = pool.proxies.route(yarl.URL("https://api.example/m"))
+    assert route == {"proxy": yarl.URL("http://proxy.invalid:3128")}
+    await pool.aclose()
 
 
 async def test_a_pool_that_never_sent_closes_without_a_session() -> None:
-    pool = OwnPool(httpx.Timeout(30))
+    pool = AiohttpTransport()
     assert not pool.wedged()
     await pool.aclose()
     assert pool._session is None
+
+
+async def test_the_default_clients_httpx_side_reads_no_environment() -> None:
+    """It only builds requests: proxies and .netrc are read by our pool, once."""
+    async with _tg("https://api.example") as tg:
+        assert tg._transport.http.trust_env is False
+        assert tg._transport.http.timeout == httpx.Timeout(30.0)

@@ -205,3 +205,18 @@ async def test_issue11_retries_are_logged_at_info_not_warning(
         await tg.account.get_state_instance()
     retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
     assert [r.levelno for r in retries] == [logging.INFO]
+
+
+def test_the_library_has_one_back_off() -> None:
+    """The bot backs off with `RetryPolicy.delay`, not a copy of its own."""
+    import importlib.util
+
+    assert importlib.util.find_spec("green_tg_async.bot._backoff") is None
+
+
+@pytest.mark.parametrize("failures", [1, 2, 5, 80])
+def test_the_back_off_doubles_to_its_ceiling_plus_jitter(failures: int) -> None:
+    policy = RetryPolicy(initial_delay=0.5, max_delay=4.0)
+    for cap, ceiling in ((None, 4.0), (1.0, 1.0)):
+        base = min(ceiling, 0.5 * 2 ** min(failures - 1, 62))
+        assert base <= policy.delay(failures, cap=cap) <= base + 0.5

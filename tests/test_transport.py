@@ -8,7 +8,7 @@ import respx
 from green_tg_async import APIConnectionError, APITimeoutError, AsyncGreenTelegram
 from green_tg_async._logging import Secret
 from green_tg_async._methods import METHODS, MethodSpec
-from green_tg_async._transport import Transport
+from green_tg_async._transport import Transport, attempt_deadline
 
 from .helpers import API_TOKEN, ID_INSTANCE, PREFIX
 
@@ -120,3 +120,18 @@ async def test_a_timeout_an_adapter_leaks_is_ours_and_counts_as_sent() -> None:
     assert info.value.request_sent is True
     assert "attempt deadline" not in str(info.value)
     assert "adapter gave up" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("timeout", "deadline"),
+    [
+        (5.0, 20.0),
+        (httpx.Timeout(1.0, read=2.0), 5.0),
+        (httpx.Timeout(1.0, read=None), None),
+        (None, None),
+    ],
+)
+def test_the_attempt_deadline_sums_the_phases(
+    timeout: httpx.Timeout | float | None, deadline: float | None
+) -> None:
+    assert attempt_deadline(timeout) == deadline

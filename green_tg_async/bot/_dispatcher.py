@@ -51,7 +51,7 @@ from green_tg_async.models.notifications import (
 from green_tg_async.stores import BotStore
 from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
-from . import _backoff, _keys as keys
+from . import _keys as keys
 from ._context import Context, ConversationState
 from ._lanes import Lanes, Slot, cancelling
 from ._router import Handler, Router
@@ -175,9 +175,16 @@ class Dispatcher:
     # -- sources -------------------------------------------------------------
 
     async def run_polling(
-        self, *, receive_timeout: int = 20, until_empty: bool = False
+        self,
+        *,
+        receive_timeout: int = 20,
+        until_empty: bool = False,
+        handle_signals: bool = True,
     ) -> None:
         """Receive by HTTP polling until `stop()`, SIGINT or SIGTERM.
+
+        With `handle_signals=False`, SIGINT and SIGTERM are left to the
+        application that embeds the dispatcher (its handler calls `stop()`).
 
         With `until_empty`, return once the queue and the store's inbox are
         empty and every handler finished (for tests and cron jobs; items a
@@ -187,7 +194,7 @@ class Dispatcher:
         waiting will not fix (credentials, a `webhookUrl` that refuses
         polling) end it, after the running handlers finished.
         """
-        async with self._running(signals=True):
+        async with self._running(signals=handle_signals):
             await self._poll(receive_timeout, until_empty)
 
     def webhook_app(self, *, token: str | None, **options: Any) -> WebhookApp:
@@ -343,7 +350,7 @@ class Dispatcher:
                 return await step()
             except StoreUnavailableError as exc:
                 failures += 1
-                delay = _backoff.delay(policy, failures)
+                delay = policy.delay(failures)
                 logger.warning(
                     "bot: could not %s (%s); retrying in %.1f s", what, exc, delay
                 )
@@ -584,7 +591,7 @@ class Dispatcher:
             except StoreUnavailableError as exc:
                 # Not the message's fault: wait it out; shutdown bounds the wait.
                 outages += 1
-                delay = _backoff.delay(policy, outages)
+                delay = policy.delay(outages)
                 logger.warning(
                     "bot: the store is unavailable while handling %s (%s); "
                     "retrying in %.1f s without spending an attempt",
@@ -604,7 +611,7 @@ class Dispatcher:
                 if attempt >= self._max_attempts:
                     await self._failed(ctx, _as_exception(exc))
                     return
-                delay = _backoff.delay(policy, attempt)
+                delay = policy.delay(attempt)
                 logger.warning(
                     "bot: handler %s failed on %s (attempt %d of %d: %s); "
                     "retrying in %.1f s",

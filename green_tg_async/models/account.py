@@ -38,9 +38,11 @@ class InstanceState:
     """The decoded JSON exactly as received."""
 
     @classmethod
-    def from_wire(cls, data: Any) -> InstanceState:
+    def from_wire(
+        cls, method: str, data: Any, *, flag: str | None = None
+    ) -> InstanceState:
         """Decode a `getStateInstance` answer."""
-        return read_model(cls, "getStateInstance", data)
+        return read_model(cls, method, data)
 
 
 @dataclass(frozen=True, slots=True)

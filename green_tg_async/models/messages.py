@@ -69,7 +69,9 @@ class ForwardedMessages:
     raw: Mapping[str, Any] = RAW
 
     @classmethod
-    def from_wire(cls, method: str, data: Any) -> ForwardedMessages:
+    def from_wire(
+        cls, method: str, data: Any, *, flag: str | None = None
+    ) -> ForwardedMessages:
         """Decode `{"messages": ["<id>", ...]}` (int ids read as text)."""
         obj = expect_object(method, data)
         ids = [coerce(item, Id) for item in require(method, obj, "messages", list)]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from green_tg_async._exceptions import ResponseDecodeError
+from green_tg_async._exceptions import ResponseDecodeError, UnusableReceiptError
 
 from ._decode import DECODING, RAW, Id, Phone, WireModel, coerce, expect_object, wire
 from .contents import (
@@ -248,7 +248,9 @@ class Notification:
         return self.body.type_webhook
 
     @classmethod
-    def from_wire(cls, data: Any) -> Notification | None:
+    def from_wire(
+        cls, method: str, data: Any, *, flag: str | None = None
+    ) -> Notification | None:
         """Decode a `receiveNotification` answer; None for an empty queue.
 
         A body that is missing or not an object arrives as an
@@ -260,10 +262,10 @@ class Notification:
             return None
         if not isinstance(data, Mapping):
             raise UnusableReceiptError(
-                f"receiveNotification answered a queue item that is a "
+                f"{method} answered a queue item that is a "
                 f"{type(data).__name__}, not an object; it has no receipt, so it "
                 "cannot be deleted and the queue is stuck at it",
-                method="receiveNotification",
+                method=method,
             )
         obj = data
         receipt = _receipt(obj.get("receiptId"))
@@ -271,10 +273,6 @@ class Notification:
         if not isinstance(body, Mapping):
             return cls(receipt_id=receipt, body=UnknownNotification(None, obj), raw=obj)
         return cls(receipt_id=receipt, body=parse_notification(body), raw=obj)
-
-
-class UnusableReceiptError(ResponseDecodeError):
-    """A queue item without a `receiptId` that `deleteNotification` accepts."""
 
 
 def receipt_in_text(text: str) -> int | None:

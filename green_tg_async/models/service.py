@@ -28,14 +28,16 @@ class AccountCheck:
     """The decoded JSON exactly as received."""
 
     @classmethod
-    def from_wire(cls, data: Any) -> AccountCheck:
+    def from_wire(
+        cls, method: str, data: Any, *, flag: str | None = None
+    ) -> AccountCheck:
         """Decode a `checkAccount` answer (`{"exist": bool, "chatId": str}`).
 
         `exist` is essential, and so is `chatId` when `exist` is true.
         """
-        check = read_model(cls, "checkAccount", data)
+        check = read_model(cls, method, data)
         if check.exist and not check.chat_id:
-            require("checkAccount", check.raw, "chatId", Id)
+            require(method, check.raw, "chatId", Id)
         if check.chat_id == "":  # documented as "" without an account
             return replace(check, chat_id=None)
         return check

@@ -74,7 +74,7 @@ class _Run:
     async def _answer(self, phone: int) -> AccountCheck:
         store, key = self.client.store, f"{{{self.client.id_instance}}}:check:{phone}"
         if not self.force and (cached := await store.cache_get(key)) is not None:
-            return AccountCheck.from_wire(json.loads(cached))
+            return AccountCheck.from_wire("checkAccount", json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)
         ttl = self.ttls[0] if found.exist else self.ttls[1]
         await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Unpack
 
-from green_tg_async._classify import coded_error
 from green_tg_async._exceptions import APIError, AuthorizationError
 from green_tg_async.models import (
     AccountSettings,
@@ -19,7 +18,7 @@ from green_tg_async.models import (
 )
 
 from . import _validate as check
-from ._base import Section, acknowledged
+from ._base import Section
 from ._files import FileInput, open_file
 from ._lifecycle import wait_until_authorized, watch_state
 from ._settings import SettingsFields, settings_body
@@ -37,7 +36,7 @@ class Account(Section):
 
         Wraps `GET qr`. Docs: https://green-api.com/en/telegram/docs/api/account/QR/
         """
-        return QrCode.from_wire("qr", await self._client._call("qr"))
+        return await self._fetch("qr", QrCode)
 
     async def send_authorization_password(self, password: str) -> AuthorizationStep:
         """Send the account's two-factor (cloud) password after a QR scan.
@@ -90,8 +89,9 @@ class Account(Section):
         body = settings_body(settings)
         if not body:
             raise ValueError("set_settings() needs at least one setting")
-        data = await self._client._call("setSettings", json=body)
-        return acknowledged("setSettings", data, "saveSettings")
+        return await self._fetch(
+            "setSettings", ActionResult, flag="saveSettings", json=body
+        )
 
     async def get_state_instance(self) -> InstanceState:
         """Return the instance's authorization state.
@@ -99,16 +99,15 @@ class Account(Section):
         Wraps `GET getStateInstance`.
         Docs: https://green-api.com/en/telegram/docs/api/account/GetStateInstance/
         """
-        data = await self._client._call("getStateInstance")
-        return InstanceState.from_wire(data)
+        return await self._fetch("getStateInstance", InstanceState)
 
     async def reboot(self) -> ActionResult:
         """Restart the instance. Wraps `GET reboot`; `ok` is its `isReboot`."""
-        return acknowledged("reboot", await self._client._call("reboot"), "isReboot")
+        return await self._fetch("reboot", ActionResult, flag="isReboot")
 
     async def logout(self) -> ActionResult:
         """Log the account out. Wraps `GET logout`; `ok` is its `isLogout`."""
-        return acknowledged("logout", await self._client._call("logout"), "isLogout")
+        return await self._fetch("logout", ActionResult, flag="isLogout")
 
     async def wait_until_authorized(
         self,
@@ -158,10 +157,12 @@ class Account(Section):
         """
         with open_file(file, None, default_name="avatar.jpg") as (name, handle):
             files = {"file": (name, handle, "image/jpeg")}
-            data = await self._client._call("setProfilePicture", files=files)
-        return PictureUpdate.from_wire(
-            "setProfilePicture", data, flag="setProfilePicture"
-        )
+            return await self._fetch(
+                "setProfilePicture",
+                PictureUpdate,
+                flag="setProfilePicture",
+                files=files,
+            )
 
     async def update_api_token(self) -> ApiToken:
         """Rotate the instance token; this client switches to the new one.
@@ -176,9 +177,6 @@ class Account(Section):
             APIError: A 200 without a new token, and without a code.
         """
         data = await self._client._call("updateApiToken")
-        refused = coded_error("updateApiToken", data)
-        if refused is not None:
-            raise refused
         if isinstance(data, Mapping) and "apiTokenInstance" not in data:
             raise APIError(
                 f"updateApiToken failed: {data.get('description', 'no new token')}",
@@ -191,9 +189,7 @@ class Account(Section):
         return result
 
     async def _auth(self, method: str, body: dict[str, Any]) -> AuthorizationStep:
-        step = AuthorizationStep.from_wire(
-            method, await self._client._call(method, json=body)
-        )
+        step = await self._fetch(method, AuthorizationStep, json=body)
         if step.status is False or step.result not in (None, "success"):
             reason = step.data.reason if step.data else None
             raise AuthorizationError(

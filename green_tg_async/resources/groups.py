@@ -150,12 +150,13 @@ class Groups(Section):
         """Set a group's picture from a JPEG. Wraps `POST setGroupPicture`."""
         fields = {"chatId": check.chat_id(chat_id)}
         with open_file(file, None, default_name="picture.jpg") as (name, handle):
-            data = await self._client._call(
+            return await self._fetch(
                 "setGroupPicture",
+                PictureUpdate,
+                flag="setGroupPicture",
                 data=fields,
                 files={"file": (name, handle, "image/jpeg")},
             )
-        return PictureUpdate.from_wire("setGroupPicture", data, flag="setGroupPicture")
 
     async def leave_group(self, chat_id: ChatId) -> ActionResult:
         """Leave a group. Wraps `POST leaveGroup`.
@@ -172,8 +173,7 @@ class Groups(Section):
     async def _change(
         self, method: str, body: dict[str, Any], *, flag: str
     ) -> ActionResult:
-        data = await self._client._call(method, json=body)
-        return ActionResult.from_wire(method, data, flag=flag)
+        return await self._fetch(method, ActionResult, flag=flag, json=body)
 
 
 def _pair(chat_id: ChatId, participant_chat_id: ChatId) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import HistoryMessage
 
 from . import _validate as check
-from ._base import Section, compact, items_of
+from ._base import Section, compact
 
 __all__ = ["Journals"]
 
@@ -29,8 +29,7 @@ class Journals(Section):
                 "count": check.integer(count, "count", low=1),
             }
         )
-        data = await self._client._call("getChatHistory", json=body)
-        return items_of(HistoryMessage, "getChatHistory", data)
+        return await self._fetch_items("getChatHistory", HistoryMessage, json=body)
 
     async def get_message(self, chat_id: ChatId, id_message: str) -> HistoryMessage:
         """Return one message of a chat. Wraps `POST getMessage`."""
@@ -57,5 +56,4 @@ class Journals(Section):
 
     async def _last(self, method: str, minutes: int | None) -> list[HistoryMessage]:
         params = compact({"minutes": check.integer(minutes, "minutes", low=1)})
-        data = await self._client._call(method, params=params)
-        return items_of(HistoryMessage, method, data)
+        return await self._fetch_items(method, HistoryMessage, params=params)

@@ -8,7 +8,7 @@ from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
 from green_tg_async.models._decode import coerce, expect_object
 
-from ._base import Section, acknowledged, items_of
+from ._base import Section
 
 __all__ = ["Queues"]
 
@@ -23,8 +23,7 @@ class Queues(Section):
 
         Wraps `GET showMessagesQueue`.
         """
-        data = await self._client._call("showMessagesQueue")
-        return items_of(QueuedMessage, "showMessagesQueue", data)
+        return await self._fetch_items("showMessagesQueue", QueuedMessage)
 
     async def get_messages_count(self) -> int:
         """How many messages wait to be sent (refreshed about every 10 s).
@@ -38,8 +37,7 @@ class Queues(Section):
 
         `ok` is the answer's `isCleared`, None when it does not say.
         """
-        data = await self._client._call("clearMessagesQueue")
-        return acknowledged("clearMessagesQueue", data, "isCleared")
+        return await self._fetch("clearMessagesQueue", ActionResult, flag="isCleared")
 
     async def get_webhooks_count(self) -> int:
         """How many notifications wait for delivery. Wraps `GET getWebhooksCount`."""

@@ -6,7 +6,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import ActionResult
 
 from . import _validate as check
-from ._base import Section, acknowledged, compact
+from ._base import Section, compact
 
 __all__ = ["ReadMark"]
 
@@ -32,5 +32,4 @@ class ReadMark(Section):
                 else check.id_message(id_message),
             }
         )
-        data = await self._client._call("readChat", json=body)
-        return acknowledged("readChat", data, "setRead")
+        return await self._fetch("readChat", ActionResult, flag="setRead", json=body)

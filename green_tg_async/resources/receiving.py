@@ -17,16 +17,12 @@ from green_tg_async._exceptions import (
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    UnusableReceiptError,
 )
 from green_tg_async._logging import logger
-from green_tg_async._retry import backoff, backoff_delay
 from green_tg_async._types import ChatId
 from green_tg_async.models import DownloadLink
-from green_tg_async.models.notifications import (
-    Notification,
-    UnusableReceiptError,
-    receipt_in_text,
-)
+from green_tg_async.models.notifications import Notification, receipt_in_text
 
 from . import _validate as check
 from ._base import Section
@@ -67,7 +63,7 @@ class Receiving(Section):
                 receive_timeout + _LONG_POLL_MARGIN
             )
         data = await self._client._call("receiveNotification", **request)
-        return Notification.from_wire(data)
+        return Notification.from_wire("receiveNotification", data)
 
     async def delete_notification(self, receipt_id: int) -> bool:
         """Remove a handled notification from the queue.
@@ -209,7 +205,6 @@ class _Backoff:
         self._policy = policy
         self._clock = clock
         self._cap = policy.max_delay if cap is None else cap
-        self._wait = backoff(policy, self._cap)
         self._failures = 0
 
     def reset(self) -> None:
@@ -217,7 +212,7 @@ class _Backoff:
 
     async def wait(self, exc: GreenAPIError) -> None:
         self._failures += 1
-        delay = backoff_delay(self._wait, self._failures)
+        delay = self._policy.delay(self._failures, cap=self._cap)
         if isinstance(exc, CircuitOpenError):
             # Paused: wait for the pause to end (up to the cap) before polling.
             until = exc.retry_at.timestamp() - self._clock()

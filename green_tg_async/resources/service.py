@@ -12,7 +12,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import AccountCheck, Avatar, Chat, ContactInfo, SentMessage
 
 from . import _validate as check
-from ._base import Section, compact, items_of
+from ._base import Section, compact
 from ._bulk import CheckOutcome, check_many
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Service(Section):
         data = await self._checks.run(
             key, lambda: self._client._call("checkAccount", json=body)
         )
-        return AccountCheck.from_wire(data)
+        return AccountCheck.from_wire("checkAccount", data)
 
     async def check_accounts(
         self,
@@ -113,8 +113,7 @@ class Service(Section):
         Wraps `GET getContacts?count=`.
         """
         params = compact({"count": check.integer(count, "count", low=1)})
-        data = await self._client._call("getContacts", params=params)
-        return items_of(Chat, "getContacts", data)
+        return await self._fetch_items("getContacts", Chat, params=params)
 
     async def get_contact_info(self, chat_id: ChatId) -> ContactInfo:
         """Describe a personal chat's user. Wraps `POST getContactInfo`."""
@@ -122,7 +121,7 @@ class Service(Section):
 
     async def get_chats(self) -> list[Chat]:
         """Return the account's chats. Wraps `GET getChats`."""
-        return items_of(Chat, "getChats", await self._client._call("getChats"))
+        return await self._fetch_items("getChats", Chat)
 
     async def edit_message(
         self, chat_id: ChatId, id_message: str, message: str

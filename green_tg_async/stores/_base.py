@@ -1,4 +1,4 @@
-"""The `StateStore` protocol and the breaker record every store keeps."""
+"""The store protocols (`StateStore` and narrower ones) and the records stores keep."""
 
 from __future__ import annotations
 

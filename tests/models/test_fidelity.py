@@ -96,10 +96,13 @@ def test_a_reaction_reads_its_target_from_the_quoted_message() -> None:
 
 def test_check_account_reads_from_cache() -> None:
     check = AccountCheck.from_wire(
-        {"exist": True, "chatId": "10000000", "fromCache": True}
+        "checkAccount", {"exist": True, "chatId": "10000000", "fromCache": True}
     )
     assert check.from_cache is True
-    assert AccountCheck.from_wire({"exist": False, "chatId": ""}).chat_id is None
+    assert (
+        AccountCheck.from_wire("checkAccount", {"exist": False, "chatId": ""}).chat_id
+        is None
+    )
 
 
 def test_settings_read_poll_message_webhook() -> None:

@@ -18,12 +18,10 @@ from green_tg_async import (
     PermissionDeniedError,
     ResponseDecodeError,
     RetryPolicy,
-)
-from green_tg_async.models import Notification
-from green_tg_async.models.notifications import (
-    StateInstanceChanged,
     UnusableReceiptError,
 )
+from green_tg_async.models import Notification
+from green_tg_async.models.notifications import StateInstanceChanged
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FAKE_API_URL, FakeGreenAPI
 from tests.helpers import API_TOKEN, ID_INSTANCE, RecordingSleep, make_client

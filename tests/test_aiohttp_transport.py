@@ -1,4 +1,4 @@
-"""Our httpx transport over an aiohttp session: the httpx transport contract."""
+"""Our httpx transport over an aiohttp pool: the httpx transport contract."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from green_tg_async._aiohttp_transport import AiohttpTransport
 from green_tg_async._logging import install_redaction
-from green_tg_async._session_transport import SessionTransport
 from tests.helpers import API_TOKEN
 
 _KEY = aiohttp.client_reqrep.ConnectionKey(
@@ -71,8 +71,12 @@ class _Failing:
         raise AssertionError("never entered")
 
 
-def _transport(session: Any, *, wedged: bool = False) -> SessionTransport:
-    return SessionTransport(lambda: session, wedged=lambda: wedged)
+def _transport(session: Any, *, wedged: bool = False) -> AiohttpTransport:
+    """Our transport on `session` (a stand-in, or a real one it then owns)."""
+    transport = AiohttpTransport()
+    transport._session = session
+    transport.wedged = lambda: wedged  # type: ignore[method-assign]
+    return transport
 
 
 @pytest.mark.parametrize(("error", "expected"), MAPPED)
@@ -122,7 +126,7 @@ async def test_an_error_that_cannot_print_still_names_its_kind() -> None:
         await _transport(_Failing(Unprintable())).handle_async_request(
             httpx.Request("GET", "https://api.example/m")
         )
-    assert str(info.value) == "Unprintable: "
+    assert str(info.value) == "Unprintable"
 
 
 @contextlib.asynccontextmanager
@@ -147,9 +151,8 @@ async def _answer(request: web.Request) -> web.Response:
 
 async def test_an_answer_comes_back_as_httpx_would_give_it() -> None:
     async with _served(_answer) as base:
-        session = aiohttp.ClientSession()
+        transport = AiohttpTransport()
         try:
-            transport = _transport(session)
             url = httpx.URL(base + "/m")
             for _ in range(2):  # the second one maps the URL from the cache
                 request = httpx.Request("PUT", url, content=b"{}")
@@ -161,14 +164,13 @@ async def test_an_answer_comes_back_as_httpx_would_give_it() -> None:
                 assert response.http_version == "HTTP/1.1"
                 assert response.reason_phrase == "Created"
                 assert response.is_closed
-            await transport.aclose()
-            assert not session.closed  # the session is the pool's
         finally:
-            await session.close()
+            await transport.aclose()
+        assert transport.session().closed  # the transport owns its session
 
 
 async def test_the_url_cache_stays_bounded() -> None:
-    transport = _transport(None)
+    transport = AiohttpTransport()
     urls = [httpx.URL(f"https://api.example/m?n={n}") for n in range(300)]
     mapped = [transport._url(url) for url in urls]
     assert [str(url) for url in mapped] == [str(url) for url in urls]
@@ -177,7 +179,7 @@ async def test_the_url_cache_stays_bounded() -> None:
 
 
 async def test_many_timeouts_keep_the_timeout_cache_bounded() -> None:
-    transport = _transport(None)
+    transport = AiohttpTransport()
     for read in range(300):
         assert transport._timeout({"read": float(read)}).sock_read == read
     assert len(transport._timeouts) <= 256
@@ -200,12 +202,12 @@ async def test_an_upload_streams_through_the_transport() -> None:
         yield b"b" * 5
 
     async with _served(_stream_echo) as base:
-        session = aiohttp.ClientSession()
+        transport = AiohttpTransport()
         try:
             request = httpx.Request("POST", base + "/up", content=chunks())
             assert request.headers["transfer-encoding"] == "chunked"
-            response = await _transport(session).handle_async_request(request)
+            response = await transport.handle_async_request(request)
             assert response.json() == {"length": 15, "chunked": True}
             assert request.headers["transfer-encoding"] == "chunked"  # not changed
         finally:
-            await session.close()
+            await transport.aclose()
