@@ -216,6 +216,14 @@ def test_the_quickstart_is_what_ci_runs() -> None:
     assert len(text.splitlines()) <= 150
 
 
+def test_the_quickstart_output_is_ignored_by_git() -> None:
+    (quickstart, *_) = (b for b in blocks(README) if b.language == "bash")
+    outputs = re.findall(r" -o (\S+)", quickstart.code)
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert outputs
+    assert set(outputs) <= set(ignored)
+
+
 def test_methods_page_lists_every_method_of_the_table() -> None:
     text = METHODS_PAGE.read_text(encoding="utf-8")
     block = text.split("<!-- methods:start -->\n")[1].split("\n<!-- methods:end -->")[0]
