@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,33 @@ def test_fastapi_app_factory_reads_the_environment(
     assert isinstance(app, FastAPI)
     paths = {getattr(route, "path", None) for route in app.routes}
     assert {"/green-api", "/health"} <= paths
+
+
+def test_the_serve_extra_installs_what_serves_the_fastapi_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tomllib
+
+    import uvicorn
+
+    docstring = (EXAMPLES / "fastapi_app.py").read_text().split('"""')[1]
+    (extra,) = re.findall(r'pip install "green-tg-async\[(\w+)\]"', docstring)
+    (command,) = [
+        line.split() for line in docstring.splitlines() if "uvicorn --" in line
+    ]
+    project = tomllib.loads((EXAMPLES.parent / "pyproject.toml").read_text())
+    installs = project["project"]["optional-dependencies"][extra]
+    assert {re.split(r"[<>=]", r)[0] for r in installs} >= {"fastapi", "uvicorn"}
+    # The command loads the app: uvicorn imports it from the project root.
+    monkeypatch.chdir(EXAMPLES.parent)
+    monkeypatch.syspath_prepend(str(EXAMPLES.parent))
+    monkeypatch.setenv("GREEN_API_ID_INSTANCE", "4100000001")
+    monkeypatch.setenv("GREEN_API_TOKEN", "t0ken")
+    monkeypatch.setenv("GREEN_API_WEBHOOK_TOKEN", "s3cret")
+    assert command[command.index("uvicorn") + 1] == "--factory"
+    config = uvicorn.Config(command[-1], factory=True)
+    config.load()
+    assert type(config.loaded_app.app).__name__ == "FastAPI"
 
 
 def test_bulk_check_writes_a_row_per_number(tmp_path: Path) -> None:
