@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from green_tg_async import RateLimits
 from green_tg_async._cli_files import read_numbers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -106,13 +108,36 @@ def test_bulk_check_writes_a_row_per_number(tmp_path: Path) -> None:
 def test_redis_bot_with_two_replicas_answers_each_message_once(
     redis_url: str, redis_prefix: str
 ) -> None:
-    done = _run(
-        "redis_replicas.py", env={"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix}
-    )
-    assert done.stdout.splitlines() == [
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix}
+    expected = [
         f"{chat}: Hi! What is your name? | Nice to meet you, User {chat}!"
         for chat in (1000001, 1000002, 1000003)
     ]
+    # Twice with one prefix: the first run's done markers must not swallow
+    # the second run's messages (the fake's ids restart with each run).
+    for _ in range(2):
+        assert _run("redis_replicas.py", env=env).stdout.splitlines() == expected
+
+
+def test_redis_replicas_fails_when_a_chat_was_not_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from green_tg_async.testing import FakeGreenAPI
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import redis_replicas  # type: ignore[import-not-found]
+
+    fake = FakeGreenAPI(rate_limits=False)
+
+    async def answer_all_but_the_first() -> None:
+        async with fake.client(limits=RateLimits(enabled=False)) as tg:
+            for chat in redis_replicas.CHATS[1:]:
+                for text in redis_replicas.expected_replies(chat):
+                    await tg.sending.send_message(chat, text)
+
+    asyncio.run(answer_all_but_the_first())
+    with pytest.raises(SystemExit, match=r"chats \[1000001\]"):
+        redis_replicas.check(fake)
 
 
 def test_opentelemetry_prints_a_span_per_call_and_the_metrics() -> None:
