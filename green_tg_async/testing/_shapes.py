@@ -19,6 +19,8 @@ __all__ = [
     "OWN_WID",
     "account_settings",
     "chat_history",
+    "chat_type",
+    "chat_type_of",
     "chats",
     "contact_info",
     "contacts",
@@ -61,8 +63,22 @@ def phone_of(fake: FakeGreenAPI, chat_id: str) -> int:
     return 0
 
 
-def _chat_type(chat_id: str) -> str:
-    return "group" if chat_id.startswith("-") else "user"
+def chat_type_of(chat_id: int | str) -> str:
+    """The documented `chatType` a chat id reads as when nothing else is known.
+
+    `-100…` is a supergroup (a channel's id looks the same), another negative
+    id a basic group, anything else a user; `channel` and `bot` need telling
+    (`FakeGreenAPI.chat_types`).
+    """
+    chat = str(chat_id)
+    if chat.startswith("-100"):
+        return "supergroup"
+    return "group" if chat.startswith("-") else "user"
+
+
+def chat_type(fake: FakeGreenAPI, chat_id: str) -> str:
+    """The `chatType` of a chat: as registered in `fake.chat_types`, else by id."""
+    return fake.chat_types.get(chat_id) or chat_type_of(chat_id)
 
 
 def settings(fake: FakeGreenAPI) -> dict[str, Any]:
@@ -92,7 +108,7 @@ def outgoing_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
             "sendByApi": True,
             "typeMessage": "textMessage" if method == "sendMessage" else method,
             "chatId": str(body.get("chatId", "")),
-            "chatType": _chat_type(str(body.get("chatId", ""))),
+            "chatType": chat_type(fake, str(body.get("chatId", ""))),
             "isForwarded": False,
             "forwardingScore": 0,
             "textMessage": body.get("message") or "",
@@ -146,7 +162,7 @@ def message(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "timestamp": int(time.time()),
         "typeMessage": "textMessage",
         "chatId": chat,
-        "chatType": _chat_type(chat),
+        "chatType": chat_type(fake, chat),
         "senderId": chat,
         "senderName": _NAME,
         "senderContactName": _NAME,
@@ -164,7 +180,7 @@ def chats(fake: FakeGreenAPI) -> list[dict[str, Any]]:
         {
             "chatId": chat,
             "name": _NAME,
-            "type": _chat_type(chat),
+            "type": chat_type(fake, chat),
             "phoneNumber": phone_of(fake, chat),
             "username": "",
         }
@@ -203,7 +219,7 @@ def contact_info(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "name": _NAME,
         "contactName": _NAME,
         "chatId": chat,
-        "chatType": "user",
+        "chatType": chat_type(fake, chat),
         "lastSeen": int(time.time()),
         "phoneNumber": phone_of(fake, chat),
         "username": "",

@@ -33,6 +33,8 @@ class MethodExample:
     path_suffix: str | None
     status: int
     response: Any
+    verbatim: bool = False
+    """The answer is the page's own example (not built from its tables)."""
 
     @property
     def is_failure(self) -> bool:
@@ -92,6 +94,7 @@ def method_examples() -> list[MethodExample]:
             path_suffix=item.get("path_suffix"),
             status=item.get("status", 200),
             response=item.get("response"),
+            verbatim=bool(item.get("verbatim")),
         )
         for _, doc, item in _items("methods")
     ]

@@ -33,6 +33,14 @@ def test_the_corpus_covers_every_method() -> None:
     assert all(example.url.startswith("https://green-api.com/") for example in EXAMPLES)
 
 
+def test_guessed_answers_are_not_documented_by_a_page() -> None:
+    from green_tg_async._methods import GUESSED_ANSWERS
+
+    shown = {ex.method for ex in ANSWERS if ex.verbatim}
+    assert "readChat" in shown  # the ReadChat page shows {"setRead": true}
+    assert not GUESSED_ANSWERS & shown
+
+
 def _canonical(value: Any) -> str:
     """JSON text that tells 1 from 1.0 and true from 1."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
