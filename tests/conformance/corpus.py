@@ -35,6 +35,9 @@ class MethodExample:
     response: Any
     verbatim: bool = False
     """The answer is the page's own example (not built from its tables)."""
+    client_sends: Any = None
+    """Where the page and the client disagree: the body the client sends for
+    the documented `request` (the fake takes both)."""
 
     @property
     def is_failure(self) -> bool:
@@ -95,6 +98,7 @@ def method_examples() -> list[MethodExample]:
             status=item.get("status", 200),
             response=item.get("response"),
             verbatim=bool(item.get("verbatim")),
+            client_sends=item.get("client_sends"),
         )
         for _, doc, item in _items("methods")
     ]
