@@ -63,6 +63,8 @@ class NotificationExample:
     type_message: str | None
     name: str
     body: dict[str, Any]
+    url_reason: str | None = None
+    """Why `url` is the page of another content type (its own is not stored)."""
 
 
 def _files(kind: str) -> list[Path]:
@@ -114,6 +116,7 @@ def notification_examples() -> list[NotificationExample]:
             type_message=doc.get("typeMessage"),
             name=item["name"],
             body=item["body"],
+            url_reason=doc.get("url_reason"),
         )
         for path, doc, item in _items("notifications")
     ]
