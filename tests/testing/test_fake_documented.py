@@ -105,3 +105,12 @@ async def test_chat_types_are_the_documented_values() -> None:
     }
     assert chats == outgoing == incoming == notified == CHATS
     assert info.chat_type == "bot"
+
+
+def test_incoming_files_carry_the_documented_chat_type() -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    fake.chat_types["-1009876543210"] = "channel"
+    channel = fake.incoming_file(-1009876543210, "report.pdf")
+    group = fake.incoming_file(-123456789, "photo.jpg", chat_type="group")
+    assert channel["senderData"]["chatType"] == "channel"
+    assert group["senderData"]["chatType"] == "group"
