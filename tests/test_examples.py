@@ -82,7 +82,7 @@ def test_the_serve_extra_installs_what_serves_the_fastapi_app(
     monkeypatch.setenv("GREEN_API_TOKEN", "t0ken")
     monkeypatch.setenv("GREEN_API_WEBHOOK_TOKEN", "s3cret")
     assert command[command.index("uvicorn") + 1] == "--factory"
-    config = uvicorn.Config(command[-1], factory=True)
+    config = uvicorn.Config(command[-1], factory=True, log_config=None)
     config.load()
     assert type(config.loaded_app.app).__name__ == "FastAPI"
 
