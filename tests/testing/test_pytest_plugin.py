@@ -77,6 +77,8 @@ def test_without_pytest_asyncio_the_plugin_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "pytest_asyncio", None)  # "not installed"
-    monkeypatch.delitem(sys.modules, "green_tg_async.testing.pytest_plugin")
+    monkeypatch.delitem(
+        sys.modules, "green_tg_async.testing.pytest_plugin", raising=False
+    )
     with pytest.raises(ImportError, match="pip install pytest-asyncio"):
         importlib.import_module("green_tg_async.testing.pytest_plugin")
