@@ -2,7 +2,9 @@
 
 Run the demo (the built-in fake, no account, no server):
     python examples/fastapi_app.py
-Serve it for real (credentials from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN):
+Serve it for real (credentials from GREEN_API_ID_INSTANCE / GREEN_API_TOKEN;
+the `serve` extra installs FastAPI and the uvicorn server):
+    pip install "green-tg-async[serve]"
     GREEN_API_WEBHOOK_TOKEN=... uvicorn --factory examples.fastapi_app:create_app
 then set the instance's webhookUrl to https://your.host/green-api and its
 webhookUrlToken to the same token.

@@ -2,8 +2,12 @@
 
 Run the demo (the built-in fake for GREEN-API, a real Redis at REDIS_URL,
 default redis://127.0.0.1:6379/15; keys under REDIS_PREFIX, default
-"example-bot:"):
+"example-bot:", then a run id of their own):
     python examples/redis_replicas.py
+It prints each chat's replies and exits 1 if a chat did not get both. Each run
+keeps its keys under a fresh run id: the done markers outlive the run (24 h)
+and a new fake numbers its messages from in-1 again, so a second run with the
+same keys would take its messages for ones already handled.
 
 In production each replica is its own process or host with the same store; it
 needs no name of its own (`replica=` only names it in logs). Poll:
@@ -30,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import uuid
 
 from green_tg_async import RateLimits
 from green_tg_async.bot import Context, Dispatcher, Router, filters as f
@@ -39,6 +45,12 @@ from green_tg_async.testing import FakeGreenAPI
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 PREFIX = os.environ.get("REDIS_PREFIX", "example-bot:")
 CHATS = (1000001, 1000002, 1000003)
+
+
+def expected_replies(chat: int) -> list[str]:
+    """What the bot says to one chat in the demo."""
+    return ["Hi! What is your name?", f"Nice to meet you, User {chat}!"]
+
 
 router = Router()
 
@@ -61,7 +73,8 @@ async def main() -> None:
     """Two polling replicas, one Redis, one instance; each message answered once."""
     fake = FakeGreenAPI(rate_limits=False)
     limits = RateLimits(enabled=False)  # the fake has no rates to respect
-    stores = [RedisStore(REDIS_URL, prefix=PREFIX) for _ in range(2)]
+    prefix = f"{PREFIX}{uuid.uuid4().hex[:12]}:"  # this run's keys (see above)
+    stores = [RedisStore(REDIS_URL, prefix=prefix) for _ in range(2)]
     clients = [fake.client(store=store, limits=limits) for store in stores]
     try:
         replicas = [Dispatcher(tg, router) for tg in clients]
@@ -78,6 +91,14 @@ async def main() -> None:
             await tg.aclose()
         for store in stores:
             await store.aclose()
+    check(fake)
+
+
+def check(fake: FakeGreenAPI) -> None:
+    """Exit 1 unless every chat got its two replies, each once."""
+    wrong = [c for c in CHATS if fake.sent_texts(c) != expected_replies(c)]
+    if wrong:
+        sys.exit(f"not answered as expected: chats {wrong}")
 
 
 if __name__ == "__main__":

@@ -228,7 +228,6 @@ GUESSED_ANSWERS: Final = frozenset(
         "setSettings",  # {"saveSettings": bool}
         "reboot",  # {"isReboot": bool}
         "logout",  # {"isLogout": bool}
-        "readChat",  # {"setRead": bool}
         "clearMessagesQueue",  # {"isCleared": bool}
         "clearWebhooksQueue",  # {"isCleared", "reason", "leftTime"}
         "sendTyping",  # an empty 200

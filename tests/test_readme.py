@@ -5,7 +5,9 @@ it is a visible marker with a reason, `<!-- not-run: REASON -->`. A page's
 blocks run in order in one namespace; a block with top-level `await` gets `tg`,
 a client of the sandbox instance, and every block sees `fake`, that instance's
 FakeGreenAPI, served on loopback so that `AsyncGreenTelegram()` finds it
-through GREEN_API_* variables.
+through GREEN_API_* variables. The first Python block of each page is a
+complete script and also runs as a file, in a process of its own; later blocks
+with top-level `await` are REPL snippets, labelled as such on their page.
 The convention is described for writers in docs/development.md.
 """
 
@@ -16,6 +18,8 @@ import asyncio
 import inspect
 import re
 import shlex
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,6 +156,53 @@ def test_every_python_block_runs_or_says_why_not(
             ) from exc
 
 
+def _needs_await(block: Block) -> bool:
+    """Whether the block uses top-level `await` (a REPL snippet)."""
+    code = compile(block.code, "<doc>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    return bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+def _python(page: Path) -> list[Block]:
+    return [b for b in blocks(page) if b.language == "python"]
+
+
+SCRIPT_PAGES = [page for page in PAGES if _python(page)]
+
+
+@pytest.mark.parametrize("page", SCRIPT_PAGES, ids=_page_id)
+def test_the_first_python_block_of_every_page_runs_as_a_file(
+    page: Path, sandbox: FakeGreenAPI, tmp_path: Path
+) -> None:
+    first = _python(page)[0]
+    if first.code.startswith("--8<--"):  # an example file, run by its own test
+        assert first.not_run is not None
+        return
+    assert first.not_run is None, f"line {first.line}: the first example must run"
+    assert not _needs_await(first), f"line {first.line}: top-level await"
+    script = tmp_path / "first_example.py"
+    script.write_text(first.code, encoding="utf-8")
+    # A new process, as a reader's pasted file runs: nothing from the test's
+    # namespace; the sandbox is found through the GREEN_API_* variables.
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,  # seconds; the scripts take one or two on a loaded machine
+        check=False,
+    )
+    assert done.returncode == 0, f"line {first.line}:\n{done.stderr}"
+
+
+@pytest.mark.parametrize("page", SCRIPT_PAGES, ids=_page_id)
+def test_repl_snippets_are_labelled_before_the_first(page: Path) -> None:
+    repl = [b for b in _python(page)[1:] if _needs_await(b)]
+    if repl:
+        text = page.read_text(encoding="utf-8")
+        before = "\n".join(text.splitlines()[: repl[0].line - 1])
+        assert "python -m asyncio" in before, f"line {repl[0].line}: unlabelled"
+
+
 def test_every_guide_opens_with_a_runnable_example() -> None:
     for page in [*sorted((DOCS / "guides").glob("*.md")), DOCS / "index.md"]:
         first = blocks(page)[0]
@@ -214,6 +265,14 @@ def test_the_quickstart_is_what_ci_runs() -> None:
     assert test_command in quickstart.code
     assert test_command in ci
     assert len(text.splitlines()) <= 150
+
+
+def test_the_quickstart_output_is_ignored_by_git() -> None:
+    (quickstart, *_) = (b for b in blocks(README) if b.language == "bash")
+    outputs = re.findall(r" -o (\S+)", quickstart.code)
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert outputs
+    assert set(outputs) <= set(ignored)
 
 
 def test_methods_page_lists_every_method_of_the_table() -> None:

@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from green_tg_async._exceptions import ResponseDecodeError
-
-from ._decode import RAW, Id, WireModel, coerce, expect_object, require, wire
+from ._decode import RAW, Id, WireModel, coerce, wire
 
 __all__ = [
     "ContactCard",
@@ -64,22 +62,25 @@ class DownloadLink(WireModel):
 class ForwardedMessages:
     """Ids of the forwarded copies (`forwardMessages`), in request order."""
 
-    messages: tuple[str, ...] = wire("messages", Id, many=True, required=True)
-    """New `idMessage` of each copy in the destination chat."""
+    messages: tuple[str, ...] = wire("messages", Id, many=True)
+    """New `idMessage` of each copy in the destination chat, as far as known."""
     raw: Mapping[str, Any] = RAW
 
     @classmethod
     def from_wire(
         cls, method: str, data: Any, *, flag: str | None = None
     ) -> ForwardedMessages:
-        """Decode `{"messages": ["<id>", ...]}` (int ids read as text)."""
-        obj = expect_object(method, data)
-        ids = [coerce(item, Id) for item in require(method, obj, "messages", list)]
+        """Read `{"messages": ["<id>", ...]}` (int ids as text), leniently.
+
+        No stored docs page shows this answer and the forward has happened,
+        so anything else (another shape, an item that is no id) reads as no
+        ids, with the answer in `.raw`, even in strict decoding.
+        """
+        obj = data if isinstance(data, Mapping) else {}
+        items = obj.get("messages")
+        ids = [coerce(item, Id) for item in items] if isinstance(items, list) else []
         if not all(isinstance(item, str) for item in ids):
-            raise ResponseDecodeError(
-                f"{method} answer field 'messages' holds an item that is no id",
-                method=method,
-            )
+            ids = []
         return cls(messages=tuple(ids), raw=obj)
 
 

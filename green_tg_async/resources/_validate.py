@@ -9,6 +9,7 @@ from typing import Final
 from green_tg_async._types import ChatId
 
 __all__ = [
+    "MAX_EDITED_MESSAGE",
     "MAX_MESSAGE",
     "TYPING_TYPES",
     "chat_id",
@@ -28,6 +29,8 @@ __all__ = [
 
 MAX_MESSAGE: Final = 4096
 """Longest text message Telegram takes, in characters."""
+MAX_EDITED_MESSAGE: Final = 4069
+"""Longest edited text, as both editions of the EditMessage page say."""
 
 TYPING_TYPES: Final = frozenset(
     {

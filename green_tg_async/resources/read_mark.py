@@ -6,7 +6,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import ActionResult
 
 from . import _validate as check
-from ._base import Section, compact
+from ._base import Section
 
 __all__ = ["ReadMark"]
 
@@ -16,20 +16,14 @@ class ReadMark(Section):
 
     __slots__ = ()
 
-    async def read_chat(
-        self, chat_id: ChatId, *, id_message: str | None = None
-    ) -> ActionResult:
-        """Mark the whole chat read, or only `id_message`. Wraps `POST readChat`.
+    async def read_chat(self, chat_id: ChatId) -> ActionResult:
+        """Mark the messages of a chat read. Wraps `POST readChat`.
+
+        The Telegram ReadChat page documents only `chatId`: the `idMessage`
+        of WhatsApp's readChat (mark one message) is not sent, and not taken.
 
         Returns:
             The API's `setRead` flag.
         """
-        body = compact(
-            {
-                "chatId": check.chat_id(chat_id),
-                "idMessage": None
-                if id_message is None
-                else check.id_message(id_message),
-            }
-        )
+        body = {"chatId": check.chat_id(chat_id)}
         return await self._fetch("readChat", ActionResult, flag="setRead", json=body)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async._types import ChatId
 from green_tg_async.models import (
     ContactCard,
@@ -187,10 +188,12 @@ class Sending(Section):
     ) -> SentMessage:
         """Send a poll: a question and 2-12 options of up to 100 characters.
 
-        Wraps `POST sendPoll`. `type="quiz"` needs `correct_option_id`, the
-        index of the right option. Options travel as `[{"optionName": ...}]`,
-        as both official SDKs send them and the poll notification shows them
-        (the docs' table says "array of strings").
+        Wraps `POST sendPoll`. A poll is anonymous by default (`is_anonymous`
+        None or True: the voters are hidden). Non-anonymous polls cannot go to
+        channels. `type="quiz"` needs `correct_option_id`, the index of the
+        right option. Options travel as `[{"optionName": ...}]`, as both
+        official SDKs send them and the poll notification shows them; both
+        editions of the Telegram page call them an "array of strings".
         """
         items = _poll_options(options)
         check.choice(type, "type", ("regular", "quiz"))
@@ -211,18 +214,32 @@ class Sending(Section):
         return await self._send("sendPoll", body)
 
     async def forward_messages(
-        self, chat_id: ChatId, chat_id_from: ChatId, messages: Sequence[str]
+        self,
+        chat_id: ChatId,
+        chat_id_from: ChatId,
+        messages: Sequence[str],
+        *,
+        typing_time: int | None = None,
     ) -> ForwardedMessages:
         """Forward messages of `chat_id_from` to `chat_id`.
 
-        Wraps `POST forwardMessages`; returns the copies' new ids.
+        Wraps `POST forwardMessages`; `typing_time` (`typingTime`, 1000-20000
+        ms) shows "typing…" first. Returns the copies' new ids as far as the
+        answer gives them: no stored page shows it, so an answer of another
+        shape, or one that is not JSON, reads as no ids (kept in `.raw`)
+        rather than raising after the forward happened.
         """
         body = {
             "chatId": check.chat_id(chat_id),
             "chatIdFrom": check.chat_id(chat_id_from, "chat_id_from"),
             "messages": check.texts(messages, "messages", each="message id"),
+            "typingTime": check.typing_time(typing_time),
         }
-        return await self._fetch("forwardMessages", ForwardedMessages, json=body)
+        try:
+            data = await self._client._call("forwardMessages", json=compact(body))
+        except ResponseDecodeError:  # a 2xx that is not JSON: it was forwarded
+            data = None
+        return ForwardedMessages.from_wire("forwardMessages", data)
 
     async def _send(self, method: str, body: dict[str, Any]) -> SentMessage:
         data = await self._client._call(method, json=compact(body))

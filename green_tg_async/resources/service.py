@@ -128,12 +128,12 @@ class Service(Section):
     ) -> SentMessage:
         """Change the text of an own text message (within about 48 h).
 
-        Wraps `POST editMessage`. The text is checked against Telegram's 4096
-        characters; the EditMessage page says 4069, which reads as a typo.
+        Wraps `POST editMessage`. The text may have up to 4069 characters, as
+        both editions of the EditMessage page say (a send takes 4096).
         """
         body = {
             **check.message_ref(chat_id, id_message),
-            "message": check.text(message, "message", limit=check.MAX_MESSAGE),
+            "message": check.text(message, "message", limit=check.MAX_EDITED_MESSAGE),
         }
         return await self._fetch("editMessage", SentMessage, json=body)
 
@@ -171,11 +171,23 @@ class Service(Section):
         await self._client._call("sendTyping", json=compact(body))
 
     async def archive_chat(self, chat_id: ChatId) -> None:
-        """Archive a chat. Wraps `POST archiveChat`."""
+        """Archive a chat that has at least one incoming message.
+
+        Wraps `POST archiveChat`. A chat that is already archived raises
+        `BadRequestError` (the page's 400 `archiveChatError: chat with id …
+        already archive=true`, in `.body`). It is not taken for success: the
+        text is the only sign, and the editions spell it differently
+        (`archiveChatError`, `ArchiveChatError`).
+        """
         await self._client._call("archiveChat", json=_chat(chat_id))
 
     async def unarchive_chat(self, chat_id: ChatId) -> None:
-        """Take a chat out of the archive. Wraps `POST unarchiveChat`."""
+        """Take a chat out of the archive.
+
+        Wraps `POST unarchiveChat`. A chat that is not archived raises
+        `BadRequestError` (the page's 400 `unarchiveChatError: chat with id …
+        already archive=false`, in `.body`), as `archive_chat()` does.
+        """
         await self._client._call("unarchiveChat", json=_chat(chat_id))
 
 

@@ -1,14 +1,18 @@
 """Plausible answers for the methods `FakeGreenAPI` has no special behaviour for.
 
 Each entry takes the fake and the decoded JSON body and returns the answer's
-JSON (None for an empty 200). They keep just enough state to be consistent:
-sends are recorded and get fresh ids, settings stick, a token rotates.
+JSON (None for an empty 200), or a 400 `httpx.Response` for a body its page
+does not allow. They keep just enough state to be consistent: sends are
+recorded and get fresh ids, settings stick, a token rotates.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
+
+import httpx
 
 from . import _shapes as shapes
 from ._login import LOGIN_ANSWERS
@@ -26,6 +30,47 @@ def _sent(method: str, **extra: Any) -> Answer:
         return {"idMessage": fake.record_send(method, body), **extra}
 
     return answer
+
+
+def _invalid(fake: FakeGreenAPI, method: str, details: str) -> httpx.Response:
+    """A 400 in the shape of the ReadChat page's validation error."""
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    return httpx.Response(
+        400,
+        json={
+            "statusCode": 400,
+            "timestamp": now.replace("+00:00", "Z"),
+            "path": f"/waInstance{fake.id_instance}/{method}/{fake.api_token}",
+            "message": f"Validation failed. Details: {details}",
+        },
+    )
+
+
+def _read_chat(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    """The Telegram page documents only `chatId` (`idMessage` is WhatsApp's)."""
+    extra = sorted(set(body) - {"chatId"})
+    if extra:
+        return _invalid(fake, "readChat", f"'{extra[0]}' is not allowed")
+    return {"setRead": True}
+
+
+def _poll_option(item: Any) -> bool:
+    if isinstance(item, dict):  # the SDKs' shape: {"optionName": "..."}
+        return set(item) == {"optionName"} and isinstance(item["optionName"], str)
+    return isinstance(item, str)  # the page's table: an array of strings
+
+
+def _poll(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
+    """A poll of 2-12 options in either documented shape."""
+    options = body.get("options")
+    if not (
+        isinstance(options, list)
+        and 2 <= len(options) <= 12
+        and all(_poll_option(item) for item in options)
+    ):
+        details = "'options' must be 2-12 strings or {optionName} objects"
+        return _invalid(fake, "sendPoll", details)
+    return {"idMessage": fake.record_send("sendPoll", body)}
 
 
 def _flag(key: str, **extra: Any) -> Answer:
@@ -93,7 +138,7 @@ CANNED: Final[Mapping[str, Answer]] = {
     "uploadFile": lambda fake, body: {"urlFile": "https://fake/file"},
     "sendLocation": _sent("sendLocation"),
     "sendContact": _sent("sendContact"),
-    "sendPoll": _sent("sendPoll"),
+    "sendPoll": _poll,
     "forwardMessages": _forward,
     "downloadFile": lambda fake, body: {"downloadUrl": "https://fake/file"},
     "getChatHistory": shapes.chat_history,
@@ -105,7 +150,7 @@ CANNED: Final[Mapping[str, Answer]] = {
     "clearMessagesQueue": _clear_queue,
     "getWebhooksCount": lambda fake, body: {"count": len(fake.queue)},
     "clearWebhooksQueue": _clear_webhooks,
-    "readChat": _flag("setRead"),
+    "readChat": _read_chat,
     "createGroup": _group,
     "updateGroupName": _flag("updateGroupName"),
     "getGroupData": shapes.group_data,

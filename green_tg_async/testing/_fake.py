@@ -86,6 +86,8 @@ class FakeGreenAPI:
         self.settings: dict[str, Any] = {"webhookUrl": "", "incomingWebhook": "no"}
         self.queue: deque[tuple[int, dict[str, Any]]] = deque()
         self.received: list[dict[str, Any]] = []  # incoming messages, as queued
+        # chatType by chat id, for what an id cannot tell ("channel", "bot")
+        self.chat_types: dict[str, str] = {}
         self._clock = clock
         self.outbox: Outbox = Outbox(self.sends, clock, wall_clock)
         """The sending queue and the send faults (see `hold_sends`)."""
@@ -133,6 +135,7 @@ class FakeGreenAPI:
         self, chat_id: int | str, text: str, **fields: Any
     ) -> dict[str, Any]:
         """Queue an incoming text message (see `testing.incoming_text`); return it."""
+        fields.setdefault("chat_type", shapes.chat_type(self, str(chat_id)))
         body = build.incoming_text(chat_id, text, instance=self.id_instance, **fields)
         self.enqueue_notification(body)
         return body
@@ -141,6 +144,7 @@ class FakeGreenAPI:
         self, chat_id: int | str, file_name: str, **fields: Any
     ) -> dict[str, Any]:
         """Queue an incoming file (see `testing.incoming_file`); return it."""
+        fields.setdefault("chat_type", shapes.chat_type(self, str(chat_id)))
         body = build.incoming_file(
             chat_id, file_name, instance=self.id_instance, **fields
         )
@@ -244,6 +248,8 @@ class FakeGreenAPI:
     ) -> httpx.Response:
         if handler is None:
             answer = CANNED[method](self, _body(request))
+            if isinstance(answer, httpx.Response):  # the answer refused the body
+                return answer
             if answer is None:
                 return httpx.Response(200)
             return httpx.Response(200, json=answer)

@@ -12,7 +12,7 @@ import itertools
 import time
 from typing import Any, Final, TypedDict, Unpack
 
-from ._shapes import FILES_URL, OWN_WID
+from ._shapes import FILES_URL, OWN_WID, chat_type_of
 
 __all__ = [
     "Sender",
@@ -52,7 +52,7 @@ class Sender(TypedDict, total=False):
     id_message: str
     """Default: a fresh `in-N`."""
     chat_type: str
-    """Default: `group` for a negative chat id, else `user`."""
+    """Default: `chat_type_of(chat_id)`."""
     instance: str
 
 
@@ -61,7 +61,7 @@ def _message(
 ) -> dict[str, Any]:
     chat = str(chat_id)
     name = who.get("sender_name", "Test User")
-    default_type = "group" if chat.startswith("-") else "user"
+    default_type = chat_type_of(chat)
     return _envelope(
         "incomingMessageReceived",
         who.get("instance", _INSTANCE),

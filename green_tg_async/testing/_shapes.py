@@ -21,6 +21,8 @@ __all__ = [
     "OWN_WID",
     "account_settings",
     "chat_history",
+    "chat_type",
+    "chat_type_of",
     "chats",
     "contact_info",
     "contacts",
@@ -68,8 +70,22 @@ def phone_of(fake: FakeGreenAPI, chat_id: str) -> int:
     return 0
 
 
-def _chat_type(chat_id: str) -> str:
-    return "group" if chat_id.startswith("-") else "user"
+def chat_type_of(chat_id: int | str) -> str:
+    """The documented `chatType` a chat id reads as when nothing else is known.
+
+    `-100…` is a supergroup (a channel's id looks the same), another negative
+    id a basic group, anything else a user; `channel` and `bot` need telling
+    (`FakeGreenAPI.chat_types`).
+    """
+    chat = str(chat_id)
+    if chat.startswith("-100"):
+        return "supergroup"
+    return "group" if chat.startswith("-") else "user"
+
+
+def chat_type(fake: FakeGreenAPI, chat_id: str) -> str:
+    """The `chatType` of a chat: as registered in `fake.chat_types`, else by id."""
+    return fake.chat_types.get(chat_id) or chat_type_of(chat_id)
 
 
 def settings(fake: FakeGreenAPI) -> dict[str, Any]:
@@ -95,7 +111,11 @@ def outgoing_history(
     sends = [send for send in reversed(fake.sends) if fake.outbox.shown(send[1])]
     items = [
         outgoing_item(
-            method, id_message, body, fake.outbox.sent_at.get(id_message, now)
+            method,
+            id_message,
+            body,
+            fake.outbox.sent_at.get(id_message, now),
+            chat_type(fake, str(body.get("chatId", ""))),
         )
         for method, id_message, body in sends
     ]
@@ -154,7 +174,7 @@ def message(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "timestamp": int(time.time()),
         "typeMessage": "textMessage",
         "chatId": chat,
-        "chatType": _chat_type(chat),
+        "chatType": chat_type(fake, chat),
         "senderId": chat,
         "senderName": _NAME,
         "senderContactName": _NAME,
@@ -172,7 +192,7 @@ def chats(fake: FakeGreenAPI) -> list[dict[str, Any]]:
         {
             "chatId": chat,
             "name": _NAME,
-            "type": _chat_type(chat),
+            "type": chat_type(fake, chat),
             "phoneNumber": phone_of(fake, chat),
             "username": "",
         }
@@ -211,7 +231,7 @@ def contact_info(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "name": _NAME,
         "contactName": _NAME,
         "chatId": chat,
-        "chatType": "user",
+        "chatType": chat_type(fake, chat),
         "lastSeen": int(time.time()),
         "phoneNumber": phone_of(fake, chat),
         "username": "",
@@ -269,7 +289,11 @@ _QUEUE_TYPE: Final = {"sendFileByUpload": "sendFileByUrl"}  # as the docs say
 
 
 def outgoing_item(
-    method: str, id_message: str, body: dict[str, Any], timestamp: int
+    method: str,
+    id_message: str,
+    body: dict[str, Any],
+    timestamp: int,
+    kind: str,
 ) -> dict[str, Any]:
     """A sent message as the journals show it (lastOutgoingMessages page).
 
@@ -287,7 +311,7 @@ def outgoing_item(
         "sendByApi": True,
         "typeMessage": _TYPE_MESSAGE.get(method, "documentMessage"),
         "chatId": chat,
-        "chatType": _chat_type(chat),
+        "chatType": kind,
         "isForwarded": method == "forwardMessages",
         "forwardingScore": int(method == "forwardMessages"),
     }

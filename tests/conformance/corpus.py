@@ -33,6 +33,11 @@ class MethodExample:
     path_suffix: str | None
     status: int
     response: Any
+    verbatim: bool = False
+    """The answer is the page's own example (not built from its tables)."""
+    client_sends: Any = None
+    """Where the page and the client disagree: the body the client sends for
+    the documented `request` (the fake takes both)."""
 
     @property
     def is_failure(self) -> bool:
@@ -58,6 +63,8 @@ class NotificationExample:
     type_message: str | None
     name: str
     body: dict[str, Any]
+    url_reason: str | None = None
+    """Why `url` is the page of another content type (its own is not stored)."""
 
 
 def _files(kind: str) -> list[Path]:
@@ -92,6 +99,8 @@ def method_examples() -> list[MethodExample]:
             path_suffix=item.get("path_suffix"),
             status=item.get("status", 200),
             response=item.get("response"),
+            verbatim=bool(item.get("verbatim")),
+            client_sends=item.get("client_sends"),
         )
         for _, doc, item in _items("methods")
     ]
@@ -107,6 +116,7 @@ def notification_examples() -> list[NotificationExample]:
             type_message=doc.get("typeMessage"),
             name=item["name"],
             body=item["body"],
+            url_reason=doc.get("url_reason"),
         )
         for path, doc, item in _items("notifications")
     ]

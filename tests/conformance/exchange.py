@@ -57,8 +57,12 @@ def _contact(example: MethodExample) -> dict[str, Any]:
 
 
 def _poll(example: MethodExample) -> dict[str, Any]:
+    """Options documented as strings (the page) or `{"optionName": ...}` (SDKs)."""
     kwargs = _generic(example)
-    kwargs["options"] = [item["optionName"] for item in kwargs["options"]]
+    kwargs["options"] = [
+        item["optionName"] if isinstance(item, dict) else item
+        for item in kwargs["options"]
+    ]
     return kwargs
 
 

@@ -96,6 +96,22 @@ async def test_the_fake_answers_with_a_documented_shape(
     )
 
 
+DISAGREEMENTS = [ex for ex in EXAMPLES if ex.client_sends is not None]
+
+
+@pytest.mark.parametrize("example", params(DISAGREEMENTS))
+async def test_the_fake_takes_both_sides_of_a_disagreement(
+    example: MethodExample,
+) -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    url = f"https://fake/waInstance{fake.id_instance}/{example.method}/{fake.api_token}"
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        for body in (example.request, example.client_sends):
+            answer = await http.request(example.verb, url, json=body)
+            assert answer.status_code == example.status, (body, answer.text)
+            assert same_shape(answer.json(), example.response)
+
+
 BUILT = {
     "incoming_text": lambda: testing.incoming_text(10000000, "hi"),
     "incoming_image": lambda: testing.incoming_file(

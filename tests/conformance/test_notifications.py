@@ -40,3 +40,14 @@ def test_the_documented_body_is_typed_with_its_fields(
         assert isinstance(parsed, MessageNotification), example.url
         assert parsed.message.type_message == example.type_message, example.url
     check_notification(parsed, example.body, example.file)
+
+
+@pytest.mark.parametrize("example", params(EXAMPLES))
+def test_a_content_fixture_names_its_own_page_or_says_why_not(
+    example: NotificationExample,
+) -> None:
+    kind = example.type_message
+    if kind is None or kind == "textMessage":  # several pages show text
+        return
+    page = example.url.rstrip("/").rsplit("/", 1)[-1]
+    assert page.lower() == kind.lower() or example.url_reason, example.url

@@ -193,9 +193,8 @@ CASES = [
          {"isCleared": False, "reason": "Too many requests", "leftTime": 42},
          lambda r: (r.is_cleared, r.left_time), (False, 42)),
     # -- read mark (spec §12.6) --
-    Case("readChat", "POST", lambda tg: tg.read_mark.read_chat(CHAT, id_message=MSG),
-         {"setRead": True}, lambda r: r.ok, True,
-         json={"chatId": CHAT, "idMessage": MSG}),
+    Case("readChat", "POST", lambda tg: tg.read_mark.read_chat(CHAT),
+         {"setRead": True}, lambda r: r.ok, True, json={"chatId": CHAT}),
     # -- groups (spec §14) --
     Case("createGroup", "POST",
          lambda tg: tg.groups.create_group("Team", [CHAT, 20000000],

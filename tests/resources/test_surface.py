@@ -103,12 +103,10 @@ async def test_answers_of_the_wrong_shape_are_decode_errors(
 ) -> None:
     api.get(f"/getMessagesCount/{API_TOKEN}").respond(json={"cnt": 1})
     api.get(f"/getChats/{API_TOKEN}").respond(json={"chats": []})
-    api.post(f"/forwardMessages/{API_TOKEN}").respond(json={"messages": [{}]})
     api.post(f"/sendLocation/{API_TOKEN}").respond(json={"idMessage": [5]})
     calls: list[Callable[[], Awaitable[Any]]] = [
         client.queues.get_messages_count,
         client.service.get_chats,
-        lambda: client.sending.forward_messages("1", "2", ["3"]),
         lambda: client.sending.send_location("1", 1.0, 2.0),
     ]
     for call in calls:
@@ -206,7 +204,7 @@ BAD_CALLS: list[tuple[str, Callable[[Any], Awaitable[Any]], type, str]] = [
     ("id message", lambda tg: tg.service.delete_message("1", ""), ValueError, "id_message"),
     ("id message type", lambda tg: tg.journals.get_message("1", None), TypeError, "id_message"),
     ("edit", lambda tg: tg.service.edit_message("1", "2", 5), TypeError, "message must be a str"),
-    ("read chat", lambda tg: tg.read_mark.read_chat("1", id_message=""), ValueError, "id_message"),
+    ("read chat", lambda tg: tg.read_mark.read_chat(""), ValueError, "chat_id"),
     ("quoted", lambda tg: tg.sending.send_message("1", "x", quoted_message_id=" "), ValueError, "quoted_message_id"),
     ("contacts count", lambda tg: tg.service.get_contacts(count=-1), ValueError, "count"),
 ]  # fmt: skip
