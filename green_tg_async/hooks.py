@@ -1,7 +1,7 @@
 """Hooks: see what the client does, call by call, without its secrets.
 
 Pass objects with any of `on_request`, `on_response`, `on_retry`,
-`on_limiter_wait` and `on_breaker` to `AsyncGreenTelegram(hooks=[...])`.
+`on_limiter_wait`, `on_breaker` and `on_once` to `AsyncGreenTelegram(hooks=[...])`.
 Each gets a frozen `CallEvent`; none carries the token, the URL or a body::
 
     class Timing:
@@ -23,15 +23,20 @@ from typing import Final, Literal
 
 from ._logging import logger
 
-__all__ = ["HOOK_NAMES", "CallEvent", "EventKind", "Hooks"]
+__all__ = ["HOOK_NAMES", "CallEvent", "EventKind", "Hooks", "OnceOutcome"]
 
-EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker"]
+EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker", "once"]
+OnceOutcome = Literal["replayed", "queue", "journal", "not_sent", "unknown"]
+"""How a keyed send ended without a fresh answer: its recorded result came
+back (`replayed`), or an ambiguous send was settled: found in the sending
+queue or the outgoing journal, found not sent (so sent now), or `unknown`."""
 HOOK_NAMES: Final[tuple[str, ...]] = (
     "on_request",
     "on_response",
     "on_retry",
     "on_limiter_wait",
     "on_breaker",
+    "on_once",
 )
 _ids = itertools.count(1)
 
@@ -41,7 +46,7 @@ class CallEvent:
     """One thing that happened to one call; fields that do not apply are None."""
 
     kind: EventKind
-    """`request`, `response`, `retry`, `limiter_wait` or `breaker`."""
+    """`request`, `response`, `retry`, `limiter_wait`, `breaker` or `once`."""
     id_instance: str
     """The instance (for the partner client: `partner`)."""
     method: str
@@ -68,6 +73,8 @@ class CallEvent:
     """When calls are let through again (`breaker`, `open`/`refused`)."""
     reason: str | None = field(default=None, repr=False)
     """Why the breaker opened (the API's reason text; never the token)."""
+    once: OnceOutcome | None = None
+    """How a keyed send was replayed or settled (`once`)."""
 
 
 class Hooks:
@@ -122,6 +129,11 @@ class Hooks:
             reason=reason,
         )
         self.emit("on_breaker", event)
+
+    def once(self, method: str, outcome: OnceOutcome) -> None:
+        """Report a keyed send replayed from the journal, or how one was settled."""
+        if self._by_name["on_once"]:
+            self.emit("on_once", CallEvent("once", self.key, method, once=outcome))
 
 
 class Trace:

@@ -1,0 +1,193 @@
+"""Effectively-once sends: idempotency keys over the store's send journal.
+
+A keyed send writes its intent (one store call), sends, and records the
+answer (one store call). A caller that finds the answer recorded gets it back
+without a request; one that finds the send in flight waits for it. An
+ambiguous outcome (the answer lost, a 5xx, an intent left by a crash) is
+settled from GREEN-API's own records before anything is raised, in
+`_settle.py`. DESIGN.md §11 has the contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from ._exceptions import (
+    APIConnectionError,
+    GreenAPIError,
+    IdempotencyKeyReusedError,
+    ResponseDecodeError,
+    SendOutcomeUnknownError,
+    ServerError,
+    StoreUnavailableError,
+)
+from ._json import loads
+from ._logging import logger
+from ._settle import Intent, Settler
+from .stores._journal import JournalEntry, SendJournal
+
+if TYPE_CHECKING:
+    from ._client import AsyncGreenTelegram
+
+__all__ = ["Once", "ambiguous"]
+
+_FIRST_POLL: Final = 0.05  # a waiter asks again this soon, doubling
+_LAST_POLL: Final = 1.0  # up to this
+
+
+def ambiguous(exc: GreenAPIError) -> bool:
+    """True when a send that failed with `exc` may have been applied."""
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    return isinstance(exc, ServerError | ResponseDecodeError)
+
+
+class Once:
+    """The keyed sends of one client: journal, wait, settle, record."""
+
+    __slots__ = ("_client", "_settler")
+
+    def __init__(self, client: AsyncGreenTelegram) -> None:
+        self._client = client
+        self._settler = Settler(client)
+
+    async def send(
+        self,
+        key: str,
+        intent: Intent,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        lenient: bool = False,
+    ) -> Any:
+        """Send once under `key`; return the answer (recorded or new).
+
+        `lenient` (bots): a key reused with other arguments returns the
+        recorded result (logged at INFO) instead of raising.
+        """
+        journal = self._journal()
+        policy = self._client.send_policy
+        owner, poll, fingerprint = uuid.uuid4().hex, _FIRST_POLL, intent.fingerprint
+        while True:
+            entry = await journal.journal_begin(
+                self._settler.key(key),
+                fingerprint=fingerprint,
+                intent=intent.dumps(),
+                owner=owner,
+                lease=policy.lease,
+                ttl=policy.idempotency_ttl,
+            )
+            if entry.verdict == "conflict":
+                fingerprint = self._conflict(key, intent, entry, lenient)
+            elif entry.verdict == "done":
+                assert entry.result is not None
+                self._settler.report(intent.method, "replayed")
+                return loads(entry.result)
+            elif entry.verdict == "wait":
+                await asyncio.sleep(poll)
+                poll = min(poll * 2, _LAST_POLL)
+            else:
+                return await self._sent_once(key, intent, entry, owner, call)
+
+    def _conflict(
+        self, key: str, intent: Intent, entry: JournalEntry, lenient: bool
+    ) -> str:
+        """Raise for a reused key, or (lenient) go on under the recorded one."""
+        if not lenient:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {key!r} was first used with other arguments; "
+                "nothing was sent",
+                method=intent.method,
+                idempotency_key=key,
+            )
+        logger.info(
+            "%s: send %r of this handler has other arguments than when it first "
+            "ran; the recorded send stands",
+            intent.method,
+            key,
+        )
+        return entry.fingerprint
+
+    async def _sent_once(
+        self,
+        key: str,
+        intent: Intent,
+        entry: JournalEntry,
+        owner: str,
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """Send under our lease (settling an orphaned intent first)."""
+        try:
+            if entry.verdict == "settle":
+                found = await self._settler.settle(key, intent, entry)
+                if found is not None:
+                    return found
+            try:
+                data = await call()
+            except GreenAPIError as exc:
+                if not ambiguous(exc):
+                    await self._release(key, owner, forget=True)
+                    raise
+                found = await self._settler.settle(key, intent, entry)
+                if found is not None:
+                    return found
+                data = await self._resend(key, owner, intent, call)
+        except SendOutcomeUnknownError:
+            await self._release(key, owner, forget=False)  # the next call settles
+            raise
+        return await self._record(key, intent, entry, data)
+
+    async def _resend(
+        self, key: str, owner: str, intent: Intent, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Send again, the first one surely lost; a second doubt is raised."""
+        try:
+            return await call()
+        except GreenAPIError as exc:
+            if not ambiguous(exc):
+                await self._release(key, owner, forget=True)
+                raise
+            self._settler.report(intent.method, "unknown")
+            raise SendOutcomeUnknownError(
+                f"{intent.method} with idempotency key {key!r} failed twice "
+                "without a clear outcome; the next call with the key settles it",
+                method=intent.method,
+                idempotency_key=key,
+                status_code=getattr(exc, "status_code", 0),
+            ) from exc
+
+    async def _record(
+        self, key: str, intent: Intent, entry: JournalEntry, data: Any
+    ) -> Any:
+        """Record the answer; the caller gets it even when the store fails."""
+        try:
+            recorded = await self._settler.record(key, intent, entry.fingerprint, data)
+        except StoreUnavailableError as exc:
+            logger.warning(
+                "%s: sent, but the result of key %r was not recorded (%s); "
+                "the next call with the key settles it from the journal",
+                intent.method,
+                key,
+                exc,
+            )
+            return data
+        return data if recorded is None else loads(recorded)
+
+    async def _release(self, key: str, owner: str, *, forget: bool) -> None:
+        try:
+            await self._journal().journal_release(
+                self._settler.key(key), owner=owner, forget=forget
+            )
+        except StoreUnavailableError as exc:
+            logger.warning("key %r: lease not given back (%s)", key, exc)
+
+    def _journal(self) -> SendJournal:
+        store = self._client.store
+        if not isinstance(store, SendJournal):
+            raise TypeError(
+                f"{type(store).__name__} keeps no send journal, so idempotency "
+                "keys cannot be used; use MemoryStore, SqliteStore or RedisStore"
+            )
+        return store

@@ -1,0 +1,338 @@
+"""Idempotency keys on `tg.sending`: once per key, waits, reuse, and settling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from green_tg_async import (
+    AsyncGreenTelegram,
+    IdempotencyKeyReusedError,
+    SendOutcomeUnknownError,
+    SendPolicy,
+    StoreUnavailableError,
+)
+from green_tg_async.hooks import CallEvent
+from green_tg_async.models import ContactCard
+from green_tg_async.stores import MemoryStore
+from tests.helpers import API_TOKEN, PREFIX, make_client, run_in_fake_time
+
+CHAT = "10000000"
+SEND = f"/sendMessage/{API_TOKEN}"
+QUEUE = f"/showMessagesQueue/{API_TOKEN}"
+JOURNAL = f"/lastOutgoingMessages/{API_TOKEN}"
+
+
+class Outcomes:
+    """A hook that keeps how keyed sends were replayed or settled."""
+
+    def __init__(self) -> None:
+        self.seen: list[str | None] = []
+
+    def on_once(self, event: CallEvent) -> None:
+        self.seen.append(event.once)
+
+
+def keyed(store: MemoryStore | None = None, **options: Any) -> AsyncGreenTelegram:
+    options.setdefault("send", SendPolicy(settle_delay=5.0))
+    return make_client(store=store or MemoryStore(), **options)
+
+
+def sent(text: str, id_message: str, *, at: float | None = None) -> dict[str, Any]:
+    """One outgoing journal item, as documented."""
+    return {
+        "type": "outgoing",
+        "idMessage": id_message,
+        "timestamp": int(time.time() if at is None else at),
+        "statusMessage": "sent",
+        "sendByApi": True,
+        "typeMessage": "textMessage",
+        "chatId": CHAT,
+        "chatType": "user",
+        "textMessage": text,
+    }
+
+
+def in_fake_time(
+    test: Callable[[respx.MockRouter], Coroutine[Any, Any, None]],
+) -> Callable[[], None]:
+    """Run `test(api)` on a looptime loop with respx routes on the API."""
+
+    def run() -> None:
+        with respx.mock(base_url=PREFIX, assert_all_called=False) as api:
+            run_in_fake_time(test(api))
+
+    run.__name__ = test.__name__
+    return run
+
+
+async def test_same_key_and_arguments_send_once(api: respx.MockRouter) -> None:
+    route = api.post(SEND).respond(200, json={"idMessage": "m1"})
+    hook = Outcomes()
+    async with keyed(hooks=[hook]) as tg:
+        first = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        again = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert (first.id_message, again.id_message) == ("m1", "m1")
+    assert route.call_count == 1
+    assert hook.seen == ["replayed"]
+
+
+async def test_without_a_key_nothing_changes(api: respx.MockRouter) -> None:
+    route = api.post(SEND).respond(200, json={"idMessage": "m1"})
+    async with keyed() as tg:
+        await tg.sending.send_message(CHAT, "hi")
+        await tg.sending.send_message(CHAT, "hi")
+    assert route.call_count == 2
+
+
+async def test_a_reused_key_raises_before_sending(api: respx.MockRouter) -> None:
+    route = api.post(SEND).respond(200, json={"idMessage": "m1"})
+    async with keyed() as tg:
+        await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        with pytest.raises(IdempotencyKeyReusedError) as info:
+            await tg.sending.send_message(CHAT, "hello", idempotency_key="k")
+    assert info.value.idempotency_key == "k"
+    assert info.value.method == "sendMessage"
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 256])
+async def test_a_bad_key_is_refused_before_anything(
+    api: respx.MockRouter, key: str
+) -> None:
+    async with keyed() as tg:
+        with pytest.raises(ValueError, match="idempotency_key"):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key=key)
+
+
+async def test_every_send_takes_a_key(api: respx.MockRouter) -> None:
+    routes = {
+        name: api.post(f"/{name}/{API_TOKEN}").respond(200, json={"idMessage": name})
+        for name in ("sendFileByUrl", "sendLocation", "sendContact", "sendPoll")
+    }
+    routes["forwardMessages"] = api.post(f"/forwardMessages/{API_TOKEN}").respond(
+        200, json={"messages": ["f1"]}
+    )
+    upload = api.post(f"/sendFileByUpload/{API_TOKEN}").respond(
+        200, json={"idMessage": "u1", "urlFile": "https://x/u1"}
+    )
+    async with keyed() as tg:
+        s = tg.sending
+        for _ in range(2):
+            await s.send_file_by_url(
+                CHAT, "https://x/a.png", "a.png", idempotency_key="f"
+            )
+            await s.send_location(CHAT, 1.0, 2.0, idempotency_key="l")
+            await s.send_contact(CHAT, ContactCard(79001234567), idempotency_key="c")
+            await s.send_poll(CHAT, "q?", ["a", "b"], idempotency_key="p")
+            forwarded = await s.forward_messages(CHAT, "20", ["1"], idempotency_key="w")
+            file = await s.send_file_by_upload(
+                CHAT, b"png", file_name="a.png", idempotency_key="u"
+            )
+        with pytest.raises(IdempotencyKeyReusedError):  # other bytes, same key
+            await s.send_file_by_upload(
+                CHAT, b"gif", file_name="a.png", idempotency_key="u"
+            )
+    assert forwarded.messages == ("f1",)
+    assert (file.id_message, file.url_file) == ("u1", "https://x/u1")
+    assert [r.call_count for r in routes.values()] == [1] * 5
+    assert upload.call_count == 1
+
+
+@in_fake_time
+async def test_twenty_concurrent_calls_send_once(api: respx.MockRouter) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(3)  # the others arrive while this one is on the wire
+        return httpx.Response(200, json={"idMessage": "m1"})
+
+    route = api.post(SEND).mock(side_effect=slow)
+    async with keyed() as tg:
+        results = await asyncio.gather(
+            *(
+                tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+                for _ in range(20)
+            )
+        )
+    assert {r.id_message for r in results} == {"m1"}
+    assert route.call_count == 1
+
+
+@in_fake_time
+async def test_a_lost_answer_is_settled_from_the_journal(
+    api: respx.MockRouter,
+) -> None:
+    route = api.post(SEND).mock(side_effect=httpx.ReadTimeout("lost"))
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[sent("hi", "m1")])
+    hook = Outcomes()
+    async with keyed(hooks=[hook]) as tg:
+        result = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        again = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert (result.id_message, again.id_message) == ("m1", "m1")
+    assert route.call_count == 1
+    assert hook.seen == ["journal", "replayed"]
+
+
+@in_fake_time
+async def test_a_500_after_applying_is_settled_from_the_queue(
+    api: respx.MockRouter,
+) -> None:
+    route = api.post(SEND).respond(500, text="oops")
+    queued = {"idMessage": "m3", "type": "sendMessage"}
+    api.get(QUEUE).respond(
+        200,
+        json=[
+            {**queued, "idMessage": "other", "body": {"chatId": CHAT, "message": "x"}},
+            {**queued, "body": {"chatId": CHAT, "message": "hi"}},
+        ],
+    )
+    journal = api.get(JOURNAL).respond(200, json=[])
+    hook = Outcomes()
+    async with keyed(hooks=[hook]) as tg:
+        result = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert result.id_message == "m3"
+    assert (route.call_count, journal.call_count) == (1, 0)
+    assert hook.seen == ["queue"]
+
+
+@in_fake_time
+async def test_a_500_before_applying_is_sent_again_after_the_delay(
+    api: respx.MockRouter,
+) -> None:
+    route = api.post(SEND)
+    route.side_effect = [
+        httpx.Response(500, text="oops"),
+        httpx.Response(200, json={"idMessage": "m2"}),
+    ]
+    api.get(QUEUE).respond(200, json=[])
+    early = time.time() - 60  # the same text, sent before the intent
+    journal = api.get(JOURNAL).respond(200, json=[sent("hi", "m0", at=early)])
+    hook = Outcomes()
+    loop = asyncio.get_running_loop()
+    async with keyed(hooks=[hook]) as tg:
+        began = loop.time()
+        result = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        waited = loop.time() - began
+    assert result.id_message == "m2"
+    assert route.call_count == 2
+    assert journal.call_count == 2  # at once, and after settle_delay
+    assert waited >= 5.0
+    assert hook.seen == ["not_sent"]
+
+
+@in_fake_time
+async def test_unreadable_records_raise_unknown_then_the_next_call_settles(
+    api: respx.MockRouter,
+) -> None:
+    route = api.post(SEND).mock(side_effect=httpx.RemoteProtocolError("dropped"))
+    queue = api.get(QUEUE)
+    queue.side_effect = [httpx.Response(403, text="no")] + [
+        httpx.Response(200, json=[])
+    ] * 2
+    api.get(JOURNAL).respond(200, json=[sent("hi", "m1")])
+    hook = Outcomes()
+    async with keyed(hooks=[hook]) as tg:
+        with pytest.raises(SendOutcomeUnknownError) as info:
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        assert info.value.idempotency_key == "k"
+        assert info.value.status_code == 403
+        again = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert again.id_message == "m1"
+    assert route.call_count == 1
+    assert hook.seen == ["unknown", "journal"]
+
+
+@in_fake_time
+async def test_one_journal_message_settles_one_key(api: respx.MockRouter) -> None:
+    route = api.post(SEND)
+    route.side_effect = [
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(502, text="bad gateway"),
+        httpx.Response(200, json={"idMessage": "m2"}),
+    ]
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[sent("hi", "m1")])
+    async with keyed() as tg:
+        first = await tg.sending.send_message(CHAT, "hi", idempotency_key="a")
+        second = await tg.sending.send_message(CHAT, "hi", idempotency_key="b")
+    assert (first.id_message, second.id_message) == ("m1", "m2")
+    assert route.call_count == 3
+
+
+@in_fake_time
+async def test_a_second_doubt_is_raised_and_settled_later(
+    api: respx.MockRouter,
+) -> None:
+    api.post(SEND).respond(500, text="oops")
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[])
+    async with keyed() as tg:
+        with pytest.raises(SendOutcomeUnknownError, match="failed twice"):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+
+
+async def test_a_definite_failure_forgets_the_intent(api: respx.MockRouter) -> None:
+    route = api.post(SEND)
+    route.side_effect = [
+        httpx.Response(400, json={"message": "bad"}),
+        httpx.Response(200, json={"idMessage": "m1"}),
+    ]
+    async with keyed() as tg:
+        with pytest.raises(Exception, match="400"):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        result = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert result.id_message == "m1"
+
+
+@in_fake_time
+async def test_an_ambiguous_forward_cannot_be_settled(api: respx.MockRouter) -> None:
+    api.post(f"/forwardMessages/{API_TOKEN}").respond(500, text="oops")
+    async with keyed() as tg:
+        with pytest.raises(SendOutcomeUnknownError, match="could not tell"):
+            await tg.sending.forward_messages(CHAT, "20", ["1"], idempotency_key="w")
+
+
+class _DownAfterBegin(MemoryStore):
+    async def journal_finish(self, key: str, **kwargs: Any) -> str | None:
+        raise StoreUnavailableError("down")
+
+
+async def test_a_result_the_store_cannot_keep_is_still_returned(
+    api: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.post(SEND).respond(200, json={"idMessage": "m1"})
+    async with keyed(store=_DownAfterBegin()) as tg:
+        with caplog.at_level(logging.WARNING, logger="green_tg_async"):
+            result = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert result.id_message == "m1"
+    assert "was not recorded" in caplog.text
+
+
+def test_send_policy_checks_its_values() -> None:
+    with pytest.raises(ValueError, match="clock_skew must be at least 1"):
+        SendPolicy(clock_skew=0.5)
+    with pytest.raises(ValueError, match="settle_delay"):
+        SendPolicy(settle_delay=0)
+    assert keyed(send=SendPolicy(lease=5)).send_policy.lease == 5
+
+
+def test_the_intent_holds_what_settling_matches() -> None:
+    from green_tg_async._settle import Intent
+
+    intent = Intent.of(
+        "sendMessage", {"chatId": CHAT, "message": "hi", "typingTime": 1}
+    )
+    assert json.loads(intent.dumps()) == {
+        "method": "sendMessage",
+        "chat": CHAT,
+        "content": {"message": "hi"},
+    }
+    assert Intent.loads(intent.dumps(), intent.fingerprint) == intent
