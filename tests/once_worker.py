@@ -19,7 +19,7 @@ async def main(path: str, api_url: str, key: str) -> None:
     async with AsyncGreenTelegram(api_url=api_url, store=store, limits=limits) as tg:
         sent = await tg.sending.send_message("10000000", "once", idempotency_key=key)
     await store.aclose()
-    print(sent.id_message)
+    sys.stdout.write(sent.id_message + "\n")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import httpx
 import pytest
 import respx
 
-from green_tg_async import AsyncGreenTelegram
 from green_tg_async.stores import StateStore
 from green_tg_async.stores._journal import JournalEntry, SendJournal
 from green_tg_async.testing import FakeGreenAPI
