@@ -27,7 +27,8 @@ from ._exceptions import (
 from ._json import loads
 from ._logging import logger
 from ._settle import Intent, Settler
-from .stores._journal import JournalEntry, SendJournal
+from .stores import BotStore, StateStore
+from .stores._journal import JournalEntry
 
 if TYPE_CHECKING:
     from ._client import AsyncGreenTelegram
@@ -50,9 +51,11 @@ class Once:
 
     __slots__ = ("_client", "_settler")
 
-    def __init__(self, client: AsyncGreenTelegram) -> None:
+    def __init__(
+        self, client: AsyncGreenTelegram, store: StateStore | BotStore | None = None
+    ) -> None:
         self._client = client
-        self._settler = Settler(client)
+        self._settler = Settler(client, store)
 
     async def send(
         self,
@@ -67,7 +70,7 @@ class Once:
         `lenient` (bots): a key reused with other arguments returns the
         recorded result (logged at INFO) instead of raising.
         """
-        journal = self._journal()
+        journal = self._settler.journal
         policy = self._client.send_policy
         owner, poll, fingerprint = uuid.uuid4().hex, _FIRST_POLL, intent.fingerprint
         while True:
@@ -177,17 +180,8 @@ class Once:
 
     async def _release(self, key: str, owner: str, *, forget: bool) -> None:
         try:
-            await self._journal().journal_release(
+            await self._settler.journal.journal_release(
                 self._settler.key(key), owner=owner, forget=forget
             )
         except StoreUnavailableError as exc:
             logger.warning("key %r: lease not given back (%s)", key, exc)
-
-    def _journal(self) -> SendJournal:
-        store = self._client.store
-        if not isinstance(store, SendJournal):
-            raise TypeError(
-                f"{type(store).__name__} keeps no send journal, so idempotency "
-                "keys cannot be used; use MemoryStore, SqliteStore or RedisStore"
-            )
-        return store

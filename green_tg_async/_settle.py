@@ -22,6 +22,7 @@ from ._exceptions import GreenAPIError, SendOutcomeUnknownError
 from ._json import dumps as _dumps, loads
 from .hooks import OnceOutcome
 from .models import HistoryMessage, QueuedMessage
+from .stores import BotStore, StateStore
 from .stores._journal import JournalEntry, SendJournal
 
 if TYPE_CHECKING:
@@ -106,10 +107,24 @@ class Intent:
 class Settler:
     """Finds an ambiguous send in the queue or journal, and records outcomes."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_client", "_store")
 
-    def __init__(self, client: AsyncGreenTelegram) -> None:
+    def __init__(
+        self, client: AsyncGreenTelegram, store: StateStore | BotStore | None
+    ) -> None:
         self._client = client
+        self._store = store
+
+    @property
+    def journal(self) -> SendJournal:
+        """The store keeping the journal: the one given, else the client's."""
+        store = self._store if self._store is not None else self._client.store
+        if not isinstance(store, SendJournal):
+            raise TypeError(
+                f"{type(store).__name__} keeps no send journal, so idempotency "
+                "keys cannot be used; use MemoryStore, SqliteStore or RedisStore"
+            )
+        return store
 
     def key(self, key: str) -> str:
         """The journal record of idempotency key `key` (instance hash tag)."""
@@ -178,9 +193,7 @@ class Settler:
         ids = data.get("messages") if isinstance(data, Mapping) else None
         first = ids[0] if isinstance(ids, list) and ids else None
         id_message = data.get("idMessage", first) if isinstance(data, Mapping) else None
-        store = self._client.store
-        assert isinstance(store, SendJournal)
-        return await store.journal_finish(
+        return await self.journal.journal_finish(
             self.key(key),
             fingerprint=fingerprint,
             intent=intent.dumps(),
