@@ -336,3 +336,24 @@ def test_the_intent_holds_what_settling_matches() -> None:
         "content": {"message": "hi"},
     }
     assert Intent.loads(intent.dumps(), intent.fingerprint) == intent
+
+
+async def test_opentelemetry_counts_replays_and_settlements(
+    api: respx.MockRouter,
+) -> None:
+    from tests.test_otel import Telemetry
+
+    telemetry = Telemetry()
+    api.post(SEND).respond(200, json={"idMessage": "m1"})
+    async with keyed(hooks=[telemetry.hook()]) as tg:
+        for _ in range(3):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    points = telemetry.metrics()["green_api.once"]
+    assert [(p.attributes, p.value) for p in points] == [
+        (
+            {"green_api.method": "sendMessage", "green_api.once.outcome": "replayed"},
+            2,
+        )
+    ]
+    telemetry.meter_provider.shutdown()
+    telemetry.tracer_provider.shutdown()
