@@ -128,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     send = _command(commands, "send")
     send.add_argument("chat_id", metavar="CHAT_ID")
     send.add_argument("text", metavar="TEXT")
+    send.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="send once per KEY (24 h); a repeat prints the first idMessage",
+    )
     receive = _command(commands, "receive")
     receive.add_argument("--follow", action="store_true", help="keep polling")
     receive.add_argument(
@@ -443,7 +448,9 @@ async def _wait_ready(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
 
 
 async def _send(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    sent = await tg.sending.send_message(args.chat_id, args.text)
+    sent = await tg.sending.send_message(
+        args.chat_id, args.text, idempotency_key=args.idempotency_key
+    )
     _say(args, {"idMessage": sent.id_message}, sent.id_message)
     return OK
 
