@@ -357,3 +357,88 @@ async def test_opentelemetry_counts_replays_and_settlements(
     ]
     telemetry.meter_provider.shutdown()
     telemetry.tracer_provider.shutdown()
+
+
+@in_fake_time
+async def test_a_resend_refused_for_good_is_raised_and_forgotten(
+    api: respx.MockRouter,
+) -> None:
+    route = api.post(SEND)
+    route.side_effect = [
+        httpx.Response(500, text="oops"),
+        httpx.Response(400, json={"message": "bad"}),
+        httpx.Response(200, json={"idMessage": "m9"}),
+    ]
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[])
+    async with keyed() as tg:
+        with pytest.raises(Exception, match="400"):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+        again = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert again.id_message == "m9"
+
+
+@in_fake_time
+async def test_files_and_locations_are_matched_in_the_journal(
+    api: respx.MockRouter,
+) -> None:
+    api.post(f"/sendFileByUrl/{API_TOKEN}").mock(side_effect=httpx.ReadTimeout("x"))
+    api.post(f"/sendLocation/{API_TOKEN}").mock(side_effect=httpx.ReadTimeout("x"))
+    api.get(QUEUE).respond(200, json=[])
+    file = {**sent("", "f1"), "typeMessage": "imageMessage", "caption": "look"}
+    other = {**file, "idMessage": "f0", "caption": "other"}
+    place = {**sent("", "l1"), "typeMessage": "locationMessage"}
+    api.get(JOURNAL).respond(200, json=[other, file, place])
+    async with keyed() as tg:
+        got = await tg.sending.send_file_by_url(
+            CHAT, "https://x/a.png", "a.png", caption="look", idempotency_key="f"
+        )
+        where = await tg.sending.send_location(CHAT, 1.0, 2.0, idempotency_key="l")
+    assert (got.id_message, where.id_message) == ("f1", "l1")
+
+
+@in_fake_time
+async def test_a_claimed_journal_message_is_passed_over(api: respx.MockRouter) -> None:
+    api.post(SEND).mock(side_effect=httpx.ReadTimeout("x"))
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[sent("hi", "m1"), sent("hi", "m2")])
+    async with keyed() as tg:
+        first = await tg.sending.send_message(CHAT, "hi", idempotency_key="a")
+        second = await tg.sending.send_message(CHAT, "hi", idempotency_key="b")
+    assert (first.id_message, second.id_message) == ("m1", "m2")
+
+
+class _NoRelease(MemoryStore):
+    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
+        raise StoreUnavailableError("down")
+
+
+async def test_a_lease_the_store_cannot_release_is_logged(
+    api: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.post(SEND).respond(400, json={"message": "bad"})
+    async with keyed(store=_NoRelease()) as tg:
+        with (
+            caplog.at_level(logging.WARNING, logger="green_tg_async"),
+            pytest.raises(Exception, match="400"),
+        ):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    assert "lease not given back" in caplog.text
+
+
+class _NoJournal:
+    """A store of its own make: everything but the send journal."""
+
+    def __init__(self) -> None:
+        self._inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("journal_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+async def test_a_store_without_a_journal_refuses_keys() -> None:
+    async with make_client(store=_NoJournal()) as tg:
+        with pytest.raises(TypeError, match="keeps no send journal"):
+            await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
