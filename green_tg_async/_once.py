@@ -72,18 +72,18 @@ class Once:
         """
         journal = self._settler.journal
         policy = self._client.send_policy
-        owner, poll, fingerprint = uuid.uuid4().hex, _FIRST_POLL, intent.fingerprint
+        owner, poll = uuid.uuid4().hex, _FIRST_POLL
         while True:
             entry = await journal.journal_begin(
                 self._settler.key(key),
-                fingerprint=fingerprint,
+                fingerprint=intent.fingerprint,
                 intent=intent.dumps(),
                 owner=owner,
                 lease=policy.lease,
                 ttl=policy.idempotency_ttl,
             )
             if entry.verdict == "conflict":
-                fingerprint = self._conflict(key, intent, entry, lenient)
+                intent = self._conflict(key, intent, entry, lenient)
             elif entry.verdict == "done":
                 assert entry.result is not None
                 self._settler.report(intent.method, "replayed")
@@ -96,8 +96,12 @@ class Once:
 
     def _conflict(
         self, key: str, intent: Intent, entry: JournalEntry, lenient: bool
-    ) -> str:
-        """Raise for a reused key, or (lenient) go on under the recorded one."""
+    ) -> Intent:
+        """Raise for a reused key, or (lenient) go on under the recorded intent.
+
+        Under it, a recorded result comes back, and an unsettled send is
+        settled by what it sent (if it was not sent, the new call is).
+        """
         if not lenient:
             raise IdempotencyKeyReusedError(
                 f"idempotency key {key!r} was first used with other arguments; "
@@ -111,7 +115,7 @@ class Once:
             intent.method,
             key,
         )
-        return entry.fingerprint
+        return Intent.loads(entry.intent, entry.fingerprint)
 
     async def _sent_once(
         self,

@@ -99,8 +99,11 @@ class Intent:
         if self.method == "sendMessage":
             return message.text_message == self.content.get("message")
         if message.type_message in _FILES:
-            shown = message.caption if message.caption is not None else ""
-            return shown == (self.content.get("caption") or "")
+            shown = message.caption
+            if shown is None:
+                shown = message.text_message
+            # A journal item that shows no caption at all is matched by type.
+            return shown is None or shown == (self.content.get("caption") or "")
         return True
 
 

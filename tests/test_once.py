@@ -388,13 +388,18 @@ async def test_files_and_locations_are_matched_in_the_journal(
     file = {**sent("", "f1"), "typeMessage": "imageMessage", "caption": "look"}
     other = {**file, "idMessage": "f0", "caption": "other"}
     place = {**sent("", "l1"), "typeMessage": "locationMessage"}
-    api.get(JOURNAL).respond(200, json=[other, file, place])
+    bare = {**file, "idMessage": "f2", "textMessage": None, "caption": None}
+    api.get(JOURNAL).respond(200, json=[other, file, place, bare])
     async with keyed() as tg:
         got = await tg.sending.send_file_by_url(
             CHAT, "https://x/a.png", "a.png", caption="look", idempotency_key="f"
         )
         where = await tg.sending.send_location(CHAT, 1.0, 2.0, idempotency_key="l")
-    assert (got.id_message, where.id_message) == ("f1", "l1")
+        # An item that shows no caption is matched by its type.
+        shown = await tg.sending.send_file_by_url(
+            CHAT, "https://x/b.png", "b.png", caption="any", idempotency_key="g"
+        )
+    assert (got.id_message, where.id_message, shown.id_message) == ("f1", "l1", "f2")
 
 
 @in_fake_time
