@@ -279,9 +279,9 @@ class SendPolicy:
     at least 1, since journal timestamps are whole seconds."""
 
     lease: float = 60.0
-    """Seconds a keyed send in flight holds its key. Other callers with the
-    key wait meanwhile; after it, they settle the send (its process died).
-    Keep it above the longest send (limiter waits included)."""
+    """Seconds a keyed send holds its key unless renewed (every `lease / 3`
+    while it runs). Other callers with the key wait meanwhile; once it runs
+    out (its process died), the next one settles the send."""
 
     def __post_init__(self) -> None:
         for name in ("idempotency_ttl", "settle_delay", "clock_skew", "lease"):

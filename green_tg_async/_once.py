@@ -11,8 +11,9 @@ settled from GREEN-API's own records before anything is raised, in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import (
@@ -70,18 +71,9 @@ class Once:
         `lenient` (bots): a key reused with other arguments returns the
         recorded result (logged at INFO) instead of raising.
         """
-        journal = self._settler.journal
-        policy = self._client.send_policy
         owner, poll = uuid.uuid4().hex, _FIRST_POLL
         while True:
-            entry = await journal.journal_begin(
-                self._settler.key(key),
-                fingerprint=intent.fingerprint,
-                intent=intent.dumps(),
-                owner=owner,
-                lease=policy.lease,
-                ttl=policy.idempotency_ttl,
-            )
+            entry = await self._begin(key, intent, owner)
             if entry.verdict == "conflict":
                 intent = self._conflict(key, intent, entry, lenient)
             elif entry.verdict == "done":
@@ -92,7 +84,48 @@ class Once:
                 await asyncio.sleep(poll)
                 poll = min(poll * 2, _LAST_POLL)
             else:
-                return await self._sent_once(key, intent, entry, owner, call)
+                async with self._holding(key, intent, owner):
+                    return await self._sent_once(key, intent, entry, owner, call)
+
+    async def _begin(self, key: str, intent: Intent, owner: str) -> JournalEntry:
+        """One `journal_begin`; with our own lease live, it renews it."""
+        policy = self._client.send_policy
+        return await self._settler.journal.journal_begin(
+            self._settler.key(key),
+            fingerprint=intent.fingerprint,
+            intent=intent.dumps(),
+            owner=owner,
+            lease=policy.lease,
+            ttl=policy.idempotency_ttl,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _holding(
+        self, key: str, intent: Intent, owner: str
+    ) -> AsyncIterator[None]:
+        """Renew the lease every `lease / 3` while the send (or settling) runs.
+
+        A send that waits long at the limiter keeps its key, so no other
+        caller takes it for a dead process's. Most sends end before the
+        first renewal, which costs them nothing.
+        """
+        every = self._client.send_policy.lease / 3
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self._begin(key, intent, owner)
+                except StoreUnavailableError as exc:
+                    logger.warning("key %r: lease not renewed (%s)", key, exc)
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _conflict(
         self, key: str, intent: Intent, entry: JournalEntry, lenient: bool

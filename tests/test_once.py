@@ -23,6 +23,7 @@ from green_tg_async import (
 from green_tg_async.hooks import CallEvent
 from green_tg_async.models import ContactCard
 from green_tg_async.stores import MemoryStore
+from green_tg_async.stores._journal import JournalEntry
 from tests.helpers import API_TOKEN, PREFIX, make_client, run_in_fake_time
 
 CHAT = "10000000"
@@ -447,3 +448,72 @@ async def test_a_store_without_a_journal_refuses_keys() -> None:
     async with make_client(store=_NoJournal()) as tg:
         with pytest.raises(TypeError, match="keeps no send journal"):
             await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+
+
+@in_fake_time
+async def test_a_long_send_keeps_its_key_past_the_lease(api: respx.MockRouter) -> None:
+    """A caller arriving after `lease` waits for the send, not settles it."""
+    loop = asyncio.get_running_loop()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)  # a long wait, as at a busy limiter
+        return httpx.Response(200, json={"idMessage": "m1"})
+
+    route = api.post(SEND).mock(side_effect=slow)
+    api.get(QUEUE).respond(200, json=[])
+    api.get(JOURNAL).respond(200, json=[])
+    store = MemoryStore(clock=loop.time)  # the lease runs on the loop's clock
+    async with keyed(store=store, send=SendPolicy(lease=3.0, settle_delay=1)) as tg:
+
+        async def late() -> str:
+            await asyncio.sleep(5)
+            sent = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+            return sent.id_message
+
+        first, second = await asyncio.gather(
+            tg.sending.send_message(CHAT, "hi", idempotency_key="k"), late()
+        )
+    assert (first.id_message, second) == ("m1", "m1")
+    assert route.call_count == 1
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class _RenewalsFail(MemoryStore):
+    begun = 0
+
+    async def journal_begin(self, key: str, **kwargs: Any) -> JournalEntry:
+        self.begun += 1
+        if self.begun > 1:
+            raise StoreUnavailableError("down")
+        return await super().journal_begin(key, **kwargs)
+
+
+@in_fake_time
+async def test_a_lease_that_cannot_be_renewed_is_logged(
+    api: respx.MockRouter,
+) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(10)
+        return httpx.Response(200, json={"idMessage": "m1"})
+
+    api.post(SEND).mock(side_effect=slow)
+    store = _RenewalsFail()
+    handler = _Kept()
+    logger = logging.getLogger("green_tg_async")
+    logger.addHandler(handler)
+    try:
+        async with keyed(store=store, send=SendPolicy(lease=3.0)) as tg:
+            sent = await tg.sending.send_message(CHAT, "hi", idempotency_key="k")
+    finally:
+        logger.removeHandler(handler)
+    assert sent.id_message == "m1"
+    assert store.begun > 1
+    assert any("lease not renewed" in r.getMessage() for r in handler.records)
