@@ -93,7 +93,7 @@ class Once:
         return await self._settler.journal.journal_begin(
             self._settler.key(key),
             fingerprint=intent.fingerprint,
-            intent=intent.dumps(),
+            intent=intent.text,
             owner=owner,
             lease=policy.lease,
             ttl=policy.idempotency_ttl,
@@ -113,19 +113,24 @@ class Once:
 
         async def renew() -> None:
             while True:
-                await asyncio.sleep(every)
                 try:
                     await self._begin(key, intent, owner)
                 except StoreUnavailableError as exc:
                     logger.warning("key %r: lease not renewed (%s)", key, exc)
+                await asyncio.sleep(every)
 
-        task = asyncio.create_task(renew())
+        # A timer, not a task: a send that ends before it fires costs no task.
+        tasks: list[asyncio.Task[None]] = []
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(every, lambda: tasks.append(loop.create_task(renew())))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            timer.cancel()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def _conflict(
         self, key: str, intent: Intent, entry: JournalEntry, lenient: bool

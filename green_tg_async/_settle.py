@@ -15,7 +15,7 @@ import hashlib
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from ._exceptions import GreenAPIError, SendOutcomeUnknownError
@@ -56,12 +56,20 @@ class Intent:
     """The body's content fields (`message`, `caption`, `fileName`, …)."""
     fingerprint: str
     """A digest of every argument: the key's other uses must match it."""
+    text: str = field(default="", repr=False, compare=False)
+    """The intent as the journal keeps it (method, chat, content)."""
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            record = {"method": self.method, "chat": self.chat, "content": self.content}
+            object.__setattr__(self, "text", _dumps(record))
 
     @classmethod
     def of(cls, method: str, body: Mapping[str, Any], file: bytes = b"") -> Intent:
         """The intent of sending `body` (and an uploaded `file`) with `method`."""
         digest = hashlib.sha256(_dumps([method, body]).encode())
-        digest.update(hashlib.sha256(file).digest())
+        if file:
+            digest.update(hashlib.sha256(file).digest())
         content = {name: body[name] for name in _CONTENT if name in body}
         return cls(method, str(body.get("chatId")), content, digest.hexdigest())
 
@@ -69,13 +77,7 @@ class Intent:
     def loads(cls, text: str, fingerprint: str) -> Intent:
         """The intent as the journal keeps it."""
         data = loads(text)
-        return cls(data["method"], data["chat"], data["content"], fingerprint)
-
-    def dumps(self) -> str:
-        """The intent as the journal keeps it (the fingerprint is kept apart)."""
-        return _dumps(
-            {"method": self.method, "chat": self.chat, "content": self.content}
-        )
+        return cls(data["method"], data["chat"], data["content"], fingerprint, text)
 
     def queued(self, item: QueuedMessage) -> bool:
         """True when `item` of the sending queue is this send."""
@@ -110,23 +112,27 @@ class Intent:
 class Settler:
     """Finds an ambiguous send in the queue or journal, and records outcomes."""
 
-    __slots__ = ("_client", "_store")
+    __slots__ = ("_checked", "_client", "_store")
 
     def __init__(
         self, client: AsyncGreenTelegram, store: StateStore | BotStore | None
     ) -> None:
         self._client = client
         self._store = store
+        self._checked: SendJournal | None = None
 
     @property
     def journal(self) -> SendJournal:
         """The store keeping the journal: the one given, else the client's."""
+        if self._checked is not None:  # a Protocol check is slow: done once
+            return self._checked
         store = self._store if self._store is not None else self._client.store
         if not isinstance(store, SendJournal):
             raise TypeError(
                 f"{type(store).__name__} keeps no send journal, so idempotency "
                 "keys cannot be used; use MemoryStore, SqliteStore or RedisStore"
             )
+        self._checked = store
         return store
 
     def key(self, key: str) -> str:
@@ -199,7 +205,7 @@ class Settler:
         return await self.journal.journal_finish(
             self.key(key),
             fingerprint=fingerprint,
-            intent=intent.dumps(),
+            intent=intent.text,
             message=self._message(intent.chat, str(id_message)),
             result=_dumps(data),
             ttl=self._client.send_policy.idempotency_ttl,

@@ -331,12 +331,12 @@ def test_the_intent_holds_what_settling_matches() -> None:
     intent = Intent.of(
         "sendMessage", {"chatId": CHAT, "message": "hi", "typingTime": 1}
     )
-    assert json.loads(intent.dumps()) == {
+    assert json.loads(intent.text) == {
         "method": "sendMessage",
         "chat": CHAT,
         "content": {"message": "hi"},
     }
-    assert Intent.loads(intent.dumps(), intent.fingerprint) == intent
+    assert Intent.loads(intent.text, intent.fingerprint) == intent
 
 
 async def test_opentelemetry_counts_replays_and_settlements(
