@@ -50,13 +50,14 @@ def ambiguous(exc: GreenAPIError) -> bool:
 class Once:
     """The keyed sends of one client: journal, wait, settle, record."""
 
-    __slots__ = ("_client", "_settler")
+    __slots__ = ("_client", "_renewals", "_settler")
 
     def __init__(
         self, client: AsyncGreenTelegram, store: StateStore | BotStore | None = None
     ) -> None:
         self._client = client
         self._settler = Settler(client, store)
+        self._renewals: dict[str, _Renewal] = {}  # by owner, while sends run
 
     async def send(
         self,
@@ -106,31 +107,22 @@ class Once:
         """Renew the lease every `lease / 3` while the send (or settling) runs.
 
         A send that waits long at the limiter keeps its key, so no other
-        caller takes it for a dead process's. Most sends end before the
-        first renewal, which costs them nothing.
+        caller takes it for a dead process's.
         """
-        every = self._client.send_policy.lease / 3
 
         async def renew() -> None:
-            while True:
-                try:
-                    await self._begin(key, intent, owner)
-                except StoreUnavailableError as exc:
-                    logger.warning("key %r: lease not renewed (%s)", key, exc)
-                await asyncio.sleep(every)
+            try:
+                await self._begin(key, intent, owner)
+            except StoreUnavailableError as exc:
+                logger.warning("key %r: lease not renewed (%s)", key, exc)
 
-        # A timer, not a task: a send that ends before it fires costs no task.
-        tasks: list[asyncio.Task[None]] = []
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(every, lambda: tasks.append(loop.create_task(renew())))
+        renewal = _Renewal(renew, self._client.send_policy.lease / 3)
+        self._renewals[owner] = renewal
         try:
             yield
         finally:
-            timer.cancel()
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            del self._renewals[owner]
+            await renewal.stop()
 
     def _conflict(
         self, key: str, intent: Intent, entry: JournalEntry, lenient: bool
@@ -221,9 +213,44 @@ class Once:
         return data if recorded is None else loads(recorded)
 
     async def _release(self, key: str, owner: str, *, forget: bool) -> None:
+        # Always inside `_holding`: no renewal may write the intent back after.
+        await self._renewals[owner].stop()
         try:
             await self._settler.journal.journal_release(
                 self._settler.key(key), owner=owner, forget=forget
             )
         except StoreUnavailableError as exc:
             logger.warning("key %r: lease not given back (%s)", key, exc)
+
+
+class _Renewal:
+    """Calls `renew` every `every` seconds until stopped.
+
+    A timer, not a task, until the first renewal: a send that ends sooner
+    (most do) costs no task.
+    """
+
+    __slots__ = ("_task", "_timer")
+
+    def __init__(self, renew: Callable[[], Awaitable[None]], every: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+
+        async def renewing() -> None:
+            while True:
+                await renew()
+                await asyncio.sleep(every)
+
+        def start() -> None:
+            self._task = loop.create_task(renewing())
+
+        self._timer = loop.call_later(every, start)
+
+    async def stop(self) -> None:
+        """No renewal after this returns."""
+        self._timer.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
