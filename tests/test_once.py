@@ -47,11 +47,14 @@ def keyed(store: MemoryStore | None = None, **options: Any) -> AsyncGreenTelegra
 
 
 def sent(text: str, id_message: str, *, at: float | None = None) -> dict[str, Any]:
-    """One outgoing journal item, as documented."""
+    """One outgoing journal item, as documented; dated after the intent by default.
+
+    (Well after: the test may reach its send a while after building this.)
+    """
     return {
         "type": "outgoing",
         "idMessage": id_message,
-        "timestamp": int(time.time() if at is None else at),
+        "timestamp": int(time.time() + 30 if at is None else at),
         "statusMessage": "sent",
         "sendByApi": True,
         "typeMessage": "textMessage",
