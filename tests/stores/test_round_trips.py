@@ -152,3 +152,28 @@ async def test_redis_a_keyed_send_adds_one_round_trip_before_and_one_after(
     await store.aclose()
     assert len(fake.sent) == CALLS + 5
     assert 3.0 <= packets / CALLS <= 3.2, packets  # admission + intent + result
+
+
+async def test_sqlite_a_keyed_send_adds_one_transaction_before_and_one_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 31: the intent and the result, one transaction each."""
+    store = SqliteStore(tmp_path / "keyed.sqlite3")
+    trips = 0
+    original = store._run
+
+    async def counting_run(work: Any, *, write: bool = False) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original(work, write=write)
+
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, store) as tg:
+        await _sends(tg, 5)
+        monkeypatch.setattr(store, "_run", counting_run)
+        await _sends(tg, CALLS)
+        plain, trips = trips, 0
+        for n in range(CALLS):
+            await tg.sending.send_message(1, f"k{n}", idempotency_key=f"k{n}")
+    await store.aclose()
+    assert 2.0 <= (trips - plain) / CALLS <= 2.05, (plain, trips)
