@@ -289,8 +289,10 @@ class SendOutcomeUnknownError(APIError):
     """A keyed send's outcome is unknown: neither found nor surely unsent.
 
     The send was ambiguous (a lost answer, a 5xx) and GREEN-API's queue and
-    journal could not be read. The intent is kept: the next call with the
-    same key settles it again. The cause is `__cause__`.
+    journal could not tell (they could not be read, or the send was a
+    forward), or the send was ambiguous twice. The intent is kept: the next
+    call with the same key settles it again. The cause is `__cause__`;
+    `status_code` is the cause's HTTP status, or 0 when no answer came.
     """
 
     idempotency_key: str
