@@ -32,6 +32,8 @@ class Faults:
 
     failing: int = 0
     lost: int = 0
+    blind: int = 0
+    """showMessagesQueue requests answered 500 (the records cannot be read)."""
 
 
 def _client(
@@ -41,7 +43,11 @@ def _client(
     spoil = faults or Faults()
 
     async def handle(request: httpx.Request) -> httpx.Response:
-        is_send = request.url.path.split("/")[2] == "sendMessage"
+        method = request.url.path.split("/")[2]
+        is_send = method == "sendMessage"
+        if method == "showMessagesQueue" and spoil.blind:
+            spoil.blind -= 1
+            return httpx.Response(500, text="Internal Server Error")
         if is_send and spoil.failing:
             spoil.failing -= 1
             return httpx.Response(500, text="Internal Server Error")
@@ -200,3 +206,23 @@ async def test_a_store_without_a_journal_sends_unkeyed() -> None:
         await _handle_one(tg, handler, store=NoJournal())
     assert ctx_sending == [tg.sending]
     assert fake.sent_texts() == ["x"]
+
+
+def test_a_rerun_with_other_text_settles_what_the_first_run_sent() -> None:
+    """The first run's send was lost and could not be settled; the re-run's text
+    differs. The recorded intent is settled by its own text: found, not resent."""
+    fake = FakeGreenAPI(rate_limits=False)
+    runs = [0]
+    faults = Faults(lost=1, blind=3)  # every attempt of the first queue look
+
+    async def handler(ctx: Context) -> None:
+        runs[0] += 1
+        await ctx.sending.send_message(ctx.chat_id or "", f"run {runs[0]}")
+
+    async def main() -> None:
+        async with _client(fake, faults=faults) as tg:
+            await _handle_one(tg, handler)
+
+    run_in_fake_time(main())
+    assert runs[0] == 2
+    assert fake.sent_texts() == ["run 1"]
