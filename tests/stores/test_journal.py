@@ -132,3 +132,18 @@ async def test_an_expired_lease_is_taken_over_and_records_expire() -> None:
     for n in range(600, 1200):  # past the sweep point: expired records go
         await _begin(store, "d", key=f"{{1}}:once:{n}")
     assert len(store._journal) < 1000
+
+
+async def test_a_lease_that_runs_out_on_the_stores_clock_is_taken_over(
+    journal: SendJournal,
+) -> None:
+    """The expiry rule of each store (SQL, Lua) on its own clock: no deadline
+    is asserted, only that the lease ends and then exactly one caller holds it."""
+    await journal.journal_begin(
+        KEY, fingerprint="fp", intent="{}", owner="a", lease=0.05, ttl=DAY
+    )
+    async with asyncio.timeout(30):
+        while (entry := await _begin(journal, "b")).verdict == "wait":  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert entry.verdict == "settle"
+    assert (await _begin(journal, "c")).verdict == "wait"
