@@ -136,8 +136,11 @@ class Settler:
         return store
 
     def key(self, key: str) -> str:
-        """The journal record of idempotency key `key` (instance hash tag)."""
-        return f"{{{self._client.id_instance}}}:once:{key}"
+        """The journal record of idempotency key `key` (instance hash tag).
+
+        Apart from the message claims (`:once:msg:`), whatever the key says.
+        """
+        return f"{{{self._client.id_instance}}}:once:key:{key}"
 
     def _message(self, chat: str, id_message: str) -> str:
         return f"{{{self._client.id_instance}}}:once:msg:{chat}:{id_message}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -111,3 +112,22 @@ async def test_two_processes_on_one_sqlite_file_deliver_once(tmp_path: Path) -> 
     ids = {out.decode().strip() for out, _ in outputs}
     assert len(ids) == 1
     assert fake.sent_texts() == ["once"]
+
+
+async def test_a_key_that_looks_like_a_message_claim_is_just_a_key(
+    two_stores: tuple[StateStore, StateStore],
+    api: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Keys and message claims live apart, whatever a key says."""
+    route = api.post(f"/sendMessage/{API_TOKEN}").respond(200, json={"idMessage": "m1"})
+    key = "msg:10000000:m1"  # the claim of the message this send gets
+    with caplog.at_level(logging.WARNING, logger="green_tg_async"):
+        async with make_client(store=two_stores[0]) as tg:
+            for _ in range(2):
+                sent = await tg.sending.send_message(
+                    "10000000", "a", idempotency_key=key
+                )
+    assert sent.id_message == "m1"
+    assert route.call_count == 1
+    assert "not recorded" not in caplog.text
