@@ -31,6 +31,8 @@ JOURNAL_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS send_journal_claims (
         message TEXT PRIMARY KEY, key TEXT NOT NULL, expires_at REAL NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS send_journal_claims_by_expiry "
+    "ON send_journal_claims (expires_at)",
 )
 
 
