@@ -242,7 +242,9 @@ async def _wait_ready(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
 
 
 async def _send(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
-    sent = await tg.sending.send_message(args.chat_id, args.text)
+    sent = await tg.sending.send_message(
+        args.chat_id, args.text, idempotency_key=args.idempotency_key
+    )
     _say(args, {"idMessage": sent.id_message}, sent.id_message)
     return OK
 

@@ -155,6 +155,11 @@ def _add_messages(commands: Any) -> None:
         "chat_id", metavar="CHAT_ID", help="a phone number's chat, a user or a group"
     )
     send.add_argument("text", metavar="TEXT", help="the message")
+    send.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="send once per KEY (24 h); a repeat prints the first idMessage",
+    )
     receive = _command(commands, "receive")
     receive.add_argument("--follow", action="store_true", help="keep polling")
     _long_poll_option(receive)

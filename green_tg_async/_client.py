@@ -9,8 +9,9 @@ from functools import cached_property
 import httpx
 
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, resolve_token, resolve_url
-from ._config import BreakerPolicy, RateLimits, RetryPolicy
+from ._config import BreakerPolicy, RateLimits, RetryPolicy, SendPolicy
 from ._methods import METHODS
+from ._once import Once
 from ._phone import check_region, normalize_phone
 from .hooks import Hook
 from .resources import (
@@ -42,7 +43,8 @@ class AsyncGreenTelegram(BaseClient):
     Credentials fall back to `GREEN_API_ID_INSTANCE` and `GREEN_API_TOKEN`,
     hosts to `GREEN_API_URL` and `GREEN_API_MEDIA_URL`. Share one client
     between tasks of a loop; clients of one instance share its limiter and
-    breaker. `hooks` see every call (`green_tg_async.hooks`).
+    breaker. `hooks` see every call (`green_tg_async.hooks`). `send` says how
+    sends with an `idempotency_key` are remembered and settled.
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class AsyncGreenTelegram(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         hooks: Sequence[Hook] | None = None,
         phone_region: str | None = None,
+        send: SendPolicy | None = None,
     ) -> None:
         self._id = _resolve_instance(id_instance)
+        self._send_policy = send or SendPolicy()
         self._phone_region = check_region(
             phone_region
             if phone_region is not None
@@ -103,6 +107,11 @@ class AsyncGreenTelegram(BaseClient):
         """
         return self._phone_region
 
+    @property
+    def send_policy(self) -> SendPolicy:
+        """How keyed sends are remembered and settled (`send=`)."""
+        return self._send_policy
+
     def normalize_phone(self, phone: int | str) -> int:
         """`phone` as GREEN-API expects it, read in `phone_region` if set."""
         return normalize_phone(phone, self._phone_region)
@@ -111,6 +120,11 @@ class AsyncGreenTelegram(BaseClient):
     def account(self) -> Account:
         """Methods of the "Account" section."""
         return Account(self)
+
+    @cached_property
+    def _once(self) -> Once:
+        """The keyed sends of this client (`idempotency_key=`)."""
+        return Once(self)
 
     @cached_property
     def sending(self) -> Sending:

@@ -21,6 +21,7 @@ __all__ = [
     "LookupBudget",
     "RateLimits",
     "RetryPolicy",
+    "SendPolicy",
 ]
 
 DEFAULT_TIMEOUT: Final = 30.0
@@ -264,6 +265,46 @@ class RetryPolicy:
         exponent = min(max(failures, 1) - 1, 62)  # 2**62 s is past any cap
         base = min(ceiling, self.initial_delay * 2.0**exponent)
         return base + random.uniform(0, self.initial_delay)
+
+
+@dataclass(frozen=True, slots=True)
+class SendPolicy:
+    """How keyed sends (`idempotency_key=`) are remembered and settled.
+
+    Example::
+
+        AsyncGreenTelegram(send=SendPolicy(idempotency_ttl=3600, settle_delay=5))
+
+    GREEN-API's docs give no figure for how soon a sent message shows in
+    the outgoing journal; `settle_delay` is our choice (see the guide
+    "Sending exactly once"), not a measurement.
+    """
+
+    idempotency_ttl: float = 86_400.0
+    """Seconds a key and its result are remembered (Stripe's 24 h)."""
+
+    settle_delay: float = 10.0
+    """Seconds the outgoing journal may lag: an ambiguous send found neither
+    queued nor in the journal is looked for again this much later, and only
+    then counted as not sent (and sent)."""
+
+    clock_skew: float = 2.0
+    """Seconds a journal timestamp may precede the intent and still match it;
+    at least 1, since journal timestamps are whole seconds."""
+
+    lease: float = 60.0
+    """Seconds a keyed send holds its key unless renewed (every `lease / 3`
+    while it runs). Other callers with the key wait meanwhile; once it runs
+    out (its process died), the next one settles the send."""
+
+    def __post_init__(self) -> None:
+        for name in ("idempotency_ttl", "settle_delay", "clock_skew", "lease"):
+            _require_positive(name, getattr(self, name))
+        if self.clock_skew < 1:
+            raise ValueError(
+                "clock_skew must be at least 1 s (journal timestamps are whole "
+                f"seconds), got {self.clock_skew!r}"
+            )
 
 
 def _require_positive(name: str, value: float) -> None:

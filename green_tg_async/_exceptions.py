@@ -15,10 +15,13 @@
     │   ├── InstanceNotReadyError    instance starting or not authorized (200 or 400)
     │   │   └── AccountRestrictedError   blocked or suspended (wait_until_authorized)
     │   ├── AuthorizationError       a login step refused in a 200 body (.reason)
-    │   └── ServerError              5xx
+    │   ├── ServerError              5xx
+    │   └── SendOutcomeUnknownError  a keyed send may or may not have gone out
+    │                                (.idempotency_key); the next call settles it
     ├── ResponseDecodeError       2xx, but not the shape the method promises
     │   └── UnusableReceiptError     a queue item without a usable receiptId
     ├── CircuitOpenError          refused locally, nothing sent (.retry_at)
+    ├── IdempotencyKeyReusedError a key used again with other arguments; not sent
     └── StoreUnavailableError     the shared state store did not answer
 
 Misuse (bad arguments, a closed client) raises the builtin ValueError, TypeError
@@ -43,12 +46,14 @@ __all__ = [
     "CircuitOpenError",
     "ContactInfoLimitError",
     "GreenAPIError",
+    "IdempotencyKeyReusedError",
     "InstanceNotReadyError",
     "NotFoundError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
     "ResponseDecodeError",
+    "SendOutcomeUnknownError",
     "ServerError",
     "StoreUnavailableError",
     "UnusableReceiptError",
@@ -285,3 +290,34 @@ class CircuitOpenError(GreenAPIError):
 
 class StoreUnavailableError(GreenAPIError):
     """The state store (SQLite, Redis) failed; the call was refused, not sent."""
+
+
+class IdempotencyKeyReusedError(GreenAPIError):
+    """An idempotency key came back with other arguments; nothing was sent."""
+
+    idempotency_key: str
+    """The key that was reused."""
+
+    def __init__(self, message: str, *, method: str, idempotency_key: str) -> None:
+        super().__init__(message, method=method)
+        self.idempotency_key = idempotency_key
+
+
+class SendOutcomeUnknownError(APIError):
+    """A keyed send's outcome is unknown: neither found nor surely unsent.
+
+    The send was ambiguous (a lost answer, a 5xx) and GREEN-API's queue and
+    journal could not tell (they could not be read, or the send was a
+    forward), or the send was ambiguous twice. The intent is kept: the next
+    call with the same key settles it again. The cause is `__cause__`;
+    `status_code` is the cause's HTTP status, or 0 when no answer came.
+    """
+
+    idempotency_key: str
+    """The key whose send is unsettled."""
+
+    def __init__(
+        self, message: str, *, method: str, idempotency_key: str, status_code: int = 0
+    ) -> None:
+        super().__init__(message, method=method, status_code=status_code)
+        self.idempotency_key = idempotency_key

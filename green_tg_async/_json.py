@@ -1,11 +1,16 @@
-"""JSON decoding that turns absurd nesting into a plain `ValueError`."""
+"""JSON helpers: canonical text, and decoding that fails plainly on deep nesting."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-__all__ = ["loads"]
+__all__ = ["dumps", "loads"]
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON: equal values give equal text."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def loads(data: str | bytes) -> Any:

@@ -1,7 +1,7 @@
 """Hooks: see what the client does, call by call, without its secrets.
 
 Pass objects with any of `on_request`, `on_response`, `on_retry`,
-`on_limiter_wait` and `on_breaker` to `AsyncGreenTelegram(hooks=[...])`
+`on_limiter_wait`, `on_breaker` and `on_once` to `AsyncGreenTelegram(hooks=[...])`
 (each a `Hook`: it has at least one of them, as mypy checks).
 Each gets a frozen `CallEvent`; none carries the token, the URL or a body::
 
@@ -32,18 +32,25 @@ __all__ = [
     "Hook",
     "Hooks",
     "LimiterWaitHook",
+    "OnceHook",
+    "OnceOutcome",
     "RequestHook",
     "ResponseHook",
     "RetryHook",
 ]
 
-EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker"]
+EventKind = Literal["request", "response", "retry", "limiter_wait", "breaker", "once"]
+OnceOutcome = Literal["replayed", "queue", "journal", "not_sent", "unknown"]
+"""How a keyed send ended without a fresh answer: its recorded result came
+back (`replayed`), or an ambiguous send was settled: found in the sending
+queue or the outgoing journal, found not sent (so sent now), or `unknown`."""
 HOOK_NAMES: Final[tuple[str, ...]] = (
     "on_request",
     "on_response",
     "on_retry",
     "on_limiter_wait",
     "on_breaker",
+    "on_once",
 )
 _ids = itertools.count(1)
 
@@ -53,7 +60,7 @@ class CallEvent:
     """One thing that happened to one call; fields that do not apply are None."""
 
     kind: EventKind
-    """`request`, `response`, `retry`, `limiter_wait` or `breaker`."""
+    """`request`, `response`, `retry`, `limiter_wait`, `breaker` or `once`."""
     id_instance: str
     """The instance (for the partner client: `partner-` and a digest of its token)."""
     method: str
@@ -80,6 +87,8 @@ class CallEvent:
     """When calls are let through again (`breaker`, `open`/`refused`)."""
     reason: str | None = field(default=None, repr=False)
     """Why the breaker opened (the API's reason text; never the token)."""
+    once: OnceOutcome | None = None
+    """How a keyed send was replayed or settled (`once`)."""
 
 
 class RequestHook(Protocol):
@@ -117,7 +126,16 @@ class BreakerHook(Protocol):
         """Called with a `breaker` event."""
 
 
-Hook: TypeAlias = RequestHook | ResponseHook | RetryHook | LimiterWaitHook | BreakerHook
+class OnceHook(Protocol):
+    """A hook told when a keyed send was replayed or an ambiguous one settled."""
+
+    def on_once(self, event: CallEvent, /) -> object:
+        """Called with a `once` event."""
+
+
+Hook: TypeAlias = (
+    RequestHook | ResponseHook | RetryHook | LimiterWaitHook | BreakerHook | OnceHook
+)
 """What `hooks=` takes: an object with at least one of the hook methods."""
 
 
@@ -173,6 +191,11 @@ class Hooks:
             reason=reason,
         )
         self.emit("on_breaker", event)
+
+    def once(self, method: str, outcome: OnceOutcome) -> None:
+        """Report a keyed send replayed from the journal, or how one was settled."""
+        if self._by_name["on_once"]:
+            self.emit("on_once", CallEvent("once", self.key, method, once=outcome))
 
 
 class Trace:

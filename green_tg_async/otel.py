@@ -9,8 +9,10 @@
 Each call becomes one span, `green_api <method>`, with the instance, method,
 attempts, final status, limiter wait and `request_sent`; each retry is a span
 event. Metrics: `green_api.calls` and `green_api.errors` (by error class),
-the histogram `green_api.limiter.wait` (seconds) and the up/down counter
-`green_api.breaker.open`. Nothing here holds the token, the URL or a body.
+the histogram `green_api.limiter.wait` (seconds), the up/down counter
+`green_api.breaker.open`, and `green_api.once` (keyed sends replayed from the
+journal or settled, by `green_api.once.outcome`). Nothing here holds the
+token, the URL or a body.
 
 If you also run the httpx instrumentation, its spans record `url.full`, whose
 path holds the token: pass `async_scrub_request_hook` (or, for the global
@@ -93,6 +95,11 @@ class OpenTelemetryHook:
         self._open = meter.create_up_down_counter(
             "green_api.breaker.open", unit="{breaker}", description="Open breakers"
         )
+        self._once = meter.create_counter(
+            "green_api.once",
+            unit="{send}",
+            description="Keyed sends replayed from the journal or settled, by outcome",
+        )
         self._spans: dict[int, tuple[Span, float]] = {}
 
     def _span(self, event: CallEvent) -> Span:
@@ -157,6 +164,16 @@ class OpenTelemetryHook:
         change = {"open": 1, "closed": -1}.get(event.breaker_state or "")
         if change:
             self._open.add(change, {"green_api.instance": event.id_instance})
+
+    def on_once(self, event: CallEvent) -> None:
+        """Count a keyed send replayed, or settled (queue, journal, not sent, …)."""
+        self._once.add(
+            1,
+            {
+                "green_api.method": event.method,
+                "green_api.once.outcome": event.once or "",
+            },
+        )
 
     def __repr__(self) -> str:
         return f"<OpenTelemetryHook open_spans={len(self._spans)}>"

@@ -11,7 +11,7 @@ import looptime
 from green_tg_async import AsyncGreenTelegram, BreakerPolicy, RateLimits, RetryPolicy
 from green_tg_async._methods import METHODS, MethodSpec
 from green_tg_async.hooks import CallEvent
-from green_tg_async.stores import MemoryStore
+from green_tg_async.stores import MemoryStore, StateStore
 
 ID_INSTANCE = "4100000001"
 API_TOKEN = "S3cr3tT0kenForTests0123456789abcdefABCDEF"
@@ -53,7 +53,7 @@ def make_client(
     *,
     clock: FakeClock | None = None,
     sleep: RecordingSleep | None = None,
-    store: MemoryStore | None = None,
+    store: StateStore | None = None,
     limits: RateLimits | None = None,
     breaker: BreakerPolicy | None = None,
     **options: Any,

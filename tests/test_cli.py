@@ -474,3 +474,19 @@ def test_the_eta_respects_the_budget() -> None:
     assert eta_seconds(0, Pace(1.0, budget=((20, 60.0),))) == 0.0
     # A running pause comes first.
     assert eta_seconds(100, Pace(1.0, paused_for=3600.0)) == 3700.0
+
+
+def test_issue31_send_with_an_idempotency_key_sends_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from green_tg_async import _cli
+
+    shared = MemoryStore()  # one store for every run, as the real CLI's SQLite file
+    monkeypatch.setattr(_cli, "MemoryStore", lambda: shared)
+    argv = ["--sandbox", "send", "--idempotency-key", "k1", "10000000"]
+    assert main([*argv, "hello"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main([*argv, "hello"]) == 0  # replayed from the store
+    assert capsys.readouterr().out.strip() == first
+    assert main([*argv, "other text"]) == 1
+    assert "IdempotencyKeyReusedError" in capsys.readouterr().out

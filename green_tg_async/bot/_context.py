@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from green_tg_async._json import loads
+from green_tg_async._once import Once
+from green_tg_async._settle import Intent
 from green_tg_async.models import SentMessage
 from green_tg_async.models.contents import (
     ExtendedTextMessage,
@@ -18,9 +20,11 @@ from green_tg_async.models.notifications import (
     OutgoingMessageStatus,
     StateInstanceChanged,
 )
+from green_tg_async.resources.sending import Sending
 from green_tg_async.stores import BotStore
+from green_tg_async.stores._journal import SendJournal
 
-from ._keys import dumps
+from ._keys import dumps, item_key
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -106,18 +110,26 @@ def _decode(raw: str | None) -> dict[str, Any]:
 class Context:
     """One notification on its way through a handler.
 
-    `answer()` and `reply()` send through the client's pipeline: limiter,
-    breaker and safe retries. A pause (469) raises `CircuitOpenError` out of
-    them, which the dispatcher hands to the `errors()` handlers.
+    `answer()`, `reply()` and `sending.*` send through the client's pipeline:
+    limiter, breaker and safe retries. A pause (469) raises `CircuitOpenError`
+    out of them, which the dispatcher hands to the `errors()` handlers.
+
+    Each of those sends is keyed by the notification and its ordinal in this
+    run of the handler, in the `journal` store's send journal: a handler that
+    runs again (a retry, a resume after a crash, another replica) gets the
+    results of the sends it made before, and sends only the rest. A send
+    through `client.sending` directly is not keyed.
     """
 
-    __slots__ = ("client", "notification", "state")
+    __slots__ = ("_once", "_sending", "_sends", "client", "notification", "state")
 
     def __init__(
         self,
         client: AsyncGreenTelegram,
         notification: NotificationBody,
         state: ConversationState,
+        *,
+        journal: BotStore | None = None,
     ) -> None:
         self.client = client
         """The client the dispatcher runs on."""
@@ -125,6 +137,27 @@ class Context:
         """The typed notification (`body.raw` has it exactly as sent)."""
         self.state = state
         """The conversation's state (see `ConversationState`)."""
+        keyed = journal is not None and isinstance(journal, SendJournal)
+        self._once = Once(client, journal) if keyed else None
+        self._sending: Sending | None = None
+        self._sends = 0
+
+    @property
+    def sending(self) -> Sending:
+        """`client.sending`, each send keyed as `answer()` is (see the class)."""
+        if self._sending is None:
+            self._sending = (
+                _KeyedSending(self) if self._once is not None else self.client.sending
+            )
+        return self._sending
+
+    def _restart(self) -> None:
+        """A new run of the handler: its sends count from the first again."""
+        self._sends = 0
+
+    def _next_key(self) -> str:
+        self._sends += 1
+        return f"bot:{item_key(self.notification)}:{self._sends}"
 
     @property
     def type_webhook(self) -> str | None:
@@ -193,9 +226,7 @@ class Context:
 
     async def answer(self, text: str, **options: Any) -> SentMessage:
         """Send `text` to this chat (`sending.send_message` options apply)."""
-        return await self.client.sending.send_message(
-            self._require_chat(), text, **options
-        )
+        return await self.sending.send_message(self._require_chat(), text, **options)
 
     async def reply(self, text: str, **options: Any) -> SentMessage:
         """Send `text` to this chat, quoting the message being handled."""
@@ -215,3 +246,28 @@ class Context:
             f"<Context {self.type_webhook} chat={self.chat_id!r} "
             f"id_message={self.id_message!r}>"
         )
+
+
+class _KeyedSending(Sending):
+    """`Sending` whose sends are keyed by a handler's context (lenient)."""
+
+    __slots__ = ("_ctx", "_issued")
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx.client)
+        self._ctx = ctx
+        self._issued: set[str] = set()  # keys made here, not by the caller
+
+    def _key(self, idempotency_key: str | None) -> str | None:
+        if idempotency_key is not None:  # the caller's own key: strict, as usual
+            return super()._key(idempotency_key)
+        key = self._ctx._next_key()
+        self._issued.add(key)
+        return key
+
+    async def _once(
+        self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        once = self._ctx._once
+        assert once is not None
+        return await once.send(key, intent, call, lenient=key in self._issued)

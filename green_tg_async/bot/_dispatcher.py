@@ -625,6 +625,7 @@ class Dispatcher:
                 await policy.sleep(delay)
 
     async def _call(self, handler: Handler, ctx: Context) -> None:
+        ctx._restart()  # keyed sends count from the first in each run
         if self._handler_timeout is None:
             await handler(ctx)
             return
@@ -671,7 +672,7 @@ class Dispatcher:
             keys.state_key(self._instance, chat, sender),
             self._state_ttl,
         )
-        return Context(self.client, body, state)
+        return Context(self.client, body, state, journal=self.store)
 
     def _lanes_or_fail(self) -> Lanes:
         if self._lanes is None:

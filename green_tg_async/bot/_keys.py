@@ -7,10 +7,10 @@ breaker's and limiter's keys, and none holds the token.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from green_tg_async._json import dumps
 from green_tg_async.models.notifications import (
     MessageNotification,
     NotificationBody,
@@ -21,11 +21,6 @@ __all__ = ["chat_of", "done_key", "dumps", "inbox_queue", "item_key", "state_key
 
 INSTANCE_CHAT = "(instance)"
 """The ordering lane of notifications without a chat (state, quota)."""
-
-
-def dumps(value: Any) -> str:
-    """Compact, key-sorted JSON: equal values give equal text."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def item_key(body: NotificationBody) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from green_tg_async._exceptions import ResponseDecodeError
+from green_tg_async._settle import Intent
 from green_tg_async._types import ChatId
 from green_tg_async.models import (
     ContactCard,
@@ -30,6 +31,13 @@ class Sending(Section):
 
     Every send is queued by GREEN-API (kept 24 h) and paced by the instance's
     `delaySendMessagesMilliseconds`; the answer carries the new `idMessage`.
+
+    Every send takes `idempotency_key=`: the same key with the same
+    arguments sends once per instance within `SendPolicy.idempotency_ttl`
+    and returns the first answer after that; with other arguments it raises
+    `IdempotencyKeyReusedError`. An ambiguous failure of a keyed send is
+    settled from GREEN-API's queue and journal before anything is raised
+    (see the guide "Sending exactly once").
     """
 
     __slots__ = ()
@@ -42,6 +50,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentMessage:
         """Send a text message to a personal or group chat.
 
@@ -56,13 +65,14 @@ class Sending(Section):
             typing_time: Show "typing…" for this many milliseconds (1000-20000)
                 before sending.
             typing_type: Which activity to show (`text`, `record_voice_note`, …).
+            idempotency_key: Send once under this key (see the class).
         """
         body = {
             "chatId": check.chat_id(chat_id),
             "message": check.text(message, "message", limit=check.MAX_MESSAGE),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendMessage", body)
+        return await self._send("sendMessage", body, idempotency_key)
 
     async def send_file_by_upload(
         self,
@@ -74,6 +84,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentFile:
         """Upload a file and send it (multipart, to the media host).
 
@@ -88,13 +99,27 @@ class Sending(Section):
                 **_extras(quoted_message_id, typing_time, typing_type),
             }
         )
+        key = self._key(idempotency_key)
         with open_file(file, file_name, default_name="file") as (name, handle):
             fields["fileName"] = name
-            data = await self._client._call(
-                "sendFileByUpload",
-                data={key: str(value) for key, value in fields.items()},
-                files={"file": (name, handle, guess_type(name))},
-            )
+            form = {key: str(value) for key, value in fields.items()}
+            if key is None:
+                data = await self._client._call(
+                    "sendFileByUpload",
+                    data=form,
+                    files={"file": (name, handle, guess_type(name))},
+                )
+            else:  # read once: the key's fingerprint covers the file's bytes
+                content = handle.read()
+                data = await self._once(
+                    key,
+                    Intent.of("sendFileByUpload", fields, content),
+                    lambda: self._client._call(
+                        "sendFileByUpload",
+                        data=form,
+                        files={"file": (name, content, guess_type(name))},
+                    ),
+                )
         return SentFile.from_wire("sendFileByUpload", data)
 
     async def send_file_by_url(
@@ -107,6 +132,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentMessage:
         """Send a file GREEN-API fetches from a public URL.
 
@@ -119,7 +145,7 @@ class Sending(Section):
             "caption": check.optional_text(caption, "caption", limit=_MAX_CAPTION),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendFileByUrl", body)
+        return await self._send("sendFileByUrl", body, idempotency_key)
 
     async def upload_file(
         self, file: FileInput, *, file_name: str | None = None
@@ -145,6 +171,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentMessage:
         """Send a map location. Wraps `POST sendLocation`."""
         body = {
@@ -153,7 +180,7 @@ class Sending(Section):
             "longitude": check.number(longitude, "longitude", low=-180, high=180),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendLocation", body)
+        return await self._send("sendLocation", body, idempotency_key)
 
     async def send_contact(
         self,
@@ -163,6 +190,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentMessage:
         """Send a contact card. Wraps `POST sendContact`."""
         body = {
@@ -170,7 +198,7 @@ class Sending(Section):
             "contact": _contact(contact),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendContact", body)
+        return await self._send("sendContact", body, idempotency_key)
 
     async def send_poll(
         self,
@@ -185,6 +213,7 @@ class Sending(Section):
         quoted_message_id: str | None = None,
         typing_time: int | None = None,
         typing_type: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SentMessage:
         """Send a poll: a question and 2-12 options of up to 100 characters.
 
@@ -211,7 +240,7 @@ class Sending(Section):
             ),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendPoll", body)
+        return await self._send("sendPoll", body, idempotency_key)
 
     async def forward_messages(
         self,
@@ -220,6 +249,7 @@ class Sending(Section):
         messages: Sequence[str],
         *,
         typing_time: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ForwardedMessages:
         """Forward messages of `chat_id_from` to `chat_id`.
 
@@ -236,14 +266,41 @@ class Sending(Section):
             "typingTime": check.typing_time(typing_time),
         }
         try:
-            data = await self._client._call("forwardMessages", json=compact(body))
+            data = await self._keyed("forwardMessages", body, idempotency_key)
         except ResponseDecodeError:  # a 2xx that is not JSON: it was forwarded
             data = None
         return ForwardedMessages.from_wire("forwardMessages", data)
 
-    async def _send(self, method: str, body: dict[str, Any]) -> SentMessage:
-        data = await self._client._call(method, json=compact(body))
+    async def _send(
+        self, method: str, body: dict[str, Any], idempotency_key: str | None
+    ) -> SentMessage:
+        data = await self._keyed(method, body, idempotency_key)
         return SentMessage.from_wire(method, data)
+
+    async def _keyed(
+        self, method: str, body: dict[str, Any], idempotency_key: str | None
+    ) -> Any:
+        """Send a JSON `body`; once per key when `idempotency_key` is given."""
+        body = compact(body)
+        key = self._key(idempotency_key)
+        if key is None:
+            return await self._client._call(method, json=body)
+        return await self._once(
+            key,
+            Intent.of(method, body),
+            lambda: self._client._call(method, json=body),
+        )
+
+    def _key(self, idempotency_key: str | None) -> str | None:
+        """The key this send is journaled under (None: not keyed)."""
+        return (
+            None if idempotency_key is None else check.idempotency_key(idempotency_key)
+        )
+
+    async def _once(
+        self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        return await self._client._once.send(key, intent, call)
 
 
 def _extras(

@@ -14,12 +14,13 @@ from ._base import (
     PaceRecord,
     StateStore,
 )
+from ._journal import MemoryJournal
 from ._transitions import failed, opened, pace_cut, probed, released, succeeded
 
 __all__ = ["MemoryStore", "default_store"]
 
 
-class MemoryStore(StateStore, BotStore, LookupStore):
+class MemoryStore(StateStore, BotStore, LookupStore, MemoryJournal):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -52,6 +53,7 @@ class MemoryStore(StateStore, BotStore, LookupStore):
         # queue -> item -> (owner, until): the claims of inbox items.
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}
         self._paces: dict[str, PaceRecord] = {}
+        self._journal_init()  # the send journal (`stores/_journal.py`)
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""

@@ -37,6 +37,7 @@ from ._base import (
 )
 from ._fallback import LocalFallback, fails_open
 from ._gate import admit_gated_stepwise
+from ._journal_redis import RedisJournal
 from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
 
@@ -402,6 +403,7 @@ class RedisStore(
     BotStore,
     LookupStore,
     BudgetStore,
+    RedisJournal,
 ):
     """Share an instance's breaker, limiter and answer cache through Redis.
 

@@ -36,6 +36,7 @@ from ._base import (
     StateStore,
 )
 from ._fallback import LocalFallback, fails_open
+from ._journal_sqlite import JOURNAL_SCHEMA, SqliteJournal
 from ._shared import Change, SharedBreaker
 from ._transitions import gate_verdict, pace_cut, probed
 
@@ -97,6 +98,7 @@ class SqliteStore(
     BotStore,
     LookupStore,
     BudgetStore,
+    SqliteJournal,
 ):
     """Keep instance state in a SQLite file (survives restarts).
 
@@ -425,7 +427,7 @@ class SqliteStore(
 def _set_up(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL-safe; no fsync per commit
-    for statement in _SCHEMA:
+    for statement in (*_SCHEMA, *JOURNAL_SCHEMA):
         conn.execute(statement)
 
 

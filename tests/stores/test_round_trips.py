@@ -124,3 +124,56 @@ async def test_a_pause_in_the_store_refuses_without_booking_a_slot(
 def _tat(db: Any, key: str) -> int:
     row = db.execute("SELECT tat_us FROM limiter WHERE key = ?", (key,)).fetchone()
     return int(row[0])
+
+
+@pytest.mark.redis
+async def test_redis_a_keyed_send_adds_one_round_trip_before_and_one_after(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 31: the intent and the result, one script each; nothing else."""
+    from redis.asyncio.connection import AbstractConnection
+
+    packets = 0
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        nonlocal packets
+        packets += 1
+        await original(self, command, check_health)
+
+    store = RedisStore(redis_url, prefix=redis_prefix, timeout=5.0)
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, store) as tg:
+        for n in range(5):  # scripts loaded, connection made
+            await tg.sending.send_message(1, f"w{n}", idempotency_key=f"w{n}")
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+        for n in range(CALLS):
+            await tg.sending.send_message(1, f"m{n}", idempotency_key=f"k{n}")
+    await store.aclose()
+    assert len(fake.sent) == CALLS + 5
+    assert 3.0 <= packets / CALLS <= 3.2, packets  # admission + intent + result
+
+
+async def test_sqlite_a_keyed_send_adds_one_transaction_before_and_one_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 31: the intent and the result, one transaction each."""
+    store = SqliteStore(tmp_path / "keyed.sqlite3")
+    trips = 0
+    original = store._run
+
+    async def counting_run(work: Any, *, write: bool = False) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original(work, write=write)
+
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, store) as tg:
+        await _sends(tg, 5)
+        monkeypatch.setattr(store, "_run", counting_run)
+        await _sends(tg, CALLS)
+        plain, trips = trips, 0
+        for n in range(CALLS):
+            await tg.sending.send_message(1, f"k{n}", idempotency_key=f"k{n}")
+    await store.aclose()
+    assert 2.0 <= (trips - plain) / CALLS <= 2.05, (plain, trips)
