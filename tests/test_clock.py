@@ -16,10 +16,12 @@ import pytest
 from green_tg_async import (
     AsyncGreenTelegram,
     BreakerPolicy,
+    ContactInfoLimitError,
     InstanceNotReadyError,
     RateLimits,
     RetryPolicy,
 )
+from green_tg_async._cli_check import _pace
 from green_tg_async._cli_login import _settle
 from green_tg_async.bot import Context, Dispatcher, Router
 from green_tg_async.stores import MemoryStore
@@ -133,3 +135,15 @@ async def test_one_injected_clock_and_sleep_reach_every_waiting_loop() -> None:
         await Dispatcher(tg, router, max_attempts=2).feed(incoming_text(1, "x"))
         assert len(sleep.delays) == 1
         assert attempts[1] - attempts[0] == pytest.approx(sleep.delays[0])
+
+
+async def test_check_file_reads_a_running_pause_on_the_client_clock() -> None:
+    fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
+    clock = FakeClock()
+    fake.fail_next(469)
+    async with _client(fake, clock, ClockSleep(clock)) as tg:
+        with pytest.raises(ContactInfoLimitError):
+            await tg.service.check_account(79876543210)
+        clock.advance(600)
+        pace = await _pace(tg)
+    assert pace.paused_for == tg.breaker.policy.pause_seconds - 600
