@@ -18,15 +18,21 @@ from green_tg_async import (
     BreakerPolicy,
     ContactInfoLimitError,
     InstanceNotReadyError,
-    RateLimits,
     RetryPolicy,
 )
 from green_tg_async._cli_check import _pace
 from green_tg_async._cli_login import _settle
 from green_tg_async.bot import Context, Dispatcher, Router
-from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI, incoming_text
-from tests.helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock, RecordingSleep
+from tests.helpers import (
+    API_TOKEN,
+    ID_INSTANCE,
+    T0,
+    ClockSleep,
+    FakeClock,
+    RecordingSleep,
+    make_client,
+)
 
 PACKAGE = Path(__file__).parents[1] / "green_tg_async"
 # Where the pair is owned (the client, the policies, the retry wiring), and
@@ -34,30 +40,9 @@ PACKAGE = Path(__file__).parents[1] / "green_tg_async"
 OWNERS = {"_base_client.py", "_config.py", "_retry.py", "_breaker.py", "_bulk.py"}
 
 
-class ClockSleep(RecordingSleep):
-    """A sleep that moves the fake wall clock, and remembers each delay."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__()
-        self.clock = clock
-
-    async def __call__(self, seconds: float) -> None:
-        await super().__call__(seconds)
-        self.clock.advance(seconds)
-
-
-def _client(
-    fake: FakeGreenAPI, clock: FakeClock, sleep: ClockSleep
-) -> AsyncGreenTelegram:
-    return AsyncGreenTelegram(
-        ID_INSTANCE,
-        API_TOKEN,
-        store=MemoryStore(),
-        limits=RateLimits(enabled=False),
-        breaker=BreakerPolicy(clock=clock),
-        retry=RetryPolicy(max_attempts=1, sleep=sleep),
-        transport=httpx.MockTransport(fake.handle),
-    )
+def _client(fake: FakeGreenAPI, clock: FakeClock) -> AsyncGreenTelegram:
+    transport = httpx.MockTransport(fake.handle)
+    return make_client(clock=clock, sleep=ClockSleep(clock), transport=transport)
 
 
 def test_the_client_has_one_clock_and_one_sleep_from_its_policies() -> None:
@@ -101,7 +86,6 @@ def test_only_the_client_reads_the_policies_clock_and_sleep() -> None:
 async def test_one_injected_clock_and_sleep_reach_every_waiting_loop() -> None:
     fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
     clock = FakeClock()
-    sleep = ClockSleep(clock)
     router, attempts = Router(), []
 
     @router.message()
@@ -110,7 +94,9 @@ async def test_one_injected_clock_and_sleep_reach_every_waiting_loop() -> None:
         if len(attempts) < 2:
             raise RuntimeError("not yet")
 
-    async with _client(fake, clock, sleep) as tg:
+    async with _client(fake, clock) as tg:
+        sleep = tg.sleep
+        assert isinstance(sleep, ClockSleep)
         # wait_until_authorized: polls on the sleep, gives up on the clock.
         fake.script_states("notAuthorized")
         with pytest.raises(InstanceNotReadyError):
@@ -122,14 +108,14 @@ async def test_one_injected_clock_and_sleep_reach_every_waiting_loop() -> None:
         fake.script_states("notAuthorized", "authorized")
         assert (await _settle(tg, 10)).state_instance == "authorized"
         assert sleep.delays == [1.0]
-        # Polling back-off after a failed poll.
+        # Polling back-off after a failed poll (its 3 attempts wait twice).
         sleep.delays.clear()
-        fake.fail_next(500, times=1)
+        fake.fail_next(500, times=3)
         fake.incoming_text(1, "hi")
         stream = tg.receiving.iter_notifications(receive_timeout=5)
         async with contextlib.aclosing(stream):
             await anext(stream)
-        assert len(sleep.delays) == 1
+        assert len(sleep.delays) == 3
         # The bot's retry of a failing handler.
         sleep.delays.clear()
         await Dispatcher(tg, router, max_attempts=2).feed(incoming_text(1, "x"))
@@ -141,7 +127,7 @@ async def test_check_file_reads_a_running_pause_on_the_client_clock() -> None:
     fake = FakeGreenAPI(id_instance=ID_INSTANCE, api_token=API_TOKEN, rate_limits=False)
     clock = FakeClock()
     fake.fail_next(469)
-    async with _client(fake, clock, ClockSleep(clock)) as tg:
+    async with _client(fake, clock) as tg:
         with pytest.raises(ContactInfoLimitError):
             await tg.service.check_account(79876543210)
         clock.advance(600)

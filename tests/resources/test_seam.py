@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import respx
 
 from green_tg_async._methods import METHODS
 from green_tg_async.resources._base import Section
-from tests.helpers import API_TOKEN, ID_INSTANCE, make_client
-from tests.resources.test_every_method import API, CASES, MEDIA, Case
+from tests.resources.test_every_method import CASES, Case, run
 
 RESOURCES = Path(__file__).parents[2] / "green_tg_async" / "resources"
 CLIENT_MODULES = {"green_tg_async._client", "green_tg_async._base_client"}
@@ -94,14 +92,6 @@ async def test_every_section_method_goes_through_the_seam(
         return await fetch(self, method, *args, **kwargs)
 
     monkeypatch.setattr(Section, "_fetch", spy)
-    url = f"{case.host}/waInstance{ID_INSTANCE}/{case.method}/{API_TOKEN}{case.suffix}"
-    with respx.mock() as router:
-        route = router.route(method=case.verb, url=url, params__eq=case.params)
-        if case.answer is None:
-            route.respond(case.status, content=b"")
-        else:
-            route.respond(case.status, json=case.answer)
-        async with make_client(api_url=API, media_url=MEDIA) as tg:
-            result = await case.call(tg)
+    _, result = await run(case)
     assert seen == [case.method]
     assert case.result(result) == case.expected
