@@ -18,7 +18,14 @@ import httpx
 
 from ._breaker import Admission, CircuitBreaker
 from ._classify import classify
-from ._config import DEFAULT_TIMEOUT, BreakerPolicy, RateLimits, RetryPolicy
+from ._config import (
+    DEFAULT_TIMEOUT,
+    BreakerPolicy,
+    Clock,
+    RateLimits,
+    RetryPolicy,
+    Sleep,
+)
 from ._exceptions import (
     APIConnectionError,
     CircuitOpenError,
@@ -186,6 +193,16 @@ class BaseClient:
     def retry_policy(self) -> RetryPolicy:
         """The retry policy: attempts, back-off, and the sleep it waits with."""
         return self._retry
+
+    @property
+    def clock(self) -> Clock:
+        """The library's one wall clock (`BreakerPolicy.clock`): pauses, deadlines."""
+        return self._breaker.policy.clock
+
+    @property
+    def sleep(self) -> Sleep:
+        """The library's one sleep (`RetryPolicy.sleep`): retries, polls, bots."""
+        return self._retry.sleep
 
     @property
     def breaker(self) -> CircuitBreaker:

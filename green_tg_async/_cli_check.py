@@ -6,7 +6,6 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import aclosing
 from datetime import datetime
@@ -122,7 +121,7 @@ async def _pace(tg: AsyncGreenTelegram) -> Pace:
     """The look-ups' rate, pace, budget and running pause as they are now."""
     limits = tg.rate_limits
     state = await tg.breaker.state()
-    paused_for = state.retry_at.timestamp() - time.time() if state.retry_at else 0.0
+    paused_for = state.retry_at.timestamp() - tg.clock() if state.retry_at else 0.0
     return Pace(
         rate=limits.rate_for("checkAccount"),
         pace=state.pace,

@@ -76,7 +76,7 @@ async def _settle(tg: AsyncGreenTelegram, seconds: float) -> InstanceState:
     `notAuthorized` (and `starting`) right after a code or a scan means the
     login is still going on: it is polled out (1/s), never a failure.
     """
-    clock, sleep = tg.breaker.policy.clock, tg.retry_policy.sleep
+    clock, sleep = tg.clock, tg.sleep
     deadline = clock() + seconds
     asked = False
     while True:
@@ -107,7 +107,7 @@ async def _password(tg: AsyncGreenTelegram) -> None:
 
 async def _by_qr(tg: AsyncGreenTelegram, args: argparse.Namespace) -> None:
     """Show fresh QR codes until the phone scanned one (or the time is up)."""
-    clock, sleep = tg.breaker.policy.clock, tg.retry_policy.sleep
+    clock, sleep = tg.clock, tg.sleep
     deadline = clock() + args.timeout
     shown = None
     while clock() < deadline:

@@ -49,6 +49,18 @@ class RecordingSleep:
         self.delays.append(seconds)
 
 
+class ClockSleep(RecordingSleep):
+    """A recording sleep that moves a fake wall clock by each delay."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def __call__(self, seconds: float) -> None:
+        await super().__call__(seconds)
+        self.clock.advance(seconds)
+
+
 def make_client(
     *,
     clock: FakeClock | None = None,

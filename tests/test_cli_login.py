@@ -16,21 +16,9 @@ from green_tg_async._cli import main
 from green_tg_async._qr import decode_png
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import FakeClock
+from tests.helpers import ClockSleep, FakeClock
 
 SECRET = "correct-horse-battery"
-
-
-class AdvancingSleep:
-    """Records each sleep and moves the fake clock by it."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.clock.now += seconds
 
 
 @pytest.fixture
@@ -39,7 +27,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeGreenAPI:
 
     fake = FakeGreenAPI(rate_limits=False)
     clock = FakeClock()
-    sleep = AdvancingSleep(clock)
+    sleep = ClockSleep(clock)
     fake.sleeps = sleep.delays  # type: ignore[attr-defined]
 
     def client(args: Any, store: Any) -> Any:

@@ -343,18 +343,18 @@ class Dispatcher:
 
     async def _until_stored(self, step: Callable[[], Awaitable[T]], what: str) -> T:
         """Run `step` until the store takes it, backing off on the client's sleep."""
-        policy = self.client.retry_policy
+        delay_for = self.client.retry_policy.delay
         failures = 0
         while True:
             try:
                 return await step()
             except StoreUnavailableError as exc:
                 failures += 1
-                delay = policy.delay(failures)
+                delay = delay_for(failures)
                 logger.warning(
                     "bot: could not %s (%s); retrying in %.1f s", what, exc, delay
                 )
-                await policy.sleep(delay)
+                await self.client.sleep(delay)
 
     async def _idle_and_empty(self) -> bool:
         await self._lanes_or_fail().wait_idle()
@@ -582,7 +582,7 @@ class Dispatcher:
         )
 
     async def _attempts(self, ctx: Context, handler: Handler) -> None:
-        policy = self.client.retry_policy
+        delay_for = self.client.retry_policy.delay
         attempt = outages = 0
         while True:
             try:
@@ -591,7 +591,7 @@ class Dispatcher:
             except StoreUnavailableError as exc:
                 # Not the message's fault: wait it out; shutdown bounds the wait.
                 outages += 1
-                delay = policy.delay(outages)
+                delay = delay_for(outages)
                 logger.warning(
                     "bot: the store is unavailable while handling %s (%s); "
                     "retrying in %.1f s without spending an attempt",
@@ -599,7 +599,7 @@ class Dispatcher:
                     exc,
                     delay,
                 )
-                await policy.sleep(delay)
+                await self.client.sleep(delay)
                 continue
             except _NOT_RETRIED as exc:
                 await self._failed(ctx, exc)
@@ -611,7 +611,7 @@ class Dispatcher:
                 if attempt >= self._max_attempts:
                     await self._failed(ctx, _as_exception(exc))
                     return
-                delay = policy.delay(attempt)
+                delay = delay_for(attempt)
                 logger.warning(
                     "bot: handler %s failed on %s (attempt %d of %d: %s); "
                     "retrying in %.1f s",
@@ -622,7 +622,7 @@ class Dispatcher:
                     type(exc).__name__,
                     delay,
                 )
-                await policy.sleep(delay)
+                await self.client.sleep(delay)
 
     async def _call(self, handler: Handler, ctx: Context) -> None:
         ctx._restart()  # keyed sends count from the first in each run

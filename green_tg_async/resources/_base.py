@@ -1,30 +1,57 @@
-"""The base of every section, and the small decoders the sections share."""
+"""The base of every section, the client it needs, and the shared decoders."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 from green_tg_async.models._decode import WireModel, decode_items, expect_list
 
 if TYPE_CHECKING:
-    from green_tg_async._client import AsyncGreenTelegram
+    import httpx
 
-__all__ = ["Section", "compact", "items_of"]
+    from green_tg_async._config import Clock, RetryPolicy, Sleep
+
+__all__ = ["IGNORED", "Reader", "Section", "SectionClient", "compact", "items_of"]
 
 M = TypeVar("M", bound=WireModel)
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-class Decodable(Protocol):
-    """A result model: built from one answer with `from_wire(method, data)`."""
+class SectionClient(Protocol):
+    """What a section needs from its client (`AsyncGreenTelegram` has it).
 
-    @classmethod
-    def from_wire(cls, method: str, data: Any, *, flag: str | None = None) -> Self:
+    Sections depend on this, not on the client's modules, so the resources
+    package and the client do not import each other.
+    """
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def sleep(self) -> Sleep: ...
+
+    @property
+    def retry_policy(self) -> RetryPolicy: ...
+
+    def normalize_phone(self, phone: int | str) -> int: ...
+
+    def timeout_with_read(self, read: float) -> httpx.Timeout: ...
+
+    def _swap_token(self, token: str) -> None: ...
+
+    async def _call(self, method: str, **request: Any) -> Any: ...
+
+
+class Decoder(Protocol[T_co]):
+    """How an answer is read: a model class, or another `from_wire` holder."""
+
+    def from_wire(self, method: str, data: Any, *, flag: str | None = None) -> T_co:
         """Decode one answer of `method`."""
         ...
-
-
-D = TypeVar("D", bound=Decodable)
 
 
 class Section:
@@ -32,19 +59,20 @@ class Section:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: AsyncGreenTelegram) -> None:
+    def __init__(self, client: SectionClient) -> None:
         self._client = client
 
     async def _fetch(
-        self, method: str, model: type[D], *, flag: str | None = None, **request: Any
-    ) -> D:
+        self, method: str, model: Decoder[T], *, flag: str | None = None, **request: Any
+    ) -> T:
         """Send `method` through the client's pipeline; decode the answer as `model`.
 
         The seam between a section and the pipeline (like the anthropic SDK's
         `_post(..., cast_to=Model)`): breaker, limiter, retries and errors are
         the client's; the section only says what it sends and what comes back.
         `flag` names the answer's flag key of an acknowledgement
-        (`ActionResult`, `{"isReboot": true}`).
+        (`ActionResult`, `{"isReboot": true}`). The only place a section
+        calls the client.
         """
         data = await self._client._call(method, **request)
         return model.from_wire(method, data, flag=flag)
@@ -53,7 +81,7 @@ class Section:
         self, method: str, model: type[M], **request: Any
     ) -> list[M]:
         """`_fetch` for an answer that is a JSON array of `model` items."""
-        return items_of(model, method, await self._client._call(method, **request))
+        return await self._fetch(method, Reader(partial(items_of, model)), **request)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
@@ -71,3 +99,18 @@ def items_of(model: type[M], method: str, data: Any) -> list[M]:
     (logged at DEBUG; strict decoding raises instead).
     """
     return decode_items(model, method, expect_list(method, data))
+
+
+@dataclass(frozen=True, slots=True)
+class Reader(Generic[T]):
+    """A decoder made of a function `read(method, data)`, for answers no model reads."""
+
+    read: Callable[[str, Any], T]
+
+    def from_wire(self, method: str, data: Any, *, flag: str | None = None) -> T:
+        """Decode one answer of `method` with `read`."""
+        return self.read(method, data)
+
+
+IGNORED: Final = Reader(lambda method, data: None)
+"""The decoder of an answer nothing reads (`deleteMessage`, `sendTyping`)."""

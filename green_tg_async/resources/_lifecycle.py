@@ -53,8 +53,7 @@ async def wait_until_authorized(
         raise TypeError(f"timeout must be a number, got {type(timeout).__name__}")
     if not timeout >= 0:
         raise ValueError(f"timeout must not be negative, got {timeout!r}")
-    client = account._client
-    clock, sleep = client.breaker.policy.clock, client.retry_policy.sleep
+    clock, sleep = account._client.clock, account._client.sleep
     deadline = clock() + timeout
     delay, last, seen = FIRST_POLL, None, None
     while True:
@@ -91,7 +90,7 @@ async def watch_state(
         raise TypeError(f"interval must be a number, got {type(interval).__name__}")
     if interval < FIRST_POLL:
         raise ValueError(f"interval must be at least {FIRST_POLL} s, got {interval}")
-    sleep = account._client.retry_policy.sleep
+    sleep = account._client.sleep
     seen: str | None = None
     while True:
         state = await _poll(account)

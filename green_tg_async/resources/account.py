@@ -18,7 +18,7 @@ from green_tg_async.models import (
 )
 
 from . import _validate as check
-from ._base import Section
+from ._base import Reader, Section
 from ._files import FileInput, open_file
 from ._lifecycle import wait_until_authorized, watch_state
 from ._settings import SettingsFields, settings_body
@@ -176,15 +176,7 @@ class Account(Section):
                 a 200 (other codes raise their status's class).
             APIError: A 200 without a new token, and without a code.
         """
-        data = await self._client._call("updateApiToken")
-        if isinstance(data, Mapping) and "apiTokenInstance" not in data:
-            raise APIError(
-                f"updateApiToken failed: {data.get('description', 'no new token')}",
-                method="updateApiToken",
-                status_code=200,
-                body=dict(data),
-            )
-        result = ApiToken.from_wire("updateApiToken", data)
+        result = await self._fetch("updateApiToken", Reader(_new_token))
         self._client._swap_token(result.api_token_instance)
         return result
 
@@ -199,3 +191,15 @@ class Account(Section):
                 reason=reason or None,
             )
         return step
+
+
+def _new_token(method: str, data: Any) -> ApiToken:
+    """The new token; a 200 without one (and without a code) is a failure."""
+    if isinstance(data, Mapping) and "apiTokenInstance" not in data:
+        raise APIError(
+            f"{method} failed: {data.get('description', 'no new token')}",
+            method=method,
+            status_code=200,
+            body=dict(data),
+        )
+    return ApiToken.from_wire(method, data)

@@ -8,7 +8,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import ActionResult
 
 from . import _validate as check
-from ._base import Section, compact
+from ._base import Reader, Section, compact
 
 __all__ = ["Contacts"]
 
@@ -36,7 +36,8 @@ class Contacts(Section):
 
     async def delete_contact(self, chat_id: ChatId) -> ActionResult:
         """Delete a contact. Wraps `POST deleteContact`."""
-        return await self._post("deleteContact", {"chatId": check.chat_id(chat_id)})
+        body = {"chatId": check.chat_id(chat_id)}
+        return await self._fetch("deleteContact", Reader(_changed), json=body)
 
     async def _change(
         self, method: str, chat_id: ChatId, first_name: str, last_name: str | None
@@ -46,8 +47,8 @@ class Contacts(Section):
             "firstName": check.text(first_name, "first_name"),
             "lastName": check.optional_text(last_name, "last_name"),
         }
-        return await self._post(method, compact(body))
+        return await self._fetch(method, Reader(_changed), json=compact(body))
 
-    async def _post(self, method: str, body: dict[str, Any]) -> ActionResult:
-        data = await self._client._call(method, json=body)
-        return ActionResult.from_message(method, data, flag=method)
+
+def _changed(method: str, data: Any) -> ActionResult:
+    return ActionResult.from_message(method, data, flag=method)

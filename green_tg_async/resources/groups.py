@@ -10,7 +10,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import ActionResult, CreatedGroup, GroupData, PictureUpdate
 
 from . import _validate as check
-from ._base import Section, compact
+from ._base import Reader, Section, compact
 from ._files import FileInput, open_file
 
 __all__ = ["GroupSettings", "Groups"]
@@ -165,15 +165,18 @@ class Groups(Section):
         the account was an admin; both read as `ok=True`.
         """
         body = {"chatId": check.chat_id(chat_id)}
-        data = await self._client._call("leaveGroup", json=body)
-        was_admin = isinstance(data, Mapping) and "leaveGroup" not in data
-        flag = "removeAdmin" if was_admin else "leaveGroup"
-        return ActionResult.from_wire("leaveGroup", data, flag=flag)
+        return await self._fetch("leaveGroup", Reader(_left), json=body)
 
     async def _change(
         self, method: str, body: dict[str, Any], *, flag: str
     ) -> ActionResult:
         return await self._fetch(method, ActionResult, flag=flag, json=body)
+
+
+def _left(method: str, data: Any) -> ActionResult:
+    was_admin = isinstance(data, Mapping) and "leaveGroup" not in data
+    flag = "removeAdmin" if was_admin else "leaveGroup"
+    return ActionResult.from_wire(method, data, flag=flag)
 
 
 def _pair(chat_id: ChatId, participant_chat_id: ChatId) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from green_tg_async._exceptions import ResponseDecodeError
 from green_tg_async.models import ActionResult, QueuedMessage, WebhooksQueueCleared
 from green_tg_async.models._decode import coerce, expect_object
 
-from ._base import Section
+from ._base import Reader, Section
 
 __all__ = ["Queues"]
 
@@ -30,7 +30,7 @@ class Queues(Section):
 
         Wraps `GET getMessagesCount`.
         """
-        return _count("getMessagesCount", await self._client._call("getMessagesCount"))
+        return await self._fetch("getMessagesCount", Reader(_count))
 
     async def clear_messages_queue(self) -> ActionResult:
         """Drop every message waiting to be sent. Wraps `GET clearMessagesQueue`.
@@ -41,7 +41,7 @@ class Queues(Section):
 
     async def get_webhooks_count(self) -> int:
         """How many notifications wait for delivery. Wraps `GET getWebhooksCount`."""
-        return _count("getWebhooksCount", await self._client._call("getWebhooksCount"))
+        return await self._fetch("getWebhooksCount", Reader(_count))
 
     async def clear_webhooks_queue(self) -> WebhooksQueueCleared:
         """Drop every undelivered notification (at most once a minute).

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from green_tg_async._config import RetryPolicy
 from green_tg_async._exceptions import (
     APIError,
     AuthenticationError,
@@ -21,11 +20,11 @@ from green_tg_async._exceptions import (
 )
 from green_tg_async._logging import logger
 from green_tg_async._types import ChatId
-from green_tg_async.models import DownloadLink
+from green_tg_async.models import ActionResult, DownloadLink
 from green_tg_async.models.notifications import Notification, receipt_in_text
 
 from . import _validate as check
-from ._base import Section
+from ._base import Section, SectionClient
 
 __all__ = ["Receiving"]
 
@@ -62,8 +61,7 @@ class Receiving(Section):
             request["timeout"] = self._client.timeout_with_read(
                 receive_timeout + _LONG_POLL_MARGIN
             )
-        data = await self._client._call("receiveNotification", **request)
-        return Notification.from_wire("receiveNotification", data)
+        return await self._fetch("receiveNotification", Notification, **request)
 
     async def delete_notification(self, receipt_id: int) -> bool:
         """Remove a handled notification from the queue.
@@ -73,8 +71,12 @@ class Receiving(Section):
         """
         if isinstance(receipt_id, bool) or not isinstance(receipt_id, int):
             raise TypeError("receipt_id must be an int")
-        data = await self._client._call("deleteNotification", suffix=f"/{receipt_id}")
-        return bool(isinstance(data, dict) and data.get("result"))
+        suffix = f"/{receipt_id}"
+        return bool(
+            await self._fetch(
+                "deleteNotification", ActionResult, flag="result", suffix=suffix
+            )
+        )
 
     async def download_file(self, chat_id: ChatId, id_message: str) -> DownloadLink:
         """Return a link to the file of a message (kept about 24 h).
@@ -113,8 +115,7 @@ class Receiving(Section):
         """
         if receive_timeout is not None:
             check.integer(receive_timeout, "receive_timeout", low=5, high=60)
-        clock = self._client.breaker.policy.clock  # the clock pauses are kept in
-        backoff = _Backoff(self._client.retry_policy, max_backoff, clock)
+        backoff = _Backoff(self._client, max_backoff)
         while True:
             try:
                 item = await self._next(receive_timeout, backoff)
@@ -199,12 +200,9 @@ class _PollFailed(Exception):
 class _Backoff:
     """Jittered exponential waits between failed polls, on the client's sleep."""
 
-    def __init__(
-        self, policy: RetryPolicy, cap: float | None, clock: Callable[[], float]
-    ) -> None:
-        self._policy = policy
-        self._clock = clock
-        self._cap = policy.max_delay if cap is None else cap
+    def __init__(self, client: SectionClient, cap: float | None) -> None:
+        self._client = client
+        self._cap = client.retry_policy.max_delay if cap is None else cap
         self._failures = 0
 
     def reset(self) -> None:
@@ -212,12 +210,12 @@ class _Backoff:
 
     async def wait(self, exc: GreenAPIError) -> None:
         self._failures += 1
-        delay = self._policy.delay(self._failures, cap=self._cap)
+        delay = self._client.retry_policy.delay(self._failures, cap=self._cap)
         if isinstance(exc, CircuitOpenError):
             # Paused: wait for the pause to end (up to the cap) before polling.
-            until = exc.retry_at.timestamp() - self._clock()
+            until = exc.retry_at.timestamp() - self._client.clock()
             delay = max(delay, min(until, self._cap))
         logger.warning(
             "notification polling failed (%s); retrying in %.1f s", exc, delay
         )
-        await self._policy.sleep(delay)
+        await self._client.sleep(delay)

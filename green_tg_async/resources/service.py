@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from green_tg_async._phone import normalize_username
 from green_tg_async._singleflight import SingleFlight
@@ -12,11 +12,8 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import AccountCheck, Avatar, Chat, ContactInfo, SentMessage
 
 from . import _validate as check
-from ._base import Section, compact
+from ._base import IGNORED, Section, SectionClient, compact
 from ._bulk import CheckOutcome, check_many
-
-if TYPE_CHECKING:
-    from green_tg_async._client import AsyncGreenTelegram
 
 __all__ = ["DEFAULT_FOUND_TTL", "DEFAULT_MISSING_TTL", "Service"]
 
@@ -29,11 +26,11 @@ class Service(Section):
 
     __slots__ = ("_checks",)
 
-    def __init__(self, client: AsyncGreenTelegram) -> None:
+    def __init__(self, client: SectionClient) -> None:
         super().__init__(client)
         # Identical checks running at the same time share one request. The
         # client keeps one Service, so this spans every caller of the client.
-        self._checks: SingleFlight[str, Any] = SingleFlight()
+        self._checks: SingleFlight[str, AccountCheck] = SingleFlight()
 
     async def check_account(
         self,
@@ -66,10 +63,9 @@ class Service(Section):
         if force:
             body["force"] = True
         key = json.dumps(body, sort_keys=True)
-        data = await self._checks.run(
-            key, lambda: self._client._call("checkAccount", json=body)
+        return await self._checks.run(
+            key, lambda: self._fetch("checkAccount", AccountCheck, json=body)
         )
-        return AccountCheck.from_wire("checkAccount", data)
 
     async def check_accounts(
         self,
@@ -98,8 +94,9 @@ class Service(Section):
         cancelled at once.
         """
         ttls = (found_ttl, missing_ttl)
+        client: Any = self._client  # _bulk types it as the AsyncGreenTelegram it is
         async for item in check_many(
-            self._client, numbers, concurrency=concurrency, force=force, ttls=ttls
+            client, numbers, concurrency=concurrency, force=force, ttls=ttls
         ):
             yield item
 
@@ -152,7 +149,7 @@ class Service(Section):
             **check.message_ref(chat_id, id_message),
             "onlySenderDelete": check.flag(only_sender_delete, "only_sender_delete"),
         }
-        await self._client._call("deleteMessage", json=compact(body))
+        await self._fetch("deleteMessage", IGNORED, json=compact(body))
 
     async def send_typing(
         self, chat_id: ChatId, typing_time: int, *, typing_type: str | None = None
@@ -168,7 +165,7 @@ class Service(Section):
             "typingTime": check.typing_time(typing_time),
             "typingType": check.typing_type(typing_type),
         }
-        await self._client._call("sendTyping", json=compact(body))
+        await self._fetch("sendTyping", IGNORED, json=compact(body))
 
     async def archive_chat(self, chat_id: ChatId) -> None:
         """Archive a chat that has at least one incoming message.
@@ -179,7 +176,7 @@ class Service(Section):
         text is the only sign, and the editions spell it differently
         (`archiveChatError`, `ArchiveChatError`).
         """
-        await self._client._call("archiveChat", json=_chat(chat_id))
+        await self._fetch("archiveChat", IGNORED, json=_chat(chat_id))
 
     async def unarchive_chat(self, chat_id: ChatId) -> None:
         """Take a chat out of the archive.
@@ -188,7 +185,7 @@ class Service(Section):
         `BadRequestError` (the page's 400 `unarchiveChatError: chat with id …
         already archive=false`, in `.body`), as `archive_chat()` does.
         """
-        await self._client._call("unarchiveChat", json=_chat(chat_id))
+        await self._fetch("unarchiveChat", IGNORED, json=_chat(chat_id))
 
 
 def _chat(chat_id: ChatId) -> dict[str, str]:
@@ -196,7 +193,7 @@ def _chat(chat_id: ChatId) -> dict[str, str]:
 
 
 def _subject(
-    client: AsyncGreenTelegram,
+    client: SectionClient,
     phone_number: int | str | None,
     username: str | None,
 ) -> dict[str, object]:

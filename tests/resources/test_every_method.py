@@ -305,6 +305,14 @@ def test_every_method_of_the_spec_has_a_case() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.method for case in CASES])
 async def test_method_sends_what_the_spec_says(case: Case) -> None:
+    route, result = await run(case)
+    assert route.call_count == 1
+    _assert_body(route.calls.last.request, case)
+    assert case.result(result) == case.expected
+
+
+async def run(case: Case) -> tuple[respx.Route, Any]:
+    """Call `case` against its answer; return the route and what the call returned."""
     url = f"{case.host}/waInstance{ID_INSTANCE}/{case.method}/{API_TOKEN}{case.suffix}"
     with respx.mock(assert_all_called=True) as router:
         route = router.route(method=case.verb, url=url, params__eq=case.params)
@@ -313,10 +321,7 @@ async def test_method_sends_what_the_spec_says(case: Case) -> None:
         else:
             route.respond(case.status, json=case.answer)
         async with make_client(api_url=API, media_url=MEDIA) as tg:
-            result = await case.call(tg)
-    assert route.call_count == 1
-    _assert_body(route.calls.last.request, case)
-    assert case.result(result) == case.expected
+            return route, await case.call(tg)
 
 
 def _assert_body(request: httpx.Request, case: Case) -> None:

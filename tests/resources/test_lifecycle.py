@@ -18,19 +18,7 @@ from green_tg_async import (
 )
 from green_tg_async.stores import MemoryStore
 from green_tg_async.testing import FakeGreenAPI
-from tests.helpers import API_TOKEN, ID_INSTANCE, FakeClock
-
-
-class ClockSleep:
-    """A sleep that moves the fake wall clock, and remembers each delay."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.clock.advance(seconds)
+from tests.helpers import API_TOKEN, ID_INSTANCE, ClockSleep, FakeClock
 
 
 def _tg(fake: FakeGreenAPI, clock: FakeClock, sleep: ClockSleep) -> AsyncGreenTelegram:
