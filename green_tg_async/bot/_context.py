@@ -265,7 +265,7 @@ class _KeyedSending(Sending):
         self._issued.add(key)
         return key
 
-    async def _once(
+    async def _send_once(
         self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
     ) -> Any:
         once = self._ctx._once

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
@@ -13,12 +13,21 @@ if TYPE_CHECKING:
     import httpx
 
     from green_tg_async._config import Clock, RetryPolicy, Sleep
+    from green_tg_async._settle import Intent
 
 __all__ = ["IGNORED", "Reader", "Section", "SectionClient", "compact", "items_of"]
 
 M = TypeVar("M", bound=WireModel)
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+
+
+class OnceSender(Protocol):
+    """Sends a keyed call at most once (the client's send journal)."""
+
+    async def send(
+        self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
+    ) -> Any: ...
 
 
 class SectionClient(Protocol):
@@ -43,6 +52,9 @@ class SectionClient(Protocol):
 
     def _swap_token(self, token: str) -> None: ...
 
+    @property
+    def _once(self) -> OnceSender: ...
+
     async def _call(self, method: str, **request: Any) -> Any: ...
 
 
@@ -63,7 +75,13 @@ class Section:
         self._client = client
 
     async def _fetch(
-        self, method: str, model: Decoder[T], *, flag: str | None = None, **request: Any
+        self,
+        method: str,
+        model: Decoder[T],
+        *,
+        flag: str | None = None,
+        once: tuple[str, Intent] | None = None,
+        **request: Any,
     ) -> T:
         """Send `method` through the client's pipeline; decode the answer as `model`.
 
@@ -71,11 +89,19 @@ class Section:
         `_post(..., cast_to=Model)`): breaker, limiter, retries and errors are
         the client's; the section only says what it sends and what comes back.
         `flag` names the answer's flag key of an acknowledgement
-        (`ActionResult`, `{"isReboot": true}`). The only place a section
-        calls the client.
+        (`ActionResult`, `{"isReboot": true}`). `once` (an idempotency key
+        and the send's intent) sends through the send journal: at most once
+        per key. The only place a section calls the client.
         """
-        data = await self._client._call(method, **request)
+        call = partial(self._client._call, method, **request)
+        data = await (call() if once is None else self._send_once(*once, call))
         return model.from_wire(method, data, flag=flag)
+
+    async def _send_once(
+        self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Run `call` at most once under `key`, through the client's send journal."""
+        return await self._client._once.send(key, intent, call)
 
     async def _fetch_items(
         self, method: str, model: type[M], **request: Any

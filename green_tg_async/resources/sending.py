@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 from green_tg_async._exceptions import ResponseDecodeError
@@ -18,10 +18,12 @@ from green_tg_async.models import (
 )
 
 from . import _validate as check
-from ._base import Section, compact
+from ._base import Decoder, Section, compact
 from ._files import FileInput, guess_type, open_file
 
 __all__ = ["Sending"]
+
+T = TypeVar("T")
 
 _MAX_CAPTION = 1024
 
@@ -102,25 +104,19 @@ class Sending(Section):
         key = self._key(idempotency_key)
         with open_file(file, file_name, default_name="file") as (name, handle):
             fields["fileName"] = name
-            form = {key: str(value) for key, value in fields.items()}
-            if key is None:
-                data = await self._client._call(
-                    "sendFileByUpload",
-                    data=form,
-                    files={"file": (name, handle, guess_type(name))},
-                )
-            else:  # read once: the key's fingerprint covers the file's bytes
+            form = {field: str(value) for field, value in fields.items()}
+            content: IO[bytes] | bytes = handle
+            once = None
+            if key is not None:  # read once: the key's fingerprint covers the bytes
                 content = handle.read()
-                data = await self._once(
-                    key,
-                    Intent.of("sendFileByUpload", fields, content),
-                    lambda: self._client._call(
-                        "sendFileByUpload",
-                        data=form,
-                        files={"file": (name, content, guess_type(name))},
-                    ),
-                )
-        return SentFile.from_wire("sendFileByUpload", data)
+                once = (key, Intent.of("sendFileByUpload", fields, content))
+            return await self._fetch(
+                "sendFileByUpload",
+                SentFile,
+                once=once,
+                data=form,
+                files={"file": (name, content, guess_type(name))},
+            )
 
     async def send_file_by_url(
         self,
@@ -266,41 +262,35 @@ class Sending(Section):
             "typingTime": check.typing_time(typing_time),
         }
         try:
-            data = await self._keyed("forwardMessages", body, idempotency_key)
+            return await self._keyed(
+                "forwardMessages", ForwardedMessages, body, idempotency_key
+            )
         except ResponseDecodeError:  # a 2xx that is not JSON: it was forwarded
-            data = None
-        return ForwardedMessages.from_wire("forwardMessages", data)
+            return ForwardedMessages.from_wire("forwardMessages", None)
 
     async def _send(
         self, method: str, body: dict[str, Any], idempotency_key: str | None
     ) -> SentMessage:
-        data = await self._keyed(method, body, idempotency_key)
-        return SentMessage.from_wire(method, data)
+        return await self._keyed(method, SentMessage, body, idempotency_key)
 
     async def _keyed(
-        self, method: str, body: dict[str, Any], idempotency_key: str | None
-    ) -> Any:
+        self,
+        method: str,
+        model: Decoder[T],
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> T:
         """Send a JSON `body`; once per key when `idempotency_key` is given."""
         body = compact(body)
         key = self._key(idempotency_key)
-        if key is None:
-            return await self._client._call(method, json=body)
-        return await self._once(
-            key,
-            Intent.of(method, body),
-            lambda: self._client._call(method, json=body),
-        )
+        once = None if key is None else (key, Intent.of(method, body))
+        return await self._fetch(method, model, once=once, json=body)
 
     def _key(self, idempotency_key: str | None) -> str | None:
         """The key this send is journaled under (None: not keyed)."""
         return (
             None if idempotency_key is None else check.idempotency_key(idempotency_key)
         )
-
-    async def _once(
-        self, key: str, intent: Intent, call: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        return await self._client._once.send(key, intent, call)
 
 
 def _extras(
