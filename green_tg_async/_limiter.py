@@ -3,8 +3,12 @@
 In a process each bucket is an `aiolimiter.AsyncLimiter` of capacity
 `max(2, burst)` that refills at the method's rate: a capacity of 2 absorbs timer
 lateness (a call that wakes late lets the next one follow sooner) where a
-capacity of 1 loses 1-2 % of the rate. With `burst=1` two calls are further
-kept at least half an interval apart, so they never leave back to back.
+capacity of 1 loses 1-2 % of the rate. With `burst=1` calls are further kept
+on a schedule one interval apart: a call that woke late does not push the
+schedule back, so the next may follow up to a quarter interval sooner.
+
+A bucket belongs to the (instance, method): clients of one instance that ask
+for different rates share it at the stricter rate, said once at WARNING.
 
 A sliding one-second log then holds back any call that would put more than
 the limit into one second, which is how GREEN-API counts, and it counts what
@@ -70,8 +74,9 @@ _HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
 )
 
 
-# With burst=1, the least time between two admissions, in intervals (1/rate).
-_MIN_GAP: Final = 0.5
+# With burst=1, how late (in intervals) a call may be admitted after its slot
+# and still keep the schedule; later than that, the schedule starts again.
+_LATE: Final = 0.25
 
 
 class _Bucket:
@@ -79,15 +84,18 @@ class _Bucket:
 
     __slots__ = (
         "admitted",
-        "gap",
-        "last",
+        "burst",
         "limiter",
+        "next_at",
         "not_before",
         "pending",
+        "rate",
         "settled",
+        "warned",
     )
 
     def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
         capacity = max(2, burst)
         self.limiter = AsyncLimiter(capacity, capacity / rate)
         self.not_before = 0.0  # loop time before which nothing starts (a 429)
@@ -96,8 +104,40 @@ class _Bucket:
         self.admitted: deque[float] = deque()
         self.pending = 0  # admitted, answer not yet arrived: "now" in the log
         self.settled: asyncio.Future[None] | None = None  # done when one settles
-        self.gap = _MIN_GAP / rate if burst == 1 else 0.0
-        self.last = -math.inf  # loop time of the latest admission
+        self.next_at = -math.inf  # with burst=1: the loop time of the next slot
+        self.warned = False
+
+    @property
+    def limit(self) -> int:
+        """Admissions allowed in any one second."""
+        return max(math.ceil(self.rate), self.burst)
+
+    def ask(self, rate: float, burst: int, where: str) -> None:
+        """Another client asks for `rate` and `burst`: the stricter holds."""
+        if (rate, burst) == (self.rate, self.burst):
+            return
+        if not self.warned:
+            self.warned = True
+            logger.warning(
+                "%s: clients of one instance ask %g/s (burst %d) and %g/s "
+                "(burst %d); the stricter holds for both",
+                where,
+                self.rate,
+                self.burst,
+                rate,
+                burst,
+            )
+        if rate < self.rate or burst < self.burst:
+            self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)
+            capacity = max(2, self.burst)
+            self.limiter = AsyncLimiter(capacity, capacity / self.rate)
+
+    def admit(self, now: float) -> None:
+        """Take the slot at `now` (burst=1: book the next one an interval on)."""
+        if self.burst == 1:
+            interval = 1.0 / self.rate
+            late = now - self.next_at > _LATE * interval
+            self.next_at = (now if late else self.next_at) + interval
 
     def settle(self, at: float, limit: int) -> None:
         """A pending admission's answer arrived at `at`: log it there."""
@@ -110,10 +150,10 @@ class _Bucket:
         self.settled = None
 
 
-# Buckets belong to the instance, not to one client object, and to one event
-# loop, because their times are that loop's clock. Kept in `PROCESS.buckets`,
-# keyed weakly by the loop so a closed loop takes its buckets with it.
-_Key = tuple[str, str, float, int]
+# Buckets belong to the (instance, method), not to one client object, and to
+# one event loop, because their times are that loop's clock. Kept in
+# `PROCESS.buckets`, keyed weakly by the loop so a closed loop takes its
+# buckets with it.
 
 
 def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
@@ -124,11 +164,16 @@ def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
     return found
 
 
-def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+def _bucket(
+    loop: asyncio.AbstractEventLoop, id_instance: str, method: str, limits: RateLimits
+) -> _Bucket:
     buckets = _of_loop(loop)
-    bucket: _Bucket | None = buckets.get(key)
+    rate, burst = limits.rate_for(method), limits.burst
+    bucket: _Bucket | None = buckets.get((id_instance, method))
     if bucket is None:
-        bucket = buckets[key] = _Bucket(key[2], key[3])
+        bucket = buckets[id_instance, method] = _Bucket(rate, burst)
+    else:
+        bucket.ask(rate, burst, f"instance {id_instance}, {method}")
     return bucket
 
 
@@ -191,8 +236,7 @@ class Limiter:
 
     def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
         loop = asyncio.get_running_loop()
-        rate = self._limits.rate_for(method)
-        return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
+        return loop, _bucket(loop, self._id, method, self._limits)
 
     def in_flight(self, spec: MethodSpec) -> AbstractAsyncContextManager[Any]:
         """Hold one of the instance's look-up slots (`lookups_in_flight`).
@@ -204,9 +248,6 @@ class Limiter:
         if not spec.contact_lookup or cap is None or not self._limits.enabled:
             return _NO_SLOT
         return _lookup_slots(self._id, cap)
-
-    def _limit(self, method: str) -> int:
-        return max(math.ceil(self._limits.rate_for(method)), self._limits.burst)
 
     async def acquire(
         self,
@@ -240,7 +281,7 @@ class Limiter:
             return False
         if not await _take(bucket.limiter, wake):
             return False
-        limit = self._limit(method)
+        limit = bucket.limit
         if not await _wait_for_window(loop, bucket, limit, wake, until_done):
             return False
         try:
@@ -313,7 +354,7 @@ class Limiter:
             return
         loop, bucket = self._local(spec.name)
         if bucket.pending > 0:
-            bucket.settle(loop.time(), self._limit(spec.name))
+            bucket.settle(loop.time(), bucket.limit)
         self._settle_shared()
 
     async def _acquire_shared(
@@ -324,7 +365,8 @@ class Limiter:
         gate: Gate | None,
         until_done: bool,
     ) -> bool | GatedAdmission:
-        rate = self._limits.rate_for(method)
+        _, bucket = self._local(method)  # its rate: the stricter one asked
+        rate, burst = bucket.rate, bucket.burst
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
@@ -334,12 +376,12 @@ class Limiter:
         log_key = f"{{{self._id}}}:window:{method}"
         log = SendLog(
             log_key,
-            max(math.ceil(rate), self._limits.burst),
+            bucket.limit,
             WINDOW * margin,
             uuid.uuid4().hex if settles else "",
             self._answered.take(log_key) if settles else (),
         )
-        key, interval, burst = self._key(method), margin / rate, self._limits.burst
+        key, interval = self._key(method), margin / rate
         return await self._book_shared(store, key, interval, burst, log, wake, gate)
 
     async def _book_shared(
@@ -527,7 +569,8 @@ async def _wait_for_window(
                 return False
         elif not await _nap(wait, wake):
             return False
-    now = bucket.last = loop.time()
+    now = loop.time()
+    bucket.admit(now)
     if until_done:
         bucket.pending += 1
         return True
@@ -543,7 +586,7 @@ def _window_wait(now: float, bucket: _Bucket, limit: int) -> float:
     free = limit - bucket.pending
     if free <= 0:
         return math.inf
-    wait = bucket.last + bucket.gap - now
+    wait = bucket.next_at - now
     admitted = bucket.admitted
     if len(admitted) >= free:
         wait = max(wait, admitted[-free] + WINDOW - now)

@@ -30,12 +30,9 @@ def test_35_concurrent_calls_at_10_per_second_never_exceed_10_in_a_second() -> N
     limiter = Limiter("1", RateLimits(per_method={"checkAccount": 10}))
     times = run_in_fake_time(_admit_all(limiter, "checkAccount", 35))
     assert max_in_window(times) == 10
-    # The bucket holds 2, but with burst=1 the second waits half an interval;
-    # then one per 0.1 s, and the log makes the 11th wait for the first
-    # second to end: 10 in every second, never two back to back.
-    second = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    expected = [t + s for s in range(4) for t in second][:35]
-    assert times == pytest.approx(expected, abs=1e-5)
+    # The bucket holds 2, but burst=1 keeps every call on a schedule one
+    # interval (0.1 s) apart: 10 in every second, never two back to back.
+    assert times == pytest.approx([0.1 * i for i in range(35)], abs=1e-5)
 
 
 def test_default_rate_applies_to_undocumented_methods() -> None:
@@ -233,8 +230,8 @@ def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
         await limiter.penalize(spec("m"), 9.0)
         return times
 
-    # 2nd: half an interval locally (burst=1), 2.5 s to its shared slot, 0.25.
-    assert run_in_fake_time(main()) == pytest.approx([0.0, 2.875], abs=1e-5)
+    # 2nd: an interval locally (burst=1), 2.5 s to its shared slot, 0.25.
+    assert run_in_fake_time(main()) == pytest.approx([0.0, 3.0], abs=1e-5)
     assert store.booked == [("{7}:limiter:m", 0.375, 1)] * 2  # (1 + 0.5) / 4
     assert store.entered == [("{7}:window:m", 4, 1.5)] * 2  # 1st logged at booking
     assert store.penalties == [("{7}:limiter:m", 9.0)]
@@ -361,3 +358,47 @@ def test_settles_survive_a_failed_booking_and_a_failed_flush(
     assert "sends not settled" in caplog.text
     assert [[t for t, _ in d.settle] for d in store.done] == [[store.logs[1].ticket]]
     assert first.ticket not in [t for d in store.done for t, _ in d.settle]
+
+
+def test_two_clients_of_one_instance_at_50_and_40_share_the_stricter_rate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 30: the bucket belongs to (instance, method), not to the settings."""
+
+    async def main() -> list[float]:
+        fast = Limiter("5", RateLimits(per_method={"sendMessage": 50}))
+        slow = Limiter("5", RateLimits(per_method={"sendMessage": 40}))
+        both = await asyncio.gather(
+            _admit_all(fast, "sendMessage", 120), _admit_all(slow, "sendMessage", 120)
+        )
+        return both[0] + both[1]
+
+    with caplog.at_level("WARNING", logger="green_tg_async"):
+        times = run_in_fake_time(main())
+    assert max_in_window(times) == 40  # never 90 (each a full budget), never 50
+    conflicts = [r for r in caplog.records if "stricter" in r.getMessage()]
+    assert len(conflicts) == 1
+    assert conflicts[0].levelname == "WARNING"
+
+
+def test_burst_1_spaces_concurrent_calls_a_full_interval_apart() -> None:
+    """12 concurrent calls at 5/s, answers 10-150 ms later (issue 30)."""
+    latencies = itertools.cycle([0.15, 0.01, 0.08, 0.12, 0.03])
+
+    async def main() -> list[float]:
+        limiter = Limiter("6", RateLimits(per_method={"getStateInstance": 5}))
+        loop = asyncio.get_running_loop()
+        times: list[float] = []
+
+        async def one() -> None:
+            assert await limiter.acquire(spec("getStateInstance"), until_done=True)
+            times.append(loop.time())
+            await asyncio.sleep(next(latencies))
+            limiter.done(spec("getStateInstance"))
+
+        await asyncio.gather(*(one() for _ in range(12)))
+        return sorted(times)
+
+    times = run_in_fake_time(main())
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.2 - 1e-5

@@ -13,7 +13,9 @@ from green_tg_async._exceptions import (
     CircuitOpenError,
     ContactInfoLimitError,
     GreenAPIError,
+    StoreUnavailableError,
 )
+from green_tg_async._logging import logger
 from green_tg_async.models import AccountCheck
 
 if TYPE_CHECKING:
@@ -77,7 +79,10 @@ class _Run:
             return AccountCheck.from_wire(json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)
         ttl = self.ttls[0] if found.exist else self.ttls[1]
-        await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)
+        try:
+            await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)
+        except StoreUnavailableError as exc:  # the look-up is paid for: keep it
+            logger.warning("check of a number answered but not cached: %s", exc)
         return found
 
     async def _pause(self, exc: ContactInfoLimitError) -> CircuitOpenError:
