@@ -30,16 +30,10 @@ class ProcessState:
             weakref.WeakKeyDictionary()
         )
         """`LocalPauses` per store object."""
-        self._default_store: MemoryStore | None = None
-
-    @property
-    def default_store(self) -> MemoryStore:
-        """The `MemoryStore` every client given `store=None` shares."""
-        if self._default_store is None:
-            from .stores.memory import MemoryStore
-
-            self._default_store = MemoryStore()
-        return self._default_store
+        self.default_store: MemoryStore | None = None
+        """The `MemoryStore` every client given `store=None` shares, once one
+        was made (`stores.default_store()` makes it; this module imports no
+        store, so the two never import each other)."""
 
     def reset(self) -> None:
         """Forget buckets, held pauses and the default store's state.
@@ -49,12 +43,12 @@ class ProcessState:
         """
         self.buckets.clear()
         self.pauses.clear()
-        self._default_store = None
+        self.default_store = None
 
     def __repr__(self) -> str:
         return (
             f"<ProcessState loops={len(self.buckets)} stores={len(self.pauses)} "
-            f"default_store={'set' if self._default_store else 'unset'}>"
+            f"default_store={'set' if self.default_store else 'unset'}>"
         )
 
 

@@ -6,6 +6,8 @@ import heapq
 import time
 from collections.abc import Callable
 
+from green_tg_async._process import PROCESS
+
 from ._base import (
     BotStore,
     BreakerRecord,
@@ -252,6 +254,7 @@ class MemoryStore(StateStore, BotStore, LookupStore):
 
 def default_store() -> MemoryStore:
     """Return the process-wide store used when a client is given `store=None`."""
-    from green_tg_async._process import PROCESS
-
-    return PROCESS.default_store
+    store = PROCESS.default_store
+    if store is None:
+        store = PROCESS.default_store = MemoryStore()
+    return store

@@ -544,3 +544,33 @@ async def test_a_settle_rides_on_the_next_booking(
         "{1}:limiter:r", interval=0.001, burst=1, log=later
     )
     assert 0.0 < wait <= 0.5
+
+
+def _runtime_imports(module: str) -> set[str]:
+    """Modules of the package `module` imports at run time (not for typing)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None
+    assert spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text())
+    typing_only = {
+        id(node)
+        for guard in ast.walk(tree)
+        if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.dump(guard.test)
+        for node in ast.walk(guard)
+    }
+    package = module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
+            base = node.module or ""
+            found.add(f"{package}.{base}" if node.level else base)
+    return {name.rstrip(".") for name in found if name.startswith("green_tg_async")}
+
+
+def test_the_process_state_and_the_memory_store_do_not_import_each_other() -> None:
+    """Issue 30: one direction only (the memory store asks the process state)."""
+    assert "green_tg_async._process" in _runtime_imports("green_tg_async.stores.memory")
+    assert _runtime_imports("green_tg_async._process") == set()
