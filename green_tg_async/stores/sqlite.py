@@ -42,7 +42,6 @@ from ._transitions import gate_verdict, pace_cut, probed
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-_READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
 _HELD_POLL = 0.01  # every slot held by a send in flight: ask again this soon
 _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
@@ -121,8 +120,7 @@ class SqliteStore(
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
-        self._conn: sqlite3.Connection | None = None  # writes, in a worker thread
-        self._reader: sqlite3.Connection | None = None  # reads, on the loop
+        self._conn: sqlite3.Connection | None = None  # used in a worker thread
         self._lock = threading.Lock()
         self._fallback = (
             LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
@@ -332,10 +330,9 @@ class SqliteStore(
     async def aclose(self) -> None:
         """Close the connection this store opened."""
         with self._lock:
-            for conn in (self._conn, self._reader):
-                if conn is not None:
-                    conn.close()
-            self._conn = self._reader = None
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
 
     def __repr__(self) -> str:
         return f"<SqliteStore path={self._path!r}>"
@@ -352,23 +349,12 @@ class SqliteStore(
         return await self._run(apply, write=True)
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a read on the loop thread.
+        """Run a read in the worker thread, outside any write transaction.
 
-        In WAL mode readers never wait for writers, and a ~20 µs query costs
-        less than a thread hand-off, which would otherwise delay the breaker
-        check right before each send.
+        Never on the loop: a file locked by another process (a checkpoint,
+        its set-up) waits out the busy timeout there, not in every task.
         """
-        if self._reader is None:
-            await self._run(lambda db: None)  # creates the file and the schema
-            self._reader = self._open(timeout=_READ_TIMEOUT)
-        try:
-            return work(self._reader)
-        except sqlite3.OperationalError:
-            # Busy (another process is setting the file up or checkpointing):
-            # wait it out in the worker thread, with the full busy timeout.
-            return await self._run(work)
-        except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
+        return await self._run(work)
 
     async def _run(
         self, work: Callable[[sqlite3.Connection], T], *, write: bool = False
@@ -394,7 +380,7 @@ class SqliteStore(
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = self._open(timeout=self._busy_timeout)
+            conn = self._open()
             deadline = _monotonic() + self._busy_timeout
             try:
                 while True:
@@ -413,10 +399,10 @@ class SqliteStore(
             self._conn = conn
         return self._conn
 
-    def _open(self, *, timeout: float) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         return sqlite3.connect(
             self._path,
-            timeout=timeout,
+            timeout=self._busy_timeout,
             isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
             check_same_thread=False,
         )
