@@ -28,12 +28,14 @@ from ._exceptions import (
 )
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
+from ._lookups import LookupGovernor
 from ._methods import MethodSpec, Verb
 from ._pool import OwnPool
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
 from .hooks import Hooks, Trace
-from .stores import StateStore, default_store
+from .stores import CacheStore, StateStore, default_store
+from .stores._base import require
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
 
@@ -94,8 +96,11 @@ class BaseClient:
             own=None if http_client else partial(OwnPool, _client_timeout(timeout)),
         )
         self._store = store if store is not None else default_store()
+        require(self._store, "a client's store", StateStore, CacheStore)
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
-        self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
+        policy = breaker or BreakerPolicy()
+        self._breaker = CircuitBreaker(key, policy, self._store)
+        self._lookups = LookupGovernor(key, self._limiter.limits, policy, self._store)
         self._hooks = Hooks(key, hooks or ())
         if self._hooks.wants("on_breaker"):
             self._breaker.observers.append(self._hooks.breaker)
@@ -133,6 +138,8 @@ class BaseClient:
             clone._retry = retry
         if limits is not None:
             clone._limiter = Limiter(self._key, limits, self._store)
+            policy = self._breaker.policy
+            clone._lookups = LookupGovernor(self._key, limits, policy, self._store)
         return clone
 
     async def request(
@@ -218,6 +225,7 @@ class BaseClient:
         self._state = _State.CLOSED
         try:
             await self._limiter.drain()
+            await self._lookups.drain()
             await self._breaker.drain()
         finally:
             if self._owns_http:
@@ -289,8 +297,10 @@ class BaseClient:
             trace.next_attempt()
         # A look-up holds its in-flight slot until its outcome is recorded, so
         # the next one reads a 469's pause before it can be sent.
-        async with self._limiter.in_flight(spec):
-            admission = await self._gates(spec, trace)
+        async with self._lookups.slot(
+            spec, partial(breaker.signal, spec), partial(breaker.check, spec)
+        ) as pace:
+            admission = await self._gates(spec, trace, pace)
             # From here the request may reach the server: whatever happens
             # next, the caller gets the answer, never a store error instead.
             try:
@@ -317,7 +327,9 @@ class BaseClient:
             )
         return data
 
-    async def _gates(self, spec: MethodSpec, trace: Trace | None) -> Admission:
+    async def _gates(
+        self, spec: MethodSpec, trace: Trace | None, pace: float
+    ) -> Admission:
         """Breaker, limiter, breaker again; returns the breaker's admission.
 
         With a store that gates (SQLite, Redis) the first breaker read rides
@@ -338,7 +350,6 @@ class BaseClient:
                 return breaker.signal(spec)
 
             acquire = self._limiter.acquire
-            pace = await breaker.pace(spec)
             while not (
                 passed := await acquire(spec, wake, gate, until_done=True, pace=pace)
             ):

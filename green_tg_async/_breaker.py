@@ -21,7 +21,7 @@ from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
-from .stores._base import Gate, GatedAdmission, LookupStore, WritesBack
+from .stores._base import Gate, GatedAdmission, WritesBack
 from .stores._transitions import pace_at
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
@@ -86,10 +86,6 @@ class CircuitBreaker:
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
         self._local = local_pauses(store)
         self._pace_key = f"{{{id_instance}}}:pace:contact_lookups"
-        # A store that cannot keep the pace: this breaker keeps it instead.
-        self._paces: LookupStore = (
-            store if isinstance(store, LookupStore) else MemoryStore()
-        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.observers: list[Observer] = []
         """Called as (state, method, until, reason) when it opens or closes."""
@@ -286,7 +282,7 @@ class CircuitBreaker:
         adaptive = self._policy.adaptive_pace
         if not spec.contact_lookup or adaptive is None or not self._policy.enabled:
             return 1.0
-        record = await self._paces.pace_get(self._pace_key)
+        record = await self._store.pace_get(self._pace_key)
         return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
 
     async def _slow_down(self, now: float, resume_at: float) -> None:
@@ -295,7 +291,7 @@ class CircuitBreaker:
         if adaptive is None:
             return
         try:
-            record = await self._paces.pace_cut(
+            record = await self._store.pace_cut(
                 self._pace_key,
                 now=now,
                 resume_at=resume_at,
@@ -436,7 +432,7 @@ class CircuitBreaker:
         for key in self._all_keys():
             self._local.clear(key)
             await self._store.breaker_reset(key)
-        await self._paces.pace_reset(self._pace_key)
+        await self._store.pace_reset(self._pace_key)
         logger.warning("instance %s: breaker reset by hand", self._id)
         self._notify("closed", "", None, "reset by hand")
 

@@ -34,26 +34,17 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
 
-from ._config import LookupBudget, RateLimits
+from ._config import RateLimits
 from ._exceptions import StoreUnavailableError
 from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import (
-    Budget,
-    BudgetStore,
-    Gate,
-    GatedAdmission,
-    GatedLimiterStore,
-    SettlingLimiterStore,
-)
-from .stores._transitions import budget_step
+from .stores._base import Gate, GatedAdmission
 
 __all__ = ["Limiter", "Wake"]
 
@@ -64,7 +55,6 @@ WINDOW: Final = 1.0  # GREEN-API counts requests per second
 # Waits shorter than this are float noise from summing 1/rate steps; sleeping on
 # them can spin on a clock that rounds (looptime), so they count as no wait.
 _EPSILON: Final = 1e-6
-_NO_SLOT: Final[AbstractAsyncContextManager[Any]] = nullcontext()
 _DRAIN_SECONDS: Final = 2.0
 # An answered shared send waits this long for a booking to ride on.
 _SETTLE_DELAY: Final = 0.02
@@ -177,25 +167,6 @@ def _bucket(
     return bucket
 
 
-def _local_budget(key: str, windows: Budget) -> float:
-    """The budget windows of this process (and loop): record now, or the wait."""
-    loop = asyncio.get_running_loop()
-    logs = _of_loop(loop).setdefault(("budget", key, windows), {})
-    now = loop.time()
-    found = [logs.setdefault(seconds, deque()) for _, seconds in windows]
-    return budget_step(found, windows, now, slack=_EPSILON)
-
-
-def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:
-    """The in-flight cap of an instance's look-ups (per process and loop)."""
-    slots = _of_loop(asyncio.get_running_loop())
-    key = ("lookups in flight", id_instance, cap)
-    semaphore: asyncio.Semaphore | None = slots.get(key)
-    if semaphore is None:
-        semaphore = slots[key] = asyncio.Semaphore(cap)
-    return semaphore
-
-
 class Limiter:
     """Admit calls of one instance at the rates `RateLimits` gives each method.
 
@@ -212,13 +183,7 @@ class Limiter:
         self._id = id_instance
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
-        self._gated = store if isinstance(store, GatedLimiterStore) else None
-        self._budgets = store if isinstance(store, BudgetStore) else None
-        self._settling = (
-            store
-            if isinstance(store, SettlingLimiterStore) and self._shared is not None
-            else None
-        )
+        self._gated = self._settling = self._shared
         self._answered = _Answered()
 
     @property
@@ -237,17 +202,6 @@ class Limiter:
     def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
         loop = asyncio.get_running_loop()
         return loop, _bucket(loop, self._id, method, self._limits)
-
-    def in_flight(self, spec: MethodSpec) -> AbstractAsyncContextManager[Any]:
-        """Hold one of the instance's look-up slots (`lookups_in_flight`).
-
-        For a contact look-up, waits while the cap is reached in this process;
-        for every other method (or with the cap off) it holds nothing.
-        """
-        cap = self._limits.lookups_in_flight
-        if not spec.contact_lookup or cap is None or not self._limits.enabled:
-            return _NO_SLOT
-        return _lookup_slots(self._id, cap)
 
     async def acquire(
         self,
@@ -269,8 +223,8 @@ class Limiter:
         With `until_done`, an admission counts as "now" in the one-second
         log until `done(spec)` is called (once, when the answer arrived or
         the attempt ended); the caller must call it after any truthy return.
-        A contact look-up is also spaced at `pace` times its rate (the
-        breaker's adaptive pace) and waits for room in `lookup_budget`.
+        A contact look-up is also spaced at `pace` times its rate (the pace
+        its `LookupGovernor` slot read).
         """
         if not self._limits.enabled:
             return True
@@ -302,13 +256,9 @@ class Limiter:
         pace: float,
         until_done: bool,
     ) -> bool | GatedAdmission:
-        """The look-ups' pace and budget, then the shared store's booking."""
-        if spec.contact_lookup:
-            if pace < 1.0 and not await self._paced(spec, pace, wake):
-                return False
-            budget = self._limits.lookup_budget
-            if budget is not None and not await self._budgeted(budget, wake):
-                return False
+        """The look-ups' pace, then the shared store's booking."""
+        if pace < 1.0 and not await self._paced(spec, pace, wake):
+            return False
         if self._shared is None:
             return True
         return await self._acquire_shared(
@@ -329,24 +279,6 @@ class Limiter:
             slots[slot] = start + interval
             wait = start - now
         return wait <= _EPSILON or await _nap(wait, wake)
-
-    async def _budgeted(self, budget: LookupBudget, wake: Wake | None) -> bool:
-        """Wait for room in every look-up budget window, then take it."""
-        windows = budget.windows
-        if not windows:
-            return True
-        key = f"{{{self._id}}}:budget:contact_lookups"
-        store = self._budgets
-        while True:
-            if store is not None:
-                wait = await store.budget_enter(key, windows=windows)
-            else:
-                wait = _local_budget(key, windows)
-            if wait <= _EPSILON:
-                return True
-            logger.info("look-up budget full; waiting %.0f s", wait)
-            if not await _nap(wait, wake):
-                return False
 
     def done(self, spec: MethodSpec) -> None:
         """The answer to an `until_done` admission arrived (or it ended unsent)."""
@@ -479,10 +411,10 @@ class _Answered:
         self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._store: SettlingLimiterStore | None = None
+        self._store: SharedLimiterStore | None = None
 
     def add(
-        self, log: SendLog, store: SettlingLimiterStore, at: float | None = None
+        self, log: SendLog, store: SharedLimiterStore, at: float | None = None
     ) -> None:
         """`log.ticket` was answered at `at` (loop time; default now)."""
         loop = asyncio.get_running_loop()

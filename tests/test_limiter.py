@@ -218,6 +218,15 @@ class _BookingStore:
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self.penalties.append((key, seconds))
 
+    async def limiter_admit_gated(self, key: str, **_: Any) -> Any:
+        raise AssertionError("no gate is passed in these tests")
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        raise AssertionError("no call here is held until done")
+
+    async def limiter_done(self, log: SendLog) -> None:
+        raise AssertionError("no call here is held until done")
+
 
 def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
     # 2nd call: its shared slot is 2.5 s away, then the send log adds 0.25 s.

@@ -7,7 +7,7 @@ import json
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from green_tg_async._exceptions import (
     CircuitOpenError,
@@ -17,6 +17,7 @@ from green_tg_async._exceptions import (
 )
 from green_tg_async._logging import logger
 from green_tg_async.models import AccountCheck
+from green_tg_async.stores import CacheStore
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -74,7 +75,9 @@ class _Run:
             return exc
 
     async def _answer(self, phone: int) -> AccountCheck:
-        store, key = self.client.store, f"{{{self.client.id_instance}}}:check:{phone}"
+        # The client refused a store without the cache when it was built.
+        store = cast(CacheStore, self.client.store)
+        key = f"{{{self.client.id_instance}}}:check:{phone}"
         if not self.force and (cached := await store.cache_get(key)) is not None:
             return AccountCheck.from_wire(json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)

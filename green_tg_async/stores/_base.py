@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 __all__ = [
+    "SLOT_POLL",
     "BotStore",
     "BreakerRecord",
     "Budget",
-    "BudgetStore",
+    "CacheStore",
     "Claim",
     "Gate",
     "GatedAdmission",
-    "GatedLimiterStore",
-    "LookupStore",
+    "LookupEntry",
     "PaceRecord",
     "SendLog",
-    "SettlingLimiterStore",
     "SharedLimiterStore",
     "StateStore",
     "WritesBack",
@@ -41,13 +41,54 @@ class BreakerRecord:
     """While later than now, one caller holds the half-open probe lease."""
 
 
+@dataclass(frozen=True, slots=True)
+class PaceRecord:
+    """The adaptive look-up pace of an instance, as the store keeps it."""
+
+    factor: float = 1.0
+    """Fraction of the configured look-up rate, from `since` on."""
+
+    since: float = 0.0
+    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
+
+
+Budget = tuple[tuple[int, float], ...]
+"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
+
+
+SLOT_POLL = 0.05
+"""`lookup_enter`'s wait while every in-flight slot is held: ask again this soon."""
+
+
+class LookupEntry(NamedTuple):
+    """A contact look-up asking for an in-flight slot and room in the budget."""
+
+    slots: str
+    """Key of the instance's in-flight slots (leases, one per look-up)."""
+    ticket: str
+    """This look-up's lease, unique per attempt."""
+    cap: int
+    """Slots of the instance (`RateLimits.lookups_in_flight`)."""
+    lease: float
+    """Seconds the slot is held at most: a holder that died frees it then."""
+    budget: str
+    """Key the budget windows are kept under."""
+    windows: Budget
+    """The budget windows: (at most this many look-ups, in this many seconds)."""
+    pace: str
+    """Key of the instance's look-up pace record (read in the same step)."""
+    release: tuple[str, ...] = ()
+    """Tickets of this process's earlier look-ups to free first."""
+
+
 @runtime_checkable
 class StateStore(Protocol):
-    """Async storage for state that belongs to an instance, not to one client.
+    """What a client keeps per instance: its pauses (the breaker) and look-ups.
 
     Every method is atomic for its key: concurrent callers, in this process or
     (for shared stores) in others, never lose an update. Keys are built by the
-    library and never contain the API token.
+    library and never contain the API token. A store shared between
+    processes also implements `SharedLimiterStore`, so they share one rate.
     """
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -88,16 +129,69 @@ class StateStore(Protocol):
         """Close the breaker by hand and forget everything about it."""
         ...
 
-    async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer, or None when missing or expired."""
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in every budget window, atomically.
+
+        First frees `entry.release` and expired leases. Returns the wait
+        (0: taken and recorded; `SLOT_POLL` while every slot is held; else
+        until every budget window has room, nothing recorded) and the pace
+        record as read.
+        """
         ...
 
-    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds."""
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold (nothing happens for others)."""
+        ...
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the pace record, or None when it was never cut (full pace)."""
+        ...
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """After a 469: multiply the pace at `now` by `decrease`, atomically.
+
+        The pace at `now` is the stored factor plus `climb` per hour since its
+        `since`, at most 1; the result (at least `floor`) holds until
+        `resume_at`, then climbs again. Returns what was stored.
+        """
+        ...
+
+    async def pace_reset(self, key: str) -> None:
+        """Forget the pace: back to the full configured rate."""
         ...
 
     async def aclose(self) -> None:
         """Release connections the store opened itself."""
+        ...
+
+
+@runtime_checkable
+class CacheStore(Protocol):
+    """Values kept for a while: answers, done markers, conversation state.
+
+    Used for `check_accounts()` answers and a bot's done markers and
+    conversations. Keys are built by the library.
+    """
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return the value, or None when missing or expired."""
+        ...
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Keep `value` for `ttl` seconds."""
+        ...
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key` (nothing happens when it is missing)."""
         ...
 
 
@@ -176,6 +270,37 @@ class SharedLimiterStore(Protocol):
         """Push the next slot at least `seconds` into the future (after a 429)."""
         ...
 
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog | None,
+        gate: Gate,
+    ) -> GatedAdmission:
+        """Read the gate's breaker records, then book a slot unless they refuse.
+
+        Atomically: a record that refuses the call (a pause running, or
+        another caller holding the probe lease) returns with nothing booked.
+        Otherwise the slot is booked as by `limiter_admit`; when it starts
+        now and the send is logged, an expired pause's probe lease is taken.
+        """
+        ...
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """As `limiter_enter`, but a send let through is held under `log.ticket`.
+
+        A held send counts as "now" (and held sends count against the limit)
+        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
+        is logged first.
+        """
+        ...
+
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle` (their answers arrived)."""
+        ...
+
 
 Claim: TypeAlias = Literal["claimed", "held", "done"]
 """What `BotStore.inbox_take` found: the caller now holds the item's claim, a
@@ -183,7 +308,7 @@ live claim of another owner holds it, or its done marker is set."""
 
 
 @runtime_checkable
-class BotStore(Protocol):
+class BotStore(CacheStore, Protocol):
     """What the bot dispatcher keeps: an inbox, done markers and conversations.
 
     Done markers and conversation state are cache entries (`cache_get` /
@@ -200,18 +325,6 @@ class BotStore(Protocol):
 
     durable: bool
     """True when the inbox outlives the process (SQLite, Redis)."""
-
-    async def cache_get(self, key: str) -> str | None:
-        """Return the value, or None when missing or expired."""
-        ...
-
-    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Keep `value` for `ttl` seconds."""
-        ...
-
-    async def cache_delete(self, key: str) -> None:
-        """Forget `key` (nothing happens when it is missing)."""
-        ...
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
         """Append `item` to `queue`; False (and no change) if it is there already."""
@@ -273,88 +386,6 @@ class BotStore(Protocol):
 
 
 @runtime_checkable
-class GatedLimiterStore(Protocol):
-    """A shared limiter that reads the breaker in the same round trip."""
-
-    async def limiter_admit_gated(
-        self,
-        key: str,
-        *,
-        interval: float,
-        burst: int,
-        log: SendLog | None,
-        gate: Gate,
-    ) -> GatedAdmission:
-        """Read the gate's breaker records, then book a slot unless they refuse.
-
-        Atomically: a record that refuses the call (a pause running, or
-        another caller holding the probe lease) returns with nothing booked.
-        Otherwise the slot is booked as by `limiter_admit`; when it starts
-        now and the send is logged, an expired pause's probe lease is taken.
-        """
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaceRecord:
-    """The adaptive look-up pace of an instance, as the store keeps it."""
-
-    factor: float = 1.0
-    """Fraction of the configured look-up rate, from `since` on."""
-
-    since: float = 0.0
-    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
-
-
-Budget = tuple[tuple[int, float], ...]
-"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
-
-
-@runtime_checkable
-class LookupStore(Protocol):
-    """A store that keeps the adaptive look-up pace, for every process sharing it."""
-
-    async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the pace record, or None when it was never cut (full pace)."""
-        ...
-
-    async def pace_cut(
-        self,
-        key: str,
-        *,
-        now: float,
-        resume_at: float,
-        decrease: float,
-        floor: float,
-        climb: float,
-    ) -> PaceRecord:
-        """After a 469: multiply the pace at `now` by `decrease`, atomically.
-
-        The pace at `now` is the stored factor plus `climb` per hour since its
-        `since`, at most 1; the result (at least `floor`) holds until
-        `resume_at`, then climbs again. Returns what was stored.
-        """
-        ...
-
-    async def pace_reset(self, key: str) -> None:
-        """Forget the pace: back to the full configured rate."""
-        ...
-
-
-@runtime_checkable
-class BudgetStore(Protocol):
-    """A shared store that also keeps the look-up budget windows."""
-
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up now in every window, or return the wait.
-
-        Nothing is recorded when any window is full; the wait is until every
-        window has room. The windows are kept under `key`.
-        """
-        ...
-
-
-@runtime_checkable
 class WritesBack(Protocol):
     """A fail-open store that can write locally kept pauses back on demand."""
 
@@ -367,19 +398,39 @@ PENDING_SECONDS = 30.0
 """A pending send not settled this long (its process died) stops counting."""
 
 
-@runtime_checkable
-class SettlingLimiterStore(Protocol):
-    """A shared send log that can hold a send as pending until its answer."""
+def require(store: object, role: str, *protocols: type) -> None:
+    """Raise `TypeError` at construction when `store` lacks part of `protocols`.
 
-    async def limiter_enter_pending(self, log: SendLog) -> float:
-        """As `limiter_enter`, but a send let through is held under `log.ticket`.
+    `role` says what the store was given for ("a client's store"). A store
+    with some `SharedLimiterStore` methods must have all of them: half a
+    shared limiter would quietly limit each process on its own.
+    """
+    wanted = list(protocols)
+    if any(hasattr(store, name) for name in _members(SharedLimiterStore)):
+        wanted.append(SharedLimiterStore)
+    for protocol in wanted:
+        missing = [name for name in _members(protocol) if not _has(store, name)]
+        if missing:
+            raise TypeError(
+                f"{type(store).__name__} cannot be {role}: it lacks "
+                f"{', '.join(missing)} of {protocol.__name__} (the store "
+                "protocols are described in the stores guide)"
+            )
 
-        A held send counts as "now" (and held sends count against the limit)
-        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
-        is logged first.
-        """
-        ...
 
-    async def limiter_done(self, log: SendLog) -> None:
-        """Log the held sends of `log.settle` (their answers arrived)."""
-        ...
+def _members(protocol: type) -> list[str]:
+    """The methods and attributes a protocol asks for, its bases' included."""
+    names: list[str] = []
+    for cls in protocol.__mro__:
+        if getattr(cls, "_is_protocol", False) and cls is not Protocol:
+            names += [n for n in vars(cls) if not n.startswith("_")]
+            names += list(inspect.get_annotations(cls))
+    return sorted(set(names))
+
+
+def _has(store: object, name: str) -> bool:
+    value = getattr(store, name, _MISSING)
+    return value is not _MISSING and (name == "durable" or callable(value))
+
+
+_MISSING = object()

@@ -18,11 +18,18 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
-from ._base import BreakerRecord, Budget, Gate, GatedAdmission, PaceRecord, SendLog
+from ._base import (
+    BreakerRecord,
+    Gate,
+    GatedAdmission,
+    LookupEntry,
+    PaceRecord,
+    SendLog,
+)
 from ._gate import admit_gated_stepwise
 from ._transitions import (
-    budget_step,
     failed,
+    lookup_step,
     opened,
     pace_cut,
     probed,
@@ -73,6 +80,7 @@ class LocalFallback:
         self._tat: dict[str, float] = {}
         self._sends: dict[str, deque[float]] = {}
         self._paces: dict[str, PaceRecord | None] = {}
+        self._slots: dict[str, dict[str, float]] = {}
         self.active = False
         self.recovering = False
         self.written = 0  # pauses written back since the store went down
@@ -85,6 +93,8 @@ class LocalFallback:
             self._known[args[0]] = result
         elif name in ("pace_get", "pace_cut"):
             self._paces[args[0]] = result
+        elif name == "lookup_enter":
+            self._paces[args[0].pace] = result[1]
         elif name == "limiter_admit_gated":
             gate: Gate = kwargs["gate"]
             self._known.update(zip(gate.keys, result.records, strict=True))
@@ -216,10 +226,19 @@ class LocalFallback:
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
 
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        now = time.monotonic()
-        logs = [self._sends.setdefault(f"{key}:{s}", deque()) for _, s in windows]
-        return budget_step(logs, windows, now)
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        budget = entry.budget
+        logs = [
+            self._sends.setdefault(f"{budget}:{s}", deque()) for _, s in entry.windows
+        ]
+        slots = self._slots.setdefault(entry.slots, {})
+        wait = lookup_step(slots, logs, entry, time.monotonic())
+        return wait, self._paces.get(entry.pace)
+
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        held = self._slots.get(slots, {})
+        for ticket in tickets:
+            held.pop(ticket, None)
 
     async def pace_get(self, key: str) -> PaceRecord | None:
         return self._paces.get(key)

@@ -9,12 +9,13 @@ import dataclasses
 from collections import deque
 from collections.abc import Sequence
 
-from ._base import BreakerRecord, Budget, PaceRecord
+from ._base import SLOT_POLL, BreakerRecord, Budget, LookupEntry, PaceRecord
 
 __all__ = [
     "budget_step",
     "failed",
     "gate_verdict",
+    "lookup_step",
     "opened",
     "pace_at",
     "pace_cut",
@@ -131,3 +132,27 @@ def budget_step(
         while len(log) > limit:
             log.popleft()
     return 0.0
+
+
+def lookup_step(
+    slots: dict[str, float],
+    logs: Sequence[deque[float]],
+    entry: LookupEntry,
+    now: float,
+    slack: float = 0.0,
+) -> float:
+    """`LookupStore.lookup_enter` on local state: `slots` maps ticket to lease end.
+
+    `logs` are the budget windows' logs (see `budget_step`); `now` is in the
+    clock of both. Returns the wait (0: slot taken and look-up recorded).
+    """
+    for ticket in entry.release:
+        slots.pop(ticket, None)
+    for ticket in [t for t, until in slots.items() if until <= now]:
+        del slots[ticket]
+    if len(slots) >= entry.cap:
+        return SLOT_POLL
+    wait = budget_step(logs, entry.windows, now, slack)
+    if wait <= slack:
+        slots[entry.ticket] = now + entry.lease
+    return wait

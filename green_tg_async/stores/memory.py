@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import time
+from collections import deque
 from collections.abc import Callable
 
 from green_tg_async._process import PROCESS
@@ -12,16 +14,27 @@ from ._base import (
     BotStore,
     BreakerRecord,
     Claim,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     StateStore,
 )
-from ._transitions import failed, opened, pace_cut, probed, released, succeeded
+from ._transitions import (
+    failed,
+    lookup_step,
+    opened,
+    pace_cut,
+    probed,
+    released,
+    succeeded,
+)
 
 __all__ = ["MemoryStore", "default_store"]
 
+# Waits shorter than this are float noise (a clock that rounds, looptime).
+_EPSILON = 1e-6
 
-class MemoryStore(StateStore, BotStore, LookupStore):
+
+class MemoryStore(StateStore, BotStore):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -54,6 +67,8 @@ class MemoryStore(StateStore, BotStore, LookupStore):
         # queue -> item -> (owner, until): the claims of inbox items.
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}
         self._paces: dict[str, PaceRecord] = {}
+        self._slots: dict[str, dict[str, float]] = {}  # key -> ticket -> until
+        self._budgets: dict[tuple[str, float], deque[float]] = {}
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
@@ -233,6 +248,26 @@ class MemoryStore(StateStore, BotStore, LookupStore):
     async def pace_reset(self, key: str) -> None:
         """Back to full pace."""
         self._paces.pop(key, None)
+
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget (no await: atomic).
+
+        Kept in the event loop's clock: this store serves one process.
+        """
+        slots = self._slots.setdefault(entry.slots, {})
+        logs = [
+            self._budgets.setdefault((entry.budget, s), deque())
+            for _, s in entry.windows
+        ]
+        now = asyncio.get_running_loop().time()
+        wait = lookup_step(slots, logs, entry, now, slack=_EPSILON)
+        return wait, self._paces.get(entry.pace)
+
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        held = self._slots.get(slots, {})
+        for ticket in tickets:
+            held.pop(ticket, None)
 
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache

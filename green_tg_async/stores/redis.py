@@ -20,18 +20,15 @@ from urllib.parse import urlsplit
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import (
+    SLOT_POLL,
     BotStore,
     BreakerRecord,
-    Budget,
-    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
-    GatedLimiterStore,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     SendLog,
-    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
@@ -225,22 +222,34 @@ end
 return 0
 """
 
-# KEYS = one send log per budget window; ARGV = limit, window_us per key.
-# Records a look-up now in every log, or nothing and returns the longest wait
-# in µs.
-_BUDGET_ENTER: Final = (
+# KEYS = in-flight slots (sorted set: ticket by lease end, µs), pace hash,
+# then one send log per budget window; ARGV = ticket, cap, lease_us, then per
+# window its limit and window_us, then tickets to free first. The rule of
+# `_transitions.lookup_step`: returns {wait_us (-1: every slot held), pace
+# factor, pace since}; with wait 0 the slot is taken and the look-up logged.
+_LOOKUP_ENTER: Final = (
     _LUA_PRELUDE
     + """
+local windows = #KEYS - 2
+for i = 4 + 2 * windows, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local pace = redis.call('HMGET', KEYS[2], 'factor', 'since')
+local out = {-1, pace[1] or '', pace[2] or ''}
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return out end
 local wait = 0
-for i = 1, #KEYS do
-  local w = log_wait(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+for i = 1, windows do
+  local w = log_wait(KEYS[2 + i], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i]))
   if w > wait then wait = w end
 end
-if wait > 0 then return wait end
-for i = 1, #KEYS do
-  log_add(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+out[1] = wait
+if wait > 0 then return out end
+for i = 1, windows do
+  log_add(KEYS[2 + i], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i]))
 end
-return 0
+local lease = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.floor(lease / 1000) + 1000)
+return out
 """
 )
 
@@ -397,11 +406,7 @@ class RedisStore(
     SharedBreaker,
     StateStore,
     SharedLimiterStore,
-    SettlingLimiterStore,
-    GatedLimiterStore,
     BotStore,
-    LookupStore,
-    BudgetStore,
 ):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
@@ -471,7 +476,7 @@ class RedisStore(
         self._inbox_remove = self._redis.register_script(_INBOX_REMOVE)
         self._inbox_finish = self._redis.register_script(_INBOX_FINISH)
         self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
-        self._budget_enter = self._redis.register_script(_BUDGET_ENTER)
+        self._lookup_enter = self._redis.register_script(_LOOKUP_ENTER)
         self._pace_cut = self._redis.register_script(_PACE_CUT)
         self._breaker_cas = self._redis.register_script(_BREAKER_CAS)
 
@@ -570,17 +575,24 @@ class RedisStore(
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
 
     @fails_open
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up in every budget window, or return the wait: one script."""
-        spans = [round(seconds * 1e6) for _, seconds in windows]
-        keys = [self._k(f"{key}:{span}") for span in spans]
-        args = [
-            n
-            for (limit, _), span in zip(windows, spans, strict=True)
-            for n in (limit, span)
-        ]
-        wait_us = await self._guard(self._budget_enter(keys=keys, args=args))
-        return int(wait_us) / 1e6
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget: one script."""
+        spans = [round(seconds * 1e6) for _, seconds in entry.windows]
+        keys = [self._k(entry.slots), self._k(entry.pace)]
+        keys += [self._k(f"{entry.budget}:{span}") for span in spans]
+        args: list[int | str] = [entry.ticket, entry.cap, round(entry.lease * 1e6)]
+        for (limit, _), span in zip(entry.windows, spans, strict=True):
+            args += [limit, span]
+        args += entry.release
+        raw = await self._guard(self._lookup_enter(keys=keys, args=args))
+        wait = SLOT_POLL if int(raw[0]) < 0 else int(raw[0]) / 1e6
+        factor, since = _text(raw[1]), _text(raw[2])
+        return wait, PaceRecord(float(factor), float(since)) if factor else None
+
+    @fails_open
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        await self._guard(self._redis.zrem(self._k(slots), *tickets))
 
     @fails_open
     async def pace_get(self, key: str) -> PaceRecord | None:

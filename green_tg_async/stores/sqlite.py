@@ -20,18 +20,16 @@ from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import (
     PENDING_SECONDS,
+    SLOT_POLL,
     BotStore,
     BreakerRecord,
     Budget,
-    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
-    GatedLimiterStore,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     SendLog,
-    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
@@ -73,6 +71,10 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS pace (
         key TEXT PRIMARY KEY, factor REAL NOT NULL, since REAL NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS lookup_slots (
+        key TEXT NOT NULL, ticket TEXT NOT NULL, until REAL NOT NULL,
+        PRIMARY KEY (key, ticket)
+    )""",
     """CREATE TABLE IF NOT EXISTS inbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
@@ -91,11 +93,7 @@ class SqliteStore(
     SharedBreaker,
     StateStore,
     SharedLimiterStore,
-    SettlingLimiterStore,
-    GatedLimiterStore,
     BotStore,
-    LookupStore,
-    BudgetStore,
 ):
     """Keep instance state in a SQLite file (survives restarts).
 
@@ -197,9 +195,14 @@ class SqliteStore(
         await self._run(lambda db: _push(db, key, until), write=True)
 
     @fails_open
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up in every budget window, or return the wait."""
-        return await self._run(lambda db: _budget_enter(db, key, windows), write=True)
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget, in one transaction."""
+        return await self._run(lambda db: _lookup_enter(db, entry), write=True)
+
+    @fails_open
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        await self._run(lambda db: _free_slots(db, slots, tickets), write=True)
 
     @fails_open
     async def pace_get(self, key: str) -> PaceRecord | None:
@@ -641,3 +644,32 @@ def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
         window_key = f"{key}:{round(seconds * 1e6)}"
         db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
     return 0.0
+
+
+def _free_slots(db: sqlite3.Connection, slots: str, tickets: tuple[str, ...]) -> None:
+    db.executemany(
+        "DELETE FROM lookup_slots WHERE key = ? AND ticket = ?",
+        [(slots, ticket) for ticket in tickets],
+    )
+
+
+def _lookup_enter(
+    db: sqlite3.Connection, entry: LookupEntry
+) -> tuple[float, PaceRecord | None]:
+    """`LookupStore.lookup_enter` inside a write transaction."""
+    now = time.time()
+    _free_slots(db, entry.slots, entry.release)
+    db.execute("DELETE FROM lookup_slots WHERE until <= ?", (now,))
+    pace = _pace(db, entry.pace)
+    (held,) = db.execute(
+        "SELECT COUNT(*) FROM lookup_slots WHERE key = ?", (entry.slots,)
+    ).fetchone()
+    if int(held) >= entry.cap:
+        return SLOT_POLL, pace
+    wait = _budget_enter(db, entry.budget, entry.windows)
+    if wait == 0:
+        db.execute(
+            "INSERT INTO lookup_slots VALUES (?, ?, ?)",
+            (entry.slots, entry.ticket, now + entry.lease),
+        )
+    return wait, pace

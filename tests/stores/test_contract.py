@@ -17,6 +17,7 @@ from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
     BotStore,
     BreakerRecord,
+    CacheStore,
     MemoryStore,
     SendLog,
     SharedLimiterStore,
@@ -24,12 +25,7 @@ from green_tg_async.stores import (
     StateStore,
     default_store,
 )
-from green_tg_async.stores._base import (
-    BudgetStore,
-    LookupStore,
-    PaceRecord,
-    SettlingLimiterStore,
-)
+from green_tg_async.stores._base import SLOT_POLL, LookupEntry, PaceRecord
 from green_tg_async.stores.redis import RedisStore
 from tests.helpers import T0, FakeClock
 
@@ -205,9 +201,11 @@ async def test_penalty_moves_the_next_slot_for_everyone(
 
 
 async def test_cache_round_trip(any_store: StateStore) -> None:
-    assert await any_store.cache_get("{1}:check:79876543210") is None
-    await any_store.cache_set("{1}:check:79876543210", '{"exist": true}', ttl=60)
-    assert await any_store.cache_get("{1}:check:79876543210") == '{"exist": true}'
+    store = any_store
+    assert isinstance(store, CacheStore)
+    assert await store.cache_get("{1}:check:79876543210") is None
+    await store.cache_set("{1}:check:79876543210", '{"exist": true}', ttl=60)
+    assert await store.cache_get("{1}:check:79876543210") == '{"exist": true}'
 
 
 async def test_memory_cache_expires() -> None:
@@ -475,7 +473,6 @@ CUT = {"decrease": 0.5, "floor": 0.1, "climb": 0.1}
 async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
     any_store: StateStore,
 ) -> None:
-    assert isinstance(any_store, LookupStore)
     store = any_store
     assert await store.pace_get(PACE) is None
     first = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
@@ -493,21 +490,57 @@ async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
     assert await store.pace_get(PACE) is None
 
 
-async def test_the_budget_records_in_every_window_or_nothing(
-    shared_store: SharedLimiterStore,
+def _entry(ticket: str, windows: tuple[tuple[int, float], ...] = ()) -> LookupEntry:
+    return LookupEntry(
+        "{1}:lookups:in_flight", ticket, 1, 60.0, "{1}:budget", windows, PACE
+    )
+
+
+async def test_a_look_up_slot_is_held_until_it_is_freed(any_store: StateStore) -> None:
+    store = any_store
+    assert await store.lookup_enter(_entry("a")) == (0.0, None)
+    assert await store.lookup_enter(_entry("b")) == (SLOT_POLL, None)  # held
+    await store.lookup_exit("{1}:lookups:in_flight", ("someone else's",))
+    assert (await store.lookup_enter(_entry("b")))[0] == SLOT_POLL
+    await store.lookup_exit("{1}:lookups:in_flight", ("a",))
+    assert (await store.lookup_enter(_entry("b")))[0] == 0.0
+    # Freed in the same step as the next one is taken (`release`).
+    taken = await store.lookup_enter(_entry("c")._replace(release=("b",)))
+    assert taken[0] == 0.0
+    cut = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    assert (await store.lookup_enter(_entry("d")))[1] == cut  # read with it
+
+
+async def test_a_dead_holders_slot_frees_when_its_lease_ends(
+    any_store: StateStore,
 ) -> None:
-    assert isinstance(shared_store, BudgetStore)
-    store = shared_store
+    store = any_store
+    # A lease of 0 has run out by the store's next reading of its own clock.
+    assert (await store.lookup_enter(_entry("dead")._replace(lease=0.0)))[0] == 0.0
+    assert (await store.lookup_enter(_entry("alive")))[0] == 0.0
+    assert (await store.lookup_enter(_entry("next")))[0] == SLOT_POLL
+
+
+async def test_the_budget_records_in_every_window_or_nothing(
+    any_store: StateStore,
+) -> None:
+    store = any_store
     windows = ((2, 60.0), (3, 3600.0))
-    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
-    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+
+    async def enter(ticket: str, windows: tuple[tuple[int, float], ...]) -> float:
+        wait, _ = await store.lookup_enter(_entry(ticket, windows))
+        await store.lookup_exit("{1}:lookups:in_flight", (ticket,))
+        return wait
+
+    assert await enter("1", windows) == 0.0
+    assert await enter("2", windows) == 0.0
     # The minute is full: a wait of about a minute, and nothing recorded.
-    wait = await store.budget_enter("{1}:budget", windows=windows)
+    wait = await enter("3", windows)
     assert 55.0 < wait <= 60.0
     # With the minute left out the hour still has room for exactly one.
     hour = ((3, 3600.0),)
-    assert await store.budget_enter("{1}:budget", windows=hour) == 0.0
-    assert await store.budget_enter("{1}:budget", windows=hour) > 3500.0
+    assert await enter("4", hour) == 0.0
+    assert await enter("5", hour) > 3500.0
 
 
 # -- held sends: the shared log counts what the server saw (issue 20 §1) ------------
@@ -516,7 +549,6 @@ async def test_the_budget_records_in_every_window_or_nothing(
 async def test_a_held_send_counts_until_it_is_settled(
     shared_store: SharedLimiterStore,
 ) -> None:
-    assert isinstance(shared_store, SettlingLimiterStore)
     store = shared_store
     log = SendLog("{1}:window:h", 1, 10.0, "t1")
     assert await store.limiter_enter_pending(log) == 0.0
@@ -531,7 +563,6 @@ async def test_a_held_send_counts_until_it_is_settled(
 async def test_a_settle_rides_on_the_next_booking(
     shared_store: SharedLimiterStore,
 ) -> None:
-    assert isinstance(shared_store, SettlingLimiterStore)
     store = shared_store
     log = SendLog("{1}:window:r", 1, 10.0, "a")
     assert (
@@ -574,3 +605,46 @@ def test_the_process_state_and_the_memory_store_do_not_import_each_other() -> No
     """Issue 30: one direction only (the memory store asks the process state)."""
     assert "green_tg_async._process" in _runtime_imports("green_tg_async.stores.memory")
     assert _runtime_imports("green_tg_async._process") == set()
+
+
+class _Without:
+    """A store of one's own: `inner`'s methods, less those named in `drop`."""
+
+    def __init__(self, inner: object, *drop: str) -> None:
+        self._inner = inner
+        self._drop = drop
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._drop:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_custom_store_lacking_a_capability_is_refused_at_construction(
+    tmp_path: Path,
+) -> None:
+    """Issue 30: never a silent downgrade (the pace once moved into a private
+    MemoryStore per breaker; the look-up slot was per process)."""
+    from green_tg_async import AsyncGreenTelegram
+
+    def client(store: object) -> AsyncGreenTelegram:
+        return AsyncGreenTelegram("1101000001", "t0ken", store=store)  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match=r"lookup_enter, lookup_exit of StateStore"):
+        client(_Without(MemoryStore(), "lookup_enter", "lookup_exit"))
+    with pytest.raises(TypeError, match=r"lacks cache_delete of CacheStore"):
+        client(_Without(MemoryStore(), "cache_delete"))
+    # Half a shared limiter would limit each process on its own.
+    half = _Without(SqliteStore(tmp_path / "s"), "limiter_done")
+    with pytest.raises(TypeError, match=r"limiter_done of SharedLimiterStore"):
+        client(half)
+    assert client(_Without(MemoryStore())).store is not None  # complete: fine
+
+
+def test_a_bot_store_lacking_the_inbox_is_refused_at_construction() -> None:
+    from green_tg_async.bot import Dispatcher
+    from green_tg_async.testing import FakeGreenAPI
+
+    tg = FakeGreenAPI().client(store=MemoryStore())
+    with pytest.raises(TypeError, match=r"inbox_resume of BotStore"):
+        Dispatcher(tg, store=_Without(MemoryStore(), "inbox_resume"))
