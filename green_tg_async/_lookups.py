@@ -38,6 +38,9 @@ SLOT_LEASE: Final = 120.0
 _EPSILON: Final = 1e-6
 _UNCAPPED: Final = 2**31
 _DRAIN_SECONDS: Final = 2.0
+# An ended look-up's slot waits this long for the next local one to free it
+# in its own store step; then it is freed in a round trip of its own.
+_FREE_DELAY: Final = 0.02
 
 
 class _Local:
@@ -47,6 +50,7 @@ class _Local:
         self.slots = asyncio.Semaphore(cap)
         self.waiting = 0  # callers queued at `slots`
         self.ended: list[str] = []  # tickets to free with the next store step
+        self.timer: asyncio.TimerHandle | None = None  # frees them if none comes
 
 
 class LookupGovernor:
@@ -108,7 +112,7 @@ class LookupGovernor:
         finally:
             local.ended.append(ticket)  # freed even if never taken: harmless
             if not local.waiting:
-                self._free(local)
+                self._free_soon(local)
             local.slots.release()
 
     async def _enter(
@@ -148,10 +152,20 @@ class LookupGovernor:
             return 1.0
         return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
 
+    def _free_soon(self, local: _Local) -> None:
+        """Free ended slots with the next local look-up, or alone shortly."""
+        if local.timer is None:
+            loop = asyncio.get_running_loop()
+            local.timer = loop.call_later(_FREE_DELAY, self._free, local)
+
     def _free(self, local: _Local) -> None:
-        tickets = tuple(local.ended)
-        local.ended.clear()
-        self._spawn(self._exit(tickets))
+        if local.timer is not None:
+            local.timer.cancel()
+            local.timer = None
+        if local.ended:
+            tickets = tuple(local.ended)
+            local.ended.clear()
+            self._spawn(self._exit(tickets))
 
     async def _exit(self, tickets: tuple[str, ...]) -> None:
         try:
@@ -170,7 +184,8 @@ class LookupGovernor:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait (briefly) for slots being freed to reach the store."""
+        """Free ended slots now; wait (briefly) for that to reach the store."""
+        self._free(self._local())
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=_DRAIN_SECONDS)
 
