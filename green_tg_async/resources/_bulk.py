@@ -78,7 +78,7 @@ class _Run:
         # The client refused a store without the cache when it was built.
         store = cast(CacheStore, self.client.store)
         key = f"{{{self.client.id_instance}}}:check:{phone}"
-        if not self.force and (cached := await store.cache_get(key)) is not None:
+        if not self.force and (cached := await _cached(store, key)) is not None:
             return AccountCheck.from_wire(json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)
         ttl = self.ttls[0] if found.exist else self.ttls[1]
@@ -100,6 +100,15 @@ class _Run:
         return CircuitOpenError(
             self.client.id_instance, exc.message, retry_at, method="checkAccount"
         )
+
+
+async def _cached(store: CacheStore, key: str) -> str | None:
+    """The cached answer; a cache that cannot be read is a miss (logged)."""
+    try:
+        return await store.cache_get(key)
+    except StoreUnavailableError as exc:
+        logger.warning("answer cache not read, asking again: %s", exc)
+        return None
 
 
 async def check_many(

@@ -20,6 +20,7 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
+from ._fallback import FailOpenStore
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
 
@@ -30,6 +31,7 @@ __all__ = [
     "BotStore",
     "BreakerRecord",
     "CacheStore",
+    "FailOpenStore",
     "LookupEntry",
     "MemoryStore",
     "PaceRecord",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
@@ -323,8 +322,10 @@ class BotStore(CacheStore, Protocol):
     Claim times are on the store's clock (Redis: its `TIME`).
     """
 
-    durable: bool
-    """True when the inbox outlives the process (SQLite, Redis)."""
+    @property
+    def durable(self) -> bool:
+        """True when the inbox outlives the process (SQLite, Redis)."""
+        ...
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
         """Append `item` to `queue`; False (and no change) if it is there already."""
@@ -409,7 +410,7 @@ def require(store: object, role: str, *protocols: type) -> None:
     if any(hasattr(store, name) for name in _members(SharedLimiterStore)):
         wanted.append(SharedLimiterStore)
     for protocol in wanted:
-        missing = [name for name in _members(protocol) if not _has(store, name)]
+        missing = [n for n in _members(protocol) if not _has(store, n, protocol)]
         if missing:
             raise TypeError(
                 f"{type(store).__name__} cannot be {role}: it lacks "
@@ -419,18 +420,18 @@ def require(store: object, role: str, *protocols: type) -> None:
 
 
 def _members(protocol: type) -> list[str]:
-    """The methods and attributes a protocol asks for, its bases' included."""
+    """The methods and properties a protocol asks for, its bases' included."""
     names: list[str] = []
     for cls in protocol.__mro__:
         if getattr(cls, "_is_protocol", False) and cls is not Protocol:
             names += [n for n in vars(cls) if not n.startswith("_")]
-            names += list(inspect.get_annotations(cls))
     return sorted(set(names))
 
 
-def _has(store: object, name: str) -> bool:
-    value = getattr(store, name, _MISSING)
-    return value is not _MISSING and (name == "durable" or callable(value))
-
-
-_MISSING = object()
+def _has(store: object, name: str, protocol: type) -> bool:
+    """`store` has `name`: any value for a property, else something callable."""
+    if not hasattr(store, name):
+        return False
+    return isinstance(getattr(protocol, name), property) or callable(
+        getattr(store, name)
+    )

@@ -32,7 +32,6 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._fallback import LocalFallback, fails_open
 from ._gate import admit_gated_stepwise
 from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
@@ -422,10 +421,8 @@ class RedisStore(
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
-    never turns into unlimited sending. With `fail_open=True` it carries on
-    locally instead: the limiter at `fallback_fraction` of the rate in this
-    process, the last pause it saw still honoured, and new pauses written
-    back once Redis answers again. The bot inbox (two hashes and a list) is as
+    never turns into unlimited sending; wrap it in `FailOpenStore` to keep
+    limiting locally instead. The bot inbox (two hashes and a list) is as
     durable as the Redis server's persistence settings make it.
     """
 
@@ -437,9 +434,6 @@ class RedisStore(
         *,
         prefix: str = "green_tg:",
         timeout: float = 0.25,
-        fail_open: bool = False,
-        fallback_fraction: float = 0.5,
-        fallback_probe_interval: float = 5.0,
     ) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError(
@@ -459,11 +453,6 @@ class RedisStore(
         self._warming = asyncio.Lock()
         self._prefix = prefix
         self._timeout = timeout
-        self._fallback = (
-            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
-            if fail_open
-            else None
-        )
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)
@@ -480,18 +469,15 @@ class RedisStore(
         self._pace_cut = self._redis.register_script(_PACE_CUT)
         self._breaker_cas = self._redis.register_script(_BREAKER_CAS)
 
-    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         raw = await self._guard(self._redis.hgetall(self._k(key)))
         return _decode(raw)
 
-    @fails_open
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""
         await self._guard(self._redis.delete(self._k(key)))
 
-    @fails_open
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
@@ -509,7 +495,6 @@ class RedisStore(
         wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
 
-    @fails_open
     async def limiter_admit_gated(
         self,
         key: str,
@@ -543,14 +528,12 @@ class RedisStore(
         )
         return GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
 
-    @fails_open
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         """Record a send unless the one-second log is full; else return the wait."""
         args = [limit, round(window * 1e6)]
         wait_us = await self._guard(self._enter(keys=[self._k(key)], args=args))
         return int(wait_us) / 1e6
 
-    @fails_open
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
         args = [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
@@ -558,7 +541,6 @@ class RedisStore(
         wait_us = await self._guard(self._enter(keys=keys, args=args))
         return int(wait_us) / 1e6
 
-    @fails_open
     async def limiter_done(self, log: SendLog) -> None:
         """Log the held sends of `log.settle`: one script."""
         args = [round(log.window * 1e6), *_settles(log)]
@@ -568,13 +550,11 @@ class RedisStore(
         # Sorted sets beside the plain log (same hash tag: legal on a Cluster).
         return [self._k(log_key + ":sent"), self._k(log_key + ":held")]
 
-    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now, for everyone."""
         args = [round(seconds * 1e6)]
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
 
-    @fails_open
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         """Take a slot and record the look-up in the budget: one script."""
         spans = [round(seconds * 1e6) for _, seconds in entry.windows]
@@ -589,12 +569,10 @@ class RedisStore(
         factor, since = _text(raw[1]), _text(raw[2])
         return wait, PaceRecord(float(factor), float(since)) if factor else None
 
-    @fails_open
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
         """Free the slots these tickets hold."""
         await self._guard(self._redis.zrem(self._k(slots), *tickets))
 
-    @fails_open
     async def pace_get(self, key: str) -> PaceRecord | None:
         """Return the look-up pace record, or None at full pace."""
         raw = await self._guard(self._redis.hmget(self._k(key), ["factor", "since"]))
@@ -602,7 +580,6 @@ class RedisStore(
             return None
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1] or b"0")))
 
-    @fails_open
     async def pace_cut(
         self,
         key: str,
@@ -618,18 +595,15 @@ class RedisStore(
         raw = await self._guard(self._pace_cut(keys=[self._k(key)], args=args))
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
 
-    @fails_open
     async def pace_reset(self, key: str) -> None:
         """Back to full pace."""
         await self._guard(self._redis.delete(self._k(key)))
 
-    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
         raw = await self._guard(self._redis.get(self._k(key)))
         return None if raw is None else _text(raw)
 
-    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds."""
         px = _ms(ttl)

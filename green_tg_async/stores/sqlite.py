@@ -33,7 +33,6 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._fallback import LocalFallback, fails_open
 from ._shared import Change, SharedBreaker
 from ._transitions import gate_verdict, pace_cut, probed
 
@@ -112,26 +111,16 @@ class SqliteStore(
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = 5.0,
-        fail_open: bool = False,
-        fallback_fraction: float = 0.5,
-        fallback_probe_interval: float = 5.0,
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None  # used in a worker thread
         self._lock = threading.Lock()
-        self._fallback = (
-            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
-            if fail_open
-            else None
-        )
 
-    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         return await self._read(lambda db: _read(db, key))
 
-    @fails_open
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
@@ -154,7 +143,6 @@ class SqliteStore(
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
 
-    @fails_open
     async def limiter_admit_gated(
         self,
         key: str,
@@ -172,44 +160,36 @@ class SqliteStore(
 
         return await self._run(work, write=True)
 
-    @fails_open
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         """Record a send unless the one-second log is full; else return the wait."""
         log = SendLog(key, limit, window)
         return await self._run(lambda db: _enter(db, log), write=True)
 
-    @fails_open
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
         return await self._run(lambda db: _enter(db, log), write=True)
 
-    @fails_open
     async def limiter_done(self, log: SendLog) -> None:
         """Log the held sends of `log.settle` (their answers arrived)."""
         await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
-    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now."""
         until = _now_us() + round(seconds * 1e6)
         await self._run(lambda db: _push(db, key, until), write=True)
 
-    @fails_open
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         """Take a slot and record the look-up in the budget, in one transaction."""
         return await self._run(lambda db: _lookup_enter(db, entry), write=True)
 
-    @fails_open
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
         """Free the slots these tickets hold."""
         await self._run(lambda db: _free_slots(db, slots, tickets), write=True)
 
-    @fails_open
     async def pace_get(self, key: str) -> PaceRecord | None:
         """Return the look-up pace record, or None at full pace."""
         return await self._read(lambda db: _pace(db, key))
 
-    @fails_open
     async def pace_cut(
         self,
         key: str,
@@ -232,7 +212,6 @@ class SqliteStore(
 
         return await self._run(cut, write=True)
 
-    @fails_open
     async def pace_reset(self, key: str) -> None:
         """Back to full pace."""
 
@@ -241,12 +220,10 @@ class SqliteStore(
 
         await self._run(forget, write=True)
 
-    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
         return await self._read(lambda db: _cached(db, key, time.time()))
 
-    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
         now = time.time()

@@ -241,3 +241,20 @@ async def test_a_failed_cache_write_keeps_the_paid_for_answer(
     assert results[79876543210] == AccountCheck(True, "76543210")
     assert [m for _, m in fake.requests] == ["checkAccount"]
     assert "not cached" in caplog.text
+
+
+class _CacheReadsFail(MemoryStore):
+    async def cache_get(self, key: str) -> str | None:
+        from green_tg_async import StoreUnavailableError
+
+        raise StoreUnavailableError("down (test)")
+
+
+async def test_a_cache_that_cannot_be_read_is_a_miss(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, _CacheReadsFail()) as tg:
+        results = dict(await _collect(tg, [79876543210]))
+    assert results[79876543210] == AccountCheck(True, "76543210")
+    assert "answer cache not read" in caplog.text

@@ -22,7 +22,7 @@ from green_tg_async import (
     RateLimits,
     StoreUnavailableError,
 )
-from green_tg_async.stores import RedisStore, SendLog
+from green_tg_async.stores import FailOpenStore, RedisStore, SendLog, StateStore
 from tests.helpers import API_TOKEN, ID_INSTANCE
 
 pytestmark = pytest.mark.redis
@@ -93,7 +93,7 @@ async def _wait_until_up(url: str) -> None:
         await client.aclose()
 
 
-def _tg(store: RedisStore, transport: httpx.MockTransport) -> AsyncGreenTelegram:
+def _tg(store: StateStore, transport: httpx.MockTransport) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         ID_INSTANCE,
         API_TOKEN,
@@ -240,9 +240,7 @@ async def test_fail_open_keeps_going_locally_and_writes_pauses_back(
         sent.append(request.url.path.split("/")[2])
         return next(answers)
 
-    store = RedisStore(
-        own_redis.url, prefix="t:", fail_open=True, fallback_probe_interval=1e-3
-    )
+    store = FailOpenStore(RedisStore(own_redis.url, prefix="t:"), probe_interval=1e-3)
     tg = _tg(store, httpx.MockTransport(answer))
     await tg.account.get_state_instance()
 
@@ -274,11 +272,14 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
     own_redis: RedisServer,
 ) -> None:
     await _wait_until_up(own_redis.url)
-    store = RedisStore(own_redis.url, prefix="t:", fail_open=True)
+    store = FailOpenStore(RedisStore(own_redis.url, prefix="t:"))
     own_redis.kill()
     await store.breaker_open("{1}:breaker", until=2e9, reason="469")
-    assert await store.cache_get("{1}:k") is None
-    await store.cache_set("{1}:k", "v", ttl=5)  # dropped while down
+    # The cache (a bot's state, done markers) fails closed: never a silent miss.
+    with pytest.raises(StoreUnavailableError):
+        await store.cache_get("{1}:k")
+    with pytest.raises(StoreUnavailableError):
+        await store.cache_set("{1}:k", "v", ttl=5)
     await store.limiter_penalize("{1}:limiter:x", seconds=30)
     assert await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1) > 29
     assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) == 0.0
@@ -301,7 +302,7 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
 
 def test_fallback_fraction_is_checked() -> None:
     with pytest.raises(ValueError, match="fallback_fraction"):
-        RedisStore("redis://127.0.0.1:1/0", fail_open=True, fallback_fraction=0)
+        FailOpenStore(RedisStore("redis://127.0.0.1:1/0"), fallback_fraction=0)
 
 
 async def test_issue10_item5_a_469_while_redis_stalls_survives_the_callers_deadline(
