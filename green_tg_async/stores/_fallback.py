@@ -9,10 +9,8 @@ pauses tripped meanwhile are written back as soon as it answers again.
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
@@ -31,219 +29,12 @@ from ._base import (
     StateStore,
     require,
 )
-from ._gate import admit_gated_stepwise
-from ._transitions import (
-    failed,
-    lookup_step,
-    opened,
-    pace_cut,
-    probed,
-    released,
-    succeeded,
-)
+from ._local import LocalFallback
 
-__all__ = ["FailOpenStore", "LocalFallback"]
+__all__ = ["FailOpenStore"]
 
+P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class _Pauses(Protocol):
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None: ...
-
-
-class LocalFallback:
-    """Breaker, limiter and cache kept in this process while the store is down.
-
-    While down, calls do not touch the store at all until `down_until`; then
-    one call probes it, so a store that hangs costs one timeout per
-    `probe_interval` seconds, not one per call.
-    """
-
-    def __init__(
-        self,
-        fraction: float,
-        *,
-        probe_interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not 0 < fraction <= 1:
-            raise ValueError(f"fallback_fraction must be in (0, 1], got {fraction}")
-        if not probe_interval > 0:
-            raise ValueError(f"probe_interval must be positive, got {probe_interval}")
-        self._fraction = fraction
-        self._probe_interval = probe_interval
-        self._clock = clock
-        self.down_until = 0.0
-        self._known: dict[str, BreakerRecord | None] = {}
-        self._pending: dict[str, BreakerRecord] = {}
-        self._tat: dict[str, float] = {}
-        self._sends: dict[str, deque[float]] = {}
-        self._paces: dict[str, PaceRecord | None] = {}
-        self._slots: dict[str, dict[str, float]] = {}
-        self.active = False
-        self.written = 0  # pauses written back since the store went down
-
-    async def recover(self, store: _Pauses) -> None:
-        """Write pauses tripped while the store was down back to it.
-
-        Raises `StoreUnavailableError` (keeping what is not written yet) when
-        the store is still down. Does not decide that the store is back: the
-        caller does, once a call of its own went through.
-        """
-        while self._pending:
-            key, record = next(iter(self._pending.items()))
-            await store.breaker_open(key, until=record.open_until, reason=record.reason)
-            del self._pending[key]
-            self.written += 1
-
-    @property
-    def pending(self) -> bool:
-        """True while pauses taken locally wait to be written to the store."""
-        return bool(self._pending)
-
-    def next_probe(self) -> float:
-        """Seconds until the store is due for a probe (0: now)."""
-        return max(0.0, self.down_until - self._clock()) if self.active else 0.0
-
-    def skip_store(self) -> bool:
-        """True while the store is known down and not due for a probe."""
-        return self.active and self._clock() < self.down_until
-
-    def down(self) -> None:
-        """A call to the store failed: skip it for the next probe interval."""
-        self.down_until = self._clock() + self._probe_interval
-
-    def back(self) -> None:
-        """The store answered a call: leave fallback mode, saying so once."""
-        self.active = False
-        logger.warning(
-            "state store answers again; %d pause(s) kept locally written back",
-            self.written,
-        )
-        self.written = 0
-
-    def _set(self, key: str, record: BreakerRecord | None, *, pause: bool) -> None:
-        self._known[key] = record
-        if pause and record is not None and record.open_until:
-            self._pending[key] = record
-
-    async def breaker_get(self, key: str) -> BreakerRecord | None:
-        return self._known.get(key)
-
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        self._set(key, opened(self._known.get(key), until, reason), pause=True)
-
-    async def breaker_failure(
-        self, key: str, *, threshold: int, until: float, reason: str
-    ) -> BreakerRecord:
-        record = failed(self._known.get(key), threshold, until, reason)
-        self._set(key, record, pause=True)
-        return record
-
-    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        record = probed(self._known.get(key), now, lease_until)
-        if record is not None:
-            self._set(key, record, pause=False)
-        return record is not None
-
-    async def breaker_release(self, key: str, *, lease_until: float) -> None:
-        record = released(self._known.get(key), lease_until)
-        if record is not None:
-            self._set(key, record, pause=False)
-
-    async def breaker_success(self, key: str, *, now: float) -> None:
-        self._set(key, succeeded(self._known.get(key), now), pause=False)
-
-    async def breaker_reset(self, key: str) -> None:
-        self._set(key, None, pause=False)
-        self._pending.pop(key, None)
-
-    async def limiter_admit(
-        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
-    ) -> float:
-        step = interval / self._fraction
-        now = time.monotonic()
-        tat = max(self._tat.get(key, 0.0), now)
-        self._tat[key] = tat + step
-        wait = max(0.0, tat - (burst - 1) * step - now)
-        if wait > 0 or log is None:
-            return wait
-        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
-
-    async def limiter_admit_gated(
-        self,
-        key: str,
-        *,
-        interval: float,
-        burst: int,
-        log: SendLog | None,
-        gate: Gate,
-    ) -> GatedAdmission:
-        return await admit_gated_stepwise(
-            self, key, interval=interval, burst=burst, log=log, gate=gate
-        )
-
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        sends = self._sends.setdefault(key, deque())
-        now = time.monotonic()
-        if len(sends) >= limit and (wait := sends[-limit] + window - now) > 0:
-            return wait
-        sends.append(now)
-        while len(sends) > limit:
-            sends.popleft()
-        return 0.0
-
-    async def limiter_enter_pending(self, log: SendLog) -> float:
-        # Held sends are logged at once here: this process's own limiter
-        # already holds them until their answer.
-        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
-
-    async def limiter_done(self, log: SendLog) -> None:
-        return None
-
-    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
-
-    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        budget = entry.budget
-        logs = [
-            self._sends.setdefault(f"{budget}:{s}", deque()) for _, s in entry.windows
-        ]
-        slots = self._slots.setdefault(entry.slots, {})
-        wait = lookup_step(slots, logs, entry, time.monotonic())
-        return wait, self._paces.get(entry.pace)
-
-    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        held = self._slots.get(slots, {})
-        for ticket in tickets:
-            held.pop(ticket, None)
-
-    async def pace_get(self, key: str) -> PaceRecord | None:
-        return self._paces.get(key)
-
-    async def pace_cut(
-        self,
-        key: str,
-        *,
-        now: float,
-        resume_at: float,
-        decrease: float,
-        floor: float,
-        climb: float,
-    ) -> PaceRecord:
-        record = pace_cut(self._paces.get(key), now, resume_at, decrease, floor, climb)
-        self._paces[key] = record
-        return record
-
-    async def pace_reset(self, key: str) -> None:
-        self._paces[key] = None
-
-    def seen(self, key: str, record: BreakerRecord | None) -> None:
-        """The store answered `record` for `key`: what holds while it is down."""
-        self._known[key] = record
-
-    def seen_pace(self, key: str, record: PaceRecord | None) -> None:
-        self._paces[key] = record
 
 
 class FailOpenStore:
@@ -289,26 +80,31 @@ class FailOpenStore:
         return bool(self._primary.durable)
 
     def __getattr__(self, name: str) -> Any:
-        # Methods not named here (say, a newer store's) are the primary's alone.
+        # A method not named here (say, a newer store's) is the primary's
+        # alone, as the cache and the inbox are: it fails closed.
         return getattr(self._primary, name)
 
     async def _either(
-        self, shared: Callable[[], Awaitable[R]], local: Callable[[], Awaitable[R]]
+        self,
+        shared: Callable[P, Awaitable[R]],
+        local: Callable[P, Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> R:
-        """`shared()`, or `local()` while the primary is down."""
+        """`shared(...)`, or `local(...)` while the primary is down."""
         fallback = self._local
         if fallback.skip_store():
-            return await local()
+            return await local(*args, **kwargs)
         try:
             if fallback.active:
                 await fallback.recover(self._primary)
-            result = await shared()
+            result = await shared(*args, **kwargs)
         except StoreUnavailableError as exc:
             fallback.down()
             if not fallback.active:
                 fallback.active = True
                 logger.warning("state store unavailable, continuing locally: %s", exc)
-            return await local()
+            return await local(*args, **kwargs)
         if fallback.active:
             fallback.back()
         return result
@@ -333,14 +129,12 @@ class FailOpenStore:
         fallback.back()
         return 0.0
 
-    # -- falls back: pauses ----------------------------------------------------
+    # -- falls back: pauses, look-ups, the limiter ----------------------------
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """As the primary's; while it is down, the last record seen."""
         p, local = self._primary, self._local
-        record: BreakerRecord | None = await self._either(
-            lambda: p.breaker_get(key), lambda: local.breaker_get(key)
-        )
+        record = await self._either(p.breaker_get, local.breaker_get, key)
         local.seen(key, record)
         return record
 
@@ -348,8 +142,7 @@ class FailOpenStore:
         """As the primary's; while it is down, kept here and written back."""
         p, local = self._primary, self._local
         await self._either(
-            lambda: p.breaker_open(key, until=until, reason=reason),
-            lambda: local.breaker_open(key, until=until, reason=reason),
+            p.breaker_open, local.breaker_open, key, until=until, reason=reason
         )
 
     async def breaker_failure(
@@ -357,10 +150,13 @@ class FailOpenStore:
     ) -> BreakerRecord:
         """As the primary's; while it is down, counted here."""
         p, local = self._primary, self._local
-        kw: dict[str, Any] = {"threshold": threshold, "until": until, "reason": reason}
-        record: BreakerRecord = await self._either(
-            lambda: p.breaker_failure(key, **kw),
-            lambda: local.breaker_failure(key, **kw),
+        record = await self._either(
+            p.breaker_failure,
+            local.breaker_failure,
+            key,
+            threshold=threshold,
+            until=until,
+            reason=reason,
         )
         local.seen(key, record)
         return record
@@ -368,60 +164,43 @@ class FailOpenStore:
     async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
         """As the primary's; while it is down, the lease is taken here."""
         p, local = self._primary, self._local
-        taken: bool = await self._either(
-            lambda: p.breaker_probe(key, now=now, lease_until=lease_until),
-            lambda: local.breaker_probe(key, now=now, lease_until=lease_until),
+        return await self._either(
+            p.breaker_probe, local.breaker_probe, key, now=now, lease_until=lease_until
         )
-        return taken
 
     async def breaker_release(self, key: str, *, lease_until: float) -> None:
         """As the primary's; while it is down, released here."""
         p, local = self._primary, self._local
         await self._either(
-            lambda: p.breaker_release(key, lease_until=lease_until),
-            lambda: local.breaker_release(key, lease_until=lease_until),
+            p.breaker_release, local.breaker_release, key, lease_until=lease_until
         )
 
     async def breaker_success(self, key: str, *, now: float) -> None:
         """As the primary's; while it is down, recorded here."""
         p, local = self._primary, self._local
-        await self._either(
-            lambda: p.breaker_success(key, now=now),
-            lambda: local.breaker_success(key, now=now),
-        )
+        await self._either(p.breaker_success, local.breaker_success, key, now=now)
 
     async def breaker_reset(self, key: str) -> None:
         """As the primary's; while it is down, reset here."""
-        p, local = self._primary, self._local
-        await self._either(
-            lambda: p.breaker_reset(key), lambda: local.breaker_reset(key)
-        )
-
-    # -- falls back: look-ups ---------------------------------------------------
+        await self._either(self._primary.breaker_reset, self._local.breaker_reset, key)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         """As the primary's; while it is down, slots and budget kept here."""
         p, local = self._primary, self._local
-        found: tuple[float, PaceRecord | None] = await self._either(
-            lambda: p.lookup_enter(entry), lambda: local.lookup_enter(entry)
-        )
+        found = await self._either(p.lookup_enter, local.lookup_enter, entry)
         local.seen_pace(entry.pace, found[1])
         return found
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
         """As the primary's; while it is down, freed here."""
-        p, local = self._primary, self._local
         await self._either(
-            lambda: p.lookup_exit(slots, tickets),
-            lambda: local.lookup_exit(slots, tickets),
+            self._primary.lookup_exit, self._local.lookup_exit, slots, tickets
         )
 
     async def pace_get(self, key: str) -> PaceRecord | None:
         """As the primary's; while it is down, the last pace seen."""
         p, local = self._primary, self._local
-        record: PaceRecord | None = await self._either(
-            lambda: p.pace_get(key), lambda: local.pace_get(key)
-        )
+        record = await self._either(p.pace_get, local.pace_get, key)
         local.seen_pace(key, record)
         return record
 
@@ -437,52 +216,50 @@ class FailOpenStore:
     ) -> PaceRecord:
         """As the primary's; while it is down, cut here (not written back)."""
         p, local = self._primary, self._local
-        kw: dict[str, Any] = {"now": now, "resume_at": resume_at, "decrease": decrease}
-        kw |= {"floor": floor, "climb": climb}
-        record: PaceRecord = await self._either(
-            lambda: p.pace_cut(key, **kw), lambda: local.pace_cut(key, **kw)
+        record = await self._either(
+            p.pace_cut,
+            local.pace_cut,
+            key,
+            now=now,
+            resume_at=resume_at,
+            decrease=decrease,
+            floor=floor,
+            climb=climb,
         )
         local.seen_pace(key, record)
         return record
 
     async def pace_reset(self, key: str) -> None:
         """As the primary's; while it is down, reset here."""
-        p, local = self._primary, self._local
-        await self._either(lambda: p.pace_reset(key), lambda: local.pace_reset(key))
-
-    # -- falls back: the limiter -------------------------------------------------
+        await self._either(self._primary.pace_reset, self._local.pace_reset, key)
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
         """As the primary's; while it is down, at `fallback_fraction` here."""
         p, local = self._primary, self._local
-        kw: dict[str, Any] = {"interval": interval, "burst": burst, "log": log}
-        wait: float = await self._either(
-            lambda: p.limiter_admit(key, **kw), lambda: local.limiter_admit(key, **kw)
+        return await self._either(
+            p.limiter_admit,
+            local.limiter_admit,
+            key,
+            interval=interval,
+            burst=burst,
+            log=log,
         )
-        return wait
 
     async def limiter_admit_gated(
-        self,
-        key: str,
-        *,
-        interval: float,
-        burst: int,
-        log: SendLog | None,
-        gate: Gate,
+        self, key: str, *, interval: float, burst: int, log: SendLog | None, gate: Gate
     ) -> GatedAdmission:
         """As the primary's; while it is down, here on the last records seen."""
         p, local = self._primary, self._local
-        kw: dict[str, Any] = {
-            "interval": interval,
-            "burst": burst,
-            "log": log,
-            "gate": gate,
-        }
-        found: GatedAdmission = await self._either(
-            lambda: p.limiter_admit_gated(key, **kw),
-            lambda: local.limiter_admit_gated(key, **kw),
+        found = await self._either(
+            p.limiter_admit_gated,
+            local.limiter_admit_gated,
+            key,
+            interval=interval,
+            burst=burst,
+            log=log,
+            gate=gate,
         )
         for k, record in zip(gate.keys, found.records, strict=True):
             local.seen(k, record)
@@ -491,32 +268,26 @@ class FailOpenStore:
     async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
         """As the primary's; while it is down, this process's log."""
         p, local = self._primary, self._local
-        wait: float = await self._either(
-            lambda: p.limiter_enter(key, limit=limit, window=window),
-            lambda: local.limiter_enter(key, limit=limit, window=window),
+        return await self._either(
+            p.limiter_enter, local.limiter_enter, key, limit=limit, window=window
         )
-        return wait
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """As the primary's; while it is down, this process's log."""
         p, local = self._primary, self._local
-        wait: float = await self._either(
-            lambda: p.limiter_enter_pending(log),
-            lambda: local.limiter_enter_pending(log),
+        return await self._either(
+            p.limiter_enter_pending, local.limiter_enter_pending, log
         )
-        return wait
 
     async def limiter_done(self, log: SendLog) -> None:
         """As the primary's; while it is down, nothing to settle."""
-        p, local = self._primary, self._local
-        await self._either(lambda: p.limiter_done(log), lambda: local.limiter_done(log))
+        await self._either(self._primary.limiter_done, self._local.limiter_done, log)
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """As the primary's; while it is down, this process's schedule."""
         p, local = self._primary, self._local
         await self._either(
-            lambda: p.limiter_penalize(key, seconds=seconds),
-            lambda: local.limiter_penalize(key, seconds=seconds),
+            p.limiter_penalize, local.limiter_penalize, key, seconds=seconds
         )
 
     # -- the primary's alone: fail closed ---------------------------------------

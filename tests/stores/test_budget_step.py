@@ -5,7 +5,7 @@ from collections import deque
 import pytest
 
 from green_tg_async.stores._base import SLOT_POLL, LookupEntry
-from green_tg_async.stores._fallback import LocalFallback
+from green_tg_async.stores._local import LocalFallback
 from green_tg_async.stores._transitions import budget_step
 
 WINDOWS = ((2, 60.0), (3, 3600.0))

@@ -394,7 +394,7 @@ async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
 async def gated_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    from green_tg_async.stores._fallback import LocalFallback
+    from green_tg_async.stores._local import LocalFallback
 
     if request.param == "fallback":
         yield LocalFallback(1.0)  # what a fail-open store uses while it is down

@@ -17,7 +17,7 @@ from green_tg_async import (
     StoreUnavailableError,
 )
 from green_tg_async.stores import BreakerRecord, FailOpenStore, SqliteStore
-from green_tg_async.stores._fallback import LocalFallback
+from green_tg_async.stores._local import LocalFallback
 from tests.helpers import API_TOKEN, ID_INSTANCE, FakeClock
 
 
