@@ -22,7 +22,7 @@ from ._pauses import local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, StateStore
 from .stores._base import Gate, GatedAdmission, WritesBack
-from .stores._transitions import pace_at
+from .stores._transitions import gate_verdict, pace_at
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
@@ -110,12 +110,9 @@ class CircuitBreaker:
         """Refuse the method while a pause runs; free of side effects."""
         if not self._policy.enabled:
             return
-        method = spec.name
-        for key in self._keys(spec):
-            self._refuse_if_paused_here(key, method)
-            record = await self._read(key)
-            if record is not None:
-                self._refuse_if_open(record, method, self._policy.clock())
+        keys = self._refuse_if_paused_here(spec)
+        records = tuple([await self._read(key) for key in keys])
+        self._verdict(records, self._policy.clock(), spec.name)
 
     def signal(self, spec: MethodSpec) -> asyncio.Future[None]:
         """A future that is done as soon as this process pauses the method.
@@ -125,10 +122,28 @@ class CircuitBreaker:
         """
         return self._local.signal(self._keys(spec))
 
-    def _refuse_if_paused_here(self, key: str, method: str) -> None:
-        record = self._local.get(key, self._policy.clock())
-        if record is not None:
+    def _refuse_if_paused_here(self, spec: MethodSpec) -> tuple[str, ...]:
+        """Refuse at once on a pause this process holds; else the keys to read."""
+        keys = self._keys(spec)
+        now = self._policy.clock()
+        for key in keys:
+            record = self._local.get(key, now)
+            if record is not None:
+                raise self._refusal(record.reason, record.open_until, spec.name)
+        return keys
+
+    def _verdict(
+        self, records: tuple[BreakerRecord | None, ...], now: float, method: str
+    ) -> bool:
+        """Raise the refusal `gate_verdict` gives; else True if this must probe."""
+        refused, probe = gate_verdict(records, now)
+        if refused < 0:
+            return probe
+        record = records[refused]
+        assert record is not None  # only a record refuses
+        if now < record.open_until:
             raise self._refusal(record.reason, record.open_until, method)
+        raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
 
     async def _read(self, key: str) -> BreakerRecord | None:
         """Read `key`, sharing one read between concurrent callers.
@@ -150,18 +165,20 @@ class CircuitBreaker:
         """
         if not self._policy.enabled:
             return _NOT_TRACKED
-        seen: list[str] = []
-        lease = 0.0
-        lease_until = self._policy.clock() + self._policy.probe_lease_seconds
-        method = spec.name
-        for key in self._keys(spec):
-            self._refuse_if_paused_here(key, method)
-            record = await self._store.breaker_get(key)
-            if record is not None:
-                if await self._admit_key(key, record, method, lease_until):
-                    lease = lease_until
-                seen.append(key)
-        return tuple(seen), lease
+        keys = self._refuse_if_paused_here(spec)
+        records = tuple([await self._store.breaker_get(key) for key in keys])
+        now = self._policy.clock()
+        seen = tuple(k for k, r in zip(keys, records, strict=True) if r is not None)
+        if not self._verdict(records, now, spec.name):
+            return seen, 0.0
+        lease_until = now + self._policy.probe_lease_seconds
+        for key, record in zip(keys, records, strict=True):
+            if record is not None and record.open_until:
+                probe = self._store.breaker_probe
+                if not await probe(key, now=now, lease_until=lease_until):
+                    raise self._refusal(_HALF_OPEN_REASON, lease_until, spec.name)
+        logger.warning("instance %s: half-open, probing with %s", self._id, spec.name)
+        return seen, lease_until
 
     def gate(self, spec: MethodSpec) -> Gate | None:
         """The breaker's part of a gated admission, or None when it is off.
@@ -171,10 +188,7 @@ class CircuitBreaker:
         """
         if not self._policy.enabled:
             return None
-        method = spec.name
-        keys = self._keys(spec)
-        for key in keys:
-            self._refuse_if_paused_here(key, method)
+        keys = self._refuse_if_paused_here(spec)
         now = self._policy.clock()
         return Gate(keys, now, now + self._policy.probe_lease_seconds)
 
@@ -183,37 +197,14 @@ class CircuitBreaker:
     ) -> Admission:
         """The admission of a gated booking, or its refusal raised."""
         method = spec.name
-        if found.refused >= 0:
-            record = found.records[found.refused]
-            assert record is not None  # a refusal always comes with its record
-            if gate.now < record.open_until:
-                raise self._refusal(record.reason, record.open_until, method)
-            raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
+        if found.refused >= 0:  # the store applied the same rule
+            self._verdict(found.records, gate.now, method)
         if found.lease:
             logger.warning("instance %s: half-open, probing with %s", self._id, method)
         seen = tuple(
             k for k, r in zip(gate.keys, found.records, strict=True) if r is not None
         )
         return seen, gate.lease_until if found.lease else 0.0
-
-    async def _admit_key(
-        self, key: str, record: BreakerRecord, method: str, lease_until: float
-    ) -> bool:
-        """Refuse or admit on `key`; True when this caller took the probe lease."""
-        now = self._policy.clock()
-        self._refuse_if_open(record, method, now)
-        if record.open_until == 0.0:
-            return False  # closed, only failures counted so far
-        if not await self._store.breaker_probe(key, now=now, lease_until=lease_until):
-            raise self._refusal(_HALF_OPEN_REASON, lease_until, method)
-        logger.warning("instance %s: half-open, probing with %s", self._id, method)
-        return True
-
-    def _refuse_if_open(self, record: BreakerRecord, method: str, now: float) -> None:
-        if now < record.open_until:
-            raise self._refusal(record.reason, record.open_until, method)
-        if record.open_until and now < record.probe_until:
-            raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
 
     def _refusal(self, reason: str, until: float, method: str) -> CircuitOpenError:
         retry_at = datetime.fromtimestamp(until, tz=UTC)

@@ -275,7 +275,7 @@ class SharedLimiterStore(Protocol):
         *,
         interval: float,
         burst: int,
-        log: SendLog | None,
+        log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
         """Read the gate's breaker records, then book a slot unless they refuse.

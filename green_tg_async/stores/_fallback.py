@@ -248,7 +248,7 @@ class FailOpenStore:
         )
 
     async def limiter_admit_gated(
-        self, key: str, *, interval: float, burst: int, log: SendLog | None, gate: Gate
+        self, key: str, *, interval: float, burst: int, log: SendLog, gate: Gate
     ) -> GatedAdmission:
         """As the primary's; while it is down, here on the last records seen."""
         p, local = self._primary, self._local

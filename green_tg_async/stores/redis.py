@@ -32,9 +32,9 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._gate import admit_gated_stepwise
 from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
+from ._transitions import GATE_VERDICT_LUA
 
 try:
     import redis.asyncio as aioredis
@@ -151,41 +151,35 @@ _DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
 # KEYS = limiter key, send log (with a ticket its sent set), the breaker
 # hashes, then (with a ticket) the log's held set; ARGV = step_us,
 # tolerance_us, log limit, log window_us, breaker now, lease_until, then the
-# ticket and sends to settle (optional). Reads the breaker first and
-# books nothing when it refuses (the rule of `_transitions.gate_verdict`).
+# ticket and sends to settle (optional). Reads the breaker first and books
+# nothing when it refuses (`gate_verdict`, whose Lua copy this embeds).
 # Returns {wait_us, refused index or -1, lease taken 0/1, then per breaker
 # key: exists, open_until, reason, failures, probe_until}.
 _ADMIT_GATED: Final = (
     _LUA_PRELUDE
+    + GATE_VERDICT_LUA
     + """
 local bnow = tonumber(ARGV[5])
 local out = {0, -1, 0}
-local refused = -1
-local probe = {}
 local breakers = #KEYS
 if ARGV[7] then
   breakers = #KEYS - 1
   settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
 end
+local records = {}
 for i = 3, breakers do
   local h = redis.call('HGETALL', KEYS[i])
   local r = {}
   for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
-  local open_until = tonumber(r['open_until'] or '0')
-  local probe_until = tonumber(r['probe_until'] or '0')
   table.insert(out, #h > 0 and '1' or '0')
   table.insert(out, r['open_until'] or '0')
   table.insert(out, r['reason'] or '')
   table.insert(out, r['failures'] or '0')
   table.insert(out, r['probe_until'] or '0')
-  if #h > 0 and refused < 0 then
-    if bnow < open_until then
-      refused = i - 3
-    elseif open_until > 0 then
-      if probe_until > bnow then refused = i - 3 else table.insert(probe, KEYS[i]) end
-    end
-  end
+  local open_until = tonumber(r['open_until'] or '0')
+  table.insert(records, {#h > 0, open_until, tonumber(r['probe_until'] or '0')})
 end
+local refused, probe = gate_verdict(records, bnow)
 if refused >= 0 then
   out[2] = refused
   return out
@@ -200,8 +194,12 @@ if wait <= 0 then
   end
 end
 out[1] = wait
-if wait <= 0 and #probe > 0 then
-  for _, key in ipairs(probe) do redis.call('HSET', key, 'probe_until', ARGV[6]) end
+if wait <= 0 and probe then
+  for i, r in ipairs(records) do
+    if r[1] and r[2] > 0 then
+      redis.call('HSET', KEYS[i + 2], 'probe_until', ARGV[6])
+    end
+  end
   out[3] = 1
 end
 return out
@@ -501,14 +499,10 @@ class RedisStore(
         *,
         interval: float,
         burst: int,
-        log: SendLog | None,
+        log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
         """Breaker read, slot booking and send log: one round trip (one script)."""
-        if log is None:
-            return await admit_gated_stepwise(
-                self, key, interval=interval, burst=burst, log=log, gate=gate
-            )
         step = round(interval * 1e6)
         held = self._held_keys(log.key) if log.ticket else [self._k(log.key)]
         keys = [self._k(key), held[0], *map(self._k, gate.keys), *held[1:]]

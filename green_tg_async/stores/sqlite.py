@@ -34,7 +34,7 @@ from ._base import (
     StateStore,
 )
 from ._shared import Change, SharedBreaker
-from ._transitions import gate_verdict, pace_cut, probed
+from ._transitions import admit_gated, pace_cut
 
 __all__ = ["SqliteStore"]
 
@@ -149,7 +149,7 @@ class SqliteStore(
         *,
         interval: float,
         burst: int,
-        log: SendLog | None,
+        log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
         """Breaker read, slot booking and send log in one transaction."""
@@ -447,25 +447,22 @@ def _admit_gated(
     key: str,
     step: int,
     burst: int,
-    log: SendLog | None,
+    log: SendLog,
     gate: Gate,
 ) -> GatedAdmission:
-    if log is not None and log.settle:  # answers that arrived: log them first
+    if log.settle:  # answers that arrived: log them first
         _settle(db, log, _now_us())
         log = log._replace(settle=())
+
+    def book() -> float:
+        wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
+        return wait if wait > 0 else _enter(db, log)
+
     records = tuple(_read(db, k) for k in gate.keys)
-    refused, probe = gate_verdict(records, gate.now)
-    if refused >= 0:
-        return GatedAdmission(0.0, records, refused)  # nothing booked
-    wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
-    if wait == 0 and log is not None:
-        wait = _enter(db, log)
-    if wait > 0 or not probe:
-        return GatedAdmission(wait, records)
-    for k, record in zip(gate.keys, records, strict=True):
-        if record is not None and record.open_until:
-            _write(db, k, probed(record, gate.now, gate.lease_until))
-    return GatedAdmission(0.0, records, lease=True)
+    found, leases = admit_gated(records, gate, book)
+    for k, record in leases.items():
+        _write(db, k, record)
+    return found
 
 
 def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:

@@ -27,7 +27,7 @@ from green_tg_async.stores import (
 )
 from green_tg_async.stores._base import SLOT_POLL, LookupEntry, PaceRecord
 from green_tg_async.stores.redis import RedisStore
-from tests.helpers import T0, FakeClock
+from tests.helpers import T0, FakeClock, spec
 
 KEY = "{1}:breaker"
 # A single Redis server and a Redis Cluster (`redis_url`, `redis_cluster_url`).
@@ -139,14 +139,20 @@ async def test_reset_forgets_everything_and_aclose_keeps_state(
 async def test_losing_the_probe_race_is_refused(any_store: StateStore) -> None:
     store = any_store
     """Two callers read the same expired record; only one wins the lease."""
-    clock = FakeClock(T0 + 10)
-    breaker = CircuitBreaker("1", BreakerPolicy(clock=clock), store)
     await store.breaker_open(KEY, until=T0 + 10, reason="469")
     stale = await store.breaker_get(KEY)
     assert stale is not None
-    assert await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # wins
+
+    class StaleReads(_Without):
+        async def breaker_get(self, key: str) -> BreakerRecord | None:
+            return stale  # both callers read before either took the lease
+
+    clock = FakeClock(T0 + 10)
+    view: Any = StaleReads(store)
+    breaker = CircuitBreaker("1", BreakerPolicy(clock=clock), view)
+    assert (await breaker.admit(spec("checkAccount")))[1] == T0 + 70  # wins
     with pytest.raises(CircuitOpenError) as info:
-        await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # stale view
+        await breaker.admit(spec("checkAccount"))  # its stale view said "probe"
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
 
 
