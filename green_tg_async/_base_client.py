@@ -350,9 +350,7 @@ class BaseClient:
                 return breaker.signal(spec)
 
             acquire = self._limiter.acquire
-            while not (
-                passed := await acquire(spec, wake, gate, until_done=True, pace=pace)
-            ):
+            while not (passed := await acquire(spec, wake, gate, pace=pace)):
                 await breaker.check(spec)
                 gate = breaker.gate(spec) if gate is not None else None
             try:

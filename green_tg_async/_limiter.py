@@ -12,18 +12,17 @@ for different rates share it at the stricter rate, said once at WARNING.
 
 A sliding one-second log then holds back any call that would put more than
 the limit into one second, which is how GREEN-API counts, and it counts what
-the server sees: a call the pipeline sends (`acquire(..., until_done=True)`)
-stays in the log as "now" until `done()` is told its answer arrived, and is
-then logged at that time. The server read the request between its admission
-and its answer, so no one-second window of arrival times at the server holds
-more than the limit, whatever the jitter (a new connection, a late wake-up).
+the server sees: an admitted call stays in the log as "now" until `done()` is
+told its answer arrived, and is then logged at that time. The server read
+the request between its admission and its answer, so no one-second window of
+arrival times at the server holds more than the limit, whatever the jitter
+(a new connection, a late wake-up).
 The cost is one round trip per `limit` calls at saturation: `limit / (1 + rtt)`
 calls per second (0.99x the limit at a 10 ms round trip).
 
 Stores that share the limiter between processes (SQLite, Redis) book slots in
 their own GCRA after the local bucket, since aiolimiter cannot span
-processes; those that can (`GatedLimiterStore`) read the breaker in that same
-round trip.
+processes, and read the breaker in that same round trip.
 """
 
 from __future__ import annotations
@@ -89,8 +88,8 @@ class _Bucket:
         capacity = max(2, burst)
         self.limiter = AsyncLimiter(capacity, capacity / rate)
         self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        # Loop times of recent admissions whose answer arrived (or that were
-        # not sent by the pipeline), oldest first.
+        # Loop times of recent admissions whose answer arrived (or that
+        # ended unsent), oldest first.
         self.admitted: deque[float] = deque()
         self.pending = 0  # admitted, answer not yet arrived: "now" in the log
         self.settled: asyncio.Future[None] | None = None  # done when one settles
@@ -183,7 +182,6 @@ class Limiter:
         self._id = id_instance
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
-        self._gated = self._settling = self._shared
         self._answered = _Answered()
 
     @property
@@ -194,7 +192,7 @@ class Limiter:
     @property
     def gates_in_store(self) -> bool:
         """True when admissions also read the breaker (one store round trip)."""
-        return self._limits.enabled and self._gated is not None
+        return self._limits.enabled and self._shared is not None
 
     def _key(self, method: str) -> str:
         return f"{{{self._id}}}:limiter:{method}"
@@ -209,20 +207,19 @@ class Limiter:
         wake: Wake | None = None,
         gate: Gate | None = None,
         *,
-        until_done: bool = False,
         pace: float = 1.0,
     ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
         Returns False when `wake`'s future finished first (a pause began while
         waiting); a caller that leaves (so, or cancelled) takes no capacity.
-        With a `gate` and a `GatedLimiterStore`, returns what the store's
-        single round trip found when nothing had to wait (or it refused);
-        True means the call waited and the breaker must be read again.
+        With a `gate` and a shared store, returns what the store's single
+        round trip found when nothing had to wait (or it refused); True means
+        the call waited and the breaker must be read again.
 
-        With `until_done`, an admission counts as "now" in the one-second
-        log until `done(spec)` is called (once, when the answer arrived or
-        the attempt ended); the caller must call it after any truthy return.
+        An admission counts as "now" in the one-second log until `done(spec)`
+        is called (once, when the answer arrived or the attempt ended); the
+        caller must call it after any truthy return.
         A contact look-up is also spaced at `pace` times its rate (the pace
         its `LookupGovernor` slot read).
         """
@@ -236,15 +233,14 @@ class Limiter:
         if not await _take(bucket.limiter, wake):
             return False
         limit = bucket.limit
-        if not await _wait_for_window(loop, bucket, limit, wake, until_done):
+        if not await _wait_for_window(loop, bucket, limit, wake):
             return False
         try:
-            passed = await self._after_window(spec, wake, gate, pace, until_done)
+            passed = await self._after_window(spec, wake, gate, pace)
         except BaseException:
-            if until_done:
-                bucket.settle(loop.time(), limit)
+            bucket.settle(loop.time(), limit)
             raise
-        if not passed and until_done:
+        if not passed:
             bucket.settle(loop.time(), limit)
         return passed
 
@@ -254,16 +250,13 @@ class Limiter:
         wake: Wake | None,
         gate: Gate | None,
         pace: float,
-        until_done: bool,
     ) -> bool | GatedAdmission:
         """The look-ups' pace, then the shared store's booking."""
         if pace < 1.0 and not await self._paced(spec, pace, wake):
             return False
         if self._shared is None:
             return True
-        return await self._acquire_shared(
-            self._shared, spec.name, wake, gate, until_done
-        )
+        return await self._acquire_shared(self._shared, spec.name, wake, gate)
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
@@ -281,7 +274,7 @@ class Limiter:
         return wait <= _EPSILON or await _nap(wait, wake)
 
     def done(self, spec: MethodSpec) -> None:
-        """The answer to an `until_done` admission arrived (or it ended unsent)."""
+        """The answer to an admission arrived (or it ended unsent)."""
         if not self._limits.enabled:
             return
         loop, bucket = self._local(spec.name)
@@ -295,23 +288,20 @@ class Limiter:
         method: str,
         wake: Wake | None,
         gate: Gate | None,
-        until_done: bool,
     ) -> bool | GatedAdmission:
         _, bucket = self._local(method)  # its rate: the stricter one asked
         rate, burst = bucket.rate, bucket.burst
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
-        # With a settling store, a call the pipeline sends is held in the
-        # shared log until its answer, as in the local one.
-        settles = until_done and self._settling is not None
+        # A call is held in the shared log until its answer, as in the local.
         log_key = f"{{{self._id}}}:window:{method}"
         log = SendLog(
             log_key,
             bucket.limit,
             WINDOW * margin,
-            uuid.uuid4().hex if settles else "",
-            self._answered.take(log_key) if settles else (),
+            uuid.uuid4().hex,
+            self._answered.take(log_key),
         )
         key, interval = self._key(method), margin / rate
         return await self._book_shared(store, key, interval, burst, log, wake, gate)
@@ -327,8 +317,8 @@ class Limiter:
         gate: Gate | None,
     ) -> bool | GatedAdmission:
         try:
-            if gate is not None and self._gated is not None:
-                found = await self._gated.limiter_admit_gated(
+            if gate is not None:
+                found = await store.limiter_admit_gated(
                     key, interval=interval, burst=burst, log=log, gate=gate
                 )
                 if found.refused >= 0:
@@ -353,19 +343,16 @@ class Limiter:
         return True
 
     async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
-        if log.ticket and self._settling is not None:
-            log = log._replace(settle=self._answered.take(log.key))
-            try:
-                return await self._settling.limiter_enter_pending(log)
-            except BaseException:
-                self._answered.restore(log)
-                raise
-        return await store.limiter_enter(log.key, limit=log.limit, window=log.window)
+        log = log._replace(settle=self._answered.take(log.key))
+        try:
+            return await store.limiter_enter_pending(log)
+        except BaseException:
+            self._answered.restore(log)
+            raise
 
     def _hold(self, log: SendLog) -> None:
         """Remember this call's held send, for `done()` (per task)."""
-        if log.ticket:
-            _HELD.set(log)
+        _HELD.set(log)
 
     def _settle_shared(self) -> None:
         """This call's held send was answered: settle it with the next booking.
@@ -374,10 +361,10 @@ class Limiter:
         if none comes soon, it is settled in a round trip of its own.
         """
         log = _HELD.get()
-        if log is None or self._settling is None:
+        if log is None or self._shared is None:
             return
         _HELD.set(None)
-        self._answered.add(log, self._settling)
+        self._answered.add(log, self._shared)
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
@@ -490,9 +477,8 @@ async def _wait_for_window(
     bucket: _Bucket,
     limit: int,
     wake: Wake | None,
-    until_done: bool,
 ) -> bool:
-    """Wait for room in the one-second log (and the burst=1 gap); take it."""
+    """Wait for room in the one-second log (and the burst=1 slot); hold it."""
     while (wait := _window_wait(loop.time(), bucket, limit)) != 0.0:
         if wait == math.inf:  # every slot is held by a call still in flight
             if bucket.settled is None:
@@ -501,15 +487,8 @@ async def _wait_for_window(
                 return False
         elif not await _nap(wait, wake):
             return False
-    now = loop.time()
-    bucket.admit(now)
-    if until_done:
-        bucket.pending += 1
-        return True
-    admitted = bucket.admitted
-    admitted.append(now)
-    while len(admitted) > limit:
-        admitted.popleft()
+    bucket.admit(loop.time())
+    bucket.pending += 1
     return True
 
 

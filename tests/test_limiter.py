@@ -21,6 +21,7 @@ async def _admit_all(limiter: Limiter, method: str, n: int) -> list[float]:
     async def one() -> None:
         await limiter.acquire(spec(method))
         times.append(loop.time())
+        limiter.done(spec(method))  # answered at once
 
     await asyncio.gather(*(one() for _ in range(n)))
     return times
@@ -138,6 +139,7 @@ def test_a_cancelled_waiter_gives_its_slot_back() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
         await limiter.acquire(spec("getSettings"))  # t=0, next slot at 1
+        limiter.done(spec("getSettings"))
         waiter = asyncio.create_task(limiter.acquire(spec("getSettings")))
         await asyncio.sleep(0.5)
         waiter.cancel()
@@ -152,6 +154,7 @@ def test_a_cancelled_waiter_hands_its_turn_to_the_one_behind() -> None:
     async def main() -> list[float]:
         limiter = Limiter("1", RateLimits())
         await limiter.acquire(spec("getSettings"))
+        limiter.done(spec("getSettings"))
         first = asyncio.create_task(limiter.acquire(spec("getSettings")))  # due at 1
         second = asyncio.create_task(_admit_all(limiter, "getSettings", 1))  # at 2
         await asyncio.sleep(0.5)
@@ -202,6 +205,7 @@ class _BookingStore:
         self.booked: list[tuple[str, float, int]] = []
         self.entered: list[tuple[str, int, float]] = []
         self.penalties: list[tuple[str, float]] = []
+        self.settled: list[str] = []
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
@@ -211,10 +215,6 @@ class _BookingStore:
         wait = self.waits.pop(0)
         return wait if wait else self.enter_waits.pop(0)
 
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        self.entered.append((key, limit, window))
-        return self.enter_waits.pop(0)
-
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self.penalties.append((key, seconds))
 
@@ -222,10 +222,11 @@ class _BookingStore:
         raise AssertionError("no gate is passed in these tests")
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        raise AssertionError("no call here is held until done")
+        self.entered.append((log.key, log.limit, log.window))
+        return self.enter_waits.pop(0)
 
     async def limiter_done(self, log: SendLog) -> None:
-        raise AssertionError("no call here is held until done")
+        self.settled.extend(ticket for ticket, _ in log.settle)
 
 
 def test_a_shared_store_books_slots_and_the_caller_sleeps() -> None:
@@ -321,7 +322,7 @@ class _SettlingStore(_BookingStore):
 
 
 async def _held_call(limiter: Limiter, method: str) -> None:
-    assert await limiter.acquire(spec(method), until_done=True)
+    assert await limiter.acquire(spec(method))
     limiter.done(spec(method))
 
 
@@ -352,7 +353,7 @@ def test_settles_survive_a_failed_booking_and_a_failed_flush(
         await _held_call(limiter, "m")
         store.fail_admit = True
         with pytest.raises(StoreUnavailableError):
-            await limiter.acquire(spec("m"), until_done=True)
+            await limiter.acquire(spec("m"))
         store.fail_admit = False
         store.fail_done = True
         await asyncio.sleep(0.05)  # the flush fails: logged, the store expires it
@@ -400,7 +401,7 @@ def test_burst_1_spaces_concurrent_calls_a_full_interval_apart() -> None:
         times: list[float] = []
 
         async def one() -> None:
-            assert await limiter.acquire(spec("getStateInstance"), until_done=True)
+            assert await limiter.acquire(spec("getStateInstance"))
             times.append(loop.time())
             await asyncio.sleep(next(latencies))
             limiter.done(spec("getStateInstance"))

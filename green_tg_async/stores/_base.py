@@ -249,19 +249,10 @@ class SharedLimiterStore(Protocol):
     ) -> float:
         """Book the next slot; return the seconds to wait before sending.
 
-        With `log`, a slot that starts now is also recorded in that send log
-        (in the same round trip where the store can), and 0 means "recorded,
-        send now". Any other wait means: sleep it, then call `limiter_enter`
-        until it returns 0.
-        """
-        ...
-
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send now, or return the wait if the send log is full.
-
-        The log is full when `limit` sends fall in the last `window` seconds.
-        Slots keep calls evenly spaced; this log catches calls that arrive
-        bunched anyway (a late process, a slow wake-up), across processes.
+        With `log`, a slot that starts now is also held in that send log (as
+        by `limiter_enter_pending`, in the same round trip where the store
+        can), and 0 means "held, send now". Any other wait means: sleep it,
+        then call `limiter_enter_pending` until it returns 0.
         """
         ...
 
@@ -288,7 +279,11 @@ class SharedLimiterStore(Protocol):
         ...
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        """As `limiter_enter`, but a send let through is held under `log.ticket`.
+        """Hold a send now under `log.ticket`, or return the wait if the log is full.
+
+        The log is full when `limit` sends fall in its last `window` seconds.
+        Slots keep calls evenly spaced; this log catches calls that arrive
+        bunched anyway (a late process, a slow wake-up), across processes.
 
         A held send counts as "now" (and held sends count against the limit)
         until it is settled, or for `PENDING_SECONDS` at most. `log.settle`

@@ -265,13 +265,6 @@ class FailOpenStore:
             local.seen(k, record)
         return found
 
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """As the primary's; while it is down, this process's log."""
-        p, local = self._primary, self._local
-        return await self._either(
-            p.limiter_enter, local.limiter_enter, key, limit=limit, window=window
-        )
-
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """As the primary's; while it is down, this process's log."""
         p, local = self._primary, self._local

@@ -152,9 +152,6 @@ class LocalFallback(MemoryStore):
         self._breakers.update(leases)
         return found
 
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        return self._enter(key, limit, window)
-
     def _enter(self, key: str, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())
         now = time.monotonic()
@@ -168,7 +165,7 @@ class LocalFallback(MemoryStore):
     async def limiter_enter_pending(self, log: SendLog) -> float:
         # Held sends are logged at once here: this process's own limiter
         # already holds them until their answer.
-        return await self.limiter_enter(log.key, limit=log.limit, window=log.window)
+        return self._enter(log.key, log.limit, log.window)
 
     async def limiter_done(self, log: SendLog) -> None:
         return None

@@ -81,12 +81,6 @@ local function log_add(key, limit, window)
   redis.call('LTRIM', key, 0, limit - 1)
   redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
 end
-local function enter(key, limit, window)
-  local wait = log_wait(key, limit, window)
-  if wait > 0 then return wait end
-  log_add(key, limit, window)
-  return 0
-end
 -- Held sends (a sorted set of tickets by start) count as now until settled
 -- into the sent log (a sorted set of tickets by when their answer came);
 -- one not settled within 30 s stops counting. ARGV[from..] = ticket, age_us.
@@ -114,45 +108,39 @@ local function enter_held(sent, pend, limit, window, ticket)
 end
 """
 
-# KEYS[1] = limiter key, KEYS[2] = send log (optional; with a ticket its sent
-# set), KEYS[3] = its held set (with a ticket); ARGV = step_us, tolerance_us,
-# then the log's limit and window_us, the ticket, and sends to settle. Returns
-# the wait in µs; 0 with a log means the send was recorded (or held).
+# KEYS[1] = limiter key, then (with a send log) its sent and held sets;
+# ARGV = step_us, tolerance_us, then the log's limit and window_us, the
+# ticket, and sends to settle. Returns the wait in µs; 0 with a log means the
+# send is held.
 _ADMIT: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 2 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
+if #KEYS > 1 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if wait > 0 or #KEYS < 2 then return wait end
-if #KEYS > 2 then
-  return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
-end
-return enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 """
 )
 
-# KEYS[1] = send log (newest first; with a ticket its sent set), KEYS[2] = its
-# held set (with a ticket); ARGV = limit, window_us, ticket, sends to settle.
-# Returns the wait in µs, or 0 after recording (or holding) this send.
+# KEYS[1] = a send log's sent set, KEYS[2] = its held set; ARGV = limit,
+# window_us, ticket, sends to settle. Returns the wait in µs, or 0 after
+# holding this send.
 _ENTER: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 1 then
-  settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
-  return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
-end
-return enter(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
+return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 """
 )
 
 # KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
 _DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
 
-# KEYS = limiter key, send log (with a ticket its sent set), the breaker
-# hashes, then (with a ticket) the log's held set; ARGV = step_us,
-# tolerance_us, log limit, log window_us, breaker now, lease_until, then the
-# ticket and sends to settle (optional). Reads the breaker first and books
-# nothing when it refuses (`gate_verdict`, whose Lua copy this embeds).
+# KEYS = limiter key, the send log's sent set, the breaker hashes, then the
+# log's held set; ARGV = step_us, tolerance_us, log limit, log window_us,
+# breaker now, lease_until, the ticket, then sends to settle. Reads the
+# breaker first and books nothing when it refuses (`gate_verdict`, whose Lua
+# copy this embeds).
 # Returns {wait_us, refused index or -1, lease taken 0/1, then per breaker
 # key: exists, open_until, reason, failures, probe_until}.
 _ADMIT_GATED: Final = (
@@ -161,11 +149,8 @@ _ADMIT_GATED: Final = (
     + """
 local bnow = tonumber(ARGV[5])
 local out = {0, -1, 0}
-local breakers = #KEYS
-if ARGV[7] then
-  breakers = #KEYS - 1
-  settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
-end
+local breakers = #KEYS - 1
+settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
 local records = {}
 for i = 3, breakers do
   local h = redis.call('HGETALL', KEYS[i])
@@ -186,12 +171,8 @@ if refused >= 0 then
 end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if wait <= 0 then
-  if ARGV[7] then
-    local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
-    wait = enter_held(KEYS[2], KEYS[#KEYS], limit, window, ARGV[7])
-  else
-    wait = enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
-  end
+  local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+  wait = enter_held(KEYS[2], KEYS[#KEYS], limit, window, ARGV[7])
 end
 out[1] = wait
 if wait <= 0 and probe then
@@ -484,12 +465,8 @@ class RedisStore(
         keys = [self._k(key)]
         args: list[int | str] = [step, (burst - 1) * step]
         if log is not None:
-            args += [log.limit, round(log.window * 1e6)]
-            if log.ticket:
-                keys += self._held_keys(log.key)
-                args += [log.ticket, *_settles(log)]
-            else:
-                keys.append(self._k(log.key))
+            keys += self._held_keys(log.key)
+            args += [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
         wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
 
@@ -504,8 +481,8 @@ class RedisStore(
     ) -> GatedAdmission:
         """Breaker read, slot booking and send log: one round trip (one script)."""
         step = round(interval * 1e6)
-        held = self._held_keys(log.key) if log.ticket else [self._k(log.key)]
-        keys = [self._k(key), held[0], *map(self._k, gate.keys), *held[1:]]
+        sent, held = self._held_keys(log.key)
+        keys = [self._k(key), sent, *map(self._k, gate.keys), held]
         args: list[int | str] = [
             step,
             (burst - 1) * step,
@@ -513,20 +490,14 @@ class RedisStore(
             round(log.window * 1e6),
             repr(gate.now),
             repr(gate.lease_until),
+            log.ticket,
+            *_settles(log),
         ]
-        if log.ticket:
-            args += [log.ticket, *_settles(log)]
         raw = await self._guard(self._admit_gated(keys=keys, args=args))
         records = tuple(
             _record(raw[3 + 5 * i : 8 + 5 * i]) for i in range(len(gate.keys))
         )
         return GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
-
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send unless the one-second log is full; else return the wait."""
-        args = [limit, round(window * 1e6)]
-        wait_us = await self._guard(self._enter(keys=[self._k(key)], args=args))
-        return int(wait_us) / 1e6
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""

@@ -160,11 +160,6 @@ class SqliteStore(
 
         return await self._run(work, write=True)
 
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send unless the one-second log is full; else return the wait."""
-        log = SendLog(key, limit, window)
-        return await self._run(lambda db: _enter(db, log), write=True)
-
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
         return await self._run(lambda db: _enter(db, log), write=True)
@@ -558,30 +553,25 @@ def _inbox_resume(
 
 
 def _enter(db: sqlite3.Connection, log: SendLog) -> float:
-    """Record a send now (or hold it under `log.ticket`), or return the wait."""
+    """Hold a send now under `log.ticket`, or return the wait."""
     now = _now_us()
     key, span = log.key, round(log.window * 1e6)
     _settle(db, log, now)
     db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
-    free = log.limit
-    if log.ticket:
-        db.execute(
-            "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
-            (key, now - round(PENDING_SECONDS * 1e6)),
-        )
-        (held,) = db.execute(
-            "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
-        ).fetchone()
-        free -= int(held)
-        if free <= 0:
-            return _HELD_POLL
+    db.execute(
+        "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
+        (key, now - round(PENDING_SECONDS * 1e6)),
+    )
+    (held,) = db.execute(
+        "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
+    ).fetchone()
+    free = log.limit - int(held)
+    if free <= 0:
+        return _HELD_POLL
     row = db.execute(_NEWEST, (key, free - 1)).fetchone()
     if row is not None and int(row[0]) + span > now:
         return (int(row[0]) + span - now) / 1e6
-    if log.ticket:
-        db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
-    else:
-        db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
     return 0.0
 
 

@@ -252,31 +252,22 @@ async def test_concurrent_failures_from_two_connections_all_count(
     assert record.failures == 20
 
 
-async def test_send_log_holds_back_the_call_over_the_limit(
+async def test_a_slot_that_starts_now_is_held_in_the_same_call(
     shared_store: SharedLimiterStore,
 ) -> None:
-    key = "{1}:window:m"
-    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
-    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
-    wait = await shared_store.limiter_enter(key, limit=2, window=10.0)
-    assert 9.0 < wait <= 10.0
-    assert await shared_store.limiter_enter("{1}:window:n", limit=2, window=10.0) == 0
-
-
-async def test_a_slot_that_starts_now_is_logged_in_the_same_call(
-    shared_store: SharedLimiterStore,
-) -> None:
-    log = SendLog("{1}:window:c", 1, 10.0)
+    log = SendLog("{1}:window:c", 1, 10.0, "t1")
     first = await shared_store.limiter_admit(
         "{1}:limiter:c", interval=0.001, burst=1, log=log
     )
-    # The log (1 per 10 s) now holds that send: the next free slot must wait.
+    # The log (1 per 10 s) holds that send: the next free slot must wait.
     second = await shared_store.limiter_admit(
-        "{1}:limiter:d", interval=0.001, burst=1, log=log
+        "{1}:limiter:d", interval=0.001, burst=1, log=log._replace(ticket="t2")
     )
     assert first == 0.0
-    assert 9.0 < second <= 10.0
-    assert 9.0 < await shared_store.limiter_enter(log.key, limit=1, window=10.0) <= 10
+    assert second > 0.0
+    await shared_store.limiter_done(log._replace(ticket="", settle=(("t1", 0.0),)))
+    wait = await shared_store.limiter_enter_pending(log._replace(ticket="t3"))
+    assert 9.0 < wait <= 10.0
 
 
 async def test_bot_inbox_keeps_order_refuses_repeats_and_forgets_removed(
