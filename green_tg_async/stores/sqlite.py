@@ -119,7 +119,7 @@ class SqliteStore(
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
-        return await self._read(lambda db: _read(db, key))
+        return await self._run(lambda db: _read(db, key))
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
@@ -183,7 +183,7 @@ class SqliteStore(
 
     async def pace_get(self, key: str) -> PaceRecord | None:
         """Return the look-up pace record, or None at full pace."""
-        return await self._read(lambda db: _pace(db, key))
+        return await self._run(lambda db: _pace(db, key))
 
     async def pace_cut(
         self,
@@ -217,7 +217,7 @@ class SqliteStore(
 
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
-        return await self._read(lambda db: _cached(db, key, time.time()))
+        return await self._run(lambda db: _cached(db, key, time.time()))
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
@@ -236,7 +236,7 @@ class SqliteStore(
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
         """Every item of `queue`, oldest first."""
-        return await self._read(lambda db: _inbox_items(db, queue))
+        return await self._run(lambda db: _inbox_items(db, queue))
 
     async def inbox_remove(self, queue: str, item: str) -> None:
         """Drop `item` and its claim from `queue`."""
@@ -323,17 +323,15 @@ class SqliteStore(
 
         return await self._run(apply, write=True)
 
-    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a read in the worker thread, outside any write transaction.
-
-        Never on the loop: a file locked by another process (a checkpoint,
-        its set-up) waits out the busy timeout there, not in every task.
-        """
-        return await self._run(work)
-
     async def _run(
         self, work: Callable[[sqlite3.Connection], T], *, write: bool = False
     ) -> T:
+        """Run `work` in the worker thread (in a write transaction if `write`).
+
+        Reads too: never on the loop, so a file locked by another process (a
+        checkpoint, its set-up) waits out the busy timeout there, not in
+        every task.
+        """
         return await asyncio.to_thread(self._locked, work, write)
 
     def _locked(self, work: Callable[[sqlite3.Connection], T], write: bool) -> T:

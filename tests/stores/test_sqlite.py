@@ -198,7 +198,7 @@ async def test_a_corrupt_read_fails_closed(tmp_path: Path) -> None:
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     with pytest.raises(StoreUnavailableError, match="malformed"):
-        await store._read(corrupt)
+        await store._run(corrupt)
     await store.aclose()
 
 
