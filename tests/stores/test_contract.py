@@ -18,6 +18,7 @@ from green_tg_async.stores import (
     BotStore,
     BreakerRecord,
     CacheStore,
+    FailOpenStore,
     MemoryStore,
     SendLog,
     SharedLimiterStore,
@@ -37,7 +38,7 @@ REDIS = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite", *REDIS])
+@pytest.fixture(params=["memory", "sqlite", "fail-open", *REDIS])
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StateStore]:
@@ -46,7 +47,7 @@ async def any_store(
     await store.aclose()
 
 
-@pytest.fixture(params=["sqlite", *REDIS])
+@pytest.fixture(params=["sqlite", "fail-open", *REDIS])
 async def shared_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SharedLimiterStore]:
@@ -66,6 +67,8 @@ def _make_store(
         return MemoryStore()
     if kind == "sqlite":
         return SqliteStore(tmp_path / "state.sqlite3")
+    if kind == "fail-open":  # with its primary up, the primary's contract
+        return FailOpenStore(SqliteStore(tmp_path / "state.sqlite3"))
     url = request.getfixturevalue(
         "redis_url" if kind == "redis" else "redis_cluster_url"
     )
