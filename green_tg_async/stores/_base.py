@@ -197,8 +197,8 @@ class CacheStore(Protocol):
 class SendLog(NamedTuple):
     """A send log: at most `limit` sends in any `window` seconds.
 
-    With a `ticket` (a `SettlingLimiterStore`), a send is held as pending
-    ("now", whatever the time) until it is settled: logged at the time its
+    A send is held under its `ticket` as pending ("now", whatever the
+    time) until it is settled: logged at the time its
     answer arrived, so the log counts what the server saw. `settle` carries
     earlier held sends of this log whose answers arrived, as (ticket, seconds
     ago); the store logs them first, in the same round trip.

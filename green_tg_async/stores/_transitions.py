@@ -196,7 +196,7 @@ def lookup_step(
     now: float,
     slack: float = 0.0,
 ) -> float:
-    """`LookupStore.lookup_enter` on local state: `slots` maps ticket to lease end.
+    """`StateStore.lookup_enter` on local state: `slots` maps ticket to lease end.
 
     `logs` are the budget windows' logs (see `budget_step`); `now` is in the
     clock of both. Returns the wait (0: slot taken and look-up recorded).

@@ -618,7 +618,7 @@ def _free_slots(db: sqlite3.Connection, slots: str, tickets: tuple[str, ...]) ->
 def _lookup_enter(
     db: sqlite3.Connection, entry: LookupEntry
 ) -> tuple[float, PaceRecord | None]:
-    """`LookupStore.lookup_enter` inside a write transaction."""
+    """`StateStore.lookup_enter` inside a write transaction."""
     now = time.time()
     _free_slots(db, entry.slots, entry.release)
     db.execute("DELETE FROM lookup_slots WHERE until <= ?", (now,))
