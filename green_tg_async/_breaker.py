@@ -20,7 +20,7 @@ from ._logging import logger
 from ._methods import MethodSpec
 from ._pauses import local_pauses
 from ._singleflight import SingleFlight
-from .stores import BreakerRecord, MemoryStore, StateStore
+from .stores import BreakerRecord, MemoryStore, PaceRecord, StateStore
 from .stores._base import Gate, GatedAdmission, WritesBack
 from .stores._transitions import gate_verdict, pace_at
 
@@ -89,6 +89,8 @@ class CircuitBreaker:
         self._tasks: set[asyncio.Task[None]] = set()
         self.observers: list[Observer] = []
         """Called as (state, method, until, reason) when it opens or closes."""
+        self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
+        """Told the look-up pace this breaker cut or reset (`LookupGovernor`)."""
 
     def _notify(
         self, state: str, method: str, until: float | None, reason: str | None
@@ -293,6 +295,7 @@ class CircuitBreaker:
         except StoreUnavailableError as exc:
             logger.error("instance %s: look-up pace not cut: %s", self._id, exc)
             return
+        self.on_pace(record)
         logger.warning(
             "instance %s: contact look-ups resume at %.0f %% of their rate",
             self._id,
@@ -424,6 +427,7 @@ class CircuitBreaker:
             self._local.clear(key)
             await self._store.breaker_reset(key)
         await self._store.pace_reset(self._pace_key)
+        self.on_pace(None)
         logger.warning("instance %s: breaker reset by hand", self._id)
         self._notify("closed", "", None, "reset by hand")
 

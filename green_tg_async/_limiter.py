@@ -43,7 +43,7 @@ from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import Gate, GatedAdmission
+from .stores._base import SLOT_POLL, Gate, GatedAdmission, PaceRecord
 
 __all__ = ["Limiter", "Wake"]
 
@@ -182,6 +182,8 @@ class Limiter:
         self._id = id_instance
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
+        self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
+        """Told the look-up pace each gated look-up read (see `LookupGovernor`)."""
         self._answered = _Answered()
 
     @property
@@ -318,11 +320,11 @@ class Limiter:
     ) -> bool | GatedAdmission:
         try:
             if gate is not None:
-                found = await store.limiter_admit_gated(
-                    key, interval=interval, burst=burst, log=log, gate=gate
+                found = await self._admit_gated(
+                    store, key, interval, burst, log, gate, wake
                 )
-                if found.refused >= 0:
-                    return found  # refused: nothing was booked
+                if found is None or found.refused >= 0:
+                    return found or False  # refused or woken: nothing booked
                 if found.wait <= _EPSILON:
                     self._hold(log)
                     return found  # one round trip: the breaker was read with it
@@ -341,6 +343,35 @@ class Limiter:
             wait = await self._enter(store, log)
         self._hold(log)
         return True
+
+    async def _admit_gated(
+        self,
+        store: SharedLimiterStore,
+        key: str,
+        interval: float,
+        burst: int,
+        log: SendLog,
+        gate: Gate,
+        wake: Wake | None,
+    ) -> GatedAdmission | None:
+        """The gated booking; a look-up waits here for its slot and budget.
+
+        None when `wake` fired while waiting (nothing was booked).
+        """
+        while True:
+            found = await store.limiter_admit_gated(
+                key, interval=interval, burst=burst, log=log, gate=gate
+            )
+            log = log._replace(settle=())  # settled by that step
+            if gate.lookup is not None:
+                self.on_pace(found.pace)
+            wait = found.lookup_wait
+            if found.refused >= 0 or wait <= 0:
+                return found
+            if wait > SLOT_POLL:
+                logger.info("look-up budget full; waiting %.0f s", wait)
+            if not await _nap(wait, wake):
+                return None
 
     async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
         log = log._replace(settle=self._answered.take(log.key))

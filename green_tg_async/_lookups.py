@@ -20,17 +20,17 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ._config import BreakerPolicy, RateLimits
 from ._exceptions import StoreUnavailableError
 from ._limiter import Wake, _nap, _of_loop
 from ._logging import logger
 from ._methods import MethodSpec
-from .stores._base import SLOT_POLL, LookupEntry, StateStore
+from .stores._base import SLOT_POLL, LookupEntry, PaceRecord, StateStore
 from .stores._transitions import pace_at
 
-__all__ = ["LookupGovernor"]
+__all__ = ["LookupGovernor", "Turn"]
 
 SLOT_LEASE: Final = 120.0
 """Seconds a look-up holds its slot at most (longer than any one attempt)."""
@@ -51,6 +51,20 @@ class _Local:
         self.waiting = 0  # callers queued at `slots`
         self.ended: list[str] = []  # tickets to free with the next store step
         self.timer: asyncio.TimerHandle | None = None  # frees them if none comes
+        self.pace: PaceRecord | None = None  # as the last look-up read it
+
+
+class Turn(NamedTuple):
+    """A look-up's turn: its pace, and its entry when the limiter takes it."""
+
+    pace: float
+    """Fraction of the look-up rate to space it at (1.0 for other methods)."""
+    entry: LookupEntry | None = None
+    """The slot and budget to take in the gated admission's store step; None
+    when the governor took them already (or this is not a look-up)."""
+
+
+_NOT_A_LOOKUP: Final = Turn(1.0)
 
 
 class LookupGovernor:
@@ -86,15 +100,23 @@ class LookupGovernor:
 
     @asynccontextmanager
     async def slot(
-        self, spec: MethodSpec, wake: Wake, check: Callable[[], Awaitable[None]]
-    ) -> AsyncIterator[float]:
-        """Hold a look-up slot for one attempt; yields the look-up pace.
+        self,
+        spec: MethodSpec,
+        wake: Wake,
+        check: Callable[[], Awaitable[None]],
+        *,
+        gated: bool,
+    ) -> AsyncIterator[Turn]:
+        """Hold a look-up slot for one attempt; yields its `Turn`.
 
-        Other methods hold nothing (and get 1.0). While waiting, a pause that
-        begins wakes the caller, and `check()` raises its refusal.
+        With `gated`, the store slot and budget are left to the limiter's
+        gated admission (`Turn.entry`; one store step for all of it), at the
+        pace the previous look-up read. Other methods hold nothing. While
+        waiting, a pause that begins wakes the caller, and `check()` raises
+        its refusal.
         """
         if not spec.contact_lookup or not self._limits.enabled:
-            yield 1.0
+            yield _NOT_A_LOOKUP
             return
         local = self._local()
         local.waiting += 1
@@ -106,47 +128,60 @@ class LookupGovernor:
                 self._free(local)  # the caller they were kept for left
             raise
         local.waiting -= 1
-        ticket = uuid.uuid4().hex
+        entry = self._entry(local, uuid.uuid4().hex)
         try:
-            yield await self._enter(local, ticket, wake, check)
+            if gated:
+                yield Turn(self._pace_at(local.pace), entry)
+            else:
+                yield Turn(await self._enter(local, entry, wake, check))
+        except BaseException:
+            local.ended.extend(entry.release)  # maybe not freed: again
+            raise
         finally:
-            local.ended.append(ticket)  # freed even if never taken: harmless
+            local.ended.append(entry.ticket)  # freed even if never taken
             if not local.waiting:
                 self._free_soon(local)
             local.slots.release()
 
+    def _entry(self, local: _Local, ticket: str) -> LookupEntry:
+        """This look-up's entry; it frees the slots of those that ended."""
+        budget = self._limits.lookup_budget
+        release = tuple(local.ended)
+        local.ended.clear()
+        return LookupEntry(
+            self._slots,
+            ticket,
+            self._cap(),
+            SLOT_LEASE,
+            self._budget,
+            budget.windows if budget is not None else (),
+            self._pace,
+            release,
+        )
+
     async def _enter(
         self,
         local: _Local,
-        ticket: str,
+        entry: LookupEntry,
         wake: Wake,
         check: Callable[[], Awaitable[None]],
     ) -> float:
         """Take the store slot and the budget; return the pace read with them."""
-        budget = self._limits.lookup_budget
         while True:
-            entry = LookupEntry(
-                self._slots,
-                ticket,
-                self._cap(),
-                SLOT_LEASE,
-                self._budget,
-                budget.windows if budget is not None else (),
-                self._pace,
-                tuple(local.ended),
-            )
-            local.ended.clear()
-            try:
-                wait, record = await self._store.lookup_enter(entry)
-            except BaseException:
-                local.ended.extend(entry.release)
-                raise
+            wait, local.pace = await self._store.lookup_enter(entry)
             if wait <= _EPSILON:
-                break
+                return self._pace_at(local.pace)
+            entry = entry._replace(release=())  # freed by that step
             if wait > SLOT_POLL:
                 logger.info("look-up budget full; waiting %.0f s", wait)
             if not await _nap(wait, wake):
                 await check()  # a pause began: refused, unless it was reset
+
+    def seen_pace(self, record: PaceRecord | None) -> None:
+        """A gated admission read the look-up pace: the next look-up's."""
+        self._local().pace = record
+
+    def _pace_at(self, record: PaceRecord | None) -> float:
         adaptive = self._policy.adaptive_pace
         if adaptive is None or not self._policy.enabled:
             return 1.0

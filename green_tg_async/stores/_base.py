@@ -220,6 +220,8 @@ class Gate(NamedTuple):
     """The breaker's clock (epoch seconds)."""
     lease_until: float
     """Where a half-open probe lease taken by this call would end."""
+    lookup: LookupEntry | None = None
+    """For a contact look-up: its slot and budget, taken in the same step."""
 
 
 class GatedAdmission(NamedTuple):
@@ -233,6 +235,11 @@ class GatedAdmission(NamedTuple):
     """Index of the record that refuses the call (nothing booked), or -1."""
     lease: bool = False
     """True when this call took the half-open probe lease (only with wait 0)."""
+    lookup_wait: float = 0.0
+    """Above 0: the look-up's slot or budget is not free, nothing was booked;
+    ask again after this many seconds (as `lookup_enter`'s wait)."""
+    pace: PaceRecord | None = None
+    """With a look-up: its pace record, as read."""
 
 
 @runtime_checkable

@@ -146,11 +146,17 @@ class LocalFallback(MemoryStore):
         gate: Gate,
     ) -> GatedAdmission:
         records = tuple(self._breakers.get(k) for k in gate.keys)
+        entry = gate.lookup
         found, leases = admit_gated(
-            records, gate, lambda: self._book(key, interval, burst, log)
+            records,
+            gate,
+            lambda: self._book(key, interval, burst, log),
+            (lambda: 0.0) if entry is None else (lambda: self._lookup(entry)),
         )
         self._breakers.update(leases)
-        return found
+        if entry is None:
+            return found
+        return found._replace(pace=self._paces.get(entry.pace))
 
     def _enter(self, key: str, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())

@@ -127,15 +127,20 @@ def admit_gated(
     records: tuple[BreakerRecord | None, ...],
     gate: Gate,
     book: Callable[[], float],
+    lookup: Callable[[], float] = lambda: 0.0,
 ) -> tuple[GatedAdmission, dict[str, BreakerRecord]]:
     """A gated admission on records read, booking with `book()` if let through.
 
-    Returns what it found, and the probe leases to write (an expired pause's
-    record with this caller's lease) when the call goes now as the probe.
+    A look-up first takes its slot and budget with `lookup()` (its wait: not
+    0 books nothing). Returns what it found, and the probe leases to write
+    (an expired pause's record with this caller's lease) when the call goes
+    now as the probe.
     """
     refused, probe = gate_verdict(records, gate.now)
     if refused >= 0:
         return GatedAdmission(0.0, records, refused), {}  # nothing booked
+    if (waits := lookup()) > 0:
+        return GatedAdmission(0.0, records, lookup_wait=waits), {}
     wait = book()
     if wait > 0 or not probe:
         return GatedAdmission(wait, records), {}

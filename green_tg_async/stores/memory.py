@@ -254,14 +254,16 @@ class MemoryStore(StateStore, BotStore):
 
         Kept in the event loop's clock: this store serves one process.
         """
+        return self._lookup(entry), self._paces.get(entry.pace)
+
+    def _lookup(self, entry: LookupEntry) -> float:
         slots = self._slots.setdefault(entry.slots, {})
         logs = [
             self._budgets.setdefault((entry.budget, s), deque())
             for _, s in entry.windows
         ]
         now = asyncio.get_running_loop().time()
-        wait = lookup_step(slots, logs, entry, now, slack=_EPSILON)
-        return wait, self._paces.get(entry.pace)
+        return lookup_step(slots, logs, entry, now, slack=_EPSILON)
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
         """Free the slots these tickets hold."""

@@ -136,23 +136,82 @@ return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3
 # KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
 _DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
 
-# KEYS = limiter key, the send log's sent set, the breaker hashes, then the
-# log's held set; ARGV = step_us, tolerance_us, log limit, log window_us,
-# breaker now, lease_until, the ticket, then sends to settle. Reads the
-# breaker first and books nothing when it refuses (`gate_verdict`, whose Lua
-# copy this embeds).
-# Returns {wait_us, refused index or -1, lease taken 0/1, then per breaker
-# key: exists, open_until, reason, failures, probe_until}.
+# KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
+_PENALIZE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > tat then
+  redis.call('SET', KEYS[1], string.format('%.0f', until_),
+             'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
+end
+return 0
+"""
+
+# A look-up's slot, budget and pace read (the rule of
+# `_transitions.lookup_step`). KEYS[k] = in-flight slots (sorted set: ticket
+# by lease end, µs), KEYS[k + 1] = pace hash, then one send log per budget
+# window; ARGV[a..] = ticket, cap, lease_us, n windows, per window its limit
+# and window_us, n tickets to free first, those tickets. Returns wait_us (-1:
+# every slot held), pace factor, pace since; with wait 0 the slot is taken
+# and the look-up logged.
+_LOOKUP_LUA: Final = """
+local function lookup_take(k, a)
+  local n = tonumber(ARGV[a + 3])
+  local r = a + 4 + 2 * n
+  for i = r + 1, r + tonumber(ARGV[r]) do redis.call('ZREM', KEYS[k], ARGV[i]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
+  local pace = redis.call('HMGET', KEYS[k + 1], 'factor', 'since')
+  local f, s = pace[1] or '', pace[2] or ''
+  if redis.call('ZCARD', KEYS[k]) >= tonumber(ARGV[a + 1]) then return -1, f, s end
+  local wait = 0
+  for i = 1, n do
+    local w = log_wait(KEYS[k + 1 + i], tonumber(ARGV[a + 2 + 2 * i]),
+                       tonumber(ARGV[a + 3 + 2 * i]))
+    if w > wait then wait = w end
+  end
+  if wait > 0 then return wait, f, s end
+  for i = 1, n do
+    log_add(KEYS[k + 1 + i], tonumber(ARGV[a + 2 + 2 * i]),
+            tonumber(ARGV[a + 3 + 2 * i]))
+  end
+  local lease = tonumber(ARGV[a + 2])
+  redis.call('ZADD', KEYS[k], string.format('%.0f', now + lease), ARGV[a])
+  redis.call('PEXPIRE', KEYS[k], math.floor(lease / 1000) + 1000)
+  return 0, f, s
+end
+"""
+
+_LOOKUP_ENTER: Final = (
+    _LUA_PRELUDE
+    + _LOOKUP_LUA
+    + """
+local wait, f, s = lookup_take(1, 1)
+return {wait, f, s}
+"""
+)
+
+# KEYS = limiter key, the send log's sent and held sets, the breaker hashes,
+# then (a look-up) its keys for `lookup_take`; ARGV = step_us, tolerance_us,
+# log limit, log window_us, breaker now, lease_until, the ticket, the number
+# of breaker keys, the number of look-up arguments, those arguments, then
+# sends to settle. Reads the breaker first and books nothing when it refuses
+# (`gate_verdict`, whose Lua copy this embeds), nor when the look-up's slot
+# or budget is not free. Returns {wait_us, refused index or -1, lease taken
+# 0/1, look-up wait_us, pace factor, pace since, then per breaker key:
+# exists, open_until, reason, failures, probe_until}.
 _ADMIT_GATED: Final = (
     _LUA_PRELUDE
     + GATE_VERDICT_LUA
+    + _LOOKUP_LUA
     + """
 local bnow = tonumber(ARGV[5])
-local out = {0, -1, 0}
-local breakers = #KEYS - 1
-settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
+local breakers, looks = tonumber(ARGV[8]), tonumber(ARGV[9])
+local out = {0, -1, 0, 0, '', ''}
+settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 10 + looks)
 local records = {}
-for i = 3, breakers do
+for i = 4, 3 + breakers do
   local h = redis.call('HGETALL', KEYS[i])
   local r = {}
   for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
@@ -169,64 +228,23 @@ if refused >= 0 then
   out[2] = refused
   return out
 end
+if looks > 0 then
+  out[4], out[5], out[6] = lookup_take(4 + breakers, 10)
+  if out[4] ~= 0 then return out end
+end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if wait <= 0 then
-  local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
-  wait = enter_held(KEYS[2], KEYS[#KEYS], limit, window, ARGV[7])
+  wait = enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[7])
 end
 out[1] = wait
 if wait <= 0 and probe then
   for i, r in ipairs(records) do
     if r[1] and r[2] > 0 then
-      redis.call('HSET', KEYS[i + 2], 'probe_until', ARGV[6])
+      redis.call('HSET', KEYS[i + 3], 'probe_until', ARGV[6])
     end
   end
   out[3] = 1
 end
-return out
-"""
-)
-
-# KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
-_PENALIZE: Final = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local until_ = now + tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ > tat then
-  redis.call('SET', KEYS[1], string.format('%.0f', until_),
-             'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
-end
-return 0
-"""
-
-# KEYS = in-flight slots (sorted set: ticket by lease end, µs), pace hash,
-# then one send log per budget window; ARGV = ticket, cap, lease_us, then per
-# window its limit and window_us, then tickets to free first. The rule of
-# `_transitions.lookup_step`: returns {wait_us (-1: every slot held), pace
-# factor, pace since}; with wait 0 the slot is taken and the look-up logged.
-_LOOKUP_ENTER: Final = (
-    _LUA_PRELUDE
-    + """
-local windows = #KEYS - 2
-for i = 4 + 2 * windows, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local pace = redis.call('HMGET', KEYS[2], 'factor', 'since')
-local out = {-1, pace[1] or '', pace[2] or ''}
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return out end
-local wait = 0
-for i = 1, windows do
-  local w = log_wait(KEYS[2 + i], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i]))
-  if w > wait then wait = w end
-end
-out[1] = wait
-if wait > 0 then return out end
-for i = 1, windows do
-  log_add(KEYS[2 + i], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i]))
-end
-local lease = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], string.format('%.0f', now + lease), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], math.floor(lease / 1000) + 1000)
 return out
 """
 )
@@ -479,10 +497,12 @@ class RedisStore(
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        """Breaker read, slot booking and send log: one round trip (one script)."""
+        """Breaker read, a look-up's slot, booking, send log: one script."""
         step = round(interval * 1e6)
-        sent, held = self._held_keys(log.key)
-        keys = [self._k(key), sent, *map(self._k, gate.keys), held]
+        look_keys, look_args = (
+            ([], []) if gate.lookup is None else (self._lookup_args(gate.lookup))
+        )
+        keys = [self._k(key), *self._held_keys(log.key), *map(self._k, gate.keys)]
         args: list[int | str] = [
             step,
             (burst - 1) * step,
@@ -491,13 +511,20 @@ class RedisStore(
             repr(gate.now),
             repr(gate.lease_until),
             log.ticket,
+            len(gate.keys),
+            len(look_args),
+            *look_args,
             *_settles(log),
         ]
-        raw = await self._guard(self._admit_gated(keys=keys, args=args))
+        raw = await self._guard(self._admit_gated(keys=keys + look_keys, args=args))
         records = tuple(
-            _record(raw[3 + 5 * i : 8 + 5 * i]) for i in range(len(gate.keys))
+            _record(raw[6 + 5 * i : 11 + 5 * i]) for i in range(len(gate.keys))
         )
-        return GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
+        found = GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
+        if gate.lookup is None:
+            return found
+        wait = _lookup_wait(raw[3])
+        return found._replace(lookup_wait=wait, pace=_pace(raw[4], raw[5]))
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
@@ -522,17 +549,20 @@ class RedisStore(
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         """Take a slot and record the look-up in the budget: one script."""
+        keys, args = self._lookup_args(entry)
+        raw = await self._guard(self._lookup_enter(keys=keys, args=args))
+        return _lookup_wait(raw[0]), _pace(raw[1], raw[2])
+
+    def _lookup_args(self, entry: LookupEntry) -> tuple[list[str], list[int | str]]:
+        """`lookup_take`'s keys and arguments for `entry`."""
         spans = [round(seconds * 1e6) for _, seconds in entry.windows]
         keys = [self._k(entry.slots), self._k(entry.pace)]
         keys += [self._k(f"{entry.budget}:{span}") for span in spans]
         args: list[int | str] = [entry.ticket, entry.cap, round(entry.lease * 1e6)]
+        args.append(len(spans))
         for (limit, _), span in zip(entry.windows, spans, strict=True):
             args += [limit, span]
-        args += entry.release
-        raw = await self._guard(self._lookup_enter(keys=keys, args=args))
-        wait = SLOT_POLL if int(raw[0]) < 0 else int(raw[0]) / 1e6
-        factor, since = _text(raw[1]), _text(raw[2])
-        return wait, PaceRecord(float(factor), float(since)) if factor else None
+        return keys, [*args, len(entry.release), *entry.release]
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
         """Free the slots these tickets hold."""
@@ -735,6 +765,18 @@ class RedisStore(
             if int(reply[0]) == 1:
                 return record
             held = reply[1:]
+
+
+def _lookup_wait(raw: Any) -> float:
+    """`lookup_take`'s wait in seconds (-1 µs: every slot is held)."""
+    wait_us = int(raw)
+    return SLOT_POLL if wait_us < 0 else wait_us / 1e6
+
+
+def _pace(factor: Any, since: Any) -> PaceRecord | None:
+    """A pace record from `lookup_take`'s answer; None when none is kept."""
+    text = _text(factor)
+    return PaceRecord(float(text), float(_text(since))) if text else None
 
 
 def _settles(log: SendLog) -> list[int | str]:

@@ -452,7 +452,14 @@ def _admit_gated(
         return wait if wait > 0 else _enter(db, log)
 
     records = tuple(_read(db, k) for k in gate.keys)
-    found, leases = admit_gated(records, gate, book)
+    entry = gate.lookup
+    if entry is None:
+        found, leases = admit_gated(records, gate, book)
+    else:
+        found, leases = admit_gated(
+            records, gate, book, lambda: _lookup_enter(db, entry)[0]
+        )
+        found = found._replace(pace=_pace(db, entry.pace))
     for k, record in leases.items():
         _write(db, k, record)
     return found

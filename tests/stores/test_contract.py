@@ -439,6 +439,41 @@ async def test_gated_admission_reads_the_breaker_and_books_only_when_let_through
     assert not waited.lease
 
 
+async def test_gated_admission_takes_a_look_ups_slot_budget_and_pace_with_it(
+    gated_store: Any,
+) -> None:
+    """Issue 30: a look-up's whole admission is one store step."""
+    from green_tg_async.stores._base import Gate
+
+    store = gated_store
+    now = time.time()
+    slots = "{1}:lookups:in_flight"
+    entry = LookupEntry(slots, "a", 1, 60.0, "{1}:budget", ((2, 60.0),), PACE)
+
+    async def admit(entry: LookupEntry) -> Any:
+        gate = Gate(("{1}:breaker",), now, now + 30, entry)
+        log = SendLog("{1}:window:c", 10, 1.0, entry.ticket)
+        return await store.limiter_admit_gated(
+            "{1}:limiter:c", interval=1e-6, burst=1, log=log, gate=gate
+        )
+
+    first = await admit(entry)
+    assert (first.wait, first.refused, first.lookup_wait, first.pace) == (
+        0.0,
+        -1,
+        0.0,
+        None,
+    )
+    held = await admit(entry._replace(ticket="b"))
+    assert held.lookup_wait == SLOT_POLL  # nothing booked: ask again soon
+    cut = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    second = await admit(entry._replace(ticket="c", release=("a",)))
+    assert (second.wait, second.lookup_wait, second.pace) == (0.0, 0.0, cut)
+    # The budget (2 a minute) is full: a wait of about a minute, nothing taken.
+    full = await admit(entry._replace(ticket="d", release=("c",)))
+    assert 55.0 < full.lookup_wait <= 60.0
+
+
 async def test_gated_admission_takes_the_probe_lease_of_an_expired_pause_once(
     gated_store: Any,
 ) -> None:
