@@ -68,8 +68,11 @@ class LocalFallback(MemoryStore):
         while self._pending:
             key, record = next(iter(self._pending.items()))
             await store.breaker_open(key, until=record.open_until, reason=record.reason)
-            del self._pending[key]
-            self.written += 1
+            # A concurrent recovery may have written it, or a longer pause
+            # replaced it meanwhile (that one is still to write).
+            if self._pending.get(key) is record:
+                del self._pending[key]
+                self.written += 1
 
     @property
     def pending(self) -> bool:

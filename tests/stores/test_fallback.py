@@ -163,3 +163,17 @@ async def test_issue20_aclose_drains_the_write_back(tmp_path: Path) -> None:
     assert record is not None
     assert record.open_until > time.time() + 7000
     await store.aclose()
+
+
+async def test_two_recoveries_at_once_write_a_pause_back_once(tmp_path: Path) -> None:
+    """The breaker's write-back and a call can both find the store back."""
+    primary = _Primary(tmp_path / "s")
+    fallback = LocalFallback(0.5)
+    await fallback.breaker_open("k", until=2e9, reason="469")
+    await asyncio.gather(fallback.recover(primary), fallback.recover(primary))
+    assert not fallback.pending
+    assert fallback.written == 1
+    record = await primary.breaker_get("k")
+    assert record is not None
+    assert record.open_until == 2e9
+    await primary.aclose()
