@@ -35,7 +35,8 @@ from ._retry import build_retrying, should_retry
 from ._transport import Transport
 from .hooks import Hooks, Trace
 from .stores import CacheStore, StateStore, default_store
-from .stores._base import Gate, require
+from .stores._base import Gate
+from .stores._require import require
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
 

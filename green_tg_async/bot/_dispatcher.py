@@ -48,7 +48,7 @@ from green_tg_async.models.notifications import (
     parse_notification,
 )
 from green_tg_async.stores import BotStore
-from green_tg_async.stores._base import require
+from green_tg_async.stores._require import require
 from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
 from . import _backoff, _keys as keys

@@ -27,9 +27,9 @@ from ._base import (
     SendLog,
     SharedLimiterStore,
     StateStore,
-    require,
 )
 from ._local import LocalFallback
+from ._require import require
 
 __all__ = ["FailOpenStore"]
 
