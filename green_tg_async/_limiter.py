@@ -363,7 +363,7 @@ class Limiter:
                 key, interval=interval, burst=burst, log=log, gate=gate
             )
             log = log._replace(settle=())  # settled by that step
-            if gate.lookup is not None:
+            if gate.lookup is not None and found.refused < 0:  # the pace was read
                 self.on_pace(found.pace)
             wait = found.lookup_wait
             if found.refused >= 0 or wait <= 0:

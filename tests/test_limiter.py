@@ -412,3 +412,27 @@ def test_burst_1_spaces_concurrent_calls_a_full_interval_apart() -> None:
     times = run_in_fake_time(main())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.2 - 1e-5
+
+
+def test_a_refused_gated_look_up_keeps_the_pace_it_knew() -> None:
+    """A refusal reads no pace: the governor must not hear None from it."""
+    from green_tg_async.stores import BreakerRecord, LookupEntry
+    from green_tg_async.stores._base import Gate, GatedAdmission
+
+    class Refusing(_BookingStore):
+        async def limiter_admit_gated(self, key: str, **_: Any) -> Any:
+            return GatedAdmission(0.0, (BreakerRecord(open_until=2e9),), refused=0)
+
+    heard: list[object] = []
+    limiter = Limiter("7", RateLimits(), Refusing([], []))
+    limiter.on_pace = heard.append
+    entry = LookupEntry("s", "t", 1, 60.0, "b", (), "p")
+    gate = Gate(("{7}:breaker",), 0.0, 60.0, entry)
+
+    async def main() -> Any:
+        return await limiter.acquire(spec("checkAccount"), gate=gate)
+
+    found = run_in_fake_time(main())
+    assert isinstance(found, GatedAdmission)
+    assert found.refused == 0
+    assert heard == []
