@@ -18,7 +18,7 @@ from ._exceptions import (
 )
 from ._logging import logger
 from ._methods import MethodSpec
-from ._pauses import local_pauses
+from ._process import HeldPause, local_pauses
 from ._singleflight import SingleFlight
 from .stores import BreakerRecord, MemoryStore, PaceRecord, StateStore
 from .stores._base import Gate, GatedAdmission, WritesBack
@@ -442,7 +442,7 @@ class CircuitBreaker:
 
 
 def _later(
-    stored: BreakerRecord | None, local: BreakerRecord | None
+    stored: BreakerRecord | None, local: HeldPause | None
 ) -> BreakerRecord | None:
     """The store's record, unless this process holds a longer pause."""
     if local is None or (stored is not None and stored.open_until >= local.open_until):

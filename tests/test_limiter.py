@@ -282,7 +282,7 @@ def test_waits_that_time_out_leave_nothing_on_the_shared_pause_future() -> None:
 
 
 async def test_a_signal_over_two_keys_is_shared_not_rebuilt_per_waiter() -> None:
-    from green_tg_async._pauses import LocalPauses
+    from green_tg_async._process import LocalPauses
 
     pauses = LocalPauses()
     first = pauses.signal(("a", "b"))
