@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from green_tg_async import AsyncGreenTelegram, RateLimits  # noqa: E402
+from green_tg_async import AsyncGreenTelegram, LookupBudget, RateLimits  # noqa: E402
 from green_tg_async.stores import MemoryStore, RedisStore, SqliteStore  # noqa: E402
 from green_tg_async.testing import FakeGreenAPI  # noqa: E402
 from tests.loopback import LoopbackServer  # noqa: E402
@@ -34,13 +34,19 @@ WORKER = str(ROOT / "tests" / "stores" / "worker.py")
 
 
 def _client(store: Any, http: httpx.AsyncClient) -> AsyncGreenTelegram:
-    # A rate high enough that the limiter books every call but never waits.
-    limits = RateLimits(per_method={"sendMessage": 1e6})
+    # Rates (and a look-up budget) high enough that the limiter books every
+    # call but never waits.
+    limits = RateLimits(
+        per_method={"sendMessage": 1e6, "checkAccount": 1e6},
+        lookup_budget=LookupBudget(per_day=10**9),
+    )
     return AsyncGreenTelegram(ID, TOKEN, http_client=http, store=store, limits=limits)
 
 
-async def per_call(store: Any, calls: int) -> tuple[float, float | None]:
-    """Median µs per admitted call (a send), and Redis round trips per call.
+async def per_call(
+    store: Any, calls: int, lookups: bool = False
+) -> tuple[float, float | None]:
+    """Median µs per admitted call (a send, or a look-up), and Redis round trips.
 
     Round trips are the request packets redis-py writes (a pipeline or a Lua
     script is one, however many commands it runs).
@@ -57,14 +63,21 @@ async def per_call(store: Any, calls: int) -> tuple[float, float | None]:
     fake = FakeGreenAPI(id_instance=ID, api_token=TOKEN, rate_limits=False)
     async with httpx.AsyncClient(transport=fake.transport) as http:
         tg = _client(store, http)
+
+        async def call() -> None:
+            if lookups:  # force: past the answer cache, so each one is sent
+                await tg.service.check_account(79001234567, force=True)
+            else:
+                await tg.sending.send_message(1, "hello")
+
         for _ in range(50):  # warm-up: connections, script loading
-            await tg.sending.send_message(1, "warm-up")
+            await call()
         AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
         samples = []
         try:
             for _ in range(calls):
                 started = time.perf_counter()
-                await tg.sending.send_message(1, "hello")
+                await call()
                 samples.append((time.perf_counter() - started) * 1e6)
         finally:
             AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
@@ -116,15 +129,20 @@ async def processes(kind: str, location: str, n: int, rate: float, each: int) ->
 
 async def main(calls: int, latency_only: bool = False) -> None:
     tmp = tempfile.mkdtemp()
-    print(f"{'store':>7} {'µs/call (median)':>17} {'Redis round trips/call':>23}")
-    for name, store in [
-        ("memory", MemoryStore()),
-        ("sqlite", SqliteStore(Path(tmp) / "bench.sqlite3")),
-        ("redis", RedisStore(REDIS_URL, prefix=f"bench:{uuid.uuid4().hex}:")),
-    ]:
-        micros, commands = await per_call(store, calls)
-        shown = "-" if commands is None else f"{commands:.2f}"
-        print(f"{name:>7} {micros:>17.1f} {shown:>23}")
+    print(
+        f"{'store':>7} {'call':>7} {'µs/call (median)':>17}"
+        f" {'Redis round trips/call':>23}"
+    )
+    for lookups in (False, True):
+        for name, store in [
+            ("memory", MemoryStore()),
+            ("sqlite", SqliteStore(Path(tmp) / f"bench-{lookups}.sqlite3")),
+            ("redis", RedisStore(REDIS_URL, prefix=f"bench:{uuid.uuid4().hex}:")),
+        ]:
+            micros, commands = await per_call(store, calls, lookups)
+            shown = "-" if commands is None else f"{commands:.2f}"
+            kind = "look-up" if lookups else "send"
+            print(f"{name:>7} {kind:>7} {micros:>17.1f} {shown:>23}")
     if latency_only:
         return
     print()

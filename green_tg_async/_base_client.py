@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from types import TracebackType
 from typing import Any, Final, Self, cast
 
@@ -35,11 +35,14 @@ from ._exceptions import (
 )
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
+from ._lookups import LookupGovernor, Turn
 from ._methods import MethodSpec, Verb
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
 from .hooks import Hook, Hooks, Trace
-from .stores import StateStore, default_store
+from .stores import CacheStore, StateStore, default_store
+from .stores._base import Gate
+from .stores._require import require
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
 
@@ -100,8 +103,12 @@ class BaseClient:
             timeout=_client_timeout(timeout),
         )
         self._store = store if store is not None else default_store()
+        require(self._store, "a client's store", StateStore, CacheStore)
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
-        self._breaker = CircuitBreaker(key, breaker or BreakerPolicy(), self._store)
+        policy = breaker or BreakerPolicy()
+        self._breaker = CircuitBreaker(key, policy, self._store)
+        self._lookups = LookupGovernor(key, self._limiter.limits, policy, self._store)
+        self._limiter.on_pace = self._breaker.on_pace = self._lookups.seen_pace
         self._hooks = Hooks(key, hooks or ())
         if self._hooks.wants("on_breaker"):
             self._breaker.observers.append(self._hooks.breaker)
@@ -139,6 +146,9 @@ class BaseClient:
             clone._retry = retry
         if limits is not None:
             clone._limiter = Limiter(self._key, limits, self._store)
+            policy = self._breaker.policy
+            clone._lookups = LookupGovernor(self._key, limits, policy, self._store)
+            clone._limiter.on_pace = clone._lookups.seen_pace
         return clone
 
     async def request(
@@ -234,6 +244,7 @@ class BaseClient:
         self._state = _State.CLOSED
         try:
             await self._limiter.drain()
+            await self._lookups.drain()
             await self._breaker.drain()
         finally:
             if self._owns_http:
@@ -305,8 +316,14 @@ class BaseClient:
             trace.next_attempt()
         # A look-up holds its in-flight slot until its outcome is recorded, so
         # the next one reads a 469's pause before it can be sent.
-        async with self._limiter.in_flight(spec):
-            admission = await self._gates(spec, trace)
+        gated = self._limiter.gates_in_store and breaker.policy.enabled
+        async with self._lookups.slot(
+            spec,
+            partial(breaker.signal, spec),
+            partial(breaker.check, spec),
+            gated=gated,
+        ) as turn:
+            admission = await self._gates(spec, trace, turn)
             # From here the request may reach the server: whatever happens
             # next, the caller gets the answer, never a store error instead.
             try:
@@ -333,16 +350,26 @@ class BaseClient:
             )
         return data
 
-    async def _gates(self, spec: MethodSpec, trace: Trace | None) -> Admission:
+    async def _gates(
+        self, spec: MethodSpec, trace: Trace | None, turn: Turn
+    ) -> Admission:
         """Breaker, limiter, breaker again; returns the breaker's admission.
 
         With a store that gates (SQLite, Redis) the first breaker read rides
-        on the limiter's booking, so a call that need not wait costs one
-        round trip; one that waited reads the breaker again before sending.
+        on the limiter's booking (as does a look-up's slot and budget), so a
+        call that need not wait costs one round trip; one that waited reads
+        the breaker again before sending.
         """
         breaker = self._breaker
-        try:
+
+        def gate_of() -> Gate | None:
             gate = breaker.gate(spec) if self._limiter.gates_in_store else None
+            if gate is None or turn.entry is None:
+                return gate
+            return gate._replace(lookup=turn.entry)
+
+        try:
+            gate = gate_of()
             if gate is None:
                 await breaker.check(spec)
             # A pause that begins while we wait at the limiter wakes us at
@@ -354,12 +381,9 @@ class BaseClient:
                 return breaker.signal(spec)
 
             acquire = self._limiter.acquire
-            pace = await breaker.pace(spec)
-            while not (
-                passed := await acquire(spec, wake, gate, until_done=True, pace=pace)
-            ):
+            while not (passed := await acquire(spec, wake, gate, pace=turn.pace)):
                 await breaker.check(spec)
-                gate = breaker.gate(spec) if gate is not None else None
+                gate = gate_of()
             try:
                 if trace is not None:
                     waited = loop_time() - waited_from  # the limiter's own clock

@@ -18,11 +18,11 @@ from ._exceptions import (
 )
 from ._logging import logger
 from ._methods import MethodSpec
-from ._pauses import local_pauses
+from ._process import HeldPause, local_pauses
 from ._singleflight import SingleFlight
-from .stores import BreakerRecord, MemoryStore, StateStore
-from .stores._base import Gate, GatedAdmission, LookupStore, WritesBack
-from .stores._transitions import pace_at
+from .stores import BreakerRecord, MemoryStore, PaceRecord, StateStore
+from .stores._base import Gate, GatedAdmission, WritesBack
+from .stores._transitions import gate_verdict, pace_at
 
 __all__ = ["Admission", "BreakerState", "CircuitBreaker"]
 
@@ -86,13 +86,11 @@ class CircuitBreaker:
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
         self._local = local_pauses(store)
         self._pace_key = f"{{{id_instance}}}:pace:contact_lookups"
-        # A store that cannot keep the pace: this breaker keeps it instead.
-        self._paces: LookupStore = (
-            store if isinstance(store, LookupStore) else MemoryStore()
-        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.observers: list[Observer] = []
         """Called as (state, method, until, reason) when it opens or closes."""
+        self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
+        """Told the look-up pace this breaker cut or reset (`LookupGovernor`)."""
 
     def _notify(
         self, state: str, method: str, until: float | None, reason: str | None
@@ -114,12 +112,9 @@ class CircuitBreaker:
         """Refuse the method while a pause runs; free of side effects."""
         if not self._policy.enabled:
             return
-        method = spec.name
-        for key in self._keys(spec):
-            self._refuse_if_paused_here(key, method)
-            record = await self._read(key)
-            if record is not None:
-                self._refuse_if_open(record, method, self._policy.clock())
+        keys = self._refuse_if_paused_here(spec)
+        records = tuple([await self._read(key) for key in keys])
+        self._verdict(records, self._policy.clock(), spec.name)
 
     def signal(self, spec: MethodSpec) -> asyncio.Future[None]:
         """A future that is done as soon as this process pauses the method.
@@ -129,10 +124,28 @@ class CircuitBreaker:
         """
         return self._local.signal(self._keys(spec))
 
-    def _refuse_if_paused_here(self, key: str, method: str) -> None:
-        record = self._local.get(key, self._policy.clock())
-        if record is not None:
+    def _refuse_if_paused_here(self, spec: MethodSpec) -> tuple[str, ...]:
+        """Refuse at once on a pause this process holds; else the keys to read."""
+        keys = self._keys(spec)
+        now = self._policy.clock()
+        for key in keys:
+            record = self._local.get(key, now)
+            if record is not None:
+                raise self._refusal(record.reason, record.open_until, spec.name)
+        return keys
+
+    def _verdict(
+        self, records: tuple[BreakerRecord | None, ...], now: float, method: str
+    ) -> bool:
+        """Raise the refusal `gate_verdict` gives; else True if this must probe."""
+        refused, probe = gate_verdict(records, now)
+        if refused < 0:
+            return probe
+        record = records[refused]
+        assert record is not None  # only a record refuses
+        if now < record.open_until:
             raise self._refusal(record.reason, record.open_until, method)
+        raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
 
     async def _read(self, key: str) -> BreakerRecord | None:
         """Read `key`, sharing one read between concurrent callers.
@@ -154,18 +167,20 @@ class CircuitBreaker:
         """
         if not self._policy.enabled:
             return _NOT_TRACKED
-        seen: list[str] = []
-        lease = 0.0
-        lease_until = self._policy.clock() + self._policy.probe_lease_seconds
-        method = spec.name
-        for key in self._keys(spec):
-            self._refuse_if_paused_here(key, method)
-            record = await self._store.breaker_get(key)
-            if record is not None:
-                if await self._admit_key(key, record, method, lease_until):
-                    lease = lease_until
-                seen.append(key)
-        return tuple(seen), lease
+        keys = self._refuse_if_paused_here(spec)
+        records = tuple([await self._store.breaker_get(key) for key in keys])
+        now = self._policy.clock()
+        seen = tuple(k for k, r in zip(keys, records, strict=True) if r is not None)
+        if not self._verdict(records, now, spec.name):
+            return seen, 0.0
+        lease_until = now + self._policy.probe_lease_seconds
+        for key, record in zip(keys, records, strict=True):
+            if record is not None and record.open_until:
+                probe = self._store.breaker_probe
+                if not await probe(key, now=now, lease_until=lease_until):
+                    raise self._refusal(_HALF_OPEN_REASON, lease_until, spec.name)
+        logger.warning("instance %s: half-open, probing with %s", self._id, spec.name)
+        return seen, lease_until
 
     def gate(self, spec: MethodSpec) -> Gate | None:
         """The breaker's part of a gated admission, or None when it is off.
@@ -175,10 +190,7 @@ class CircuitBreaker:
         """
         if not self._policy.enabled:
             return None
-        method = spec.name
-        keys = self._keys(spec)
-        for key in keys:
-            self._refuse_if_paused_here(key, method)
+        keys = self._refuse_if_paused_here(spec)
         now = self._policy.clock()
         return Gate(keys, now, now + self._policy.probe_lease_seconds)
 
@@ -187,37 +199,14 @@ class CircuitBreaker:
     ) -> Admission:
         """The admission of a gated booking, or its refusal raised."""
         method = spec.name
-        if found.refused >= 0:
-            record = found.records[found.refused]
-            assert record is not None  # a refusal always comes with its record
-            if gate.now < record.open_until:
-                raise self._refusal(record.reason, record.open_until, method)
-            raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
+        if found.refused >= 0:  # the store applied the same rule
+            self._verdict(found.records, gate.now, method)
         if found.lease:
             logger.warning("instance %s: half-open, probing with %s", self._id, method)
         seen = tuple(
             k for k, r in zip(gate.keys, found.records, strict=True) if r is not None
         )
         return seen, gate.lease_until if found.lease else 0.0
-
-    async def _admit_key(
-        self, key: str, record: BreakerRecord, method: str, lease_until: float
-    ) -> bool:
-        """Refuse or admit on `key`; True when this caller took the probe lease."""
-        now = self._policy.clock()
-        self._refuse_if_open(record, method, now)
-        if record.open_until == 0.0:
-            return False  # closed, only failures counted so far
-        if not await self._store.breaker_probe(key, now=now, lease_until=lease_until):
-            raise self._refusal(_HALF_OPEN_REASON, lease_until, method)
-        logger.warning("instance %s: half-open, probing with %s", self._id, method)
-        return True
-
-    def _refuse_if_open(self, record: BreakerRecord, method: str, now: float) -> None:
-        if now < record.open_until:
-            raise self._refusal(record.reason, record.open_until, method)
-        if record.open_until and now < record.probe_until:
-            raise self._refusal(_HALF_OPEN_REASON, record.probe_until, method)
 
     def _refusal(self, reason: str, until: float, method: str) -> CircuitOpenError:
         retry_at = datetime.fromtimestamp(until, tz=UTC)
@@ -286,7 +275,7 @@ class CircuitBreaker:
         adaptive = self._policy.adaptive_pace
         if not spec.contact_lookup or adaptive is None or not self._policy.enabled:
             return 1.0
-        record = await self._paces.pace_get(self._pace_key)
+        record = await self._store.pace_get(self._pace_key)
         return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
 
     async def _slow_down(self, now: float, resume_at: float) -> None:
@@ -295,7 +284,7 @@ class CircuitBreaker:
         if adaptive is None:
             return
         try:
-            record = await self._paces.pace_cut(
+            record = await self._store.pace_cut(
                 self._pace_key,
                 now=now,
                 resume_at=resume_at,
@@ -306,6 +295,7 @@ class CircuitBreaker:
         except StoreUnavailableError as exc:
             logger.error("instance %s: look-up pace not cut: %s", self._id, exc)
             return
+        self.on_pace(record)
         logger.warning(
             "instance %s: contact look-ups resume at %.0f %% of their rate",
             self._id,
@@ -436,7 +426,8 @@ class CircuitBreaker:
         for key in self._all_keys():
             self._local.clear(key)
             await self._store.breaker_reset(key)
-        await self._paces.pace_reset(self._pace_key)
+        await self._store.pace_reset(self._pace_key)
+        self.on_pace(None)
         logger.warning("instance %s: breaker reset by hand", self._id)
         self._notify("closed", "", None, "reset by hand")
 
@@ -451,7 +442,7 @@ class CircuitBreaker:
 
 
 def _later(
-    stored: BreakerRecord | None, local: BreakerRecord | None
+    stored: BreakerRecord | None, local: HeldPause | None
 ) -> BreakerRecord | None:
     """The store's record, unless this process holds a longer pause."""
     if local is None or (stored is not None and stored.open_until >= local.open_until):

@@ -136,7 +136,10 @@ class RateLimits:
     """Rate for methods with no documented limit."""
 
     burst: int = 1
-    """Requests allowed back to back; 1 means strict spacing of 1/rate seconds."""
+    """Requests allowed back to back; 1 means a schedule 1/rate seconds apart.
+
+    Clients of one instance that ask for different rates or bursts share one
+    bucket per method at the stricter of each (logged once at WARNING)."""
 
     enabled: bool = True
     """False turns the limiter off (the breaker and retries still apply)."""
@@ -149,8 +152,9 @@ class RateLimits:
 
     lookups_in_flight: int | None = 1
     """Contact look-ups (`CONTACT_LOOKUP_METHODS`) of one instance on the wire
-    at once, per process; None lifts the cap. With 1, a burst of checks meets
-    a 469 with exactly one request, at any latency."""
+    at once, across every process sharing the store (a lease in it); None
+    lifts the cap. With 1, a burst of checks meets a 469 with exactly one
+    request, at any latency."""
 
     lookup_budget: LookupBudget | None = field(default_factory=LookupBudget)
     """Sliding windows for the contact look-ups together; None for none."""

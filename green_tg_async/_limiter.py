@@ -3,23 +3,26 @@
 In a process each bucket is an `aiolimiter.AsyncLimiter` of capacity
 `max(2, burst)` that refills at the method's rate: a capacity of 2 absorbs timer
 lateness (a call that wakes late lets the next one follow sooner) where a
-capacity of 1 loses 1-2 % of the rate. With `burst=1` two calls are further
-kept at least half an interval apart, so they never leave back to back.
+capacity of 1 loses 1-2 % of the rate. With `burst=1` calls are further kept
+on a schedule one interval apart: a call that woke late does not push the
+schedule back, so the next may follow up to a quarter interval sooner.
+
+A bucket belongs to the (instance, method): clients of one instance that ask
+for different rates share it at the stricter rate, said once at WARNING.
 
 A sliding one-second log then holds back any call that would put more than
 the limit into one second, which is how GREEN-API counts, and it counts what
-the server sees: a call the pipeline sends (`acquire(..., until_done=True)`)
-stays in the log as "now" until `done()` is told its answer arrived, and is
-then logged at that time. The server read the request between its admission
-and its answer, so no one-second window of arrival times at the server holds
-more than the limit, whatever the jitter (a new connection, a late wake-up).
+the server sees: an admitted call stays in the log as "now" until `done()` is
+told its answer arrived, and is then logged at that time. The server read
+the request between its admission and its answer, so no one-second window of
+arrival times at the server holds more than the limit, whatever the jitter
+(a new connection, a late wake-up).
 The cost is one round trip per `limit` calls at saturation: `limit / (1 + rtt)`
 calls per second (0.99x the limit at a 10 ms round trip).
 
 Stores that share the limiter between processes (SQLite, Redis) book slots in
 their own GCRA after the local bucket, since aiolimiter cannot span
-processes; those that can (`GatedLimiterStore`) read the breaker in that same
-round trip.
+processes, and read the breaker in that same round trip.
 """
 
 from __future__ import annotations
@@ -30,26 +33,17 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
 
-from ._config import LookupBudget, RateLimits
+from ._config import RateLimits
 from ._exceptions import StoreUnavailableError
 from ._logging import logger
 from ._methods import MethodSpec
 from ._process import PROCESS
 from .stores import SendLog, SharedLimiterStore
-from .stores._base import (
-    Budget,
-    BudgetStore,
-    Gate,
-    GatedAdmission,
-    GatedLimiterStore,
-    SettlingLimiterStore,
-)
-from .stores._transitions import budget_step
+from .stores._base import SLOT_POLL, Gate, GatedAdmission, PaceRecord
 
 __all__ = ["Limiter", "Wake"]
 
@@ -60,7 +54,6 @@ WINDOW: Final = 1.0  # GREEN-API counts requests per second
 # Waits shorter than this are float noise from summing 1/rate steps; sleeping on
 # them can spin on a clock that rounds (looptime), so they count as no wait.
 _EPSILON: Final = 1e-6
-_NO_SLOT: Final[AbstractAsyncContextManager[Any]] = nullcontext()
 _DRAIN_SECONDS: Final = 2.0
 # An answered shared send waits this long for a booking to ride on.
 _SETTLE_DELAY: Final = 0.02
@@ -70,8 +63,9 @@ _HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
 )
 
 
-# With burst=1, the least time between two admissions, in intervals (1/rate).
-_MIN_GAP: Final = 0.5
+# With burst=1, how late (in intervals) a call may be admitted after its slot
+# and still keep the schedule; later than that, the schedule starts again.
+_LATE: Final = 0.25
 
 
 class _Bucket:
@@ -79,25 +73,60 @@ class _Bucket:
 
     __slots__ = (
         "admitted",
-        "gap",
-        "last",
+        "burst",
         "limiter",
+        "next_at",
         "not_before",
         "pending",
+        "rate",
         "settled",
+        "warned",
     )
 
     def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
         capacity = max(2, burst)
         self.limiter = AsyncLimiter(capacity, capacity / rate)
         self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        # Loop times of recent admissions whose answer arrived (or that were
-        # not sent by the pipeline), oldest first.
+        # Loop times of recent admissions whose answer arrived (or that
+        # ended unsent), oldest first.
         self.admitted: deque[float] = deque()
         self.pending = 0  # admitted, answer not yet arrived: "now" in the log
         self.settled: asyncio.Future[None] | None = None  # done when one settles
-        self.gap = _MIN_GAP / rate if burst == 1 else 0.0
-        self.last = -math.inf  # loop time of the latest admission
+        self.next_at = -math.inf  # with burst=1: the loop time of the next slot
+        self.warned = False
+
+    @property
+    def limit(self) -> int:
+        """Admissions allowed in any one second."""
+        return max(math.ceil(self.rate), self.burst)
+
+    def ask(self, rate: float, burst: int, where: str) -> None:
+        """Another client asks for `rate` and `burst`: the stricter holds."""
+        if (rate, burst) == (self.rate, self.burst):
+            return
+        if not self.warned:
+            self.warned = True
+            logger.warning(
+                "%s: clients of one instance ask %g/s (burst %d) and %g/s "
+                "(burst %d); the stricter holds for both",
+                where,
+                self.rate,
+                self.burst,
+                rate,
+                burst,
+            )
+        if rate < self.rate or burst < self.burst:
+            self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)
+            capacity = max(2, self.burst)
+            self.limiter = AsyncLimiter(capacity, capacity / self.rate)
+
+    def admit(self, now: float) -> None:
+        """Take the slot at `now` (burst=1: book the next one an interval on)."""
+        if self.burst == 1:
+            interval = 1.0 / self.rate
+            late = now - self.next_at > _LATE * interval
+            self.next_at = (now if late else self.next_at) + interval
 
     def settle(self, at: float, limit: int) -> None:
         """A pending admission's answer arrived at `at`: log it there."""
@@ -110,10 +139,10 @@ class _Bucket:
         self.settled = None
 
 
-# Buckets belong to the instance, not to one client object, and to one event
-# loop, because their times are that loop's clock. Kept in `PROCESS.buckets`,
-# keyed weakly by the loop so a closed loop takes its buckets with it.
-_Key = tuple[str, str, float, int]
+# Buckets belong to the (instance, method), not to one client object, and to
+# one event loop, because their times are that loop's clock. Kept in
+# `PROCESS.buckets`, keyed weakly by the loop so a closed loop takes its
+# buckets with it.
 
 
 def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
@@ -124,31 +153,17 @@ def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
     return found
 
 
-def _bucket(loop: asyncio.AbstractEventLoop, key: _Key) -> _Bucket:
+def _bucket(
+    loop: asyncio.AbstractEventLoop, id_instance: str, method: str, limits: RateLimits
+) -> _Bucket:
     buckets = _of_loop(loop)
-    bucket: _Bucket | None = buckets.get(key)
+    rate, burst = limits.rate_for(method), limits.burst
+    bucket: _Bucket | None = buckets.get((id_instance, method))
     if bucket is None:
-        bucket = buckets[key] = _Bucket(key[2], key[3])
+        bucket = buckets[id_instance, method] = _Bucket(rate, burst)
+    else:
+        bucket.ask(rate, burst, f"instance {id_instance}, {method}")
     return bucket
-
-
-def _local_budget(key: str, windows: Budget) -> float:
-    """The budget windows of this process (and loop): record now, or the wait."""
-    loop = asyncio.get_running_loop()
-    logs = _of_loop(loop).setdefault(("budget", key, windows), {})
-    now = loop.time()
-    found = [logs.setdefault(seconds, deque()) for _, seconds in windows]
-    return budget_step(found, windows, now, slack=_EPSILON)
-
-
-def _lookup_slots(id_instance: str, cap: int) -> asyncio.Semaphore:
-    """The in-flight cap of an instance's look-ups (per process and loop)."""
-    slots = _of_loop(asyncio.get_running_loop())
-    key = ("lookups in flight", id_instance, cap)
-    semaphore: asyncio.Semaphore | None = slots.get(key)
-    if semaphore is None:
-        semaphore = slots[key] = asyncio.Semaphore(cap)
-    return semaphore
 
 
 class Limiter:
@@ -167,13 +182,8 @@ class Limiter:
         self._id = id_instance
         self._limits = limits
         self._shared = store if isinstance(store, SharedLimiterStore) else None
-        self._gated = store if isinstance(store, GatedLimiterStore) else None
-        self._budgets = store if isinstance(store, BudgetStore) else None
-        self._settling = (
-            store
-            if isinstance(store, SettlingLimiterStore) and self._shared is not None
-            else None
-        )
+        self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
+        """Told the look-up pace each gated look-up read (see `LookupGovernor`)."""
         self._answered = _Answered()
 
     @property
@@ -184,29 +194,14 @@ class Limiter:
     @property
     def gates_in_store(self) -> bool:
         """True when admissions also read the breaker (one store round trip)."""
-        return self._limits.enabled and self._gated is not None
+        return self._limits.enabled and self._shared is not None
 
     def _key(self, method: str) -> str:
         return f"{{{self._id}}}:limiter:{method}"
 
     def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
         loop = asyncio.get_running_loop()
-        rate = self._limits.rate_for(method)
-        return loop, _bucket(loop, (self._id, method, rate, self._limits.burst))
-
-    def in_flight(self, spec: MethodSpec) -> AbstractAsyncContextManager[Any]:
-        """Hold one of the instance's look-up slots (`lookups_in_flight`).
-
-        For a contact look-up, waits while the cap is reached in this process;
-        for every other method (or with the cap off) it holds nothing.
-        """
-        cap = self._limits.lookups_in_flight
-        if not spec.contact_lookup or cap is None or not self._limits.enabled:
-            return _NO_SLOT
-        return _lookup_slots(self._id, cap)
-
-    def _limit(self, method: str) -> int:
-        return max(math.ceil(self._limits.rate_for(method)), self._limits.burst)
+        return loop, _bucket(loop, self._id, method, self._limits)
 
     async def acquire(
         self,
@@ -214,22 +209,21 @@ class Limiter:
         wake: Wake | None = None,
         gate: Gate | None = None,
         *,
-        until_done: bool = False,
         pace: float = 1.0,
     ) -> bool | GatedAdmission:
         """Wait until `method` may be sent without exceeding its rate.
 
         Returns False when `wake`'s future finished first (a pause began while
         waiting); a caller that leaves (so, or cancelled) takes no capacity.
-        With a `gate` and a `GatedLimiterStore`, returns what the store's
-        single round trip found when nothing had to wait (or it refused);
-        True means the call waited and the breaker must be read again.
+        With a `gate` and a shared store, returns what the store's single
+        round trip found when nothing had to wait (or it refused); True means
+        the call waited and the breaker must be read again.
 
-        With `until_done`, an admission counts as "now" in the one-second
-        log until `done(spec)` is called (once, when the answer arrived or
-        the attempt ended); the caller must call it after any truthy return.
-        A contact look-up is also spaced at `pace` times its rate (the
-        breaker's adaptive pace) and waits for room in `lookup_budget`.
+        An admission counts as "now" in the one-second log until `done(spec)`
+        is called (once, when the answer arrived or the attempt ended); the
+        caller must call it after any truthy return.
+        A contact look-up is also spaced at `pace` times its rate (the pace
+        its `LookupGovernor` slot read).
         """
         if not self._limits.enabled:
             return True
@@ -240,16 +234,15 @@ class Limiter:
             return False
         if not await _take(bucket.limiter, wake):
             return False
-        limit = self._limit(method)
-        if not await _wait_for_window(loop, bucket, limit, wake, until_done):
+        limit = bucket.limit
+        if not await _wait_for_window(loop, bucket, limit, wake):
             return False
         try:
-            passed = await self._after_window(spec, wake, gate, pace, until_done)
+            passed = await self._after_window(spec, wake, gate, pace)
         except BaseException:
-            if until_done:
-                bucket.settle(loop.time(), limit)
+            bucket.settle(loop.time(), limit)
             raise
-        if not passed and until_done:
+        if not passed:
             bucket.settle(loop.time(), limit)
         return passed
 
@@ -259,20 +252,13 @@ class Limiter:
         wake: Wake | None,
         gate: Gate | None,
         pace: float,
-        until_done: bool,
     ) -> bool | GatedAdmission:
-        """The look-ups' pace and budget, then the shared store's booking."""
-        if spec.contact_lookup:
-            if pace < 1.0 and not await self._paced(spec, pace, wake):
-                return False
-            budget = self._limits.lookup_budget
-            if budget is not None and not await self._budgeted(budget, wake):
-                return False
+        """The look-ups' pace, then the shared store's booking."""
+        if pace < 1.0 and not await self._paced(spec, pace, wake):
+            return False
         if self._shared is None:
             return True
-        return await self._acquire_shared(
-            self._shared, spec.name, wake, gate, until_done
-        )
+        return await self._acquire_shared(self._shared, spec.name, wake, gate)
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
@@ -289,31 +275,13 @@ class Limiter:
             wait = start - now
         return wait <= _EPSILON or await _nap(wait, wake)
 
-    async def _budgeted(self, budget: LookupBudget, wake: Wake | None) -> bool:
-        """Wait for room in every look-up budget window, then take it."""
-        windows = budget.windows
-        if not windows:
-            return True
-        key = f"{{{self._id}}}:budget:contact_lookups"
-        store = self._budgets
-        while True:
-            if store is not None:
-                wait = await store.budget_enter(key, windows=windows)
-            else:
-                wait = _local_budget(key, windows)
-            if wait <= _EPSILON:
-                return True
-            logger.info("look-up budget full; waiting %.0f s", wait)
-            if not await _nap(wait, wake):
-                return False
-
     def done(self, spec: MethodSpec) -> None:
-        """The answer to an `until_done` admission arrived (or it ended unsent)."""
+        """The answer to an admission arrived (or it ended unsent)."""
         if not self._limits.enabled:
             return
         loop, bucket = self._local(spec.name)
         if bucket.pending > 0:
-            bucket.settle(loop.time(), self._limit(spec.name))
+            bucket.settle(loop.time(), bucket.limit)
         self._settle_shared()
 
     async def _acquire_shared(
@@ -322,24 +290,22 @@ class Limiter:
         method: str,
         wake: Wake | None,
         gate: Gate | None,
-        until_done: bool,
     ) -> bool | GatedAdmission:
-        rate = self._limits.rate_for(method)
+        _, bucket = self._local(method)  # its rate: the stricter one asked
+        rate, burst = bucket.rate, bucket.burst
         margin = 1.0 + self._limits.shared_margin
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
-        # With a settling store, a call the pipeline sends is held in the
-        # shared log until its answer, as in the local one.
-        settles = until_done and self._settling is not None
+        # A call is held in the shared log until its answer, as in the local.
         log_key = f"{{{self._id}}}:window:{method}"
         log = SendLog(
             log_key,
-            max(math.ceil(rate), self._limits.burst),
+            bucket.limit,
             WINDOW * margin,
-            uuid.uuid4().hex if settles else "",
-            self._answered.take(log_key) if settles else (),
+            uuid.uuid4().hex,
+            self._answered.take(log_key),
         )
-        key, interval, burst = self._key(method), margin / rate, self._limits.burst
+        key, interval = self._key(method), margin / rate
         return await self._book_shared(store, key, interval, burst, log, wake, gate)
 
     async def _book_shared(
@@ -353,12 +319,12 @@ class Limiter:
         gate: Gate | None,
     ) -> bool | GatedAdmission:
         try:
-            if gate is not None and self._gated is not None:
-                found = await self._gated.limiter_admit_gated(
-                    key, interval=interval, burst=burst, log=log, gate=gate
+            if gate is not None:
+                found = await self._admit_gated(
+                    store, key, interval, burst, log, gate, wake
                 )
-                if found.refused >= 0:
-                    return found  # refused: nothing was booked
+                if found is None or found.refused >= 0:
+                    return found or False  # refused or woken: nothing booked
                 if found.wait <= _EPSILON:
                     self._hold(log)
                     return found  # one round trip: the breaker was read with it
@@ -378,20 +344,46 @@ class Limiter:
         self._hold(log)
         return True
 
+    async def _admit_gated(
+        self,
+        store: SharedLimiterStore,
+        key: str,
+        interval: float,
+        burst: int,
+        log: SendLog,
+        gate: Gate,
+        wake: Wake | None,
+    ) -> GatedAdmission | None:
+        """The gated booking; a look-up waits here for its slot and budget.
+
+        None when `wake` fired while waiting (nothing was booked).
+        """
+        while True:
+            found = await store.limiter_admit_gated(
+                key, interval=interval, burst=burst, log=log, gate=gate
+            )
+            log = log._replace(settle=())  # settled by that step
+            if gate.lookup is not None and found.refused < 0:  # the pace was read
+                self.on_pace(found.pace)
+            wait = found.lookup_wait
+            if found.refused >= 0 or wait <= 0:
+                return found
+            if wait > SLOT_POLL:
+                logger.info("look-up budget full; waiting %.0f s", wait)
+            if not await _nap(wait, wake):
+                return None
+
     async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
-        if log.ticket and self._settling is not None:
-            log = log._replace(settle=self._answered.take(log.key))
-            try:
-                return await self._settling.limiter_enter_pending(log)
-            except BaseException:
-                self._answered.restore(log)
-                raise
-        return await store.limiter_enter(log.key, limit=log.limit, window=log.window)
+        log = log._replace(settle=self._answered.take(log.key))
+        try:
+            return await store.limiter_enter_pending(log)
+        except BaseException:
+            self._answered.restore(log)
+            raise
 
     def _hold(self, log: SendLog) -> None:
         """Remember this call's held send, for `done()` (per task)."""
-        if log.ticket:
-            _HELD.set(log)
+        _HELD.set(log)
 
     def _settle_shared(self) -> None:
         """This call's held send was answered: settle it with the next booking.
@@ -400,10 +392,10 @@ class Limiter:
         if none comes soon, it is settled in a round trip of its own.
         """
         log = _HELD.get()
-        if log is None or self._settling is None:
+        if log is None or self._shared is None:
             return
         _HELD.set(None)
-        self._answered.add(log, self._settling)
+        self._answered.add(log, self._shared)
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
@@ -437,10 +429,10 @@ class _Answered:
         self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._store: SettlingLimiterStore | None = None
+        self._store: SharedLimiterStore | None = None
 
     def add(
-        self, log: SendLog, store: SettlingLimiterStore, at: float | None = None
+        self, log: SendLog, store: SharedLimiterStore, at: float | None = None
     ) -> None:
         """`log.ticket` was answered at `at` (loop time; default now)."""
         loop = asyncio.get_running_loop()
@@ -516,9 +508,8 @@ async def _wait_for_window(
     bucket: _Bucket,
     limit: int,
     wake: Wake | None,
-    until_done: bool,
 ) -> bool:
-    """Wait for room in the one-second log (and the burst=1 gap); take it."""
+    """Wait for room in the one-second log (and the burst=1 slot); hold it."""
     while (wait := _window_wait(loop.time(), bucket, limit)) != 0.0:
         if wait == math.inf:  # every slot is held by a call still in flight
             if bucket.settled is None:
@@ -527,14 +518,8 @@ async def _wait_for_window(
                 return False
         elif not await _nap(wait, wake):
             return False
-    now = bucket.last = loop.time()
-    if until_done:
-        bucket.pending += 1
-        return True
-    admitted = bucket.admitted
-    admitted.append(now)
-    while len(admitted) > limit:
-        admitted.popleft()
+    bucket.admit(loop.time())
+    bucket.pending += 1
     return True
 
 
@@ -543,7 +528,7 @@ def _window_wait(now: float, bucket: _Bucket, limit: int) -> float:
     free = limit - bucket.pending
     if free <= 0:
         return math.inf
-    wait = bucket.last + bucket.gap - now
+    wait = bucket.next_at - now
     admitted = bucket.admitted
     if len(admitted) >= free:
         wait = max(wait, admitted[-free] + WINDOW - now)

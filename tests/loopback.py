@@ -63,12 +63,12 @@ def loopback_client(
     server: LoopbackServer, clock: FakeClock, **options: Any
 ) -> AsyncGreenTelegram:
     """A client of `server` on `clock`, with recorded sleeps and its own store."""
+    options.setdefault("store", MemoryStore())
     return AsyncGreenTelegram(
         ID_INSTANCE,
         API_TOKEN,
         api_url=server.url,
         breaker=BreakerPolicy(clock=clock),
         retry=RetryPolicy(sleep=RecordingSleep()),
-        store=MemoryStore(),
         **options,
     )

@@ -368,3 +368,62 @@ async def test_a_failed_shared_read_reaches_every_caller(
     results = await asyncio.gather(*checks, return_exceptions=True)
     assert store.reads == 1
     assert all(isinstance(r, StoreUnavailableError) for r in results)
+
+
+# -- one admission rule, in Python and its Lua copy (issue 30) ---------------------
+
+_R = BreakerRecord
+VERDICTS = [
+    # records, now, (index of the record refusing or -1, must probe)
+    ((None,), 100.0, (-1, False)),
+    ((_R(failures=3),), 100.0, (-1, False)),  # failures only: closed
+    ((_R(open_until=150.0),), 100.0, (0, False)),  # a pause running
+    ((_R(open_until=100.0),), 100.0, (-1, True)),  # over at `now`: probe
+    ((_R(open_until=90.0, probe_until=130.0),), 100.0, (0, False)),  # leased
+    ((_R(open_until=90.0, probe_until=100.0),), 100.0, (-1, True)),  # lease over
+    ((None, _R(open_until=150.0)), 100.0, (1, False)),  # the look-up scope
+    ((_R(open_until=90.0), _R(open_until=150.0)), 100.0, (1, False)),
+    ((_R(open_until=90.0), _R(open_until=80.0)), 100.0, (-1, True)),
+    ((_R(open_until=150.0), _R(open_until=90.0, probe_until=130.0)), 100.0, (0, False)),
+]
+
+
+@pytest.mark.parametrize(("records", "now", "expected"), VERDICTS)
+def test_the_admission_rule(
+    records: tuple[BreakerRecord | None, ...], now: float, expected: tuple[int, bool]
+) -> None:
+    from green_tg_async.stores._transitions import gate_verdict
+
+    assert gate_verdict(records, now) == expected
+
+
+@pytest.mark.redis
+def test_the_lua_copy_of_the_admission_rule_gives_the_same_verdicts(
+    redis_url: str,
+) -> None:
+    from green_tg_async.stores._transitions import GATE_VERDICT_LUA
+    from tests.conftest import sync_redis
+
+    harness = (
+        GATE_VERDICT_LUA
+        + """
+local records = {}
+for i = 2, #ARGV, 3 do
+  table.insert(records, {ARGV[i] == '1', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])})
+end
+local refused, probe = gate_verdict(records, tonumber(ARGV[1]))
+return {refused, probe and 1 or 0}
+"""
+    )
+    client = sync_redis(redis_url)
+    try:
+        for records, now, expected in VERDICTS:
+            args: list[str | float] = [now]
+            for r in records:
+                args += (
+                    ["0", 0.0, 0.0] if r is None else ["1", r.open_until, r.probe_until]
+                )
+            refused, probe = client.eval(harness, 0, *map(str, args))
+            assert (int(refused), bool(probe)) == expected, (records, now)
+    finally:
+        client.close()

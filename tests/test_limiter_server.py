@@ -70,3 +70,25 @@ async def test_the_second_after_a_long_wait_holds_the_limit_too() -> None:
         times = [a.at for a in server.arrivals]
     assert len(times) == 30
     assert max_in_window(times) <= 10
+
+
+async def test_clients_at_50_and_40_per_second_never_put_51_in_a_server_second() -> (
+    None
+):
+    """Issue 30: each used to get a full budget, up to 90 a second together."""
+    fast = RateLimits(per_method={"sendMessage": 50})
+    slow = RateLimits(per_method={"sendMessage": 40})
+    async with (
+        LoopbackServer(_found) as server,
+        _client(server, fast) as a,
+        _client(server, slow) as b,
+    ):
+        await asyncio.gather(
+            *(a.sending.send_message(10000000, f"a {i}") for i in range(60)),
+            *(b.sending.send_message(10000000, f"b {i}") for i in range(60)),
+        )
+        times = [at.at for at in server.arrivals]
+    assert len(times) == 120
+    assert max_in_window(times) <= 50
+    # From the first answers on, the stricter rate holds for both.
+    assert max_in_window([t for t in times if t >= times[0] + 1.0]) <= 40

@@ -370,3 +370,44 @@ async def test_a_shared_store_paces_look_ups_after_a_469(tmp_path: Path) -> None
     # At half of 20/s the store spaces them 0.1 s apart: at least 0.2 s for
     # three (a loaded machine only makes it longer).
     assert elapsed >= 0.2 - 1e-3
+
+
+# -- the slot: a lease in the store, freed in the next step (issue 30) -----------
+
+
+class _CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Any] = []
+        self.exits: list[tuple[str, ...]] = []
+
+    async def lookup_enter(self, entry: Any) -> Any:
+        self.entries.append(entry)
+        return await super().lookup_enter(entry)
+
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        self.exits.append(tickets)
+        await super().lookup_exit(slots, tickets)
+
+
+def test_a_slot_is_freed_by_the_next_look_up_or_alone_soon_after() -> None:
+    store = _CountingStore()
+
+    async def found(method: str, path: str, body: bytes) -> tuple[int, Any]:
+        return 200, {"exist": True, "chatId": "1"}
+
+    async def main() -> None:
+        limits = RateLimits(per_method={"checkAccount": 100})
+        async with (
+            LoopbackServer(found) as server,
+            loopback_client(server, FakeClock(), limits=limits, store=store) as tg,
+        ):
+            await tg.service.check_account(79000000001)
+            await tg.service.check_account(79000000002)  # frees the first
+            await asyncio.sleep(1.0)  # nothing follows: the second freed alone
+
+    run_in_fake_time(main())
+    first, second = store.entries
+    assert first.release == ()
+    assert second.release == (first.ticket,)
+    assert store.exits == [(second.ticket,)]

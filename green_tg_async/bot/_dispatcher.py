@@ -33,7 +33,7 @@ import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from green_tg_async._exceptions import (
     CircuitOpenError,
@@ -49,6 +49,7 @@ from green_tg_async.models.notifications import (
     parse_notification,
 )
 from green_tg_async.stores import BotStore
+from green_tg_async.stores._require import require
 from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
 from . import _keys as keys
@@ -743,12 +744,8 @@ def _load_body(payload: str) -> NotificationBody:
 
 def _bot_store(store: BotStore | None, tg: AsyncGreenTelegram) -> BotStore:
     chosen = store if store is not None else tg.store
-    if not isinstance(chosen, BotStore):
-        raise TypeError(
-            f"{type(chosen).__name__} cannot keep a bot's inbox and state; "
-            "pass store=MemoryStore(), SqliteStore(...) or RedisStore(...)"
-        )
-    return chosen
+    require(chosen, "a bot's store", BotStore)
+    return cast(BotStore, chosen)
 
 
 def _check_positive(**values: float) -> None:

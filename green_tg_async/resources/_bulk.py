@@ -7,14 +7,17 @@ import json
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from green_tg_async._exceptions import (
     CircuitOpenError,
     ContactInfoLimitError,
     GreenAPIError,
+    StoreUnavailableError,
 )
+from green_tg_async._logging import logger
 from green_tg_async.models import AccountCheck
+from green_tg_async.stores import CacheStore
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -72,12 +75,17 @@ class _Run:
             return exc
 
     async def _answer(self, phone: int) -> AccountCheck:
-        store, key = self.client.store, f"{{{self.client.id_instance}}}:check:{phone}"
-        if not self.force and (cached := await store.cache_get(key)) is not None:
+        # The client refused a store without the cache when it was built.
+        store = cast(CacheStore, self.client.store)
+        key = f"{{{self.client.id_instance}}}:check:{phone}"
+        if not self.force and (cached := await _cached(store, key)) is not None:
             return AccountCheck.from_wire("checkAccount", json.loads(cached))
         found = await self.client.service.check_account(phone, force=self.force)
         ttl = self.ttls[0] if found.exist else self.ttls[1]
-        await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)
+        try:
+            await store.cache_set(key, json.dumps(dict(found.raw)), ttl=ttl)
+        except StoreUnavailableError as exc:  # the look-up is paid for: keep it
+            logger.warning("check of a number answered but not cached: %s", exc)
         return found
 
     async def _pause(self, exc: ContactInfoLimitError) -> CircuitOpenError:
@@ -92,6 +100,15 @@ class _Run:
         return CircuitOpenError(
             self.client.id_instance, exc.message, retry_at, method="checkAccount"
         )
+
+
+async def _cached(store: CacheStore, key: str) -> str | None:
+    """The cached answer; a cache that cannot be read is a miss (logged)."""
+    try:
+        return await store.cache_get(key)
+    except StoreUnavailableError as exc:
+        logger.warning("answer cache not read, asking again: %s", exc)
+        return None
 
 
 async def check_many(

@@ -1,13 +1,26 @@
-"""Pluggable state stores: breaker, shared rate limit, answer cache and bot inbox.
+"""Pluggable state stores: breaker, look-ups, shared rate limit, cache, bot inbox.
 
 `MemoryStore` keeps them per process, `SqliteStore` per host, `RedisStore` for all.
+A store of your own implements the protocols: `StateStore` and `CacheStore` for
+a client (plus `SharedLimiterStore` when processes share it), `BotStore` for a
+bot; one that lacks a method is refused when the client or bot is built.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import BotStore, BreakerRecord, SendLog, SharedLimiterStore, StateStore
+from ._base import (
+    BotStore,
+    BreakerRecord,
+    CacheStore,
+    LookupEntry,
+    PaceRecord,
+    SendLog,
+    SharedLimiterStore,
+    StateStore,
+)
+from ._fallback import FailOpenStore
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
 
@@ -17,7 +30,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BotStore",
     "BreakerRecord",
+    "CacheStore",
+    "FailOpenStore",
+    "LookupEntry",
     "MemoryStore",
+    "PaceRecord",
     "RedisStore",
     "SendLog",
     "SharedLimiterStore",

@@ -1,4 +1,4 @@
-"""The store protocols (`StateStore` and narrower ones) and the records stores keep."""
+"""The store protocols, and the records and requests the stores exchange."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 __all__ = [
+    "SLOT_POLL",
     "BotStore",
     "BreakerRecord",
     "Budget",
-    "BudgetStore",
+    "CacheStore",
     "Claim",
     "Gate",
     "GatedAdmission",
-    "GatedLimiterStore",
-    "LookupStore",
+    "LookupEntry",
     "PaceRecord",
     "SendLog",
-    "SettlingLimiterStore",
     "SharedLimiterStore",
     "StateStore",
     "WritesBack",
@@ -41,13 +40,54 @@ class BreakerRecord:
     """While later than now, one caller holds the half-open probe lease."""
 
 
+@dataclass(frozen=True, slots=True)
+class PaceRecord:
+    """The adaptive look-up pace of an instance, as the store keeps it."""
+
+    factor: float = 1.0
+    """Fraction of the configured look-up rate, from `since` on."""
+
+    since: float = 0.0
+    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
+
+
+Budget = tuple[tuple[int, float], ...]
+"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
+
+
+SLOT_POLL = 0.05
+"""`lookup_enter`'s wait while every in-flight slot is held: ask again this soon."""
+
+
+class LookupEntry(NamedTuple):
+    """A contact look-up asking for an in-flight slot and room in the budget."""
+
+    slots: str
+    """Key of the instance's in-flight slots (leases, one per look-up)."""
+    ticket: str
+    """This look-up's lease, unique per attempt."""
+    cap: int
+    """Slots of the instance (`RateLimits.lookups_in_flight`)."""
+    lease: float
+    """Seconds the slot is held at most: a holder that died frees it then."""
+    budget: str
+    """Key the budget windows are kept under."""
+    windows: Budget
+    """The budget windows: (at most this many look-ups, in this many seconds)."""
+    pace: str
+    """Key of the instance's look-up pace record (read in the same step)."""
+    release: tuple[str, ...] = ()
+    """Tickets of this process's earlier look-ups to free first."""
+
+
 @runtime_checkable
 class StateStore(Protocol):
-    """Async storage for state that belongs to an instance, not to one client.
+    """What a client keeps per instance: its pauses (the breaker) and look-ups.
 
     Every method is atomic for its key: concurrent callers, in this process or
     (for shared stores) in others, never lose an update. Keys are built by the
-    library and never contain the API token.
+    library and never contain the API token. A store shared between
+    processes also implements `SharedLimiterStore`, so they share one rate.
     """
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -88,12 +128,44 @@ class StateStore(Protocol):
         """Close the breaker by hand and forget everything about it."""
         ...
 
-    async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer, or None when missing or expired."""
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in every budget window, atomically.
+
+        First frees `entry.release` and expired leases. Returns the wait
+        (0: taken and recorded; `SLOT_POLL` while every slot is held; else
+        until every budget window has room, nothing recorded) and the pace
+        record as read.
+        """
         ...
 
-    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds."""
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold (nothing happens for others)."""
+        ...
+
+    async def pace_get(self, key: str) -> PaceRecord | None:
+        """Return the pace record, or None when it was never cut (full pace)."""
+        ...
+
+    async def pace_cut(
+        self,
+        key: str,
+        *,
+        now: float,
+        resume_at: float,
+        decrease: float,
+        floor: float,
+        climb: float,
+    ) -> PaceRecord:
+        """After a 469: multiply the pace at `now` by `decrease`, atomically.
+
+        The pace at `now` is the stored factor plus `climb` per hour since its
+        `since`, at most 1; the result (at least `floor`) holds until
+        `resume_at`, then climbs again. Returns what was stored.
+        """
+        ...
+
+    async def pace_reset(self, key: str) -> None:
+        """Forget the pace: back to the full configured rate."""
         ...
 
     async def aclose(self) -> None:
@@ -101,11 +173,32 @@ class StateStore(Protocol):
         ...
 
 
+@runtime_checkable
+class CacheStore(Protocol):
+    """Values kept for a while: answers, done markers, conversation state.
+
+    Used for `check_accounts()` answers and a bot's done markers and
+    conversations. Keys are built by the library.
+    """
+
+    async def cache_get(self, key: str) -> str | None:
+        """Return the value, or None when missing or expired."""
+        ...
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        """Keep `value` for `ttl` seconds."""
+        ...
+
+    async def cache_delete(self, key: str) -> None:
+        """Forget `key` (nothing happens when it is missing)."""
+        ...
+
+
 class SendLog(NamedTuple):
     """A send log: at most `limit` sends in any `window` seconds.
 
-    With a `ticket` (a `SettlingLimiterStore`), a send is held as pending
-    ("now", whatever the time) until it is settled: logged at the time its
+    A send is held under its `ticket` as pending ("now", whatever the
+    time) until it is settled: logged at the time its
     answer arrived, so the log counts what the server saw. `settle` carries
     earlier held sends of this log whose answers arrived, as (ticket, seconds
     ago); the store logs them first, in the same round trip.
@@ -127,6 +220,8 @@ class Gate(NamedTuple):
     """The breaker's clock (epoch seconds)."""
     lease_until: float
     """Where a half-open probe lease taken by this call would end."""
+    lookup: LookupEntry | None = None
+    """For a contact look-up: its slot and budget, taken in the same step."""
 
 
 class GatedAdmission(NamedTuple):
@@ -140,6 +235,11 @@ class GatedAdmission(NamedTuple):
     """Index of the record that refuses the call (nothing booked), or -1."""
     lease: bool = False
     """True when this call took the half-open probe lease (only with wait 0)."""
+    lookup_wait: float = 0.0
+    """Above 0: the look-up's slot or budget is not free, nothing was booked;
+    ask again after this many seconds (as `lookup_enter`'s wait)."""
+    pace: PaceRecord | None = None
+    """With a look-up: its pace record, as read."""
 
 
 @runtime_checkable
@@ -156,24 +256,50 @@ class SharedLimiterStore(Protocol):
     ) -> float:
         """Book the next slot; return the seconds to wait before sending.
 
-        With `log`, a slot that starts now is also recorded in that send log
-        (in the same round trip where the store can), and 0 means "recorded,
-        send now". Any other wait means: sleep it, then call `limiter_enter`
-        until it returns 0.
-        """
-        ...
-
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send now, or return the wait if the send log is full.
-
-        The log is full when `limit` sends fall in the last `window` seconds.
-        Slots keep calls evenly spaced; this log catches calls that arrive
-        bunched anyway (a late process, a slow wake-up), across processes.
+        With `log`, a slot that starts now is also held in that send log (as
+        by `limiter_enter_pending`, in the same round trip where the store
+        can), and 0 means "held, send now". Any other wait means: sleep it,
+        then call `limiter_enter_pending` until it returns 0.
         """
         ...
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot at least `seconds` into the future (after a 429)."""
+        ...
+
+    async def limiter_admit_gated(
+        self,
+        key: str,
+        *,
+        interval: float,
+        burst: int,
+        log: SendLog,
+        gate: Gate,
+    ) -> GatedAdmission:
+        """Read the gate's breaker records, then book a slot unless they refuse.
+
+        Atomically: a record that refuses the call (a pause running, or
+        another caller holding the probe lease) returns with nothing booked.
+        Otherwise the slot is booked as by `limiter_admit`; when it starts
+        now and the send is logged, an expired pause's probe lease is taken.
+        """
+        ...
+
+    async def limiter_enter_pending(self, log: SendLog) -> float:
+        """Hold a send now under `log.ticket`, or return the wait if the log is full.
+
+        The log is full when `limit` sends fall in its last `window` seconds.
+        Slots keep calls evenly spaced; this log catches calls that arrive
+        bunched anyway (a late process, a slow wake-up), across processes.
+
+        A held send counts as "now" (and held sends count against the limit)
+        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
+        is logged first.
+        """
+        ...
+
+    async def limiter_done(self, log: SendLog) -> None:
+        """Log the held sends of `log.settle` (their answers arrived)."""
         ...
 
 
@@ -183,7 +309,7 @@ live claim of another owner holds it, or its done marker is set."""
 
 
 @runtime_checkable
-class BotStore(Protocol):
+class BotStore(CacheStore, Protocol):
     """What the bot dispatcher keeps: an inbox, done markers and conversations.
 
     Done markers and conversation state are cache entries (`cache_get` /
@@ -198,19 +324,9 @@ class BotStore(Protocol):
     Claim times are on the store's clock (Redis: its `TIME`).
     """
 
-    durable: bool
-    """True when the inbox outlives the process (SQLite, Redis)."""
-
-    async def cache_get(self, key: str) -> str | None:
-        """Return the value, or None when missing or expired."""
-        ...
-
-    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Keep `value` for `ttl` seconds."""
-        ...
-
-    async def cache_delete(self, key: str) -> None:
-        """Forget `key` (nothing happens when it is missing)."""
+    @property
+    def durable(self) -> bool:
+        """True when the inbox outlives the process (SQLite, Redis)."""
         ...
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
@@ -273,113 +389,12 @@ class BotStore(Protocol):
 
 
 @runtime_checkable
-class GatedLimiterStore(Protocol):
-    """A shared limiter that reads the breaker in the same round trip."""
-
-    async def limiter_admit_gated(
-        self,
-        key: str,
-        *,
-        interval: float,
-        burst: int,
-        log: SendLog | None,
-        gate: Gate,
-    ) -> GatedAdmission:
-        """Read the gate's breaker records, then book a slot unless they refuse.
-
-        Atomically: a record that refuses the call (a pause running, or
-        another caller holding the probe lease) returns with nothing booked.
-        Otherwise the slot is booked as by `limiter_admit`; when it starts
-        now and the send is logged, an expired pause's probe lease is taken.
-        """
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class PaceRecord:
-    """The adaptive look-up pace of an instance, as the store keeps it."""
-
-    factor: float = 1.0
-    """Fraction of the configured look-up rate, from `since` on."""
-
-    since: float = 0.0
-    """Epoch seconds when it starts to climb back (the end of a 469's pause)."""
-
-
-Budget = tuple[tuple[int, float], ...]
-"""Look-up budget windows: (at most this many look-ups, in this many seconds)."""
-
-
-@runtime_checkable
-class LookupStore(Protocol):
-    """A store that keeps the adaptive look-up pace, for every process sharing it."""
-
-    async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the pace record, or None when it was never cut (full pace)."""
-        ...
-
-    async def pace_cut(
-        self,
-        key: str,
-        *,
-        now: float,
-        resume_at: float,
-        decrease: float,
-        floor: float,
-        climb: float,
-    ) -> PaceRecord:
-        """After a 469: multiply the pace at `now` by `decrease`, atomically.
-
-        The pace at `now` is the stored factor plus `climb` per hour since its
-        `since`, at most 1; the result (at least `floor`) holds until
-        `resume_at`, then climbs again. Returns what was stored.
-        """
-        ...
-
-    async def pace_reset(self, key: str) -> None:
-        """Forget the pace: back to the full configured rate."""
-        ...
-
-
-@runtime_checkable
-class BudgetStore(Protocol):
-    """A shared store that also keeps the look-up budget windows."""
-
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up now in every window, or return the wait.
-
-        Nothing is recorded when any window is full; the wait is until every
-        window has room. The windows are kept under `key`.
-        """
-        ...
-
-
-@runtime_checkable
 class WritesBack(Protocol):
     """A fail-open store that can write locally kept pauses back on demand."""
 
     async def write_back(self) -> float:
         """0 when nothing is left to write back, else seconds until a retry."""
-        ...
 
 
 PENDING_SECONDS = 30.0
 """A pending send not settled this long (its process died) stops counting."""
-
-
-@runtime_checkable
-class SettlingLimiterStore(Protocol):
-    """A shared send log that can hold a send as pending until its answer."""
-
-    async def limiter_enter_pending(self, log: SendLog) -> float:
-        """As `limiter_enter`, but a send let through is held under `log.ticket`.
-
-        A held send counts as "now" (and held sends count against the limit)
-        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
-        is logged first.
-        """
-        ...
-
-    async def limiter_done(self, log: SendLog) -> None:
-        """Log the held sends of `log.settle` (their answers arrived)."""
-        ...

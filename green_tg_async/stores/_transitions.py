@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from ._base import BreakerRecord, Budget, PaceRecord
+from ._base import (
+    SLOT_POLL,
+    BreakerRecord,
+    Budget,
+    Gate,
+    GatedAdmission,
+    LookupEntry,
+    PaceRecord,
+)
 
 __all__ = [
+    "GATE_VERDICT_LUA",
+    "admit_gated",
     "budget_step",
     "failed",
     "gate_verdict",
+    "lookup_step",
     "opened",
     "pace_at",
     "pace_cut",
@@ -72,11 +83,12 @@ def succeeded(record: BreakerRecord | None, now: float) -> BreakerRecord | None:
 def gate_verdict(
     records: tuple[BreakerRecord | None, ...], now: float
 ) -> tuple[int, bool]:
-    """(index of the record refusing a call or -1, whether it must probe).
+    """The breaker's admission rule: (index of the record refusing, must probe).
 
     A pause still running refuses; an expired one lets exactly one caller
     through as the probe, so another caller's unexpired lease refuses too.
-    The Redis store's Lua script applies this same rule.
+    -1 when none refuses. Every store applies it: Redis through
+    `GATE_VERDICT_LUA`, its copy below.
     """
     probe = False
     for index, record in enumerate(records):
@@ -89,6 +101,55 @@ def gate_verdict(
                 return index, False
             probe = True
     return -1, probe
+
+
+GATE_VERDICT_LUA = """
+-- `gate_verdict` (stores/_transitions.py); records[i] = {exists, open_until,
+-- probe_until}. Returns the index (from 0) of the record refusing, or -1,
+-- and whether the caller must probe.
+local function gate_verdict(records, now)
+  local probe = false
+  for i, r in ipairs(records) do
+    if r[1] then
+      if now < r[2] then return i - 1, false end
+      if r[2] > 0 then
+        if r[3] > now then return i - 1, false end
+        probe = true
+      end
+    end
+  end
+  return -1, probe
+end
+"""
+
+
+def admit_gated(
+    records: tuple[BreakerRecord | None, ...],
+    gate: Gate,
+    book: Callable[[], float],
+    lookup: Callable[[], float] = lambda: 0.0,
+) -> tuple[GatedAdmission, dict[str, BreakerRecord]]:
+    """A gated admission on records read, booking with `book()` if let through.
+
+    A look-up first takes its slot and budget with `lookup()` (its wait: not
+    0 books nothing). Returns what it found, and the probe leases to write
+    (an expired pause's record with this caller's lease) when the call goes
+    now as the probe.
+    """
+    refused, probe = gate_verdict(records, gate.now)
+    if refused >= 0:
+        return GatedAdmission(0.0, records, refused), {}  # nothing booked
+    if (waits := lookup()) > 0:
+        return GatedAdmission(0.0, records, lookup_wait=waits), {}
+    wait = book()
+    if wait > 0 or not probe:
+        return GatedAdmission(wait, records), {}
+    leases = {
+        key: dataclasses.replace(record, probe_until=gate.lease_until)
+        for key, record in zip(gate.keys, records, strict=True)
+        if record is not None and record.open_until
+    }
+    return GatedAdmission(0.0, records, lease=True), leases
 
 
 def pace_at(record: PaceRecord | None, now: float, climb: float) -> float:
@@ -131,3 +192,27 @@ def budget_step(
         while len(log) > limit:
             log.popleft()
     return 0.0
+
+
+def lookup_step(
+    slots: dict[str, float],
+    logs: Sequence[deque[float]],
+    entry: LookupEntry,
+    now: float,
+    slack: float = 0.0,
+) -> float:
+    """`StateStore.lookup_enter` on local state: `slots` maps ticket to lease end.
+
+    `logs` are the budget windows' logs (see `budget_step`); `now` is in the
+    clock of both. Returns the wait (0: slot taken and look-up recorded).
+    """
+    for ticket in entry.release:
+        slots.pop(ticket, None)
+    for ticket in [t for t, until in slots.items() if until <= now]:
+        del slots[ticket]
+    if len(slots) >= entry.cap:
+        return SLOT_POLL
+    wait = budget_step(logs, entry.windows, now, slack)
+    if wait <= slack:
+        slots[entry.ticket] = now + entry.lease
+    return wait

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import time
+from collections import deque
 from collections.abc import Callable
+
+from green_tg_async._process import PROCESS
 
 from ._base import (
     BotStore,
     BreakerRecord,
     Claim,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     StateStore,
 )
 from ._journal import MemoryJournal
-from ._transitions import failed, opened, pace_cut, probed, released, succeeded
+from ._transitions import (
+    failed,
+    lookup_step,
+    opened,
+    pace_cut,
+    probed,
+    released,
+    succeeded,
+)
 
 __all__ = ["MemoryStore", "default_store"]
 
+# Waits shorter than this are float noise (a clock that rounds, looptime).
+_EPSILON = 1e-6
 
-class MemoryStore(StateStore, BotStore, LookupStore, MemoryJournal):
+
+class MemoryStore(StateStore, BotStore, MemoryJournal):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -53,6 +68,8 @@ class MemoryStore(StateStore, BotStore, LookupStore, MemoryJournal):
         # queue -> item -> (owner, until): the claims of inbox items.
         self._claims: dict[str, dict[str, tuple[str, float]]] = {}
         self._paces: dict[str, PaceRecord] = {}
+        self._slots: dict[str, dict[str, float]] = {}  # key -> ticket -> until
+        self._budgets: dict[tuple[str, float], deque[float]] = {}
         self._journal_init()  # the send journal (`stores/_journal.py`)
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
@@ -234,6 +251,28 @@ class MemoryStore(StateStore, BotStore, LookupStore, MemoryJournal):
         """Back to full pace."""
         self._paces.pop(key, None)
 
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget (no await: atomic).
+
+        Kept in the event loop's clock: this store serves one process.
+        """
+        return self._lookup(entry), self._paces.get(entry.pace)
+
+    def _lookup(self, entry: LookupEntry) -> float:
+        slots = self._slots.setdefault(entry.slots, {})
+        logs = [
+            self._budgets.setdefault((entry.budget, s), deque())
+            for _, s in entry.windows
+        ]
+        now = asyncio.get_running_loop().time()
+        return lookup_step(slots, logs, entry, now, slack=_EPSILON)
+
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        held = self._slots.get(slots, {})
+        for ticket in tickets:
+            held.pop(ticket, None)
+
     def _evict(self, now: float) -> None:
         expiry, cache = self._expiry, self._cache
         while expiry and (expiry[0][0] <= now or len(cache) > self._max_cache):
@@ -254,6 +293,7 @@ class MemoryStore(StateStore, BotStore, LookupStore, MemoryJournal):
 
 def default_store() -> MemoryStore:
     """Return the process-wide store used when a client is given `store=None`."""
-    from green_tg_async._process import PROCESS
-
-    return PROCESS.default_store
+    store = PROCESS.default_store
+    if store is None:
+        store = PROCESS.default_store = MemoryStore()
+    return store

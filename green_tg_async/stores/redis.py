@@ -20,26 +20,22 @@ from urllib.parse import urlsplit
 from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import (
+    SLOT_POLL,
     BotStore,
     BreakerRecord,
-    Budget,
-    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
-    GatedLimiterStore,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     SendLog,
-    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
-from ._fallback import LocalFallback, fails_open
-from ._gate import admit_gated_stepwise
 from ._journal_redis import RedisJournal
 from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
+from ._transitions import GATE_VERDICT_LUA
 
 try:
     import redis.asyncio as aioredis
@@ -86,12 +82,6 @@ local function log_add(key, limit, window)
   redis.call('LTRIM', key, 0, limit - 1)
   redis.call('PEXPIRE', key, math.floor(window / 1000) + 1000)
 end
-local function enter(key, limit, window)
-  local wait = log_wait(key, limit, window)
-  if wait > 0 then return wait end
-  log_add(key, limit, window)
-  return 0
-end
 -- Held sends (a sorted set of tickets by start) count as now until settled
 -- into the sent log (a sorted set of tickets by when their answer came);
 -- one not settled within 30 s stops counting. ARGV[from..] = ticket, age_us.
@@ -119,99 +109,33 @@ local function enter_held(sent, pend, limit, window, ticket)
 end
 """
 
-# KEYS[1] = limiter key, KEYS[2] = send log (optional; with a ticket its sent
-# set), KEYS[3] = its held set (with a ticket); ARGV = step_us, tolerance_us,
-# then the log's limit and window_us, the ticket, and sends to settle. Returns
-# the wait in µs; 0 with a log means the send was recorded (or held).
+# KEYS[1] = limiter key, then (with a send log) its sent and held sets;
+# ARGV = step_us, tolerance_us, then the log's limit and window_us, the
+# ticket, and sends to settle. Returns the wait in µs; 0 with a log means the
+# send is held.
 _ADMIT: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 2 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
+if #KEYS > 1 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
 local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if wait > 0 or #KEYS < 2 then return wait end
-if #KEYS > 2 then
-  return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
-end
-return enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 """
 )
 
-# KEYS[1] = send log (newest first; with a ticket its sent set), KEYS[2] = its
-# held set (with a ticket); ARGV = limit, window_us, ticket, sends to settle.
-# Returns the wait in µs, or 0 after recording (or holding) this send.
+# KEYS[1] = a send log's sent set, KEYS[2] = its held set; ARGV = limit,
+# window_us, ticket, sends to settle. Returns the wait in µs, or 0 after
+# holding this send.
 _ENTER: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 1 then
-  settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
-  return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
-end
-return enter(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
+return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 """
 )
 
 # KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
 _DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
-
-# KEYS = limiter key, send log (with a ticket its sent set), the breaker
-# hashes, then (with a ticket) the log's held set; ARGV = step_us,
-# tolerance_us, log limit, log window_us, breaker now, lease_until, then the
-# ticket and sends to settle (optional). Reads the breaker first and
-# books nothing when it refuses (the rule of `_transitions.gate_verdict`).
-# Returns {wait_us, refused index or -1, lease taken 0/1, then per breaker
-# key: exists, open_until, reason, failures, probe_until}.
-_ADMIT_GATED: Final = (
-    _LUA_PRELUDE
-    + """
-local bnow = tonumber(ARGV[5])
-local out = {0, -1, 0}
-local refused = -1
-local probe = {}
-local breakers = #KEYS
-if ARGV[7] then
-  breakers = #KEYS - 1
-  settle(KEYS[2], KEYS[#KEYS], tonumber(ARGV[4]), 8)
-end
-for i = 3, breakers do
-  local h = redis.call('HGETALL', KEYS[i])
-  local r = {}
-  for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
-  local open_until = tonumber(r['open_until'] or '0')
-  local probe_until = tonumber(r['probe_until'] or '0')
-  table.insert(out, #h > 0 and '1' or '0')
-  table.insert(out, r['open_until'] or '0')
-  table.insert(out, r['reason'] or '')
-  table.insert(out, r['failures'] or '0')
-  table.insert(out, r['probe_until'] or '0')
-  if #h > 0 and refused < 0 then
-    if bnow < open_until then
-      refused = i - 3
-    elseif open_until > 0 then
-      if probe_until > bnow then refused = i - 3 else table.insert(probe, KEYS[i]) end
-    end
-  end
-end
-if refused >= 0 then
-  out[2] = refused
-  return out
-end
-local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if wait <= 0 then
-  if ARGV[7] then
-    local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
-    wait = enter_held(KEYS[2], KEYS[#KEYS], limit, window, ARGV[7])
-  else
-    wait = enter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
-  end
-end
-out[1] = wait
-if wait <= 0 and #probe > 0 then
-  for _, key in ipairs(probe) do redis.call('HSET', key, 'probe_until', ARGV[6]) end
-  out[3] = 1
-end
-return out
-"""
-)
 
 # KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
 _PENALIZE: Final = """
@@ -226,22 +150,103 @@ end
 return 0
 """
 
-# KEYS = one send log per budget window; ARGV = limit, window_us per key.
-# Records a look-up now in every log, or nothing and returns the longest wait
-# in µs.
-_BUDGET_ENTER: Final = (
+# A look-up's slot, budget and pace read (the rule of
+# `_transitions.lookup_step`). KEYS[k] = in-flight slots (sorted set: ticket
+# by lease end, µs), KEYS[k + 1] = pace hash, then one send log per budget
+# window; ARGV[a..] = ticket, cap, lease_us, n windows, per window its limit
+# and window_us, n tickets to free first, those tickets. Returns wait_us (-1:
+# every slot held), pace factor, pace since; with wait 0 the slot is taken
+# and the look-up logged.
+_LOOKUP_LUA: Final = """
+local function lookup_take(k, a)
+  local n = tonumber(ARGV[a + 3])
+  local r = a + 4 + 2 * n
+  for i = r + 1, r + tonumber(ARGV[r]) do redis.call('ZREM', KEYS[k], ARGV[i]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now)
+  local pace = redis.call('HMGET', KEYS[k + 1], 'factor', 'since')
+  local f, s = pace[1] or '', pace[2] or ''
+  if redis.call('ZCARD', KEYS[k]) >= tonumber(ARGV[a + 1]) then return -1, f, s end
+  local wait = 0
+  for i = 1, n do
+    local w = log_wait(KEYS[k + 1 + i], tonumber(ARGV[a + 2 + 2 * i]),
+                       tonumber(ARGV[a + 3 + 2 * i]))
+    if w > wait then wait = w end
+  end
+  if wait > 0 then return wait, f, s end
+  for i = 1, n do
+    log_add(KEYS[k + 1 + i], tonumber(ARGV[a + 2 + 2 * i]),
+            tonumber(ARGV[a + 3 + 2 * i]))
+  end
+  local lease = tonumber(ARGV[a + 2])
+  redis.call('ZADD', KEYS[k], string.format('%.0f', now + lease), ARGV[a])
+  redis.call('PEXPIRE', KEYS[k], math.floor(lease / 1000) + 1000)
+  return 0, f, s
+end
+"""
+
+_LOOKUP_ENTER: Final = (
     _LUA_PRELUDE
+    + _LOOKUP_LUA
     + """
-local wait = 0
-for i = 1, #KEYS do
-  local w = log_wait(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
-  if w > wait then wait = w end
+local wait, f, s = lookup_take(1, 1)
+return {wait, f, s}
+"""
+)
+
+# KEYS = limiter key, the send log's sent and held sets, the breaker hashes,
+# then (a look-up) its keys for `lookup_take`; ARGV = step_us, tolerance_us,
+# log limit, log window_us, breaker now, lease_until, the ticket, the number
+# of breaker keys, the number of look-up arguments, those arguments, then
+# sends to settle. Reads the breaker first and books nothing when it refuses
+# (`gate_verdict`, whose Lua copy this embeds), nor when the look-up's slot
+# or budget is not free. Returns {wait_us, refused index or -1, lease taken
+# 0/1, look-up wait_us, pace factor, pace since, then per breaker key:
+# exists, open_until, reason, failures, probe_until}.
+_ADMIT_GATED: Final = (
+    _LUA_PRELUDE
+    + GATE_VERDICT_LUA
+    + _LOOKUP_LUA
+    + """
+local bnow = tonumber(ARGV[5])
+local breakers, looks = tonumber(ARGV[8]), tonumber(ARGV[9])
+local out = {0, -1, 0, 0, '', ''}
+settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 10 + looks)
+local records = {}
+for i = 4, 3 + breakers do
+  local h = redis.call('HGETALL', KEYS[i])
+  local r = {}
+  for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
+  table.insert(out, #h > 0 and '1' or '0')
+  table.insert(out, r['open_until'] or '0')
+  table.insert(out, r['reason'] or '')
+  table.insert(out, r['failures'] or '0')
+  table.insert(out, r['probe_until'] or '0')
+  local open_until = tonumber(r['open_until'] or '0')
+  table.insert(records, {#h > 0, open_until, tonumber(r['probe_until'] or '0')})
 end
-if wait > 0 then return wait end
-for i = 1, #KEYS do
-  log_add(KEYS[i], tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+local refused, probe = gate_verdict(records, bnow)
+if refused >= 0 then
+  out[2] = refused
+  return out
 end
-return 0
+if looks > 0 then
+  out[4], out[5], out[6] = lookup_take(4 + breakers, 10)
+  if out[4] ~= 0 then return out end
+end
+local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+if wait <= 0 then
+  wait = enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[7])
+end
+out[1] = wait
+if wait <= 0 and probe then
+  for i, r in ipairs(records) do
+    if r[1] and r[2] > 0 then
+      redis.call('HSET', KEYS[i + 3], 'probe_until', ARGV[6])
+    end
+  end
+  out[3] = 1
+end
+return out
 """
 )
 
@@ -398,11 +403,7 @@ class RedisStore(
     SharedBreaker,
     StateStore,
     SharedLimiterStore,
-    SettlingLimiterStore,
-    GatedLimiterStore,
     BotStore,
-    LookupStore,
-    BudgetStore,
     RedisJournal,
 ):
     """Share an instance's breaker, limiter and answer cache through Redis.
@@ -419,10 +420,8 @@ class RedisStore(
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
-    never turns into unlimited sending. With `fail_open=True` it carries on
-    locally instead: the limiter at `fallback_fraction` of the rate in this
-    process, the last pause it saw still honoured, and new pauses written
-    back once Redis answers again. The bot inbox (two hashes and a list) is as
+    never turns into unlimited sending; wrap it in `FailOpenStore` to keep
+    limiting locally instead. The bot inbox (two hashes and a list) is as
     durable as the Redis server's persistence settings make it.
     """
 
@@ -434,9 +433,6 @@ class RedisStore(
         *,
         prefix: str = "green_tg:",
         timeout: float = 0.25,
-        fail_open: bool = False,
-        fallback_fraction: float = 0.5,
-        fallback_probe_interval: float = 5.0,
     ) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError(
@@ -456,11 +452,6 @@ class RedisStore(
         self._warming = asyncio.Lock()
         self._prefix = prefix
         self._timeout = timeout
-        self._fallback = (
-            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
-            if fail_open
-            else None
-        )
         self._admit = self._redis.register_script(_ADMIT)
         self._penalize = self._redis.register_script(_PENALIZE)
         self._enter = self._redis.register_script(_ENTER)
@@ -473,22 +464,19 @@ class RedisStore(
         self._inbox_remove = self._redis.register_script(_INBOX_REMOVE)
         self._inbox_finish = self._redis.register_script(_INBOX_FINISH)
         self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
-        self._budget_enter = self._redis.register_script(_BUDGET_ENTER)
+        self._lookup_enter = self._redis.register_script(_LOOKUP_ENTER)
         self._pace_cut = self._redis.register_script(_PACE_CUT)
         self._breaker_cas = self._redis.register_script(_BREAKER_CAS)
 
-    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
         raw = await self._guard(self._redis.hgetall(self._k(key)))
         return _decode(raw)
 
-    @fails_open
     async def breaker_reset(self, key: str) -> None:
         """Forget everything about `key`."""
         await self._guard(self._redis.delete(self._k(key)))
 
-    @fails_open
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
@@ -497,33 +485,26 @@ class RedisStore(
         keys = [self._k(key)]
         args: list[int | str] = [step, (burst - 1) * step]
         if log is not None:
-            args += [log.limit, round(log.window * 1e6)]
-            if log.ticket:
-                keys += self._held_keys(log.key)
-                args += [log.ticket, *_settles(log)]
-            else:
-                keys.append(self._k(log.key))
+            keys += self._held_keys(log.key)
+            args += [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
         wait_us = await self._guard(self._admit(keys=keys, args=args))
         return int(wait_us) / 1e6
 
-    @fails_open
     async def limiter_admit_gated(
         self,
         key: str,
         *,
         interval: float,
         burst: int,
-        log: SendLog | None,
+        log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        """Breaker read, slot booking and send log: one round trip (one script)."""
-        if log is None:
-            return await admit_gated_stepwise(
-                self, key, interval=interval, burst=burst, log=log, gate=gate
-            )
+        """Breaker read, a look-up's slot, booking, send log: one script."""
         step = round(interval * 1e6)
-        held = self._held_keys(log.key) if log.ticket else [self._k(log.key)]
-        keys = [self._k(key), held[0], *map(self._k, gate.keys), *held[1:]]
+        look_keys, look_args = (
+            ([], []) if gate.lookup is None else (self._lookup_args(gate.lookup))
+        )
+        keys = [self._k(key), *self._held_keys(log.key), *map(self._k, gate.keys)]
         args: list[int | str] = [
             step,
             (burst - 1) * step,
@@ -531,23 +512,22 @@ class RedisStore(
             round(log.window * 1e6),
             repr(gate.now),
             repr(gate.lease_until),
+            log.ticket,
+            len(gate.keys),
+            len(look_args),
+            *look_args,
+            *_settles(log),
         ]
-        if log.ticket:
-            args += [log.ticket, *_settles(log)]
-        raw = await self._guard(self._admit_gated(keys=keys, args=args))
+        raw = await self._guard(self._admit_gated(keys=keys + look_keys, args=args))
         records = tuple(
-            _record(raw[3 + 5 * i : 8 + 5 * i]) for i in range(len(gate.keys))
+            _record(raw[6 + 5 * i : 11 + 5 * i]) for i in range(len(gate.keys))
         )
-        return GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
+        found = GatedAdmission(int(raw[0]) / 1e6, records, int(raw[1]), bool(raw[2]))
+        if gate.lookup is None:
+            return found
+        wait = _lookup_wait(raw[3])
+        return found._replace(lookup_wait=wait, pace=_pace(raw[4], raw[5]))
 
-    @fails_open
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send unless the one-second log is full; else return the wait."""
-        args = [limit, round(window * 1e6)]
-        wait_us = await self._guard(self._enter(keys=[self._k(key)], args=args))
-        return int(wait_us) / 1e6
-
-    @fails_open
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
         args = [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
@@ -555,7 +535,6 @@ class RedisStore(
         wait_us = await self._guard(self._enter(keys=keys, args=args))
         return int(wait_us) / 1e6
 
-    @fails_open
     async def limiter_done(self, log: SendLog) -> None:
         """Log the held sends of `log.settle`: one script."""
         args = [round(log.window * 1e6), *_settles(log)]
@@ -565,26 +544,32 @@ class RedisStore(
         # Sorted sets beside the plain log (same hash tag: legal on a Cluster).
         return [self._k(log_key + ":sent"), self._k(log_key + ":held")]
 
-    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now, for everyone."""
         args = [round(seconds * 1e6)]
         await self._guard(self._penalize(keys=[self._k(key)], args=args))
 
-    @fails_open
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up in every budget window, or return the wait: one script."""
-        spans = [round(seconds * 1e6) for _, seconds in windows]
-        keys = [self._k(f"{key}:{span}") for span in spans]
-        args = [
-            n
-            for (limit, _), span in zip(windows, spans, strict=True)
-            for n in (limit, span)
-        ]
-        wait_us = await self._guard(self._budget_enter(keys=keys, args=args))
-        return int(wait_us) / 1e6
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget: one script."""
+        keys, args = self._lookup_args(entry)
+        raw = await self._guard(self._lookup_enter(keys=keys, args=args))
+        return _lookup_wait(raw[0]), _pace(raw[1], raw[2])
 
-    @fails_open
+    def _lookup_args(self, entry: LookupEntry) -> tuple[list[str], list[int | str]]:
+        """`lookup_take`'s keys and arguments for `entry`."""
+        spans = [round(seconds * 1e6) for _, seconds in entry.windows]
+        keys = [self._k(entry.slots), self._k(entry.pace)]
+        keys += [self._k(f"{entry.budget}:{span}") for span in spans]
+        args: list[int | str] = [entry.ticket, entry.cap, round(entry.lease * 1e6)]
+        args.append(len(spans))
+        for (limit, _), span in zip(entry.windows, spans, strict=True):
+            args += [limit, span]
+        return keys, [*args, len(entry.release), *entry.release]
+
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        await self._guard(self._redis.zrem(self._k(slots), *tickets))
+
     async def pace_get(self, key: str) -> PaceRecord | None:
         """Return the look-up pace record, or None at full pace."""
         raw = await self._guard(self._redis.hmget(self._k(key), ["factor", "since"]))
@@ -592,7 +577,6 @@ class RedisStore(
             return None
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1] or b"0")))
 
-    @fails_open
     async def pace_cut(
         self,
         key: str,
@@ -608,18 +592,15 @@ class RedisStore(
         raw = await self._guard(self._pace_cut(keys=[self._k(key)], args=args))
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
 
-    @fails_open
     async def pace_reset(self, key: str) -> None:
         """Back to full pace."""
         await self._guard(self._redis.delete(self._k(key)))
 
-    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
         raw = await self._guard(self._redis.get(self._k(key)))
         return None if raw is None else _text(raw)
 
-    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds."""
         px = _ms(ttl)
@@ -786,6 +767,18 @@ class RedisStore(
             if int(reply[0]) == 1:
                 return record
             held = reply[1:]
+
+
+def _lookup_wait(raw: Any) -> float:
+    """`lookup_take`'s wait in seconds (-1 µs: every slot is held)."""
+    wait_us = int(raw)
+    return SLOT_POLL if wait_us < 0 else wait_us / 1e6
+
+
+def _pace(factor: Any, since: Any) -> PaceRecord | None:
+    """A pace record from `lookup_take`'s answer; None when none is kept."""
+    text = _text(factor)
+    return PaceRecord(float(text), float(_text(since))) if text else None
 
 
 def _settles(log: SendLog) -> list[int | str]:

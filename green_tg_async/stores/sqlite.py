@@ -20,30 +20,26 @@ from green_tg_async._exceptions import StoreUnavailableError
 
 from ._base import (
     PENDING_SECONDS,
+    SLOT_POLL,
     BotStore,
     BreakerRecord,
     Budget,
-    BudgetStore,
     Claim,
     Gate,
     GatedAdmission,
-    GatedLimiterStore,
-    LookupStore,
+    LookupEntry,
     PaceRecord,
     SendLog,
-    SettlingLimiterStore,
     SharedLimiterStore,
     StateStore,
 )
-from ._fallback import LocalFallback, fails_open
 from ._journal_sqlite import JOURNAL_SCHEMA, SqliteJournal
 from ._shared import Change, SharedBreaker
-from ._transitions import gate_verdict, pace_cut, probed
+from ._transitions import admit_gated, pace_cut
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-_READ_TIMEOUT = 0.25  # a read that has to wait this long fails closed
 _HELD_POLL = 0.01  # every slot held by a send in flight: ask again this soon
 _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
@@ -75,6 +71,10 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS pace (
         key TEXT PRIMARY KEY, factor REAL NOT NULL, since REAL NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS lookup_slots (
+        key TEXT NOT NULL, ticket TEXT NOT NULL, until REAL NOT NULL,
+        PRIMARY KEY (key, ticket)
+    )""",
     """CREATE TABLE IF NOT EXISTS inbox (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL, item TEXT NOT NULL, payload TEXT NOT NULL,
@@ -93,11 +93,7 @@ class SqliteStore(
     SharedBreaker,
     StateStore,
     SharedLimiterStore,
-    SettlingLimiterStore,
-    GatedLimiterStore,
     BotStore,
-    LookupStore,
-    BudgetStore,
     SqliteJournal,
 ):
     """Keep instance state in a SQLite file (survives restarts).
@@ -117,27 +113,16 @@ class SqliteStore(
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = 5.0,
-        fail_open: bool = False,
-        fallback_fraction: float = 0.5,
-        fallback_probe_interval: float = 5.0,
     ) -> None:
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
-        self._conn: sqlite3.Connection | None = None  # writes, in a worker thread
-        self._reader: sqlite3.Connection | None = None  # reads, on the loop
+        self._conn: sqlite3.Connection | None = None  # used in a worker thread
         self._lock = threading.Lock()
-        self._fallback = (
-            LocalFallback(fallback_fraction, probe_interval=fallback_probe_interval)
-            if fail_open
-            else None
-        )
 
-    @fails_open
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         """Return the record for `key`, or None when closed."""
-        return await self._read(lambda db: _read(db, key))
+        return await self._run(lambda db: _read(db, key))
 
-    @fails_open
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
@@ -160,14 +145,13 @@ class SqliteStore(
         # waiting for the worker thread is not added on top of the wait.
         return max(0, start - _now_us()) / 1e6
 
-    @fails_open
     async def limiter_admit_gated(
         self,
         key: str,
         *,
         interval: float,
         burst: int,
-        log: SendLog | None,
+        log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
         """Breaker read, slot booking and send log in one transaction."""
@@ -178,39 +162,31 @@ class SqliteStore(
 
         return await self._run(work, write=True)
 
-    @fails_open
-    async def limiter_enter(self, key: str, *, limit: int, window: float) -> float:
-        """Record a send unless the one-second log is full; else return the wait."""
-        log = SendLog(key, limit, window)
-        return await self._run(lambda db: _enter(db, log), write=True)
-
-    @fails_open
     async def limiter_enter_pending(self, log: SendLog) -> float:
         """Hold a send under its ticket unless the log is full; else the wait."""
         return await self._run(lambda db: _enter(db, log), write=True)
 
-    @fails_open
     async def limiter_done(self, log: SendLog) -> None:
         """Log the held sends of `log.settle` (their answers arrived)."""
         await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
-    @fails_open
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         """Push the next slot of `key` at least `seconds` past now."""
         until = _now_us() + round(seconds * 1e6)
         await self._run(lambda db: _push(db, key, until), write=True)
 
-    @fails_open
-    async def budget_enter(self, key: str, *, windows: Budget) -> float:
-        """Record a look-up in every budget window, or return the wait."""
-        return await self._run(lambda db: _budget_enter(db, key, windows), write=True)
+    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
+        """Take a slot and record the look-up in the budget, in one transaction."""
+        return await self._run(lambda db: _lookup_enter(db, entry), write=True)
 
-    @fails_open
+    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
+        """Free the slots these tickets hold."""
+        await self._run(lambda db: _free_slots(db, slots, tickets), write=True)
+
     async def pace_get(self, key: str) -> PaceRecord | None:
         """Return the look-up pace record, or None at full pace."""
-        return await self._read(lambda db: _pace(db, key))
+        return await self._run(lambda db: _pace(db, key))
 
-    @fails_open
     async def pace_cut(
         self,
         key: str,
@@ -233,7 +209,6 @@ class SqliteStore(
 
         return await self._run(cut, write=True)
 
-    @fails_open
     async def pace_reset(self, key: str) -> None:
         """Back to full pace."""
 
@@ -242,12 +217,10 @@ class SqliteStore(
 
         await self._run(forget, write=True)
 
-    @fails_open
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
-        return await self._read(lambda db: _cached(db, key, time.time()))
+        return await self._run(lambda db: _cached(db, key, time.time()))
 
-    @fails_open
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
         """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
         now = time.time()
@@ -265,7 +238,7 @@ class SqliteStore(
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
         """Every item of `queue`, oldest first."""
-        return await self._read(lambda db: _inbox_items(db, queue))
+        return await self._run(lambda db: _inbox_items(db, queue))
 
     async def inbox_remove(self, queue: str, item: str) -> None:
         """Drop `item` and its claim from `queue`."""
@@ -334,10 +307,9 @@ class SqliteStore(
     async def aclose(self) -> None:
         """Close the connection this store opened."""
         with self._lock:
-            for conn in (self._conn, self._reader):
-                if conn is not None:
-                    conn.close()
-            self._conn = self._reader = None
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
 
     def __repr__(self) -> str:
         return f"<SqliteStore path={self._path!r}>"
@@ -353,28 +325,15 @@ class SqliteStore(
 
         return await self._run(apply, write=True)
 
-    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a read on the loop thread.
-
-        In WAL mode readers never wait for writers, and a ~20 µs query costs
-        less than a thread hand-off, which would otherwise delay the breaker
-        check right before each send.
-        """
-        if self._reader is None:
-            await self._run(lambda db: None)  # creates the file and the schema
-            self._reader = self._open(timeout=_READ_TIMEOUT)
-        try:
-            return work(self._reader)
-        except sqlite3.OperationalError:
-            # Busy (another process is setting the file up or checkpointing):
-            # wait it out in the worker thread, with the full busy timeout.
-            return await self._run(work)
-        except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
-
     async def _run(
         self, work: Callable[[sqlite3.Connection], T], *, write: bool = False
     ) -> T:
+        """Run `work` in the worker thread (in a write transaction if `write`).
+
+        Reads too: never on the loop, so a file locked by another process (a
+        checkpoint, its set-up) waits out the busy timeout there, not in
+        every task.
+        """
         return await asyncio.to_thread(self._locked, work, write)
 
     def _locked(self, work: Callable[[sqlite3.Connection], T], write: bool) -> T:
@@ -396,7 +355,7 @@ class SqliteStore(
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = self._open(timeout=self._busy_timeout)
+            conn = self._open()
             deadline = _monotonic() + self._busy_timeout
             try:
                 while True:
@@ -415,10 +374,10 @@ class SqliteStore(
             self._conn = conn
         return self._conn
 
-    def _open(self, *, timeout: float) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         return sqlite3.connect(
             self._path,
-            timeout=timeout,
+            timeout=self._busy_timeout,
             isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
             check_same_thread=False,
         )
@@ -483,25 +442,29 @@ def _admit_gated(
     key: str,
     step: int,
     burst: int,
-    log: SendLog | None,
+    log: SendLog,
     gate: Gate,
 ) -> GatedAdmission:
-    if log is not None and log.settle:  # answers that arrived: log them first
+    if log.settle:  # answers that arrived: log them first
         _settle(db, log, _now_us())
         log = log._replace(settle=())
+
+    def book() -> float:
+        wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
+        return wait if wait > 0 else _enter(db, log)
+
     records = tuple(_read(db, k) for k in gate.keys)
-    refused, probe = gate_verdict(records, gate.now)
-    if refused >= 0:
-        return GatedAdmission(0.0, records, refused)  # nothing booked
-    wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
-    if wait == 0 and log is not None:
-        wait = _enter(db, log)
-    if wait > 0 or not probe:
-        return GatedAdmission(wait, records)
-    for k, record in zip(gate.keys, records, strict=True):
-        if record is not None and record.open_until:
-            _write(db, k, probed(record, gate.now, gate.lease_until))
-    return GatedAdmission(0.0, records, lease=True)
+    entry = gate.lookup
+    if entry is None:
+        found, leases = admit_gated(records, gate, book)
+    else:
+        found, leases = admit_gated(
+            records, gate, book, lambda: _lookup_enter(db, entry)[0]
+        )
+        found = found._replace(pace=_pace(db, entry.pace))
+    for k, record in leases.items():
+        _write(db, k, record)
+    return found
 
 
 def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
@@ -597,30 +560,25 @@ def _inbox_resume(
 
 
 def _enter(db: sqlite3.Connection, log: SendLog) -> float:
-    """Record a send now (or hold it under `log.ticket`), or return the wait."""
+    """Hold a send now under `log.ticket`, or return the wait."""
     now = _now_us()
     key, span = log.key, round(log.window * 1e6)
     _settle(db, log, now)
     db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
-    free = log.limit
-    if log.ticket:
-        db.execute(
-            "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
-            (key, now - round(PENDING_SECONDS * 1e6)),
-        )
-        (held,) = db.execute(
-            "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
-        ).fetchone()
-        free -= int(held)
-        if free <= 0:
-            return _HELD_POLL
+    db.execute(
+        "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
+        (key, now - round(PENDING_SECONDS * 1e6)),
+    )
+    (held,) = db.execute(
+        "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
+    ).fetchone()
+    free = log.limit - int(held)
+    if free <= 0:
+        return _HELD_POLL
     row = db.execute(_NEWEST, (key, free - 1)).fetchone()
     if row is not None and int(row[0]) + span > now:
         return (int(row[0]) + span - now) / 1e6
-    if log.ticket:
-        db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
-    else:
-        db.execute("INSERT INTO sends VALUES (?, ?)", (key, now))
+    db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
     return 0.0
 
 
@@ -657,3 +615,32 @@ def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
         window_key = f"{key}:{round(seconds * 1e6)}"
         db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
     return 0.0
+
+
+def _free_slots(db: sqlite3.Connection, slots: str, tickets: tuple[str, ...]) -> None:
+    db.executemany(
+        "DELETE FROM lookup_slots WHERE key = ? AND ticket = ?",
+        [(slots, ticket) for ticket in tickets],
+    )
+
+
+def _lookup_enter(
+    db: sqlite3.Connection, entry: LookupEntry
+) -> tuple[float, PaceRecord | None]:
+    """`StateStore.lookup_enter` inside a write transaction."""
+    now = time.time()
+    _free_slots(db, entry.slots, entry.release)
+    db.execute("DELETE FROM lookup_slots WHERE until <= ?", (now,))
+    pace = _pace(db, entry.pace)
+    (held,) = db.execute(
+        "SELECT COUNT(*) FROM lookup_slots WHERE key = ?", (entry.slots,)
+    ).fetchone()
+    if int(held) >= entry.cap:
+        return SLOT_POLL, pace
+    wait = _budget_enter(db, entry.budget, entry.windows)
+    if wait == 0:
+        db.execute(
+            "INSERT INTO lookup_slots VALUES (?, ?, ?)",
+            (entry.slots, entry.ticket, now + entry.lease),
+        )
+    return wait, pace

@@ -214,3 +214,65 @@ def test_item11_a_cancelled_probe_gives_its_lease_back() -> None:
         await tg.aclose()
 
     run_in_fake_time(main())
+
+
+# -- a bot on FailOpenStore(RedisStore) during an outage (issue 30) ---------------
+
+
+@pytest.mark.redis
+async def test_a_bot_on_a_fail_open_store_neither_loses_state_nor_reruns_an_item(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """While the wrapper skips a store it saw fail, what a bot keeps still comes
+    from the store: the conversation state, and a resumed item's done marker.
+    (The old fail-open mode read both as empty for 5 s.)"""
+    import inspect
+    import json
+    from typing import Any
+
+    from green_tg_async.bot import Context, Dispatcher, Router
+    from green_tg_async.bot._keys import done_key, inbox_queue, state_key
+    from green_tg_async.stores import FailOpenStore, RedisStore
+    from green_tg_async.testing import FakeGreenAPI, incoming_text
+
+    class Outage(RedisStore):
+        down = False
+
+        async def _guard(self, op: Any) -> Any:
+            if self.down:
+                if inspect.iscoroutine(op):
+                    op.close()
+                raise StoreUnavailableError("Redis store failed: down (test)")
+            return await super()._guard(op)
+
+    primary = Outage(redis_url, prefix=redis_prefix, timeout=5.0)
+    store = FailOpenStore(primary)
+    instance = "1101000001"
+    finished = incoming_text(1, "finished by another replica", id_message="k1")
+    item = "incomingMessageReceived:1:k1"
+    await store.inbox_add(inbox_queue(instance), item, json.dumps(finished))
+    await store.cache_set(done_key(instance, item), "1", ttl=60)
+    state = {"state": "ordering", "data": {"pizza": 2}}
+    await store.cache_set(state_key(instance, "1", "1"), json.dumps(state), ttl=60)
+    # A call fails: the wrapper limits locally and skips the store for 5 s.
+    primary.down = True
+    assert await store.limiter_admit("{1}:limiter:m", interval=1.0, burst=1) == 0.0
+    primary.down = False
+
+    seen: list[tuple[str | None, Any]] = []
+    router = Router()
+
+    @router.message()
+    async def handle(ctx: Context) -> None:
+        seen.append((ctx.text, await ctx.state.get()))
+
+    fake = FakeGreenAPI(id_instance=instance, rate_limits=False)
+    async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
+        dp = Dispatcher(tg, router, store=store)
+        await dp.start()
+        await dp.feed(incoming_text(1, "hi", sender="1"))
+        await asyncio.wait_for(dp._lanes_or_fail().wait_idle(), 10)
+        await dp.shutdown()
+    # "finished ..." did not run again, and the state was read from the store.
+    assert seen == [("hi", "ordering")]
+    await store.aclose()

@@ -220,3 +220,41 @@ def test_a_worker_that_dies_ends_the_run_with_its_error(concurrency: int) -> Non
     seen = run_in_fake_time(main())
     assert 79000000002 not in seen
     assert set(seen) < {79000000000 + i for i in range(6)}
+
+
+class _CacheWritesFail(MemoryStore):
+    """The answer cache cannot be written (a store hiccup after the look-up)."""
+
+    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
+        from green_tg_async import StoreUnavailableError
+
+        raise StoreUnavailableError("down (test)")
+
+
+async def test_a_failed_cache_write_keeps_the_paid_for_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 30: the look-up reached the server; its answer must not be lost."""
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, _CacheWritesFail()) as tg:
+        results = dict(await _collect(tg, [79876543210]))
+    assert results[79876543210] == AccountCheck(True, "76543210")
+    assert [m for _, m in fake.requests] == ["checkAccount"]
+    assert "not cached" in caplog.text
+
+
+class _CacheReadsFail(MemoryStore):
+    async def cache_get(self, key: str) -> str | None:
+        from green_tg_async import StoreUnavailableError
+
+        raise StoreUnavailableError("down (test)")
+
+
+async def test_a_cache_that_cannot_be_read_is_a_miss(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeGreenAPI(rate_limits=False)
+    async with _client(fake, _CacheReadsFail()) as tg:
+        results = dict(await _collect(tg, [79876543210]))
+    assert results[79876543210] == AccountCheck(True, "76543210")
+    assert "answer cache not read" in caplog.text

@@ -4,7 +4,8 @@ from collections import deque
 
 import pytest
 
-from green_tg_async.stores._fallback import LocalFallback
+from green_tg_async.stores._base import SLOT_POLL, LookupEntry
+from green_tg_async.stores._local import LocalFallback
 from green_tg_async.stores._transitions import budget_step
 
 WINDOWS = ((2, 60.0), (3, 3600.0))
@@ -29,11 +30,17 @@ def test_a_wait_within_the_slack_counts_as_room() -> None:
     assert list(logs[0]) == [1.0, 60.0 - 1e-9]
 
 
-async def test_the_fallback_keeps_the_budget_while_the_store_is_down() -> None:
+async def test_the_fallback_keeps_slots_and_budget_while_the_store_is_down() -> None:
     fallback = LocalFallback(1.0)
     windows = ((2, 60.0),)
-    assert await fallback.budget_enter("k", windows=windows) == 0.0
-    assert await fallback.budget_enter("k", windows=windows) == 0.0
-    wait = await fallback.budget_enter("k", windows=windows)
+
+    def entry(ticket: str, budget: str = "k") -> LookupEntry:
+        return LookupEntry("slots", ticket, 1, 60.0, budget, windows, "pace")
+
+    assert await fallback.lookup_enter(entry("a")) == (0.0, None)
+    assert (await fallback.lookup_enter(entry("b")))[0] == SLOT_POLL
+    await fallback.lookup_exit("slots", ("a",))
+    assert (await fallback.lookup_enter(entry("b")))[0] == 0.0
+    wait, _ = await fallback.lookup_enter(entry("c")._replace(release=("b",)))
     assert 59.0 < wait <= 60.0
-    assert await fallback.budget_enter("other", windows=windows) == 0.0
+    assert (await fallback.lookup_enter(entry("c", budget="other")))[0] == 0.0

@@ -21,7 +21,7 @@ from redis.exceptions import (
 )
 
 from green_tg_async import AccountCheck, RateLimits, StoreUnavailableError
-from green_tg_async.stores import RedisStore
+from green_tg_async.stores import FailOpenStore, RedisStore
 from green_tg_async.testing import FakeGreenAPI
 
 KEY = "{1}:breaker"
@@ -105,8 +105,9 @@ async def test_a_call_fails_closed_or_open_whatever_redis_py_raised(
 ) -> None:
     fake = FakeGreenAPI(rate_limits=False)
     closed = RedisStore("redis://127.0.0.1:1/0")
-    opened = RedisStore("redis://127.0.0.1:1/0", fail_open=True)
-    for store in (closed, opened):
+    primary = RedisStore("redis://127.0.0.1:1/0")
+    opened = FailOpenStore(primary)
+    for store in (closed, primary):
         monkeypatch.setattr(store._redis, "execute_command", _breaking(exc))
     async with fake.client(store=closed) as tg:
         with pytest.raises(StoreUnavailableError):
@@ -122,7 +123,7 @@ async def test_a_call_fails_closed_or_open_whatever_redis_py_raised(
 
 async def test_a_cluster_whose_seed_node_is_dead_fails_closed_or_open() -> None:
     url = f"redis+cluster://127.0.0.1:{_free_port()}"
-    closed, opened = RedisStore(url), RedisStore(url, fail_open=True)
+    closed, opened = RedisStore(url), FailOpenStore(RedisStore(url))
     # Our error, caused by redis-py's: RedisClusterException up to redis-py 8.1,
     # its subclass RedisClusterUnreachableError from 8.2. The class, not its name
     # in a message, is the contract.

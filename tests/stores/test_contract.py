@@ -17,6 +17,8 @@ from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
     BotStore,
     BreakerRecord,
+    CacheStore,
+    FailOpenStore,
     MemoryStore,
     SendLog,
     SharedLimiterStore,
@@ -24,14 +26,9 @@ from green_tg_async.stores import (
     StateStore,
     default_store,
 )
-from green_tg_async.stores._base import (
-    BudgetStore,
-    LookupStore,
-    PaceRecord,
-    SettlingLimiterStore,
-)
+from green_tg_async.stores._base import SLOT_POLL, LookupEntry, PaceRecord
 from green_tg_async.stores.redis import RedisStore
-from tests.helpers import T0, FakeClock
+from tests.helpers import T0, FakeClock, spec
 
 KEY = "{1}:breaker"
 # A single Redis server and a Redis Cluster (`redis_url`, `redis_cluster_url`).
@@ -41,7 +38,7 @@ REDIS = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite", *REDIS])
+@pytest.fixture(params=["memory", "sqlite", "fail-open", *REDIS])
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StateStore]:
@@ -50,7 +47,7 @@ async def any_store(
     await store.aclose()
 
 
-@pytest.fixture(params=["sqlite", *REDIS])
+@pytest.fixture(params=["sqlite", "fail-open", *REDIS])
 async def shared_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SharedLimiterStore]:
@@ -70,6 +67,8 @@ def _make_store(
         return MemoryStore()
     if kind == "sqlite":
         return SqliteStore(tmp_path / "state.sqlite3")
+    if kind == "fail-open":  # with its primary up, the primary's contract
+        return FailOpenStore(SqliteStore(tmp_path / "state.sqlite3"))
     url = request.getfixturevalue(
         "redis_url" if kind == "redis" else "redis_cluster_url"
     )
@@ -143,14 +142,20 @@ async def test_reset_forgets_everything_and_aclose_keeps_state(
 async def test_losing_the_probe_race_is_refused(any_store: StateStore) -> None:
     store = any_store
     """Two callers read the same expired record; only one wins the lease."""
-    clock = FakeClock(T0 + 10)
-    breaker = CircuitBreaker("1", BreakerPolicy(clock=clock), store)
     await store.breaker_open(KEY, until=T0 + 10, reason="469")
     stale = await store.breaker_get(KEY)
     assert stale is not None
-    assert await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # wins
+
+    class StaleReads(_Without):
+        async def breaker_get(self, key: str) -> BreakerRecord | None:
+            return stale  # both callers read before either took the lease
+
+    clock = FakeClock(T0 + 10)
+    view: Any = StaleReads(store)
+    breaker = CircuitBreaker("1", BreakerPolicy(clock=clock), view)
+    assert (await breaker.admit(spec("checkAccount")))[1] == T0 + 70  # wins
     with pytest.raises(CircuitOpenError) as info:
-        await breaker._admit_key(KEY, stale, "checkAccount", T0 + 70)  # stale view
+        await breaker.admit(spec("checkAccount"))  # its stale view said "probe"
     assert info.value.retry_at == datetime.fromtimestamp(T0 + 70, tz=UTC)
 
 
@@ -205,9 +210,11 @@ async def test_penalty_moves_the_next_slot_for_everyone(
 
 
 async def test_cache_round_trip(any_store: StateStore) -> None:
-    assert await any_store.cache_get("{1}:check:79876543210") is None
-    await any_store.cache_set("{1}:check:79876543210", '{"exist": true}', ttl=60)
-    assert await any_store.cache_get("{1}:check:79876543210") == '{"exist": true}'
+    store = any_store
+    assert isinstance(store, CacheStore)
+    assert await store.cache_get("{1}:check:79876543210") is None
+    await store.cache_set("{1}:check:79876543210", '{"exist": true}', ttl=60)
+    assert await store.cache_get("{1}:check:79876543210") == '{"exist": true}'
 
 
 async def test_memory_cache_expires() -> None:
@@ -248,31 +255,22 @@ async def test_concurrent_failures_from_two_connections_all_count(
     assert record.failures == 20
 
 
-async def test_send_log_holds_back_the_call_over_the_limit(
+async def test_a_slot_that_starts_now_is_held_in_the_same_call(
     shared_store: SharedLimiterStore,
 ) -> None:
-    key = "{1}:window:m"
-    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
-    assert await shared_store.limiter_enter(key, limit=2, window=10.0) == 0.0
-    wait = await shared_store.limiter_enter(key, limit=2, window=10.0)
-    assert 9.0 < wait <= 10.0
-    assert await shared_store.limiter_enter("{1}:window:n", limit=2, window=10.0) == 0
-
-
-async def test_a_slot_that_starts_now_is_logged_in_the_same_call(
-    shared_store: SharedLimiterStore,
-) -> None:
-    log = SendLog("{1}:window:c", 1, 10.0)
+    log = SendLog("{1}:window:c", 1, 10.0, "t1")
     first = await shared_store.limiter_admit(
         "{1}:limiter:c", interval=0.001, burst=1, log=log
     )
-    # The log (1 per 10 s) now holds that send: the next free slot must wait.
+    # The log (1 per 10 s) holds that send: the next free slot must wait.
     second = await shared_store.limiter_admit(
-        "{1}:limiter:d", interval=0.001, burst=1, log=log
+        "{1}:limiter:d", interval=0.001, burst=1, log=log._replace(ticket="t2")
     )
     assert first == 0.0
-    assert 9.0 < second <= 10.0
-    assert 9.0 < await shared_store.limiter_enter(log.key, limit=1, window=10.0) <= 10
+    assert second > 0.0
+    await shared_store.limiter_done(log._replace(ticket="", settle=(("t1", 0.0),)))
+    wait = await shared_store.limiter_enter_pending(log._replace(ticket="t3"))
+    assert 9.0 < wait <= 10.0
 
 
 async def test_bot_inbox_keeps_order_refuses_repeats_and_forgets_removed(
@@ -396,7 +394,7 @@ async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
 async def gated_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    from green_tg_async.stores._fallback import LocalFallback
+    from green_tg_async.stores._local import LocalFallback
 
     if request.param == "fallback":
         yield LocalFallback(1.0)  # what a fail-open store uses while it is down
@@ -441,6 +439,41 @@ async def test_gated_admission_reads_the_breaker_and_books_only_when_let_through
     assert not waited.lease
 
 
+async def test_gated_admission_takes_a_look_ups_slot_budget_and_pace_with_it(
+    gated_store: Any,
+) -> None:
+    """Issue 30: a look-up's whole admission is one store step."""
+    from green_tg_async.stores._base import Gate
+
+    store = gated_store
+    now = time.time()
+    slots = "{1}:lookups:in_flight"
+    entry = LookupEntry(slots, "a", 1, 60.0, "{1}:budget", ((2, 60.0),), PACE)
+
+    async def admit(entry: LookupEntry) -> Any:
+        gate = Gate(("{1}:breaker",), now, now + 30, entry)
+        log = SendLog("{1}:window:c", 10, 1.0, entry.ticket)
+        return await store.limiter_admit_gated(
+            "{1}:limiter:c", interval=1e-6, burst=1, log=log, gate=gate
+        )
+
+    first = await admit(entry)
+    assert (first.wait, first.refused, first.lookup_wait, first.pace) == (
+        0.0,
+        -1,
+        0.0,
+        None,
+    )
+    held = await admit(entry._replace(ticket="b"))
+    assert held.lookup_wait == SLOT_POLL  # nothing booked: ask again soon
+    cut = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    second = await admit(entry._replace(ticket="c", release=("a",)))
+    assert (second.wait, second.lookup_wait, second.pace) == (0.0, 0.0, cut)
+    # The budget (2 a minute) is full: a wait of about a minute, nothing taken.
+    full = await admit(entry._replace(ticket="d", release=("c",)))
+    assert 55.0 < full.lookup_wait <= 60.0
+
+
 async def test_gated_admission_takes_the_probe_lease_of_an_expired_pause_once(
     gated_store: Any,
 ) -> None:
@@ -475,7 +508,6 @@ CUT = {"decrease": 0.5, "floor": 0.1, "climb": 0.1}
 async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
     any_store: StateStore,
 ) -> None:
-    assert isinstance(any_store, LookupStore)
     store = any_store
     assert await store.pace_get(PACE) is None
     first = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
@@ -493,21 +525,57 @@ async def test_the_pace_halves_at_a_469_and_climbs_from_the_pause_end(
     assert await store.pace_get(PACE) is None
 
 
-async def test_the_budget_records_in_every_window_or_nothing(
-    shared_store: SharedLimiterStore,
+def _entry(ticket: str, windows: tuple[tuple[int, float], ...] = ()) -> LookupEntry:
+    return LookupEntry(
+        "{1}:lookups:in_flight", ticket, 1, 60.0, "{1}:budget", windows, PACE
+    )
+
+
+async def test_a_look_up_slot_is_held_until_it_is_freed(any_store: StateStore) -> None:
+    store = any_store
+    assert await store.lookup_enter(_entry("a")) == (0.0, None)
+    assert await store.lookup_enter(_entry("b")) == (SLOT_POLL, None)  # held
+    await store.lookup_exit("{1}:lookups:in_flight", ("someone else's",))
+    assert (await store.lookup_enter(_entry("b")))[0] == SLOT_POLL
+    await store.lookup_exit("{1}:lookups:in_flight", ("a",))
+    assert (await store.lookup_enter(_entry("b")))[0] == 0.0
+    # Freed in the same step as the next one is taken (`release`).
+    taken = await store.lookup_enter(_entry("c")._replace(release=("b",)))
+    assert taken[0] == 0.0
+    cut = await store.pace_cut(PACE, now=T0, resume_at=T0 + 7200, **CUT)
+    assert (await store.lookup_enter(_entry("d")))[1] == cut  # read with it
+
+
+async def test_a_dead_holders_slot_frees_when_its_lease_ends(
+    any_store: StateStore,
 ) -> None:
-    assert isinstance(shared_store, BudgetStore)
-    store = shared_store
+    store = any_store
+    # A lease of 0 has run out by the store's next reading of its own clock.
+    assert (await store.lookup_enter(_entry("dead")._replace(lease=0.0)))[0] == 0.0
+    assert (await store.lookup_enter(_entry("alive")))[0] == 0.0
+    assert (await store.lookup_enter(_entry("next")))[0] == SLOT_POLL
+
+
+async def test_the_budget_records_in_every_window_or_nothing(
+    any_store: StateStore,
+) -> None:
+    store = any_store
     windows = ((2, 60.0), (3, 3600.0))
-    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
-    assert await store.budget_enter("{1}:budget", windows=windows) == 0.0
+
+    async def enter(ticket: str, windows: tuple[tuple[int, float], ...]) -> float:
+        wait, _ = await store.lookup_enter(_entry(ticket, windows))
+        await store.lookup_exit("{1}:lookups:in_flight", (ticket,))
+        return wait
+
+    assert await enter("1", windows) == 0.0
+    assert await enter("2", windows) == 0.0
     # The minute is full: a wait of about a minute, and nothing recorded.
-    wait = await store.budget_enter("{1}:budget", windows=windows)
+    wait = await enter("3", windows)
     assert 55.0 < wait <= 60.0
     # With the minute left out the hour still has room for exactly one.
     hour = ((3, 3600.0),)
-    assert await store.budget_enter("{1}:budget", windows=hour) == 0.0
-    assert await store.budget_enter("{1}:budget", windows=hour) > 3500.0
+    assert await enter("4", hour) == 0.0
+    assert await enter("5", hour) > 3500.0
 
 
 # -- held sends: the shared log counts what the server saw (issue 20 §1) ------------
@@ -516,7 +584,6 @@ async def test_the_budget_records_in_every_window_or_nothing(
 async def test_a_held_send_counts_until_it_is_settled(
     shared_store: SharedLimiterStore,
 ) -> None:
-    assert isinstance(shared_store, SettlingLimiterStore)
     store = shared_store
     log = SendLog("{1}:window:h", 1, 10.0, "t1")
     assert await store.limiter_enter_pending(log) == 0.0
@@ -531,7 +598,6 @@ async def test_a_held_send_counts_until_it_is_settled(
 async def test_a_settle_rides_on_the_next_booking(
     shared_store: SharedLimiterStore,
 ) -> None:
-    assert isinstance(shared_store, SettlingLimiterStore)
     store = shared_store
     log = SendLog("{1}:window:r", 1, 10.0, "a")
     assert (
@@ -544,3 +610,76 @@ async def test_a_settle_rides_on_the_next_booking(
         "{1}:limiter:r", interval=0.001, burst=1, log=later
     )
     assert 0.0 < wait <= 0.5
+
+
+def _runtime_imports(module: str) -> set[str]:
+    """Modules of the package `module` imports at run time (not for typing)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None
+    assert spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text())
+    typing_only = {
+        id(node)
+        for guard in ast.walk(tree)
+        if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.dump(guard.test)
+        for node in ast.walk(guard)
+    }
+    package = module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and id(node) not in typing_only:
+            base = node.module or ""
+            found.add(f"{package}.{base}" if node.level else base)
+    return {name.rstrip(".") for name in found if name.startswith("green_tg_async")}
+
+
+def test_the_process_state_and_the_memory_store_do_not_import_each_other() -> None:
+    """Issue 30: one direction only (the memory store asks the process state)."""
+    assert "green_tg_async._process" in _runtime_imports("green_tg_async.stores.memory")
+    assert _runtime_imports("green_tg_async._process") == set()
+
+
+class _Without:
+    """A store of one's own: `inner`'s methods, less those named in `drop`."""
+
+    def __init__(self, inner: object, *drop: str) -> None:
+        self._inner = inner
+        self._drop = drop
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._drop:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_custom_store_lacking_a_capability_is_refused_at_construction(
+    tmp_path: Path,
+) -> None:
+    """Issue 30: never a silent downgrade (the pace once moved into a private
+    MemoryStore per breaker; the look-up slot was per process)."""
+    from green_tg_async import AsyncGreenTelegram
+
+    def client(store: object) -> AsyncGreenTelegram:
+        return AsyncGreenTelegram("1101000001", "t0ken", store=store)  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match=r"lookup_enter, lookup_exit of StateStore"):
+        client(_Without(MemoryStore(), "lookup_enter", "lookup_exit"))
+    with pytest.raises(TypeError, match=r"lacks cache_delete of CacheStore"):
+        client(_Without(MemoryStore(), "cache_delete"))
+    # Half a shared limiter would limit each process on its own.
+    half = _Without(SqliteStore(tmp_path / "s"), "limiter_done")
+    with pytest.raises(TypeError, match=r"limiter_done of SharedLimiterStore"):
+        client(half)
+    assert client(_Without(MemoryStore())).store is not None  # complete: fine
+
+
+def test_a_bot_store_lacking_the_inbox_is_refused_at_construction() -> None:
+    from green_tg_async.bot import Dispatcher
+    from green_tg_async.testing import FakeGreenAPI
+
+    tg = FakeGreenAPI().client(store=MemoryStore())
+    with pytest.raises(TypeError, match=r"inbox_resume of BotStore"):
+        Dispatcher(tg, store=_Without(MemoryStore(), "inbox_resume"))

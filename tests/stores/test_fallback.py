@@ -1,4 +1,4 @@
-"""Fail-open mode logs each transition once, and never claims a write it did not do."""
+"""`FailOpenStore` logs each transition once, and never claims a write it did not do."""
 
 from __future__ import annotations
 
@@ -16,30 +16,31 @@ from green_tg_async import (
     ContactInfoLimitError,
     StoreUnavailableError,
 )
-from green_tg_async.stores import BreakerRecord, SqliteStore
-from green_tg_async.stores._fallback import LocalFallback, fails_open
+from green_tg_async.stores import BreakerRecord, FailOpenStore, SqliteStore
+from green_tg_async.stores._local import LocalFallback
 from tests.helpers import API_TOKEN, ID_INSTANCE, FakeClock
 
 
-class _Store:
-    """Just enough of a shared store for the fail-open wrapper."""
+class _Primary(SqliteStore):
+    """A SqliteStore that can be made unreachable, counting its breaker reads."""
 
-    def __init__(self) -> None:
-        self._fallback: LocalFallback | None = LocalFallback(0.5)
-        self.down = False
-        self.opened: list[str] = []
+    down = False
+    reads = 0
 
-    @fails_open
+    async def _run(self, work: Any, *, write: bool = False) -> Any:
+        if self.down:
+            raise StoreUnavailableError("SQLite store failed: down (test)")
+        return await super()._run(work, write=write)
+
     async def breaker_get(self, key: str) -> BreakerRecord | None:
-        if self.down:
-            raise StoreUnavailableError("down (test)")
-        return None
+        self.reads += 1
+        return await super().breaker_get(key)
 
-    @fails_open
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        if self.down:
-            raise StoreUnavailableError("down (test)")
-        self.opened.append(key)
+
+def _fail_open(path: Path, clock: FakeClock, interval: float) -> FailOpenStore:
+    store = FailOpenStore(_Primary(path))
+    store._local = LocalFallback(0.5, probe_interval=interval, clock=clock)
+    return store
 
 
 def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -47,13 +48,14 @@ def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_issue11_a_down_store_is_not_reported_back_until_it_answers(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    store = _Store()
     clock = FakeClock(0.0)
-    store._fallback = LocalFallback(0.5, probe_interval=1.0, clock=clock)
+    store = _fail_open(tmp_path / "s", clock, 1.0)
+    primary = store.primary
+    assert isinstance(primary, _Primary)
     caplog.set_level(logging.WARNING, logger="green_tg_async")
-    store.down = True
+    primary.down = True
     for _ in range(3):
         clock.advance(1.0)  # each call probes the store
         assert await store.breaker_get("k") is None  # local answer
@@ -61,51 +63,43 @@ async def test_issue11_a_down_store_is_not_reported_back_until_it_answers(
     assert sum("continuing locally" in m for m in _messages(caplog)) == 1
 
     await store.breaker_open("k", until=2e9, reason="469")  # kept locally
-    store.down = False
+    primary.down = False
     clock.advance(1.0)
     await store.breaker_get("k")
     await store.breaker_get("k")
     back = [m for m in _messages(caplog) if "answers again" in m]
     assert back == ["state store answers again; 1 pause(s) kept locally written back"]
-    assert store.opened == ["k"]
-
-
-class _CountingStore(_Store):
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__()
-        self._fallback = LocalFallback(0.5, probe_interval=5.0, clock=clock)
-        self.attempts = 0
-
-    @fails_open
-    async def breaker_get(self, key: str) -> BreakerRecord | None:
-        self.attempts += 1
-        if self.down:
-            raise StoreUnavailableError("timed out (test)")
-        return None
+    record = await primary.breaker_get("k")
+    assert record is not None
+    assert record.open_until == 2e9
+    await store.aclose()
 
 
 async def test_issue11_a_hung_store_costs_one_timeout_per_probe_interval(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     clock = FakeClock(0.0)
-    store = _CountingStore(clock)
+    store = _fail_open(tmp_path / "s", clock, 5.0)
+    primary = store.primary
+    assert isinstance(primary, _Primary)
     caplog.set_level(logging.WARNING, logger="green_tg_async")
-    store.down = True
+    primary.down = True
     for _ in range(20):  # calls in the first 5 s: one reaches the store
         await store.breaker_get("k")
         clock.advance(0.2)
-    assert store.attempts == 1
+    assert primary.reads == 1
     clock.advance(1.0)  # past the interval: the next call probes once
     await store.breaker_get("k")
     await store.breaker_get("k")
-    assert store.attempts == 2
-    store.down = False
+    assert primary.reads == 2
+    primary.down = False
     clock.advance(5.0)
     await store.breaker_get("k")
-    assert store.attempts == 3
+    assert primary.reads == 3
     messages = _messages(caplog)
     assert sum("continuing locally" in m for m in messages) == 1
     assert sum("answers again" in m for m in messages) == 1
+    await store.aclose()
 
 
 def test_issue11_the_probe_interval_is_checked() -> None:
@@ -116,36 +110,21 @@ def test_issue11_the_probe_interval_is_checked() -> None:
 # -- an idle holder writes its pause back on its own (issue 20 §4.1) ---------------
 
 
-class _FlakySqlite(SqliteStore):
-    """A SqliteStore whose file can be made unreachable."""
-
-    down = False
-
-    async def _run(self, work: Any, *, write: bool = False) -> Any:
-        if self.down:
-            raise StoreUnavailableError("SQLite store failed: down (test)")
-        return await super()._run(work, write=write)
-
-    async def _read(self, work: Any) -> Any:
-        if self.down:
-            raise StoreUnavailableError("SQLite store failed: down (test)")
-        return await super()._read(work)
-
-
 def _limited(request: httpx.Request) -> httpx.Response:
     return httpx.Response(469, json={"message": "User get contact info limit reached"})
 
 
-async def _pause_while_down(path: Path) -> tuple[AsyncGreenTelegram, _FlakySqlite]:
-    store = _FlakySqlite(path, fail_open=True, fallback_probe_interval=0.05)
+async def _pause_while_down(path: Path) -> tuple[AsyncGreenTelegram, _Primary]:
+    primary = _Primary(path)
+    store = FailOpenStore(primary, probe_interval=0.05)
     await store.cache_get("schema")  # the file and its tables exist
-    store.down = True
+    primary.down = True
     tg = AsyncGreenTelegram(
         ID_INSTANCE, API_TOKEN, store=store, transport=httpx.MockTransport(_limited)
     )
     with pytest.raises(ContactInfoLimitError):
         await tg.service.check_account(79000000000)
-    return tg, store
+    return tg, primary
 
 
 async def _shared_pause(path: Path) -> BreakerRecord | None:
@@ -184,3 +163,17 @@ async def test_issue20_aclose_drains_the_write_back(tmp_path: Path) -> None:
     assert record is not None
     assert record.open_until > time.time() + 7000
     await store.aclose()
+
+
+async def test_two_recoveries_at_once_write_a_pause_back_once(tmp_path: Path) -> None:
+    """The breaker's write-back and a call can both find the store back."""
+    primary = _Primary(tmp_path / "s")
+    fallback = LocalFallback(0.5)
+    await fallback.breaker_open("k", until=2e9, reason="469")
+    await asyncio.gather(fallback.recover(primary), fallback.recover(primary))
+    assert not fallback.pending
+    assert fallback.written == 1
+    record = await primary.breaker_get("k")
+    assert record is not None
+    assert record.open_until == 2e9
+    await primary.aclose()

@@ -247,3 +247,16 @@ async def test_a_pause_is_seen_by_another_process_and_after_a_restart(
     assert first == ["0"]  # its one call failed with ContactInfoLimitError
     assert others == ["0", "0"]
     assert len(server.arrivals) == 1
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_two_processes_meet_a_slow_469_with_exactly_one_look_up(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Issue 30: the look-up slot is a lease in the store, not per process."""
+    store = _location(kind, tmp_path, request)
+    prefix = _prefix(kind, request)
+    async with ServerProcess("slow-limit") as server:
+        done = await _run_workers([[*store, server.url, "100", "5", *prefix]] * 2)
+    assert done == ["0", "0"]  # a 469, then refusals: nothing succeeded
+    assert len(server.arrivals) == 1

@@ -22,7 +22,7 @@ from green_tg_async import (
     RateLimits,
     StoreUnavailableError,
 )
-from green_tg_async.stores import RedisStore, SendLog
+from green_tg_async.stores import FailOpenStore, RedisStore, SendLog, StateStore
 from tests.helpers import API_TOKEN, ID_INSTANCE
 
 pytestmark = pytest.mark.redis
@@ -93,7 +93,7 @@ async def _wait_until_up(url: str) -> None:
         await client.aclose()
 
 
-def _tg(store: RedisStore, transport: httpx.MockTransport) -> AsyncGreenTelegram:
+def _tg(store: StateStore, transport: httpx.MockTransport) -> AsyncGreenTelegram:
     return AsyncGreenTelegram(
         ID_INSTANCE,
         API_TOKEN,
@@ -240,9 +240,9 @@ async def test_fail_open_keeps_going_locally_and_writes_pauses_back(
         sent.append(request.url.path.split("/")[2])
         return next(answers)
 
-    store = RedisStore(
-        own_redis.url, prefix="t:", fail_open=True, fallback_probe_interval=1e-3
-    )
+    # A generous timeout: on a loaded machine 0.25 s could fail open too soon.
+    primary = RedisStore(own_redis.url, prefix="t:", timeout=2.0)
+    store = FailOpenStore(primary, probe_interval=1e-3)
     tg = _tg(store, httpx.MockTransport(answer))
     await tg.account.get_state_instance()
 
@@ -274,22 +274,28 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
     own_redis: RedisServer,
 ) -> None:
     await _wait_until_up(own_redis.url)
-    store = RedisStore(own_redis.url, prefix="t:", fail_open=True)
+    store = FailOpenStore(RedisStore(own_redis.url, prefix="t:"))
     own_redis.kill()
     await store.breaker_open("{1}:breaker", until=2e9, reason="469")
-    assert await store.cache_get("{1}:k") is None
-    await store.cache_set("{1}:k", "v", ttl=5)  # dropped while down
+    # The cache (a bot's state, done markers) fails closed: never a silent miss.
+    with pytest.raises(StoreUnavailableError):
+        await store.cache_get("{1}:k")
+    with pytest.raises(StoreUnavailableError):
+        await store.cache_set("{1}:k", "v", ttl=5)
     await store.limiter_penalize("{1}:limiter:x", seconds=30)
     assert await store.limiter_admit("{1}:limiter:x", interval=1.0, burst=1) > 29
-    assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) == 0.0
-    assert await store.limiter_enter("{1}:window:x", limit=1, window=1.0) > 0.9
-    log = SendLog("{1}:window:z", 1, 1.0)
+    x = SendLog("{1}:window:x", 1, 1.0, "t")
+    assert await store.limiter_enter_pending(x) == 0.0
+    assert await store.limiter_enter_pending(x) > 0.9
+    await store.limiter_done(x)  # nothing to settle while down
+    log = SendLog("{1}:window:z", 1, 1.0, "t")
     assert (
         await store.limiter_admit("{1}:limiter:z", interval=1.0, burst=1, log=log) == 0
     )
-    assert await store.limiter_enter("{1}:window:z", limit=1, window=1.0) > 0.9
+    assert await store.limiter_enter_pending(log) > 0.9
+    y = SendLog("{1}:window:y", 1, 0.0, "t")
     for _ in range(3):  # a zero window never fills; only `limit` entries are kept
-        assert await store.limiter_enter("{1}:window:y", limit=1, window=0.0) == 0.0
+        assert await store.limiter_enter_pending(y) == 0.0
     assert await store.breaker_probe("{1}:breaker", now=3e9, lease_until=3e9 + 60)
     await store.breaker_success("{1}:breaker", now=3e9)
     await store.breaker_reset("{1}:other")
@@ -301,7 +307,7 @@ async def test_fail_open_with_a_store_still_down_keeps_the_pause_pending(
 
 def test_fallback_fraction_is_checked() -> None:
     with pytest.raises(ValueError, match="fallback_fraction"):
-        RedisStore("redis://127.0.0.1:1/0", fail_open=True, fallback_fraction=0)
+        FailOpenStore(RedisStore("redis://127.0.0.1:1/0"), fallback_fraction=0)
 
 
 async def test_issue10_item5_a_469_while_redis_stalls_survives_the_callers_deadline(

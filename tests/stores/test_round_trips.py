@@ -63,29 +63,51 @@ async def test_redis_one_round_trip_per_admitted_call(
     assert packets / CALLS <= 1.2, packets
 
 
+@pytest.mark.redis
+async def test_redis_one_round_trip_per_look_up(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 30: breaker, slot, budget, pace read and rate in one script; the
+    slot is freed in the next look-up's script (3 round trips before)."""
+    from redis.asyncio.connection import AbstractConnection
+
+    packets = 0
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        nonlocal packets
+        packets += 1
+        await original(self, command, check_health)
+
+    store = RedisStore(redis_url, prefix=redis_prefix, timeout=5.0)
+    fake = FakeGreenAPI(rate_limits=False)
+    lookups = RateLimits(default=100_000.0, burst=1_000)  # with the day's budget
+    async with _client(fake, store, limits=lookups) as tg:
+        for n in range(5):  # scripts loaded, connection made
+            await tg.service.check_account(79000000000 + n, force=True)
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+        for n in range(CALLS):
+            await tg.service.check_account(79000000000 + n, force=True)
+    await store.aclose()
+    assert packets / CALLS <= 1.2, packets
+
+
 async def test_sqlite_one_transaction_per_admitted_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = SqliteStore(tmp_path / "trips.sqlite3")
     trips = 0
     original = store._run
-    reads = store._read
 
     async def counting_run(work: Any, *, write: bool = False) -> Any:
         nonlocal trips
         trips += 1
         return await original(work, write=write)
 
-    async def counting_read(work: Any) -> Any:
-        nonlocal trips
-        trips += 1
-        return await reads(work)
-
     fake = FakeGreenAPI(rate_limits=False)
     async with _client(fake, store) as tg:
         await _sends(tg, 5)
         monkeypatch.setattr(store, "_run", counting_run)
-        monkeypatch.setattr(store, "_read", counting_read)
         await _sends(tg, CALLS)
     await store.aclose()
     assert trips / CALLS <= 1.2, trips
@@ -104,7 +126,7 @@ async def test_a_pause_in_the_store_refuses_without_booking_a_slot(
     async with _client(fake, store, breaker=policy) as tg:
         await tg.sending.send_message(1, "before")
         key = f"{{{fake.id_instance}}}:limiter:sendMessage"
-        tat_before = await store._read(lambda db: _tat(db, key))
+        tat_before = await store._run(lambda db: _tat(db, key))
         # Another process pauses the instance.
         await store.breaker_open(
             f"{{{fake.id_instance}}}:breaker",
@@ -113,7 +135,7 @@ async def test_a_pause_in_the_store_refuses_without_booking_a_slot(
         )
         with pytest.raises(CircuitOpenError, match="469 elsewhere"):
             await tg.sending.send_message(1, "refused")
-        assert await store._read(lambda db: _tat(db, key)) == tat_before
+        assert await store._run(lambda db: _tat(db, key)) == tat_before
         # Expired: one caller probes; a second one meanwhile is refused.
         clock.now += 61
         await tg.sending.send_message(1, "the probe")

@@ -122,7 +122,7 @@ async def test_a_failing_read_fails_closed(tmp_path: Path) -> None:
 
     path = tmp_path / "state.sqlite3"
     store = SqliteStore(path)
-    assert await store.breaker_get("k") is None  # opens the reader
+    assert await store.breaker_get("k") is None
     # `with sqlite3.connect()` only commits; closing() closes.
     with contextlib.closing(sqlite3.connect(path)) as other:
         other.execute("DROP TABLE breakers")
@@ -198,7 +198,7 @@ async def test_a_corrupt_read_fails_closed(tmp_path: Path) -> None:
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     with pytest.raises(StoreUnavailableError, match="malformed"):
-        await store._read(corrupt)
+        await store._run(corrupt)
     await store.aclose()
 
 
@@ -211,8 +211,8 @@ async def test_issue10_item21_every_connection_the_store_opens_is_closed(
     opened: list[sqlite3.Connection] = []
     real_open = SqliteStore._open
 
-    def tracking(self: SqliteStore, *, timeout: float) -> sqlite3.Connection:
-        conn = real_open(self, timeout=timeout)
+    def tracking(self: SqliteStore) -> sqlite3.Connection:
+        conn = real_open(self)
         opened.append(conn)
         return conn
 
@@ -224,10 +224,37 @@ async def test_issue10_item21_every_connection_the_store_opens_is_closed(
         await store.breaker_open("k", until=1.0, reason="r")
     good = SqliteStore(tmp_path / "good.sqlite3")
     await good.breaker_open("k", until=1.0, reason="r")
-    assert await good.breaker_get("k") is not None  # the reader too
+    assert await good.breaker_get("k") is not None
     await good.aclose()
     await store.aclose()
-    assert len(opened) == 3
+    assert len(opened) == 2
     for conn in opened:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             conn.execute("SELECT 1")
+
+
+async def test_no_sqlite_statement_runs_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 30: a locked file must stall a worker thread, never the loop."""
+    import sqlite3
+    import threading
+
+    threads: list[int] = []
+    real_open = SqliteStore._open
+
+    def tracing(self: SqliteStore) -> sqlite3.Connection:
+        conn = real_open(self)
+        conn.set_trace_callback(lambda _: threads.append(threading.get_ident()))
+        return conn
+
+    monkeypatch.setattr(SqliteStore, "_open", tracing)
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    await store.breaker_open("k", until=1.0, reason="r")
+    assert await store.breaker_get("k") is not None
+    assert await store.cache_get("c") is None
+    assert await store.pace_get("p") is None
+    assert await store.inbox_items("q") == []
+    await store.aclose()
+    assert threads
+    assert threading.get_ident() not in threads
