@@ -37,7 +37,16 @@ from tests.helpers import (
 PACKAGE = Path(__file__).parents[1] / "green_tg_async"
 # Where the pair is owned (the client, the policies, the retry wiring), and
 # the breaker's own modules (issue 30 is rewriting them).
-OWNERS = {"_base_client.py", "_config.py", "_retry.py", "_breaker.py", "_bulk.py"}
+# The policies' own users: the client, the retrying, and the breaker and the
+# look-up governor, which keep the pause and the pace on the breaker's clock.
+OWNERS = {
+    "_base_client.py",
+    "_config.py",
+    "_retry.py",
+    "_breaker.py",
+    "_lookups.py",
+    "_bulk.py",
+}
 
 
 def _client(fake: FakeGreenAPI, clock: FakeClock) -> AsyncGreenTelegram:
