@@ -42,6 +42,7 @@ from ._transport import Transport
 from .hooks import Hook, Hooks, Trace
 from .stores import CacheStore, StateStore, default_store
 from .stores._base import Gate
+from .stores._fallback import failing_open
 from .stores._require import require
 
 __all__ = ["NOT_GIVEN", "BaseClient", "NotGiven", "resolve_token", "resolve_url"]
@@ -102,7 +103,7 @@ class BaseClient:
             # Without either, our own aiohttp pool (rebuilt if it wedges).
             timeout=_client_timeout(timeout),
         )
-        self._store = store if store is not None else default_store()
+        self._store = failing_open(store) if store is not None else default_store()
         require(self._store, "a client's store", StateStore, CacheStore)
         self._limiter = Limiter(key, limits or RateLimits(), self._store)
         policy = breaker or BreakerPolicy()

@@ -22,7 +22,6 @@ from green_tg_async.models.notifications import (
 )
 from green_tg_async.resources.sending import Sending
 from green_tg_async.stores import BotStore
-from green_tg_async.stores._journal import SendJournal
 
 from ._keys import dumps, item_key
 
@@ -137,8 +136,7 @@ class Context:
         """The typed notification (`body.raw` has it exactly as sent)."""
         self.state = state
         """The conversation's state (see `ConversationState`)."""
-        keyed = journal is not None and isinstance(journal, SendJournal)
-        self._once = Once(client, journal) if keyed else None
+        self._once = None if journal is None else Once(client, journal)
         self._sending: Sending | None = None
         self._sends = 0
 

@@ -2,8 +2,9 @@
 
 `MemoryStore` keeps them per process, `SqliteStore` per host, `RedisStore` for all.
 A store of your own implements the protocols: `StateStore` and `CacheStore` for
-a client (plus `SharedLimiterStore` when processes share it), `BotStore` for a
-bot; one that lacks a method is refused when the client or bot is built.
+a client (plus `SharedLimiterStore` when processes share it), `BotStore` (which
+includes the `SendJournal` of keyed sends) for a bot; one that lacks a method is
+refused when the client or bot is built.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ._base import (
     StateStore,
 )
 from ._fallback import FailOpenStore
+from ._journal import JournalEntry, SendJournal
 from .memory import MemoryStore, default_store
 from .sqlite import SqliteStore
 
@@ -32,10 +34,12 @@ __all__ = [
     "BreakerRecord",
     "CacheStore",
     "FailOpenStore",
+    "JournalEntry",
     "LookupEntry",
     "MemoryStore",
     "PaceRecord",
     "RedisStore",
+    "SendJournal",
     "SendLog",
     "SharedLimiterStore",
     "SqliteStore",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
+from ._journal import SendJournal
+
 __all__ = [
     "SLOT_POLL",
     "BotStore",
@@ -309,8 +311,12 @@ live claim of another owner holds it, or its done marker is set."""
 
 
 @runtime_checkable
-class BotStore(CacheStore, Protocol):
-    """What the bot dispatcher keeps: an inbox, done markers and conversations.
+class BotStore(CacheStore, SendJournal, Protocol):
+    """What the bot dispatcher keeps: an inbox, done markers, conversations, sends.
+
+    The send journal (`SendJournal`: `journal_begin`, `journal_finish`,
+    `journal_release`) keeps a handler's keyed sends, so a handler that runs
+    again never delivers its replies twice.
 
     Done markers and conversation state are cache entries (`cache_get` /
     `cache_set` with a TTL, and `cache_delete`). The inbox holds

@@ -28,6 +28,7 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
+from ._journal import JournalEntry
 from ._local import LocalFallback
 from ._require import require
 
@@ -348,6 +349,50 @@ class FailOpenStore:
             queue, owner=owner, lease=lease, limit=limit
         )
 
+    async def journal_begin(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        owner: str,
+        lease: float,
+        ttl: float,
+    ) -> JournalEntry:
+        """The primary's; raises `StoreUnavailableError` while it is down."""
+        return await self._bot.journal_begin(
+            key,
+            fingerprint=fingerprint,
+            intent=intent,
+            owner=owner,
+            lease=lease,
+            ttl=ttl,
+        )
+
+    async def journal_finish(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        message: str,
+        result: str,
+        ttl: float,
+    ) -> str | None:
+        """The primary's; raises `StoreUnavailableError` while it is down."""
+        return await self._bot.journal_finish(
+            key,
+            fingerprint=fingerprint,
+            intent=intent,
+            message=message,
+            result=result,
+            ttl=ttl,
+        )
+
+    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
+        """The primary's; raises `StoreUnavailableError` while it is down."""
+        await self._bot.journal_release(key, owner=owner, forget=forget)
+
     @property
     def _bot(self) -> BotStore:
         return cast(BotStore, self._primary)
@@ -359,3 +404,19 @@ class FailOpenStore:
     def __repr__(self) -> str:
         state = "down" if self._local.active else "up"
         return f"<FailOpenStore primary={self._primary!r} {state}>"
+
+
+def failing_open(store: StateStore) -> StateStore:
+    """`store`, or its one `FailOpenStore` when it was made with `fail_open=True`.
+
+    `RedisStore(url, fail_open=True)` is the short spelling of
+    `FailOpenStore(RedisStore(url))`; every client given the store shares one
+    wrapper, so one fallback state per store, as with an explicit one.
+    """
+    if not getattr(store, "fail_open", False):
+        return store
+    wrapper: StateStore | None = getattr(store, "_fail_open_store", None)
+    if wrapper is None:
+        wrapper = cast(StateStore, FailOpenStore(store))
+        store._fail_open_store = wrapper  # type: ignore[attr-defined]
+    return wrapper

@@ -420,8 +420,8 @@ class RedisStore(
 
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
-    never turns into unlimited sending; wrap it in `FailOpenStore` to keep
-    limiting locally instead. The bot inbox (two hashes and a list) is as
+    never turns into unlimited sending; wrap it in `FailOpenStore` (or pass
+    `fail_open=True`, the short spelling) to keep limiting locally instead. The bot inbox (two hashes and a list) is as
     durable as the Redis server's persistence settings make it.
     """
 
@@ -433,7 +433,10 @@ class RedisStore(
         *,
         prefix: str = "green_tg:",
         timeout: float = 0.25,
+        fail_open: bool = False,
     ) -> None:
+        self.fail_open = fail_open
+        """Given to a client, this store is wrapped in one `FailOpenStore`."""
         if "{" in prefix or "}" in prefix:
             raise ValueError(
                 f"prefix must not contain '{{' or '}}' (got {prefix!r}): "

@@ -113,7 +113,10 @@ class SqliteStore(
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = 5.0,
+        fail_open: bool = False,
     ) -> None:
+        self.fail_open = fail_open
+        """Given to a client, this store is wrapped in one `FailOpenStore`."""
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None  # used in a worker thread

@@ -183,7 +183,9 @@ async def test_sends_outside_ctx_are_not_keyed() -> None:
     assert fake.sent_texts() == ["raw", "raw"]
 
 
-async def test_a_store_without_a_journal_sends_unkeyed() -> None:
+async def test_a_bot_store_without_a_journal_is_refused_when_the_bot_is_built() -> None:
+    """The journal is part of `BotStore`: no silent fall back to unkeyed sends."""
+
     class NoJournal:
         durable = False
 
@@ -196,16 +198,10 @@ async def test_a_store_without_a_journal_sends_unkeyed() -> None:
             return getattr(self._inner, name)
 
     fake = FakeGreenAPI(rate_limits=False)
-    ctx_sending: list[object] = []
-
-    async def handler(ctx: Context) -> None:
-        ctx_sending.append(ctx.sending)
-        await ctx.answer("x")
-
     async with _client(fake) as tg:
-        await _handle_one(tg, handler, store=NoJournal())
-    assert ctx_sending == [tg.sending]
-    assert fake.sent_texts() == ["x"]
+        with pytest.raises(TypeError, match=r"journal_begin.*BotStore"):
+            Dispatcher(tg, Router(), store=NoJournal())
+    assert fake.sent_texts() == []
 
 
 def test_a_rerun_with_other_text_settles_what_the_first_run_sent() -> None:

@@ -177,3 +177,50 @@ async def test_two_recoveries_at_once_write_a_pause_back_once(tmp_path: Path) ->
     assert record is not None
     assert record.open_until == 2e9
     await primary.aclose()
+
+
+async def test_a_down_primary_fails_the_send_journal_closed(tmp_path: Path) -> None:
+    """The journal is the primary's alone: while it is down, an error, never empty."""
+    primary = _Primary(tmp_path / "s")
+    store = FailOpenStore(primary)
+
+    async def begin(owner: str) -> str:
+        entry = await store.journal_begin(
+            "k", fingerprint="fp", intent="{}", owner=owner, lease=9.0, ttl=60.0
+        )
+        return entry.verdict
+
+    assert await begin("a") == "send"
+    primary.down = True
+    with pytest.raises(StoreUnavailableError):
+        await begin("b")
+    with pytest.raises(StoreUnavailableError):
+        await store.journal_finish(
+            "k", fingerprint="fp", intent="{}", message="10:m1", result="{}", ttl=60.0
+        )
+    with pytest.raises(StoreUnavailableError):
+        await store.journal_release("k", owner="a", forget=True)
+    primary.down = False
+    await store.aclose()
+
+
+async def test_fail_open_true_on_a_store_is_one_fail_open_store_per_store(
+    tmp_path: Path,
+) -> None:
+    """DESIGN §4's spelling, `SqliteStore(path, fail_open=True)`, still works:
+    every client of it shares one `FailOpenStore`, so one fallback state."""
+    primary = _Primary(tmp_path / "s", fail_open=True)
+    first = AsyncGreenTelegram(ID_INSTANCE, API_TOKEN, store=primary)
+    second = AsyncGreenTelegram(ID_INSTANCE, API_TOKEN, store=primary)
+    assert isinstance(first.store, FailOpenStore)
+    assert first.store is second.store
+    assert first.store.primary is primary
+    plain = SqliteStore(tmp_path / "t")
+    assert AsyncGreenTelegram(ID_INSTANCE, API_TOKEN, store=plain).store is plain
+    primary.down = True  # fails open: the breaker falls back to local state
+    assert (await first.breaker.state()).is_open is False
+    await first.aclose()
+    await second.aclose()
+    primary.down = False
+    await primary.aclose()
+    await plain.aclose()

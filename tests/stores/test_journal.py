@@ -19,7 +19,7 @@ MSG = "{1}:once:msg:10:m1"
 DAY = 86_400.0
 
 
-@pytest.fixture(params=["memory", "sqlite", *REDIS])
+@pytest.fixture(params=["memory", "sqlite", "fail-open", *REDIS])
 async def journal(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[SendJournal]:
