@@ -40,6 +40,7 @@ from ._exceptions import (
 from ._partner import AsyncGreenPartner
 from ._version import __version__
 from .models import AccountCheck, InstanceState, SentMessage
+from .resources.sending import MessageOptions
 
 __all__ = [
     "NOT_GIVEN",
@@ -64,6 +65,7 @@ __all__ = [
     "InstanceNotReadyError",
     "InstanceState",
     "LookupBudget",
+    "MessageOptions",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",

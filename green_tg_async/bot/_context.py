@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from green_tg_async._json import loads
 from green_tg_async._once import Once
@@ -20,7 +20,7 @@ from green_tg_async.models.notifications import (
     OutgoingMessageStatus,
     StateInstanceChanged,
 )
-from green_tg_async.resources.sending import Sending
+from green_tg_async.resources.sending import MessageOptions, Sending
 from green_tg_async.stores import BotStore
 
 from ._keys import dumps, item_key
@@ -222,11 +222,11 @@ class Context:
         body = self.notification
         return body.state_instance if isinstance(body, StateInstanceChanged) else None
 
-    async def answer(self, text: str, **options: Any) -> SentMessage:
+    async def answer(self, text: str, **options: Unpack[MessageOptions]) -> SentMessage:
         """Send `text` to this chat (`sending.send_message` options apply)."""
         return await self.sending.send_message(self._require_chat(), text, **options)
 
-    async def reply(self, text: str, **options: Any) -> SentMessage:
+    async def reply(self, text: str, **options: Unpack[MessageOptions]) -> SentMessage:
         """Send `text` to this chat, quoting the message being handled."""
         options.setdefault("quoted_message_id", self.id_message)
         return await self.answer(text, **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypedDict, TypeVar
 from urllib.parse import quote
 
 from green_tg_async._exceptions import ResponseDecodeError
@@ -21,9 +21,23 @@ from . import _validate as check
 from ._base import Decoder, Section, compact
 from ._files import FileInput, guess_type, open_file
 
-__all__ = ["Sending"]
+__all__ = ["MessageOptions", "Sending"]
 
 T = TypeVar("T")
+
+
+class MessageOptions(TypedDict, total=False):
+    """The options of `send_message` past the chat and the text.
+
+    What `ctx.answer(text, **options)` and `ctx.reply(text, **options)` take
+    in a bot; each means what the same argument of `send_message` means.
+    """
+
+    quoted_message_id: str | None
+    typing_time: int | None
+    typing_type: str | None
+    idempotency_key: str | None
+
 
 _MAX_CAPTION = 1024
 

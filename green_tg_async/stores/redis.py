@@ -421,8 +421,9 @@ class RedisStore(
     Every operation fails closed with `StoreUnavailableError` after `timeout`
     seconds (default 0.25) or on any Redis error, so an unreachable store
     never turns into unlimited sending; wrap it in `FailOpenStore` (or pass
-    `fail_open=True`, the short spelling) to keep limiting locally instead. The bot inbox (two hashes and a list) is as
-    durable as the Redis server's persistence settings make it.
+    `fail_open=True`, the short spelling) to keep limiting locally instead.
+    The bot inbox (two hashes and a list) is as durable as the Redis server's
+    persistence settings make it.
     """
 
     durable = True
