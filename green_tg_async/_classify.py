@@ -142,9 +142,8 @@ def coded_error(method: str, data: Any) -> APIError | None:
     code = data.get("code") if isinstance(data, Mapping) else None
     if isinstance(code, bool) or not isinstance(code, int) or code < 400:
         return None
-    error_cls = STATUS_ERRORS.get(code, ServerError if code >= 500 else APIError)
-    detail = _detail(data)
-    message = f"{method} failed with code {code} in an HTTP 200: {detail}"
+    message = f"{method} failed with code {code} in an HTTP 200: {_detail(data)}"
+    error_cls = _status_class(code)
     return error_cls(message, method=method, status_code=200, body=dict(data))
 
 
@@ -153,19 +152,19 @@ def error_for_response(method: str, response: Answer) -> APIError:
     status = response.status_code
     body = _body(response)
     detail = _detail(body)
-    error_cls = STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+    error_cls = _status_class(status)
     if status == 400 and any(m in detail.lower() for m in _NOT_READY_400):
         error_cls = InstanceNotReadyError
     message = f"{method} failed with HTTP {status}" + (f": {detail}" if detail else "")
+    extra: dict[str, Any] = {}
     if error_cls is RateLimitError:
-        return RateLimitError(
-            message,
-            method=method,
-            status_code=status,
-            body=body,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    return error_cls(message, method=method, status_code=status, body=body)
+        extra["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return error_cls(message, method=method, status_code=status, body=body, **extra)
+
+
+def _status_class(status: int) -> type[APIError]:
+    """The error class of an HTTP status (or of a 200's `code`)."""
+    return STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
 
 
 def _body(response: Answer) -> Any:
