@@ -183,19 +183,6 @@ _CONTACTS = _table(
     _write("deleteContact", rate=None),
 )
 
-SECTIONS: Final = (
-    "account",
-    "sending",
-    "receiving",
-    "journals",
-    "queues",
-    "read_mark",
-    "groups",
-    "service",
-    "contacts",
-)
-"""The client's sections in the order of the docs (https://green-api.com/en/telegram/docs/api/)."""
-
 METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
     {
         **_ACCOUNT,
@@ -210,6 +197,9 @@ METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
     }
 )
 """Every instance method, by wire name (56)."""
+
+SECTIONS: Final = tuple(dict.fromkeys(spec.section for spec in METHODS.values()))
+"""The client's sections in the order of the docs (https://green-api.com/en/telegram/docs/api/)."""
 
 PARTNER_METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
     {

@@ -248,25 +248,17 @@ class Trace:
 
     def retry(self, attempt: int, error: BaseException | None, wait: float) -> None:
         """Attempt `attempt` failed; the next one starts after `wait` seconds."""
-        event = CallEvent(
-            "retry",
-            self._hooks.key,
-            self.method,
-            call_id=self.call_id,
-            attempt=attempt,
-            waited=wait,
-            error=None if error is None else type(error).__name__,
-        )
-        self._hooks.emit("on_retry", event)
+        error_name = None if error is None else type(error).__name__
+        self._emit("on_retry", "retry", attempt=attempt, waited=wait, error=error_name)
 
     def _emit(self, name: str, kind: EventKind, **fields: object) -> None:
         if self._hooks.wants(name):
+            fields.setdefault("attempt", self.attempt)
             event = CallEvent(
                 kind,
                 self._hooks.key,
                 self.method,
                 call_id=self.call_id,
-                attempt=self.attempt,
                 **fields,  # type: ignore[arg-type]
             )
             self._hooks.emit(name, event)
