@@ -27,15 +27,12 @@ from ._json import loads
 from ._logging import redact_cut
 
 __all__ = [
-    "CONTACT_INFO_LIMIT_REASON",
     "NOT_READY_REASON",
     "STATUS_ERRORS",
     "Answer",
     "classify",
-    "coded_error",
     "error_for_response",
     "parse_retry_after",
-    "soft_error_class",
 ]
 
 STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
@@ -48,7 +45,6 @@ STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
     469: ContactInfoLimitError,
 }
 
-CONTACT_INFO_LIMIT_REASON: Final = "User get contact info limit reached"
 NOT_READY_REASON: Final = "instance is starting or not authorized"
 
 # 200 {"status": false, "reason": ...} bodies that are errors for every method
@@ -107,32 +103,25 @@ def classify(method: str, response: Answer, *, coded: bool = False) -> Any:
         ) from None
     if isinstance(data, dict) and data.get("status") is False:
         _raise_soft_error(method, data)
-    refused = coded_error(method, data) if coded else None
+    refused = _coded_error(method, data) if coded else None
     if refused is not None:
         raise refused
     return data
 
 
 def _raise_soft_error(method: str, data: Mapping[str, Any]) -> None:
+    """Raise the error a 200 `status: false` reason stands for, if any."""
     reason = data.get("reason")
     if not isinstance(reason, str):
         return
-    error_cls = soft_error_class(reason)
-    if error_cls is not None:
-        message = f"{method} failed with HTTP 200: {_one_line(reason)}"
-        raise error_cls(message, method=method, status_code=200, body=dict(data))
-
-
-def soft_error_class(reason: str) -> type[APIError] | None:
-    """The error a 200 `status: false` reason stands for, or None."""
     normalised = " ".join(reason.split()).lower()
     for fragment, error_cls in _SOFT_ERRORS:
         if fragment in normalised:
-            return error_cls
-    return None
+            message = f"{method} failed with HTTP 200: {_one_line(reason)}"
+            raise error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def coded_error(method: str, data: Any) -> APIError | None:
+def _coded_error(method: str, data: Any) -> APIError | None:
     """The error a 200 `{"code": 401, "description": ...}` answer stands for, or None.
 
     Partner methods and `updateApiToken` report failures inside an HTTP 200
