@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol, TypeAlias
+from typing import Final, Literal, Protocol, TypeAlias, get_args
 
 from ._logging import logger
 
@@ -44,14 +44,6 @@ OnceOutcome = Literal["replayed", "queue", "journal", "not_sent", "unknown"]
 """How a keyed send ended without a fresh answer: its recorded result came
 back (`replayed`), or an ambiguous send was settled: found in the sending
 queue or the outgoing journal, found not sent (so sent now), or `unknown`."""
-HOOK_NAMES: Final[tuple[str, ...]] = (
-    "on_request",
-    "on_response",
-    "on_retry",
-    "on_limiter_wait",
-    "on_breaker",
-    "on_once",
-)
 _ids = itertools.count(1)
 
 
@@ -137,6 +129,10 @@ Hook: TypeAlias = (
     RequestHook | ResponseHook | RetryHook | LimiterWaitHook | BreakerHook | OnceHook
 )
 """What `hooks=` takes: an object with at least one of the hook methods."""
+HOOK_NAMES: Final[tuple[str, ...]] = tuple(
+    name for hook in get_args(Hook) for name in vars(hook) if name.startswith("on_")
+)
+"""The hook methods, one per protocol of `Hook`."""
 
 
 class Hooks:
