@@ -210,9 +210,7 @@ def contacts(fake: FakeGreenAPI) -> list[dict[str, Any]]:
             "contactName": _NAME,
             "type": "user",
             "phoneNumber": phone_of(fake, chat),
-            "username": ""
-            if str(subject).isdigit()
-            else f"@{str(subject).lstrip('@')}",
+            "username": _username(subject),
         }
         for subject, chat in fake.accounts.items()
     ]
