@@ -171,18 +171,14 @@ def _detail(body: Any) -> str:
         for key in ("message", "reason", "description", "error"):
             if isinstance(body.get(key), str):
                 return _one_line(body[key])
-        return _one_line(_dumps(body))
+        try:
+            return _one_line(json.dumps(body, ensure_ascii=False))
+        except RecursionError:
+            return "deeply nested JSON"
     text = str(body).strip()
     if text.lstrip().lower().startswith(("<!doctype html", "<html")):
         return "HTML error page"
     return _one_line(text)
-
-
-def _dumps(body: Any) -> str:
-    try:
-        return json.dumps(body, ensure_ascii=False)
-    except RecursionError:
-        return "deeply nested JSON"
 
 
 def _one_line(text: str) -> str:
