@@ -12,6 +12,9 @@ import mimetypes
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from green_tg_async.resources._base import camel
+from green_tg_async.resources.groups import GroupSettings
+
 if TYPE_CHECKING:
     from ._fake import FakeGreenAPI
 
@@ -243,16 +246,6 @@ def contact_info(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
 def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
     """`getGroupData`: a supergroup everyone may write to."""
     chat = str(body.get("chatId", ""))
-    flags = (
-        "SendMessages",
-        "SendMedia",
-        "SendPolls",
-        "SendOtherMessages",
-        "AddWebPagePreviews",
-        "EditGroupSettings",
-        "AddMembers",
-        "PinMessages",
-    )
     return {
         "chatId": chat,
         "owner": "10000000",
@@ -262,7 +255,7 @@ def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "groupInviteLink": f"https://t.me/+{chat.lstrip('-')}",
         "isSupergroup": True,
         "isChannel": False,
-        **{f"allowParticipants{flag}": True for flag in flags},
+        **{camel(flag): True for flag in GroupSettings.__annotations__},
     }
 
 
