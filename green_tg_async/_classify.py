@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import httpx
 
@@ -29,7 +29,6 @@ from ._logging import redact_cut
 __all__ = [
     "NOT_READY_REASON",
     "STATUS_ERRORS",
-    "Answer",
     "classify",
     "error_for_response",
     "parse_retry_after",
@@ -61,27 +60,7 @@ _MAX_DETAIL: Final = 200
 _MAX_BODY_TEXT: Final = 4096
 
 
-class Answer(Protocol):
-    """What is read of an HTTP response: an `httpx.Response` has all of it."""
-
-    @property
-    def status_code(self) -> int:
-        """The HTTP status."""
-
-    @property
-    def content(self) -> bytes:
-        """The body, read in full."""
-
-    @property
-    def text(self) -> str:
-        """The body decoded as httpx decodes it."""
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-
-
-def classify(method: str, response: Answer, *, coded: bool = False) -> Any:
+def classify(method: str, response: httpx.Response, *, coded: bool = False) -> Any:
     """Return the decoded JSON of a 2xx `response`, or raise the matching error.
 
     With `coded` (the method's `MethodSpec.coded_errors`), a 200
@@ -136,7 +115,7 @@ def _coded_error(method: str, data: Any) -> APIError | None:
     return error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def error_for_response(method: str, response: Answer) -> APIError:
+def error_for_response(method: str, response: httpx.Response) -> APIError:
     """Build the most specific error for a non-2xx `response`."""
     status = response.status_code
     body = _body(response)
@@ -156,7 +135,7 @@ def _status_class(status: int) -> type[APIError]:
     return STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
 
 
-def _body(response: Answer) -> Any:
+def _body(response: httpx.Response) -> Any:
     """JSON if it parses, else the text; the token is redacted either way."""
     text = redact_cut(response.text, _MAX_BODY_TEXT)
     try:
