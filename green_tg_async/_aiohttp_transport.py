@@ -87,7 +87,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, *, limits: httpx.Limits | None = None) -> None:
-        self.proxies = Proxies.from_env()
+        self.proxies = Proxies(urllib.request.getproxies_environment())
         self._limit = POOL_CONNECTIONS
         self._keepalive = KEEPALIVE_SECONDS
         if limits is not None:
@@ -154,7 +154,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ) as answer:
                 body = await answer.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._error(exc, request) from exc
+            kind = _kind(exc)
+            if kind is httpx.ConnectTimeout and self.wedged():
+                kind = httpx.PoolTimeout
+            raise kind(describe(exc), request=request) from exc
         extensions: dict[str, Any] = {"http_version": _HTTP_11}
         if answer.reason:
             extensions["reason_phrase"] = answer.reason.encode("ascii", "replace")
@@ -199,15 +202,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._timeouts[key] = mapped
         return mapped
 
-    def _error(
-        self, exc: BaseException, request: httpx.Request
-    ) -> httpx.TransportError:
-        """The httpx exception for the aiohttp failure `exc`, its text redacted."""
-        kind = _kind(exc)
-        if kind is httpx.ConnectTimeout and self.wedged():
-            kind = httpx.PoolTimeout
-        return kind(describe(exc), request=request)
-
 
 class Proxies:
     """The proxies of the environment, read once, as httpx reads them.
@@ -222,11 +216,6 @@ class Proxies:
     def __init__(self, found: Mapping[str, str]) -> None:
         self._found = dict(found)
         self._routes: dict[tuple[str, str | None, int | None], dict[str, Any]] = {}
-
-    @classmethod
-    def from_env(cls) -> Proxies:
-        """The proxies the environment names now."""
-        return cls(urllib.request.getproxies_environment())
 
     def route(self, url: yarl.URL) -> dict[str, Any]:
         """`request()` arguments for `url`: its proxy and header, or none."""

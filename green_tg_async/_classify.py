@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import httpx
 
@@ -27,15 +27,11 @@ from ._json import loads
 from ._logging import redact_cut
 
 __all__ = [
-    "CONTACT_INFO_LIMIT_REASON",
     "NOT_READY_REASON",
     "STATUS_ERRORS",
-    "Answer",
     "classify",
-    "coded_error",
     "error_for_response",
     "parse_retry_after",
-    "soft_error_class",
 ]
 
 STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
@@ -48,7 +44,6 @@ STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
     469: ContactInfoLimitError,
 }
 
-CONTACT_INFO_LIMIT_REASON: Final = "User get contact info limit reached"
 NOT_READY_REASON: Final = "instance is starting or not authorized"
 
 # 200 {"status": false, "reason": ...} bodies that are errors for every method
@@ -65,27 +60,7 @@ _MAX_DETAIL: Final = 200
 _MAX_BODY_TEXT: Final = 4096
 
 
-class Answer(Protocol):
-    """What is read of an HTTP response: an `httpx.Response` has all of it."""
-
-    @property
-    def status_code(self) -> int:
-        """The HTTP status."""
-
-    @property
-    def content(self) -> bytes:
-        """The body, read in full."""
-
-    @property
-    def text(self) -> str:
-        """The body decoded as httpx decodes it."""
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-
-
-def classify(method: str, response: Answer, *, coded: bool = False) -> Any:
+def classify(method: str, response: httpx.Response, *, coded: bool = False) -> Any:
     """Return the decoded JSON of a 2xx `response`, or raise the matching error.
 
     With `coded` (the method's `MethodSpec.coded_errors`), a 200
@@ -107,32 +82,25 @@ def classify(method: str, response: Answer, *, coded: bool = False) -> Any:
         ) from None
     if isinstance(data, dict) and data.get("status") is False:
         _raise_soft_error(method, data)
-    refused = coded_error(method, data) if coded else None
+    refused = _coded_error(method, data) if coded else None
     if refused is not None:
         raise refused
     return data
 
 
 def _raise_soft_error(method: str, data: Mapping[str, Any]) -> None:
+    """Raise the error a 200 `status: false` reason stands for, if any."""
     reason = data.get("reason")
     if not isinstance(reason, str):
         return
-    error_cls = soft_error_class(reason)
-    if error_cls is not None:
-        message = f"{method} failed with HTTP 200: {_one_line(reason)}"
-        raise error_cls(message, method=method, status_code=200, body=dict(data))
-
-
-def soft_error_class(reason: str) -> type[APIError] | None:
-    """The error a 200 `status: false` reason stands for, or None."""
     normalised = " ".join(reason.split()).lower()
     for fragment, error_cls in _SOFT_ERRORS:
         if fragment in normalised:
-            return error_cls
-    return None
+            message = f"{method} failed with HTTP 200: {_one_line(reason)}"
+            raise error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def coded_error(method: str, data: Any) -> APIError | None:
+def _coded_error(method: str, data: Any) -> APIError | None:
     """The error a 200 `{"code": 401, "description": ...}` answer stands for, or None.
 
     Partner methods and `updateApiToken` report failures inside an HTTP 200
@@ -142,33 +110,32 @@ def coded_error(method: str, data: Any) -> APIError | None:
     code = data.get("code") if isinstance(data, Mapping) else None
     if isinstance(code, bool) or not isinstance(code, int) or code < 400:
         return None
-    error_cls = STATUS_ERRORS.get(code, ServerError if code >= 500 else APIError)
-    detail = _detail(data)
-    message = f"{method} failed with code {code} in an HTTP 200: {detail}"
+    message = f"{method} failed with code {code} in an HTTP 200: {_detail(data)}"
+    error_cls = _status_class(code)
     return error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def error_for_response(method: str, response: Answer) -> APIError:
+def error_for_response(method: str, response: httpx.Response) -> APIError:
     """Build the most specific error for a non-2xx `response`."""
     status = response.status_code
     body = _body(response)
     detail = _detail(body)
-    error_cls = STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+    error_cls = _status_class(status)
     if status == 400 and any(m in detail.lower() for m in _NOT_READY_400):
         error_cls = InstanceNotReadyError
     message = f"{method} failed with HTTP {status}" + (f": {detail}" if detail else "")
+    extra: dict[str, Any] = {}
     if error_cls is RateLimitError:
-        return RateLimitError(
-            message,
-            method=method,
-            status_code=status,
-            body=body,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    return error_cls(message, method=method, status_code=status, body=body)
+        extra["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return error_cls(message, method=method, status_code=status, body=body, **extra)
 
 
-def _body(response: Answer) -> Any:
+def _status_class(status: int) -> type[APIError]:
+    """The error class of an HTTP status (or of a 200's `code`)."""
+    return STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+
+
+def _body(response: httpx.Response) -> Any:
     """JSON if it parses, else the text; the token is redacted either way."""
     text = redact_cut(response.text, _MAX_BODY_TEXT)
     try:
@@ -183,18 +150,14 @@ def _detail(body: Any) -> str:
         for key in ("message", "reason", "description", "error"):
             if isinstance(body.get(key), str):
                 return _one_line(body[key])
-        return _one_line(_dumps(body))
+        try:
+            return _one_line(json.dumps(body, ensure_ascii=False))
+        except RecursionError:
+            return "deeply nested JSON"
     text = str(body).strip()
     if text.lstrip().lower().startswith(("<!doctype html", "<html")):
         return "HTML error page"
     return _one_line(text)
-
-
-def _dumps(body: Any) -> str:
-    try:
-        return json.dumps(body, ensure_ascii=False)
-    except RecursionError:
-        return "deeply nested JSON"
 
 
 def _one_line(text: str) -> str:

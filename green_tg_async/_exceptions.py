@@ -79,15 +79,10 @@ class GreenAPIError(Exception):
         return f"{type(self).__name__}({self.message!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Exception pickles as `cls(*args)`, which our keyword-only
-        # arguments refuse; rebuild from the message and set the attributes.
-        return _unpickle, (type(self), self.args), self.__dict__
-
-
-def _unpickle(cls: type[GreenAPIError], args: tuple[Any, ...]) -> GreenAPIError:
-    error = cls.__new__(cls)
-    error.args = args
-    return error
+        # Exception pickles as `cls(*args)`, which our keyword-only arguments
+        # refuse; rebuild without __init__ (`cls.__new__(cls, *args)` keeps
+        # the message in `args`) and set the attributes.
+        return type(self).__new__, (type(self), *self.args), self.__dict__
 
 
 class APIConnectionError(GreenAPIError):

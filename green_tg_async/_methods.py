@@ -90,7 +90,7 @@ def _write(
 
 
 def _partner(name: str, verb: Verb, *, idempotent: bool) -> MethodSpec:
-    return MethodSpec(name, verb, idempotent, "partner", "partner", coded_errors=True)
+    return MethodSpec(name, verb, idempotent, "partner", coded_errors=True)
 
 
 # Rates: https://green-api.com/en/telegram/docs/api/ratelimiter/. Rows the
@@ -98,128 +98,106 @@ def _partner(name: str, verb: Verb, *, idempotent: bool) -> MethodSpec:
 # get `RateLimits.default`; rows inferred from the WhatsApp/MAX docs use the
 # safer (lower) figure. Sends, uploads, group changes and deletes are never
 # idempotent: a send that may have reached the server is never repeated.
-_ACCOUNT = _table(
-    "account",
-    _read("qr", "GET", rate=3.0),
-    _write("sendAuthorizationPassword"),
-    _write("startAuthorization"),
-    _write("sendAuthorizationCode"),
-    _read("getSettings", "GET"),
-    _write("setSettings"),  # restarts the instance
-    _read("getStateInstance", "GET"),
-    _write("reboot", "GET"),
-    _write("logout", "GET"),
-    _read("getAccountSettings", "GET"),
-    _write("setProfilePicture", rate=0.1),
-    _write("updateApiToken", "GET", rate=None, coded=True),
-)
-_SENDING = _table(
-    "sending",
-    _write("sendMessage", rate=50.0),
-    _write("sendFileByUpload", rate=50.0, host="media"),
-    _write("sendFileByUrl", rate=50.0),
-    _write("uploadFile", rate=1.0, host="media"),
-    _write("sendLocation", rate=50.0),
-    _write("sendContact", rate=50.0),
-    _write("sendPoll", rate=50.0),
-    _write("forwardMessages", rate=50.0),
-)
-_RECEIVING = _table(
-    "receiving",
-    _read("receiveNotification", "GET", rate=100.0),
-    # The one delete that is safe to repeat: it names one receipt, so a
-    # second attempt cannot remove anything else (it answers result=false).
-    MethodSpec("deleteNotification", "DELETE", idempotent=True, rate=100.0),
-    _read("downloadFile", "POST", rate=5.0),
-)
-_JOURNALS = _table(
-    "journals",
-    _read("getChatHistory", "POST"),
-    _read("getMessage", "POST"),
-    _read("lastIncomingMessages", "GET"),
-    _read("lastOutgoingMessages", "GET"),
-)
-_QUEUES = _table(
-    "queues",
-    _read("showMessagesQueue", "GET"),
-    _read("getMessagesCount", "GET"),
-    _write("clearMessagesQueue", "GET"),
-    _read("getWebhooksCount", "GET"),
-    _write("clearWebhooksQueue", "DELETE"),
-)
-_READ_MARK = _table("read_mark", _write("readChat", rate=10.0))
-_GROUPS = _table(
-    "groups",
-    _write("createGroup"),
-    _write("updateGroupName"),
-    _read("getGroupData", "POST"),
-    _write("updateGroupSettings"),
-    _write("addGroupParticipant"),
-    _write("removeGroupParticipant"),
-    _write("setGroupAdmin", rate=10.0),
-    _write("removeAdmin", rate=10.0),
-    _write("setGroupPicture"),
-    _write("leaveGroup", rate=10.0),
-)
-_SERVICE = _table(
-    "service",
-    # A look-up changes nothing, so repeating one is safe; each one costs
-    # look-up budget, which the limiter and the breaker account for.
-    _read("checkAccount", "POST", rate=None, lookup=True),
-    _read("getAvatar", "POST", rate=10.0, lookup=True),
-    _read("getContacts", "GET", lookup=True),
-    _read("getContactInfo", "POST", lookup=True),
-    _read("getChats", "GET"),
-    _write("editMessage"),
-    _write("deleteMessage", rate=10.0),
-    _write("sendTyping", rate=None),
-    _write("archiveChat", rate=10.0),
-    _write("unarchiveChat", rate=10.0),
-)
-_CONTACTS = _table(
-    "contacts",
-    _write("addContact", rate=None),
-    _write("editContact", rate=None),
-    _write("deleteContact", rate=None),
-)
-
-SECTIONS: Final = (
-    "account",
-    "sending",
-    "receiving",
-    "journals",
-    "queues",
-    "read_mark",
-    "groups",
-    "service",
-    "contacts",
-)
-"""The client's sections in the order of the docs (https://green-api.com/en/telegram/docs/api/)."""
-
 METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
     {
-        **_ACCOUNT,
-        **_SENDING,
-        **_RECEIVING,
-        **_JOURNALS,
-        **_QUEUES,
-        **_READ_MARK,
-        **_GROUPS,
-        **_SERVICE,
-        **_CONTACTS,
+        **_table(
+            "account",
+            _read("qr", "GET", rate=3.0),
+            _write("sendAuthorizationPassword"),
+            _write("startAuthorization"),
+            _write("sendAuthorizationCode"),
+            _read("getSettings", "GET"),
+            _write("setSettings"),  # restarts the instance
+            _read("getStateInstance", "GET"),
+            _write("reboot", "GET"),
+            _write("logout", "GET"),
+            _read("getAccountSettings", "GET"),
+            _write("setProfilePicture", rate=0.1),
+            _write("updateApiToken", "GET", rate=None, coded=True),
+        ),
+        **_table(
+            "sending",
+            _write("sendMessage", rate=50.0),
+            _write("sendFileByUpload", rate=50.0, host="media"),
+            _write("sendFileByUrl", rate=50.0),
+            _write("uploadFile", rate=1.0, host="media"),
+            _write("sendLocation", rate=50.0),
+            _write("sendContact", rate=50.0),
+            _write("sendPoll", rate=50.0),
+            _write("forwardMessages", rate=50.0),
+        ),
+        **_table(
+            "receiving",
+            _read("receiveNotification", "GET", rate=100.0),
+            # The one delete that is safe to repeat: it names one receipt, so a
+            # second attempt cannot remove anything else (it answers result=false).
+            MethodSpec("deleteNotification", "DELETE", idempotent=True, rate=100.0),
+            _read("downloadFile", "POST", rate=5.0),
+        ),
+        **_table(
+            "journals",
+            _read("getChatHistory", "POST"),
+            _read("getMessage", "POST"),
+            _read("lastIncomingMessages", "GET"),
+            _read("lastOutgoingMessages", "GET"),
+        ),
+        **_table(
+            "queues",
+            _read("showMessagesQueue", "GET"),
+            _read("getMessagesCount", "GET"),
+            _write("clearMessagesQueue", "GET"),
+            _read("getWebhooksCount", "GET"),
+            _write("clearWebhooksQueue", "DELETE"),
+        ),
+        **_table("read_mark", _write("readChat", rate=10.0)),
+        **_table(
+            "groups",
+            _write("createGroup"),
+            _write("updateGroupName"),
+            _read("getGroupData", "POST"),
+            _write("updateGroupSettings"),
+            _write("addGroupParticipant"),
+            _write("removeGroupParticipant"),
+            _write("setGroupAdmin", rate=10.0),
+            _write("removeAdmin", rate=10.0),
+            _write("setGroupPicture"),
+            _write("leaveGroup", rate=10.0),
+        ),
+        **_table(
+            "service",
+            # A look-up changes nothing, so repeating one is safe; each one costs
+            # look-up budget, which the limiter and the breaker account for.
+            _read("checkAccount", "POST", rate=None, lookup=True),
+            _read("getAvatar", "POST", rate=10.0, lookup=True),
+            _read("getContacts", "GET", lookup=True),
+            _read("getContactInfo", "POST", lookup=True),
+            _read("getChats", "GET"),
+            _write("editMessage"),
+            _write("deleteMessage", rate=10.0),
+            _write("sendTyping", rate=None),
+            _write("archiveChat", rate=10.0),
+            _write("unarchiveChat", rate=10.0),
+        ),
+        **_table(
+            "contacts",
+            _write("addContact", rate=None),
+            _write("editContact", rate=None),
+            _write("deleteContact", rate=None),
+        ),
     }
 )
 """Every instance method, by wire name (56)."""
 
+SECTIONS: Final = tuple(dict.fromkeys(spec.section for spec in METHODS.values()))
+"""The client's sections in the order of the docs (https://green-api.com/en/telegram/docs/api/)."""
+
 PARTNER_METHODS: Final[Mapping[str, MethodSpec]] = MappingProxyType(
-    {
-        spec.name: spec
-        for spec in (
-            _partner("getInstances", "GET", idempotent=True),
-            _partner("createInstance", "POST", idempotent=False),
-            _partner("deleteInstanceAccount", "POST", idempotent=False),
-        )
-    }
+    _table(
+        "partner",
+        _partner("getInstances", "GET", idempotent=True),
+        _partner("createInstance", "POST", idempotent=False),
+        _partner("deleteInstanceAccount", "POST", idempotent=False),
+    )
 )
 """The partner methods of `AsyncGreenPartner` (their own host and token)."""
 

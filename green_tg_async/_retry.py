@@ -52,25 +52,6 @@ class _WaitRetryAfter:
         return self._policy.delay(state.attempt_number)
 
 
-def _retry_facts(state: RetryCallState) -> tuple[int, BaseException | None, float]:
-    exc = state.outcome.exception() if state.outcome else None
-    delay = state.next_action.sleep if state.next_action else 0.0
-    return state.attempt_number, exc, delay
-
-
-def _log_retry(state: RetryCallState) -> None:
-    _, exc, delay = _retry_facts(state)
-    # INFO, as the anthropic SDK does: a retry is routine, and WARNING would
-    # print to stderr in every program that never configured logging.
-    logger.info(
-        "%s: attempt %d failed (%s), retrying in %.2f s",
-        getattr(exc, "method", None),
-        state.attempt_number,
-        type(exc).__name__,
-        delay,
-    )
-
-
 def build_retrying(
     policy: RetryPolicy,
     *,
@@ -81,13 +62,21 @@ def build_retrying(
 
     `on_retry(attempt, error, wait)` is told about each retry, after the log.
     """
-    before_sleep = _log_retry
-    if on_retry is not None:
-        report = on_retry
 
-        def before_sleep(state: RetryCallState) -> None:
-            _log_retry(state)
-            report(*_retry_facts(state))
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        # INFO, as the anthropic SDK does: a retry is routine, and WARNING would
+        # print to stderr in every program that never configured logging.
+        logger.info(
+            "%s: attempt %d failed (%s), retrying in %.2f s",
+            getattr(exc, "method", None),
+            state.attempt_number,
+            type(exc).__name__,
+            delay,
+        )
+        if on_retry is not None:
+            on_retry(state.attempt_number, exc, delay)
 
     return AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts),

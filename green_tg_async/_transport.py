@@ -165,20 +165,10 @@ class Transport:
                     method=spec.name,
                     request_sent=True,
                 )
-        except httpx.TimeoutException as exc:
+        except httpx.RequestError as exc:
             if isinstance(exc, httpx.PoolTimeout) and pool is not None:
                 self._replace(pool)
-            error = APITimeoutError(
-                f"{spec.name} timed out: {_describe(exc)}",
-                method=spec.name,
-                request_sent=_sent(exc),
-            )
-        except httpx.RequestError as exc:
-            error = APIConnectionError(
-                f"{spec.name} failed: {_describe(exc)}",
-                method=spec.name,
-                request_sent=_sent(exc),
-            )
+            error = _failed(spec.name, exc, sent=_sent(exc))
         except Exception as exc:
             error = _leaked(spec.name, exc)
         raise error
@@ -334,10 +324,18 @@ def _leaked(method: str, exc: Exception) -> APIConnectionError:
     """
     if not (_is_aiohttp(exc) or type(exc).__module__.startswith("asyncio")):
         raise exc
-    sent = type(exc).__name__ not in _NEVER_CONNECTED
-    kind = APITimeoutError if isinstance(exc, TimeoutError) else APIConnectionError
-    verb = "timed out" if kind is APITimeoutError else "failed"
-    return kind(f"{method} {verb}: {_describe(exc)}", method=method, request_sent=sent)
+    return _failed(method, exc, sent=type(exc).__name__ not in _NEVER_CONNECTED)
+
+
+def _failed(method: str, exc: Exception, *, sent: bool) -> APIConnectionError:
+    """Our error for the failed exchange `exc`: a timeout, or a connection error."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return APITimeoutError(
+            f"{method} timed out: {_describe(exc)}", method=method, request_sent=sent
+        )
+    return APIConnectionError(
+        f"{method} failed: {_describe(exc)}", method=method, request_sent=sent
+    )
 
 
 def _describe(exc: BaseException) -> str:

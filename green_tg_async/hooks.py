@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol, TypeAlias
+from typing import Final, Literal, Protocol, TypeAlias, get_args
 
 from ._logging import logger
 
@@ -44,14 +44,6 @@ OnceOutcome = Literal["replayed", "queue", "journal", "not_sent", "unknown"]
 """How a keyed send ended without a fresh answer: its recorded result came
 back (`replayed`), or an ambiguous send was settled: found in the sending
 queue or the outgoing journal, found not sent (so sent now), or `unknown`."""
-HOOK_NAMES: Final[tuple[str, ...]] = (
-    "on_request",
-    "on_response",
-    "on_retry",
-    "on_limiter_wait",
-    "on_breaker",
-    "on_once",
-)
 _ids = itertools.count(1)
 
 
@@ -137,6 +129,10 @@ Hook: TypeAlias = (
     RequestHook | ResponseHook | RetryHook | LimiterWaitHook | BreakerHook | OnceHook
 )
 """What `hooks=` takes: an object with at least one of the hook methods."""
+HOOK_NAMES: Final[tuple[str, ...]] = tuple(
+    name for hook in get_args(Hook) for name in vars(hook) if name.startswith("on_")
+)
+"""The hook methods, one per protocol of `Hook`."""
 
 
 class Hooks:
@@ -248,25 +244,17 @@ class Trace:
 
     def retry(self, attempt: int, error: BaseException | None, wait: float) -> None:
         """Attempt `attempt` failed; the next one starts after `wait` seconds."""
-        event = CallEvent(
-            "retry",
-            self._hooks.key,
-            self.method,
-            call_id=self.call_id,
-            attempt=attempt,
-            waited=wait,
-            error=None if error is None else type(error).__name__,
-        )
-        self._hooks.emit("on_retry", event)
+        error_name = None if error is None else type(error).__name__
+        self._emit("on_retry", "retry", attempt=attempt, waited=wait, error=error_name)
 
     def _emit(self, name: str, kind: EventKind, **fields: object) -> None:
         if self._hooks.wants(name):
+            fields.setdefault("attempt", self.attempt)
             event = CallEvent(
                 kind,
                 self._hooks.key,
                 self.method,
                 call_id=self.call_id,
-                attempt=self.attempt,
                 **fields,  # type: ignore[arg-type]
             )
             self._hooks.emit(name, event)

@@ -40,6 +40,7 @@ __all__ = [
     "expect_list",
     "expect_object",
     "misfit",
+    "nested",
     "optional",
     "read_model",
     "require",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+M = TypeVar("M", bound="WireModel")
 STRICT_ENV: Final = "GREEN_TG_STRICT_DECODING"
 
 
@@ -312,12 +314,16 @@ def _read(
     if declared.many:
         return _many(method, where, obj, key, kind)
     if issubclass(kind, WireModel):
-        value = obj.get(key)
-        if value is None or isinstance(value, Mapping):
-            return None if value is None else kind.from_wire(method, value)
-        misfit(where, key, value, dict)
-        return None
+        return nested(method, where, key, obj.get(key), kind)
     return optional(where, obj, key, kind)
+
+
+def nested(method: str, where: str, key: str, value: Any, kind: type[M]) -> M | None:
+    """`value` read as the nested model `kind`; None when absent or a misfit."""
+    if value is None or isinstance(value, Mapping):
+        return None if value is None else kind.from_wire(method, value)
+    misfit(where, key, value, dict)
+    return None
 
 
 def _many(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-from ._decode import FLAG, RAW, Id, Phone, WireModel, read_model, wire
+from ._decode import FLAG, RAW, Id, Phone, WireModel, wire
 
 __all__ = [
     "LOGGED_IN_QR_TYPES",
@@ -26,7 +26,7 @@ LOGGED_IN_QR_TYPES: Final = frozenset({"alreadyLogged", "already_registered"})
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceState:
+class InstanceState(WireModel):
     """The instance's authorization state (`getStateInstance`)."""
 
     state_instance: str = wire("stateInstance", str, required=True)
@@ -34,15 +34,8 @@ class InstanceState:
     password), `pendingPassword`, `starting`, `blocked`, `suspended` (or a
     value added later; the server decides)."""
 
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = RAW
     """The decoded JSON exactly as received."""
-
-    @classmethod
-    def from_wire(
-        cls, method: str, data: Any, *, flag: str | None = None
-    ) -> InstanceState:
-        """Decode a `getStateInstance` answer."""
-        return read_model(cls, method, data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 
-from ._decode import RAW, Id, Phone, WireModel, expect_object, misfit, wire
+from ._decode import RAW, Id, Phone, WireModel, expect_object, misfit, nested, wire
 
 __all__ = [
     "ContactMessage",
@@ -239,22 +239,13 @@ def parse_message(data: Any) -> MessageContent:
     if not isinstance(inner, Mapping):
         misfit(f"{_SOURCE}: {cls.__name__}", container, inner, dict)
         inner = {}
-    quoted = _quoted(obj.get("quotedMessage"))
+    where, value = f"{_SOURCE}: messageData", obj.get("quotedMessage")
+    quoted = nested(_SOURCE, where, "quotedMessage", value, QuotedMessage)
     extra["quoted_message"] = quoted
     if cls is ReactionMessage and quoted is not None:
         extra.update(stanza_id=quoted.stanza_id, participant=quoted.participant)
     content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]
     return content  # type: ignore[no-any-return]
-
-
-def _quoted(value: Any) -> QuotedMessage | None:
-    """`messageData.quotedMessage` as a model; None when absent or not an object."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        misfit(f"{_SOURCE}: messageData", "quotedMessage", value, dict)
-        return None
-    return QuotedMessage.from_wire(_SOURCE, value)
 
 
 def _poll_options(items: Any) -> tuple[str, ...]:

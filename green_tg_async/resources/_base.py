@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -116,6 +117,11 @@ class Section:
 def compact(body: Mapping[str, Any]) -> dict[str, Any]:
     """Drop `None` values, so the API applies its own defaults for them."""
     return {key: value for key, value in body.items() if value is not None}
+
+
+def camel(name: str) -> str:
+    """`can_change_info` → `canChangeInfo`; camelCase passes through."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
 
 
 def items_of(model: type[M], method: str, data: Any) -> list[M]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TypedDict
 
 from . import _validate as check
+from ._base import camel
 
 __all__ = ["SettingsFields", "settings_body"]
 
@@ -31,20 +32,10 @@ class SettingsFields(TypedDict, total=False):
     deleted_message_webhook: bool | str
 
 
+# The wire names are the camelCase of the keywords, but for one acronym.
 _WIRE: Final[Mapping[str, str]] = {
-    "webhook_url": "webhookUrl",
-    "webhook_url_token": "webhookUrlToken",
-    "delay_send_messages_milliseconds": "delaySendMessagesMilliseconds",
-    "mark_incoming_messages_readed": "markIncomingMessagesReaded",
-    "mark_incoming_messages_readed_on_reply": "markIncomingMessagesReadedOnReply",
-    "outgoing_webhook": "outgoingWebhook",
-    "outgoing_message_webhook": "outgoingMessageWebhook",
+    **{name: camel(name) for name in SettingsFields.__annotations__},
     "outgoing_api_message_webhook": "outgoingAPIMessageWebhook",
-    "incoming_webhook": "incomingWebhook",
-    "poll_message_webhook": "pollMessageWebhook",
-    "state_webhook": "stateWebhook",
-    "edited_message_webhook": "editedMessageWebhook",
-    "deleted_message_webhook": "deletedMessageWebhook",
 }
 _STRINGS: Final = frozenset({"webhook_url", "webhook_url_token"})
 MAX_DELAY: Final = 600_000

@@ -54,12 +54,7 @@ TYPING_TYPES: Final = frozenset(
 
 def chat_id(value: ChatId, name: str = "chat_id") -> str:
     """A chat id as the API wants it: a non-empty string."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"{name} must be a str or an int, got {type(value).__name__}")
-    result = str(value).strip()
-    if not result:
-        raise ValueError(f"{name} is empty")
-    return unicode(result, name)
+    return unicode(id_message(value, name), name)
 
 
 def id_message(value: str | int, name: str = "id_message") -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 
@@ -10,7 +9,7 @@ from green_tg_async._types import ChatId
 from green_tg_async.models import ActionResult, CreatedGroup, GroupData, PictureUpdate
 
 from . import _validate as check
-from ._base import Reader, Section, compact
+from ._base import Reader, Section, camel, compact
 from ._files import FileInput, open_file
 
 __all__ = ["GroupSettings", "Groups"]
@@ -93,7 +92,7 @@ class Groups(Section):
         unknown = sorted(set(settings) - set(GroupSettings.__annotations__))
         if unknown:
             raise TypeError(f"unknown group setting(s): {', '.join(unknown)}")
-        flags = compact({_camel(k): check.flag(v, k) for k, v in settings.items()})
+        flags = compact({camel(k): check.flag(v, k) for k, v in settings.items()})
         if not flags:
             raise ValueError("update_group_settings() needs at least one setting")
         body = {"chatId": check.chat_id(chat_id), **flags}
@@ -132,7 +131,7 @@ class Groups(Section):
         body: dict[str, Any] = _pair(chat_id, participant_chat_id)
         if permissions is not None:
             body["permissions"] = {
-                _camel(name): check.flag(value, f"permissions[{name!r}]")
+                camel(name): check.flag(value, f"permissions[{name!r}]")
                 for name, value in permissions.items()
             }
         return await self._change("setGroupAdmin", body, flag="setGroupAdmin")
@@ -184,8 +183,3 @@ def _pair(chat_id: ChatId, participant_chat_id: ChatId) -> dict[str, Any]:
         "chatId": check.chat_id(chat_id),
         "participantChatId": check.chat_id(participant_chat_id, "participant_chat_id"),
     }
-
-
-def _camel(name: str) -> str:
-    """`can_change_info` → `canChangeInfo`; camelCase passes through."""
-    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)

@@ -113,8 +113,6 @@ class Receiving(Section):
             async for item in tg.receiving.iter_notifications():
                 await handle(item.body)
         """
-        if receive_timeout is not None:
-            check.integer(receive_timeout, "receive_timeout", low=5, high=60)
         backoff = _Backoff(self._client, max_backoff)
         while True:
             try:

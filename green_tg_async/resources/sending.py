@@ -88,7 +88,7 @@ class Sending(Section):
             "message": check.text(message, "message", limit=check.MAX_MESSAGE),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendMessage", body, idempotency_key)
+        return await self._keyed("sendMessage", SentMessage, body, idempotency_key)
 
     async def send_file_by_upload(
         self,
@@ -155,7 +155,7 @@ class Sending(Section):
             "caption": check.optional_text(caption, "caption", limit=_MAX_CAPTION),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendFileByUrl", body, idempotency_key)
+        return await self._keyed("sendFileByUrl", SentMessage, body, idempotency_key)
 
     async def upload_file(
         self, file: FileInput, *, file_name: str | None = None
@@ -190,7 +190,7 @@ class Sending(Section):
             "longitude": check.number(longitude, "longitude", low=-180, high=180),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendLocation", body, idempotency_key)
+        return await self._keyed("sendLocation", SentMessage, body, idempotency_key)
 
     async def send_contact(
         self,
@@ -208,7 +208,7 @@ class Sending(Section):
             "contact": _contact(contact),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendContact", body, idempotency_key)
+        return await self._keyed("sendContact", SentMessage, body, idempotency_key)
 
     async def send_poll(
         self,
@@ -250,7 +250,7 @@ class Sending(Section):
             ),
             **_extras(quoted_message_id, typing_time, typing_type),
         }
-        return await self._send("sendPoll", body, idempotency_key)
+        return await self._keyed("sendPoll", SentMessage, body, idempotency_key)
 
     async def forward_messages(
         self,
@@ -281,11 +281,6 @@ class Sending(Section):
             )
         except ResponseDecodeError:  # a 2xx that is not JSON: it was forwarded
             return ForwardedMessages.from_wire("forwardMessages", None)
-
-    async def _send(
-        self, method: str, body: dict[str, Any], idempotency_key: str | None
-    ) -> SentMessage:
-        return await self._keyed(method, SentMessage, body, idempotency_key)
 
     async def _keyed(
         self,

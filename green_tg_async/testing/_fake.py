@@ -227,11 +227,11 @@ class FakeGreenAPI:
         """Answer one request as GREEN-API would."""
         parts = request.url.path.strip("/").split("/")
         if len(parts) < 3 or parts[0] != f"waInstance{self.id_instance}":
-            return _text(403, "Forbidden")
+            return httpx.Response(403, text="Forbidden")
         method, token = parts[1], parts[2]
         self.requests.append((request.method, method))
         if token != self.api_token:
-            return _text(401, "Unauthorized")
+            return httpx.Response(401, text="Unauthorized")
         if self._scripted:
             return self._scripted.popleft()
         handler = self._handlers.get(method)
@@ -387,10 +387,6 @@ class FakeGreenAPI:
             f"<FakeGreenAPI id_instance={self.id_instance!r} state={self.state!r} "
             f"requests={len(self.requests)}>"
         )
-
-
-def _text(status: int, text: str) -> httpx.Response:
-    return httpx.Response(status, text=text)
 
 
 def _quota(total: int, used: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from typing import Any, Final, Literal, get_args
 
 import httpx
 
+from green_tg_async._methods import METHODS
+
 __all__ = ["SEND_METHODS", "Held", "Outbox", "SendFault"]
 
 SendFault = Literal[
@@ -36,17 +38,9 @@ SendFault = Literal[
 """
 
 SEND_METHODS: Final = frozenset(
-    {
-        "sendMessage",
-        "sendFileByUrl",
-        "sendFileByUpload",
-        "sendLocation",
-        "sendContact",
-        "sendPoll",
-        "forwardMessages",
-    }
-)
-"""The methods that make a message appear in a chat."""
+    spec.name for spec in METHODS.values() if spec.section == "sending"
+) - {"uploadFile"}
+"""The methods that make a message appear in a chat: sending's, but `uploadFile`."""
 
 _FAULTS: Final = frozenset(get_args(SendFault))
 _LOST: Final[dict[str, Callable[..., httpx.TransportError]]] = {

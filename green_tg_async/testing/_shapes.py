@@ -12,6 +12,9 @@ import mimetypes
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from green_tg_async.resources._base import camel
+from green_tg_async.resources.groups import GroupSettings
+
 if TYPE_CHECKING:
     from ._fake import FakeGreenAPI
 
@@ -131,26 +134,26 @@ def outgoing_history(
 
 def incoming_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
     """Received text messages (as queued) as journal items, newest first."""
-    items = []
-    for body in reversed(fake.received):
-        sender, data = body.get("senderData", {}), body.get("messageData", {})
-        items.append(
-            {
-                "type": "incoming",
-                "idMessage": body.get("idMessage"),
-                "timestamp": body.get("timestamp"),
-                "typeMessage": data.get("typeMessage"),
-                "chatId": sender.get("chatId"),
-                "chatType": sender.get("chatType"),
-                "senderId": sender.get("sender"),
-                "senderName": sender.get("senderName"),
-                "senderContactName": sender.get("senderContactName", ""),
-                "isForwarded": False,
-                "forwardingScore": 0,
-                "textMessage": data.get("textMessageData", {}).get("textMessage", ""),
-            }
-        )
-    return items
+    return [_incoming_item(body) for body in reversed(fake.received)]
+
+
+def _incoming_item(body: dict[str, Any]) -> dict[str, Any]:
+    """An incoming message's notification body as its journal item."""
+    sender, data = body.get("senderData", {}), body.get("messageData", {})
+    return {
+        "type": "incoming",
+        "idMessage": body.get("idMessage"),
+        "timestamp": body.get("timestamp"),
+        "typeMessage": data.get("typeMessage"),
+        "chatId": sender.get("chatId"),
+        "chatType": sender.get("chatType"),
+        "senderId": sender.get("sender"),
+        "senderName": sender.get("senderName"),
+        "senderContactName": sender.get("senderContactName", ""),
+        "isForwarded": False,
+        "forwardingScore": 0,
+        "textMessage": data.get("textMessageData", {}).get("textMessage", ""),
+    }
 
 
 def chat_history(fake: FakeGreenAPI, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -168,20 +171,16 @@ def message(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         if item["idMessage"] == wanted:
             return item
     chat = str(body.get("chatId", ""))
-    return {
-        "type": "incoming",
-        "idMessage": wanted,
-        "timestamp": int(time.time()),
-        "typeMessage": "textMessage",
-        "chatId": chat,
-        "chatType": chat_type(fake, chat),
-        "senderId": chat,
-        "senderName": _NAME,
-        "senderContactName": _NAME,
-        "isForwarded": False,
-        "forwardingScore": 0,
-        "textMessage": "",
-    }
+    sender = {"chatId": chat, "chatType": chat_type(fake, chat), "sender": chat}
+    names = {"senderName": _NAME, "senderContactName": _NAME}
+    return _incoming_item(
+        {
+            "idMessage": wanted,
+            "timestamp": int(time.time()),
+            "senderData": {**sender, **names},
+            "messageData": {"typeMessage": "textMessage"},
+        }
+    )
 
 
 def chats(fake: FakeGreenAPI) -> list[dict[str, Any]]:
@@ -210,9 +209,7 @@ def contacts(fake: FakeGreenAPI) -> list[dict[str, Any]]:
             "contactName": _NAME,
             "type": "user",
             "phoneNumber": phone_of(fake, chat),
-            "username": ""
-            if str(subject).isdigit()
-            else f"@{str(subject).lstrip('@')}",
+            "username": _username(subject),
         }
         for subject, chat in fake.accounts.items()
     ]
@@ -245,16 +242,6 @@ def contact_info(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
 def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
     """`getGroupData`: a supergroup everyone may write to."""
     chat = str(body.get("chatId", ""))
-    flags = (
-        "SendMessages",
-        "SendMedia",
-        "SendPolls",
-        "SendOtherMessages",
-        "AddWebPagePreviews",
-        "EditGroupSettings",
-        "AddMembers",
-        "PinMessages",
-    )
     return {
         "chatId": chat,
         "owner": "10000000",
@@ -264,7 +251,7 @@ def group_data(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
         "groupInviteLink": f"https://t.me/+{chat.lstrip('-')}",
         "isSupergroup": True,
         "isChannel": False,
-        **{f"allowParticipants{flag}": True for flag in flags},
+        **{camel(flag): True for flag in GroupSettings.__annotations__},
     }
 
 
