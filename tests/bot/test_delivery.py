@@ -603,6 +603,44 @@ async def test_a_backlog_in_redis_is_taken_over_as_slots_free_up(
     ]
 
 
+async def _take_over_when_the_claim_runs_out(
+    fake: FakeGreenAPI, store: Any
+) -> list[str | None]:
+    """A dead replica's claim runs out half a second in, on the store's clock."""
+    item, payload = _backlog()[0]
+    done = "{1101000001}:bot:done:" + item
+    claim = await store.inbox_take(
+        QUEUE, item, payload, done=done, owner="dead", lease=0.5
+    )
+    assert claim == "claimed"
+    handled: list[str | None] = []
+    lease = 60.0
+    async with bot_client(fake, RecordingSleep(), store=store) as client:
+        dp = Dispatcher(client, _router(handled), claim_lease=lease)
+        # Looking every lease / 3 finds it only 20 s in; the store tells when.
+        async with asyncio.timeout(lease / 3):
+            await dp.run_polling(until_empty=True)
+    await store.aclose()
+    return handled
+
+
+async def test_sqlite_tells_the_dispatcher_when_a_dead_claim_runs_out(
+    fake: FakeGreenAPI, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "bot.sqlite3")
+    assert await _take_over_when_the_claim_runs_out(fake, store) == ["m0"]
+
+
+@pytest.mark.redis
+async def test_redis_tells_the_dispatcher_when_a_dead_claim_runs_out(
+    fake: FakeGreenAPI, any_redis_url: str, redis_prefix: str
+) -> None:
+    from green_tg_async.stores import RedisStore
+
+    store = RedisStore(any_redis_url, prefix=redis_prefix, timeout=5.0)
+    assert await _take_over_when_the_claim_runs_out(fake, store) == ["m0"]
+
+
 def test_a_claim_is_renewed_while_a_long_handler_runs() -> None:
     clock = [1000.0]
     store = MemoryStore(clock=lambda: clock[0])
