@@ -48,7 +48,7 @@ from green_tg_async.models.notifications import (
     UnknownNotification,
     parse_notification,
 )
-from green_tg_async.stores import BotStore
+from green_tg_async.stores import BotStore, Resumed
 from green_tg_async.stores._require import require
 from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
@@ -250,11 +250,11 @@ class Dispatcher:
         self._stopping.clear()
         self._closed = False
         self._lanes = lanes
-        self._resume(resumed)
-        more = len(resumed) == self._max_pending
+        self._resume(resumed.items)
+        wait = self._next_look(resumed, self._max_pending)
         self._background = [
             asyncio.create_task(self._keep_claims(), name="green-tg-bot"),
-            asyncio.create_task(self._take_over(more), name="green-tg-bot:takeover"),
+            asyncio.create_task(self._take_over(wait), name="green-tg-bot:takeover"),
         ]
 
     async def shutdown(self) -> None:
@@ -464,20 +464,21 @@ class Dispatcher:
             except StoreUnavailableError as exc:
                 logger.warning("bot: could not renew claims (%s)", exc)
 
-    async def _take_over(self, more: bool) -> None:
+    async def _take_over(self, wait: float) -> None:
         """Take over items whose claims ran out (a dead replica's backlog).
 
         While the inbox has more, the next batch is claimed as soon as
         `concurrency` slots are free, so a backlog costs its handling time;
-        otherwise the inbox is looked at again a third of a lease later.
+        otherwise the inbox is looked at again when the next claim of another
+        owner runs out, or a third of a lease later, whichever comes first.
         """
         while True:
-            if not more:
-                await asyncio.sleep(self._lease / 3)
-            more = await self._take_over_batch()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            wait = await self._take_over_batch()
 
-    async def _take_over_batch(self) -> bool:
-        """Claim expired items for the free slots; True when it filled them all."""
+    async def _take_over_batch(self) -> float:
+        """Claim expired items for the free slots; return the wait until the next."""
         lanes = self._lanes_or_fail()
         await lanes.wait_below(max(1, self._max_pending - self._concurrency + 1))
         room = self._max_pending - lanes.pending
@@ -487,9 +488,22 @@ class Dispatcher:
             )
         except StoreUnavailableError as exc:
             logger.warning("bot: could not take over claims that ran out (%s)", exc)
-            return False
-        self._resume(resumed)
-        return len(resumed) == room
+            return self._lease / 3
+        self._resume(resumed.items)
+        return self._next_look(resumed, room)
+
+    def _next_look(self, resumed: Resumed, room: int) -> float:
+        """0 when `resumed` filled the room (there may be more), else the wait.
+
+        The wait ends when the next claim of another owner runs out (the
+        store's clock says when), or a third of a lease later at most, so an
+        item given back meanwhile is noticed too.
+        """
+        if len(resumed.items) == room:
+            return 0.0
+        look = self._lease / 3
+        expiry = resumed.next_expiry_in
+        return look if expiry is None else min(look, expiry)
 
     async def _renew(self) -> None:
         items = sorted(self._held)

@@ -310,6 +310,17 @@ Claim: TypeAlias = Literal["claimed", "held", "done"]
 live claim of another owner holds it, or its done marker is set."""
 
 
+class Resumed(NamedTuple):
+    """What `BotStore.inbox_resume` claimed, and when to look again."""
+
+    items: list[tuple[str, str]]
+    """The `(item, payload)` pairs now claimed by the caller, oldest first."""
+    next_expiry_in: float | None
+    """Seconds, on the store's clock, until the earliest live claim of another
+    owner in the queue runs out (when a look would find it); None when there
+    is none."""
+
+
 @runtime_checkable
 class BotStore(CacheStore, SendJournal, Protocol):
     """What the bot dispatcher keeps: an inbox, done markers, conversations, sends.
@@ -385,11 +396,13 @@ class BotStore(CacheStore, SendJournal, Protocol):
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> list[tuple[str, str]]:
-        """Claim up to `limit` items without a live claim; their `(item, payload)`.
+    ) -> Resumed:
+        """Claim up to `limit` items without a live claim, in one atomic call.
 
         Oldest first. These are items whose owner died or gave them back;
-        their done markers are not checked here (the caller does).
+        their done markers are not checked here (the caller does). The
+        result also tells when the next claim of another owner runs out, so
+        an idle caller looks again exactly then.
         """
         ...
 

@@ -24,6 +24,7 @@ from ._base import (
     GatedAdmission,
     LookupEntry,
     PaceRecord,
+    Resumed,
     SendLog,
     SharedLimiterStore,
     StateStore,
@@ -343,7 +344,7 @@ class FailOpenStore:
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> list[tuple[str, str]]:
+    ) -> Resumed:
         """The primary's; raises `StoreUnavailableError` while it is down."""
         return await self._bot.inbox_resume(
             queue, owner=owner, lease=lease, limit=limit

@@ -16,6 +16,7 @@ from ._base import (
     Claim,
     LookupEntry,
     PaceRecord,
+    Resumed,
     StateStore,
 )
 from ._journal import MemoryJournal
@@ -206,19 +207,18 @@ class MemoryStore(StateStore, BotStore, MemoryJournal):
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> list[tuple[str, str]]:
+    ) -> Resumed:
         """Claim up to `limit` items without a live claim, oldest first."""
         claims = self._claims.setdefault(queue, {})
         now = self._clock()
         taken: list[tuple[str, str]] = []
         for item, payload in self._inboxes.get(queue, {}).items():
-            if len(taken) >= limit:
-                break
             holder = claims.get(item)
-            if holder is None or holder[1] <= now:
+            if len(taken) < limit and (holder is None or holder[1] <= now):
                 claims[item] = (owner, now + lease)
                 taken.append((item, payload))
-        return taken
+        live = [until for who, until in claims.values() if who != owner and until > now]
+        return Resumed(taken, min(live) - now if live else None)
 
     def _drop(self, queue: str, item: str) -> None:
         for table in (self._inboxes, self._claims):

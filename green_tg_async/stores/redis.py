@@ -28,6 +28,7 @@ from ._base import (
     GatedAdmission,
     LookupEntry,
     PaceRecord,
+    Resumed,
     SendLog,
     SharedLimiterStore,
     StateStore,
@@ -351,23 +352,27 @@ return 0
 """
 )
 
-# KEYS = items, order, claims; ARGV = owner, lease_ms, limit. Returns item,
-# payload, item, payload, … of the items it claimed, oldest first.
+# KEYS = items, order, claims; ARGV = owner, lease_ms, limit. Returns the ms
+# until the earliest live claim of another owner runs out (-1: none), then
+# item, payload, item, payload, … of the items it claimed, oldest first.
 _INBOX_RESUME: Final = (
     _INBOX_PRELUDE
     + """
-local out = {}
-local limit = tonumber(ARGV[3])
+local out = {-1}
+local limit = 2 * tonumber(ARGV[3]) + 1
+local next_ = nil
 for _, item in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-  if #out >= 2 * limit then break end
   local payload = redis.call('HGET', KEYS[1], item)
   local owner, until_ = holder(KEYS[3], item)
-  if payload and (not owner or until_ <= now) then
+  if payload and #out < limit and (not owner or until_ <= now) then
     claim(KEYS[3], item, ARGV[1], tonumber(ARGV[2]))
     table.insert(out, item)
     table.insert(out, payload)
+  elseif owner and owner ~= ARGV[1] and until_ > now then
+    if not next_ or until_ < next_ then next_ = until_ end
   end
 end
+if next_ then out[1] = next_ - now end
 return out
 """
 )
@@ -680,14 +685,15 @@ class RedisStore(
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> list[tuple[str, str]]:
+    ) -> Resumed:
         """Claim up to `limit` items without a live claim: one script."""
         keys = [*self._inbox_keys(queue), self._claims_key(queue)]
-        flat = await self._guard(
+        next_ms, *flat = await self._guard(
             self._inbox_resume(keys=keys, args=[owner, round(lease * 1000), limit])
         )
         texts = [_text(value) for value in flat]
-        return list(zip(texts[::2], texts[1::2], strict=True))
+        items = list(zip(texts[::2], texts[1::2], strict=True))
+        return Resumed(items, None if int(next_ms) < 0 else int(next_ms) / 1000)
 
     def _inbox_keys(self, queue: str) -> tuple[str, str]:
         # Every inbox key carries the queue's hash tag, so scripts suit a Cluster.

@@ -29,6 +29,7 @@ from ._base import (
     GatedAdmission,
     LookupEntry,
     PaceRecord,
+    Resumed,
     SendLog,
     SharedLimiterStore,
     StateStore,
@@ -299,10 +300,10 @@ class SqliteStore(
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> list[tuple[str, str]]:
+    ) -> Resumed:
         """Claim up to `limit` items without a live claim, in one transaction."""
 
-        def work(db: sqlite3.Connection) -> list[tuple[str, str]]:
+        def work(db: sqlite3.Connection) -> Resumed:
             return _inbox_resume(db, queue, owner, lease, limit)
 
         return await self._run(work, write=True)
@@ -546,7 +547,7 @@ def _claim_set(
 
 def _inbox_resume(
     db: sqlite3.Connection, queue: str, owner: str, lease: float, limit: int
-) -> list[tuple[str, str]]:
+) -> Resumed:
     now = time.time()
     rows = db.execute(
         """SELECT inbox.item, inbox.payload FROM inbox
@@ -559,7 +560,13 @@ def _inbox_resume(
         "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
         [(queue, item, owner, now + lease) for item, _ in rows],
     )
-    return [(str(item), str(payload)) for item, payload in rows]
+    (until,) = db.execute(
+        "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
+        "AND until > ?",
+        (queue, owner, now),
+    ).fetchone()
+    taken = [(str(item), str(payload)) for item, payload in rows]
+    return Resumed(taken, None if until is None else float(until) - now)
 
 
 def _enter(db: sqlite3.Connection, log: SendLog) -> float:

@@ -414,8 +414,8 @@ async def test_a_new_replica_resumes_what_a_replica_under_another_name_left(
         await asyncio.wait_for(polling, 10)  # cut short: left in the inbox
         # ... with its claim given back, so others need not wait for the lease.
         free = await store.inbox_resume(QUEUE, owner="probe", lease=30, limit=9)
-        assert [item for item, _ in free] == ["incomingMessageReceived:1:stuck1"]
-        await store.inbox_release(QUEUE, free[0][0], owner="probe")
+        assert [item for item, _ in free.items] == ["incomingMessageReceived:1:stuck1"]
+        await store.inbox_release(QUEUE, free.items[0][0], owner="probe")
         router2 = Router()
 
         @router2.message()
@@ -474,7 +474,22 @@ def _backlog() -> list[tuple[str, str]]:
     return items
 
 
-def test_a_dead_replicas_backlog_is_done_within_a_lease_and_its_handling_time() -> None:
+# The fake clock moves 1 ps per reading: a few thousand readings, not a margin.
+_READINGS = 1e-6
+
+
+@pytest.mark.parametrize(
+    ("survivor_starts", "crash"),
+    [
+        pytest.param(1.0, 0.0, id="survivor-a-second-after-the-crash"),
+        # The dead replica renewed its claims just after the survivor looked:
+        # a survivor looking every lease / 3 found them lease / 3 too late.
+        pytest.param(0.0, 0.001, id="crash-just-after-a-renewal"),
+    ],
+)
+def test_a_dead_replicas_backlog_is_done_within_a_lease_and_its_handling_time(
+    survivor_starts: float, crash: float
+) -> None:
     lease, seconds_each, concurrency = 6.0, 0.1, 4
     handling = BACKLOG * seconds_each / concurrency  # 5 s with every slot busy
     done_at: list[float] = []
@@ -482,7 +497,8 @@ def test_a_dead_replicas_backlog_is_done_within_a_lease_and_its_handling_time() 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         store = MemoryStore(clock=loop.time)
-        for item, payload in _backlog():  # claimed at 0 by a replica that died
+        backlog = _backlog()
+        for item, payload in backlog:  # claimed at 0 by a replica that dies
             claim = await store.inbox_take(
                 QUEUE, item, payload, done="d:" + item, owner="dead", lease=lease
             )
@@ -494,20 +510,28 @@ def test_a_dead_replicas_backlog_is_done_within_a_lease_and_its_handling_time() 
             await asyncio.sleep(seconds_each)
             done_at.append(loop.time())
 
-        await asyncio.sleep(1)  # a survivor starts a second after the death
+        await asyncio.sleep(survivor_starts)
         fake = FakeGreenAPI(rate_limits=False)
         async with bot_client(fake, RecordingSleep(), store=store) as client:
             dp = Dispatcher(client, router, concurrency=concurrency, claim_lease=lease)
             await dp.start()
+            if crash > survivor_starts:  # its last renewal, then it dies
+                await asyncio.sleep(crash - survivor_starts)
+                items = [item for item, _ in backlog]
+                assert (
+                    await store.inbox_renew(QUEUE, items, owner="dead", lease=lease)
+                    == items
+                )
             await asyncio.sleep(60)
             await dp.shutdown()
         assert await store.inbox_items(QUEUE) == []
 
     run_in_fake_time(main())
     assert len(done_at) == BACKLOG
-    # The claims run out at `lease`; an idle dispatcher looks every lease / 3.
-    # Before issue 31 it took 16 items per look: done at 31 s.
-    assert max(done_at) <= lease + lease / 3 + handling
+    # The claims run out a lease after the crash; the survivor looks exactly
+    # then (the store tells when), not at its next lease / 3 tick. Before,
+    # done at 12 s and 13 s; before issue 31 at 31 s.
+    assert max(done_at) <= crash + lease + handling + _READINGS
 
 
 def test_a_store_outage_while_taking_over_is_logged_and_a_later_look_takes_it(
@@ -577,6 +601,44 @@ async def test_a_backlog_in_redis_is_taken_over_as_slots_free_up(
     assert sorted(handled, key=lambda text: int(str(text)[1:])) == [
         f"m{i}" for i in range(BACKLOG)
     ]
+
+
+async def _take_over_when_the_claim_runs_out(
+    fake: FakeGreenAPI, store: Any
+) -> list[str | None]:
+    """A dead replica's claim runs out half a second in, on the store's clock."""
+    item, payload = _backlog()[0]
+    done = "{1101000001}:bot:done:" + item
+    claim = await store.inbox_take(
+        QUEUE, item, payload, done=done, owner="dead", lease=0.5
+    )
+    assert claim == "claimed"
+    handled: list[str | None] = []
+    lease = 60.0
+    async with bot_client(fake, RecordingSleep(), store=store) as client:
+        dp = Dispatcher(client, _router(handled), claim_lease=lease)
+        # Looking every lease / 3 finds it only 20 s in; the store tells when.
+        async with asyncio.timeout(lease / 3):
+            await dp.run_polling(until_empty=True)
+    await store.aclose()
+    return handled
+
+
+async def test_sqlite_tells_the_dispatcher_when_a_dead_claim_runs_out(
+    fake: FakeGreenAPI, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "bot.sqlite3")
+    assert await _take_over_when_the_claim_runs_out(fake, store) == ["m0"]
+
+
+@pytest.mark.redis
+async def test_redis_tells_the_dispatcher_when_a_dead_claim_runs_out(
+    fake: FakeGreenAPI, any_redis_url: str, redis_prefix: str
+) -> None:
+    from green_tg_async.stores import RedisStore
+
+    store = RedisStore(any_redis_url, prefix=redis_prefix, timeout=5.0)
+    assert await _take_over_when_the_claim_runs_out(fake, store) == ["m0"]
 
 
 def test_a_claim_is_renewed_while_a_long_handler_runs() -> None:
@@ -821,7 +883,8 @@ async def test_a_webhook_recorded_during_shutdown_answers_503_and_frees_its_clai
     # Recorded, and its claim given back: the next dispatcher takes it at once.
     resumed = await store.inbox_resume(QUEUE, owner="next", lease=30, limit=9)
     assert [
-        json.loads(payload)["messageData"]["textMessageData"] for _, payload in resumed
+        json.loads(payload)["messageData"]["textMessageData"]
+        for _, payload in resumed.items
     ] == [{"textMessage": "late"}]
 
 

@@ -20,6 +20,7 @@ from green_tg_async.stores import (
     CacheStore,
     FailOpenStore,
     MemoryStore,
+    Resumed,
     SendLog,
     SharedLimiterStore,
     SqliteStore,
@@ -367,17 +368,49 @@ async def test_resume_claims_unclaimed_and_expired_items_oldest_first(
     await store.inbox_take(INBOX, "live", "p", done=DONE + "live", owner="r1", lease=60)
     await store.inbox_take(INBOX, "expired", "p", done=DONE + "x", owner="r1", lease=0)
     resumed = await store.inbox_resume(INBOX, owner="r2", lease=60, limit=2)
-    assert resumed == [("old", "p-old"), ("expired", "p-expired")]
-    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == [
-        ("new", "p-new")
-    ]
-    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == []
+    assert resumed.items == [("old", "p-old"), ("expired", "p-expired")]
+    resumed = await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9)
+    assert resumed.items == [("new", "p-new")]
+    assert (await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9)).items == []
     # Removing an item drops its claim with it.
     await store.inbox_remove(INBOX, "live")
     assert await store.inbox_add(INBOX, "live", "again")
-    assert await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9) == [
-        ("live", "again")
-    ]
+    resumed = await store.inbox_resume(INBOX, owner="r3", lease=60, limit=9)
+    assert resumed.items == [("live", "again")]
+
+
+async def _resume(store: BotStore, owner: str, limit: int = 9) -> Resumed:
+    return await store.inbox_resume(INBOX, owner=owner, lease=90, limit=limit)
+
+
+def _about(seconds: float | None, expected: float) -> bool:
+    """`seconds` is `expected` minus the time the test took to get there."""
+    return seconds is not None and expected - _GENEROUS < seconds <= expected
+
+
+async def test_resume_tells_when_the_next_claim_of_another_owner_runs_out(
+    any_store: StateStore,
+) -> None:
+    store = _bot(any_store)
+    assert await _resume(store, "r1") == Resumed([], None)
+    for item in ("a", "b", "c", "d", "e"):
+        await store.inbox_add(INBOX, item, f"p-{item}")
+    await store.inbox_take(INBOX, "a", "p", done=DONE + "a", owner="r1", lease=60)
+    await store.inbox_take(INBOX, "b", "p", done=DONE + "b", owner="r2", lease=30)
+    for item in ("d", "e"):  # their claims ran out: not live
+        await store.inbox_take(INBOX, item, "p", done=DONE + item, owner="r4", lease=0)
+    # r3 takes "c" and "d"; "e" stays expired (no room), so r2's is next.
+    resumed = await _resume(store, "r3", limit=2)
+    assert resumed.items == [("c", "p-c"), ("d", "p-d")]
+    assert _about(resumed.next_expiry_in, 30)
+    # The caller's own claims do not count: r2 waits for r1's (60 s), not its own.
+    resumed = await _resume(store, "r2", limit=0)
+    assert resumed.items == []
+    assert _about(resumed.next_expiry_in, 60)
+    # Once every live claim is the caller's, there is nothing to wait for.
+    for item in ("a", "b", "c", "d"):
+        await store.inbox_remove(INBOX, item)
+    assert await _resume(store, "r5") == Resumed([("e", "p-e")], None)
 
 
 async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
