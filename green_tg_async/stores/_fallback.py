@@ -9,27 +9,13 @@ pauses tripped meanwhile are written back as soon as it answers again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast
 
 from green_tg_async._exceptions import StoreUnavailableError
 from green_tg_async._logging import logger
 
-from ._base import (
-    BotStore,
-    BreakerRecord,
-    CacheStore,
-    Claim,
-    Gate,
-    GatedAdmission,
-    LookupEntry,
-    PaceRecord,
-    Resumed,
-    SendLog,
-    SharedLimiterStore,
-    StateStore,
-)
-from ._journal import JournalEntry
+from ._base import BotStore, SharedLimiterStore, StateStore
 from ._local import LocalFallback
 from ._require import require
 
@@ -37,6 +23,63 @@ __all__ = ["FailOpenStore"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+
+
+class _Limiting(StateStore, SharedLimiterStore, Protocol):
+    """What falls back: the primary and `LocalFallback` both have it."""
+
+
+class _Primary(_Limiting, BotStore, Protocol):
+    """Everything a primary may have; the rest is its alone."""
+
+
+class _Open(Generic[P, R]):
+    """A method of the primary that falls back to `LocalFallback`'s while it is down.
+
+    `then(hook)` is told every answer, the primary's or the local one, with
+    the call's arguments: what the local state keeps as "last seen".
+    """
+
+    def __init__(
+        self, method: Callable[[_Limiting], Callable[P, Coroutine[Any, Any, R]]]
+    ) -> None:
+        self._method = method
+        self._seen: Callable[Concatenate[LocalFallback, R, P], None] = _ignore
+
+    def then(
+        self, seen: Callable[Concatenate[LocalFallback, R, P], None]
+    ) -> _Open[P, R]:
+        self._seen = seen
+        return self
+
+    def __get__(
+        self, store: FailOpenStore, owner: object = None
+    ) -> Callable[P, Coroutine[Any, Any, R]]:
+        method, seen = self._method, self._seen
+
+        async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            local = store._local
+            shared, here = method(store._primary), method(local)
+            result = await store._either(shared, here, *args, **kwargs)
+            seen(local, result, *args, **kwargs)
+            return result
+
+        return call
+
+
+class _Closed(Generic[T]):
+    """An attribute that is the primary's alone: it fails closed while it is down."""
+
+    def __init__(self, get: Callable[[_Primary], T]) -> None:
+        self._get = get
+
+    def __get__(self, store: FailOpenStore, owner: object = None) -> T:
+        return self._get(store._primary)
+
+
+def _ignore(*args: object, **kwargs: object) -> None:
+    return None
 
 
 class FailOpenStore:
@@ -47,10 +90,11 @@ class FailOpenStore:
     slots, budget and pace) falls back to this process's own state when
     `primary` raises `StoreUnavailableError`: the rate at `fallback_fraction`,
     the last pause seen still holding, new pauses kept and written back when
-    the store answers again. Everything else (the cache, a bot's inbox,
-    claims, done markers and conversation state, and any method not named
-    here) is the primary's alone: while it is down it raises
-    `StoreUnavailableError`, never an empty answer, and a bot waits it out.
+    the store answers again (a pace cut taken meanwhile is not). Everything
+    else (the cache, a bot's inbox, claims, done markers and conversation
+    state, the send journal, and any method not named here) is the primary's
+    alone: while it is down it raises `StoreUnavailableError`, never an empty
+    answer, and a bot waits it out.
 
     Example::
 
@@ -68,13 +112,13 @@ class FailOpenStore:
         probe_interval: float = 5.0,
     ) -> None:
         require(primary, "wrapped in FailOpenStore", StateStore, SharedLimiterStore)
-        self._primary: Any = primary
+        self._primary = cast(_Primary, primary)
         self._local = LocalFallback(fallback_fraction, probe_interval=probe_interval)
 
     @property
     def primary(self) -> StateStore:
         """The wrapped store."""
-        return self._primary  # type: ignore[no-any-return]
+        return self._primary
 
     @property
     def durable(self) -> bool:
@@ -133,274 +177,55 @@ class FailOpenStore:
 
     # -- falls back: pauses, look-ups, the limiter ----------------------------
 
-    async def breaker_get(self, key: str) -> BreakerRecord | None:
-        """As the primary's; while it is down, the last record seen."""
-        p, local = self._primary, self._local
-        record = await self._either(p.breaker_get, local.breaker_get, key)
-        local.seen(key, record)
-        return record
-
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        """As the primary's; while it is down, kept here and written back."""
-        p, local = self._primary, self._local
-        await self._either(
-            p.breaker_open, local.breaker_open, key, until=until, reason=reason
+    breaker_get = _Open(lambda s: s.breaker_get).then(
+        lambda local, record, key: local.seen((key, record))
+    )
+    breaker_open = _Open(lambda s: s.breaker_open)
+    breaker_failure = _Open(lambda s: s.breaker_failure).then(
+        lambda local, record, key, **_: local.seen((key, record))
+    )
+    breaker_probe = _Open(lambda s: s.breaker_probe)
+    breaker_release = _Open(lambda s: s.breaker_release)
+    breaker_success = _Open(lambda s: s.breaker_success)
+    breaker_reset = _Open(lambda s: s.breaker_reset)
+    lookup_enter = _Open(lambda s: s.lookup_enter).then(
+        lambda local, found, entry: local.seen_pace(entry.pace, found[1])
+    )
+    lookup_exit = _Open(lambda s: s.lookup_exit)
+    pace_get = _Open(lambda s: s.pace_get).then(
+        lambda local, record, key: local.seen_pace(key, record)
+    )
+    pace_cut = _Open(lambda s: s.pace_cut).then(
+        lambda local, record, key, **_: local.seen_pace(key, record)
+    )
+    pace_reset = _Open(lambda s: s.pace_reset)
+    limiter_admit = _Open(lambda s: s.limiter_admit)
+    limiter_admit_gated = _Open(lambda s: s.limiter_admit_gated).then(
+        lambda local, found, key, *, gate, **_: local.seen(
+            *zip(gate.keys, found.records, strict=True)
         )
-
-    async def breaker_failure(
-        self, key: str, *, threshold: int, until: float, reason: str
-    ) -> BreakerRecord:
-        """As the primary's; while it is down, counted here."""
-        p, local = self._primary, self._local
-        record = await self._either(
-            p.breaker_failure,
-            local.breaker_failure,
-            key,
-            threshold=threshold,
-            until=until,
-            reason=reason,
-        )
-        local.seen(key, record)
-        return record
-
-    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        """As the primary's; while it is down, the lease is taken here."""
-        p, local = self._primary, self._local
-        return await self._either(
-            p.breaker_probe, local.breaker_probe, key, now=now, lease_until=lease_until
-        )
-
-    async def breaker_release(self, key: str, *, lease_until: float) -> None:
-        """As the primary's; while it is down, released here."""
-        p, local = self._primary, self._local
-        await self._either(
-            p.breaker_release, local.breaker_release, key, lease_until=lease_until
-        )
-
-    async def breaker_success(self, key: str, *, now: float) -> None:
-        """As the primary's; while it is down, recorded here."""
-        p, local = self._primary, self._local
-        await self._either(p.breaker_success, local.breaker_success, key, now=now)
-
-    async def breaker_reset(self, key: str) -> None:
-        """As the primary's; while it is down, reset here."""
-        await self._either(self._primary.breaker_reset, self._local.breaker_reset, key)
-
-    async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        """As the primary's; while it is down, slots and budget kept here."""
-        p, local = self._primary, self._local
-        found = await self._either(p.lookup_enter, local.lookup_enter, entry)
-        local.seen_pace(entry.pace, found[1])
-        return found
-
-    async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        """As the primary's; while it is down, freed here."""
-        await self._either(
-            self._primary.lookup_exit, self._local.lookup_exit, slots, tickets
-        )
-
-    async def pace_get(self, key: str) -> PaceRecord | None:
-        """As the primary's; while it is down, the last pace seen."""
-        p, local = self._primary, self._local
-        record = await self._either(p.pace_get, local.pace_get, key)
-        local.seen_pace(key, record)
-        return record
-
-    async def pace_cut(
-        self,
-        key: str,
-        *,
-        now: float,
-        resume_at: float,
-        decrease: float,
-        floor: float,
-        climb: float,
-    ) -> PaceRecord:
-        """As the primary's; while it is down, cut here (not written back)."""
-        p, local = self._primary, self._local
-        record = await self._either(
-            p.pace_cut,
-            local.pace_cut,
-            key,
-            now=now,
-            resume_at=resume_at,
-            decrease=decrease,
-            floor=floor,
-            climb=climb,
-        )
-        local.seen_pace(key, record)
-        return record
-
-    async def pace_reset(self, key: str) -> None:
-        """As the primary's; while it is down, reset here."""
-        await self._either(self._primary.pace_reset, self._local.pace_reset, key)
-
-    async def limiter_admit(
-        self, key: str, *, interval: float, burst: int, log: SendLog | None = None
-    ) -> float:
-        """As the primary's; while it is down, at `fallback_fraction` here."""
-        p, local = self._primary, self._local
-        return await self._either(
-            p.limiter_admit,
-            local.limiter_admit,
-            key,
-            interval=interval,
-            burst=burst,
-            log=log,
-        )
-
-    async def limiter_admit_gated(
-        self, key: str, *, interval: float, burst: int, log: SendLog, gate: Gate
-    ) -> GatedAdmission:
-        """As the primary's; while it is down, here on the last records seen."""
-        p, local = self._primary, self._local
-        found = await self._either(
-            p.limiter_admit_gated,
-            local.limiter_admit_gated,
-            key,
-            interval=interval,
-            burst=burst,
-            log=log,
-            gate=gate,
-        )
-        for k, record in zip(gate.keys, found.records, strict=True):
-            local.seen(k, record)
-        return found
-
-    async def limiter_enter_pending(self, log: SendLog) -> float:
-        """As the primary's; while it is down, this process's log."""
-        p, local = self._primary, self._local
-        return await self._either(
-            p.limiter_enter_pending, local.limiter_enter_pending, log
-        )
-
-    async def limiter_done(self, log: SendLog) -> None:
-        """As the primary's; while it is down, nothing to settle."""
-        await self._either(self._primary.limiter_done, self._local.limiter_done, log)
-
-    async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        """As the primary's; while it is down, this process's schedule."""
-        p, local = self._primary, self._local
-        await self._either(
-            p.limiter_penalize, local.limiter_penalize, key, seconds=seconds
-        )
+    )
+    limiter_enter_pending = _Open(lambda s: s.limiter_enter_pending)
+    limiter_done = _Open(lambda s: s.limiter_done)
+    limiter_penalize = _Open(lambda s: s.limiter_penalize)
 
     # -- the primary's alone: fail closed ---------------------------------------
 
-    async def cache_get(self, key: str) -> str | None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await cast(CacheStore, self._primary).cache_get(key)
-
-    async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await cast(CacheStore, self._primary).cache_set(key, value, ttl=ttl)
-
-    async def cache_delete(self, key: str) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await cast(CacheStore, self._primary).cache_delete(key)
-
-    async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.inbox_add(queue, item, payload)
-
-    async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.inbox_items(queue)
-
-    async def inbox_remove(self, queue: str, item: str) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await self._bot.inbox_remove(queue, item)
-
-    async def inbox_take(
-        self,
-        queue: str,
-        item: str,
-        payload: str,
-        *,
-        done: str,
-        owner: str,
-        lease: float,
-    ) -> Claim:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.inbox_take(
-            queue, item, payload, done=done, owner=owner, lease=lease
-        )
-
-    async def inbox_renew(
-        self, queue: str, items: list[str], *, owner: str, lease: float
-    ) -> list[str]:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.inbox_renew(queue, items, owner=owner, lease=lease)
-
-    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await self._bot.inbox_release(queue, item, owner=owner)
-
-    async def inbox_finish(
-        self, queue: str, item: str, *, done: str, ttl: float
-    ) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await self._bot.inbox_finish(queue, item, done=done, ttl=ttl)
-
-    async def inbox_resume(
-        self, queue: str, *, owner: str, lease: float, limit: int
-    ) -> Resumed:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.inbox_resume(
-            queue, owner=owner, lease=lease, limit=limit
-        )
-
-    async def journal_begin(
-        self,
-        key: str,
-        *,
-        fingerprint: str,
-        intent: str,
-        owner: str,
-        lease: float,
-        ttl: float,
-    ) -> JournalEntry:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.journal_begin(
-            key,
-            fingerprint=fingerprint,
-            intent=intent,
-            owner=owner,
-            lease=lease,
-            ttl=ttl,
-        )
-
-    async def journal_finish(
-        self,
-        key: str,
-        *,
-        fingerprint: str,
-        intent: str,
-        message: str,
-        result: str,
-        ttl: float,
-    ) -> str | None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        return await self._bot.journal_finish(
-            key,
-            fingerprint=fingerprint,
-            intent=intent,
-            message=message,
-            result=result,
-            ttl=ttl,
-        )
-
-    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
-        """The primary's; raises `StoreUnavailableError` while it is down."""
-        await self._bot.journal_release(key, owner=owner, forget=forget)
-
-    @property
-    def _bot(self) -> BotStore:
-        return cast(BotStore, self._primary)
-
-    async def aclose(self) -> None:
-        """Close the primary."""
-        await self._primary.aclose()
+    cache_get = _Closed(lambda s: s.cache_get)
+    cache_set = _Closed(lambda s: s.cache_set)
+    cache_delete = _Closed(lambda s: s.cache_delete)
+    inbox_add = _Closed(lambda s: s.inbox_add)
+    inbox_items = _Closed(lambda s: s.inbox_items)
+    inbox_remove = _Closed(lambda s: s.inbox_remove)
+    inbox_take = _Closed(lambda s: s.inbox_take)
+    inbox_renew = _Closed(lambda s: s.inbox_renew)
+    inbox_release = _Closed(lambda s: s.inbox_release)
+    inbox_finish = _Closed(lambda s: s.inbox_finish)
+    inbox_resume = _Closed(lambda s: s.inbox_resume)
+    journal_begin = _Closed(lambda s: s.journal_begin)
+    journal_finish = _Closed(lambda s: s.journal_finish)
+    journal_release = _Closed(lambda s: s.journal_release)
+    aclose = _Closed(lambda s: s.aclose)
 
     def __repr__(self) -> str:
         state = "down" if self._local.active else "up"
@@ -418,6 +243,6 @@ def failing_open(store: StateStore) -> StateStore:
         return store
     wrapper: StateStore | None = getattr(store, "_fail_open_store", None)
     if wrapper is None:
-        wrapper = cast(StateStore, FailOpenStore(store))
+        wrapper = FailOpenStore(store)
         store._fail_open_store = wrapper  # type: ignore[attr-defined]
     return wrapper

@@ -182,9 +182,10 @@ class LocalFallback(MemoryStore):
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
 
-    def seen(self, key: str, record: BreakerRecord | None) -> None:
-        """The store answered `record` for `key`: what holds while it is down."""
-        _keep(self._breakers, key, record)
+    def seen(self, *answers: tuple[str, BreakerRecord | None]) -> None:
+        """The store answered these (key, record): what holds while it is down."""
+        for key, record in answers:
+            _keep(self._breakers, key, record)
 
     def seen_pace(self, key: str, record: PaceRecord | None) -> None:
         """The store answered this pace for `key`."""

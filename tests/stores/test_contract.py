@@ -716,3 +716,21 @@ def test_a_bot_store_lacking_the_inbox_is_refused_at_construction() -> None:
     tg = FakeGreenAPI().client(store=MemoryStore())
     with pytest.raises(TypeError, match=r"inbox_resume of BotStore"):
         Dispatcher(tg, store=_Without(MemoryStore(), "inbox_resume"))
+
+
+def test_a_fail_open_store_has_what_its_primary_has(tmp_path: Path) -> None:
+    """`FailOpenStore` adds no capability: around a primary that lacks the cache
+    or the inbox, it is refused at construction too, not at its first call."""
+    from green_tg_async import AsyncGreenTelegram
+    from green_tg_async.bot import Dispatcher
+    from green_tg_async.stores import FailOpenStore
+
+    def wrapped(*drop: str) -> FailOpenStore:
+        primary = _Without(SqliteStore(tmp_path / "s"), *drop)
+        return FailOpenStore(primary)
+
+    with pytest.raises(TypeError, match=r"FailOpenStore .* lacks cache_get of Cache"):
+        AsyncGreenTelegram("1101000001", "t0ken", store=wrapped("cache_get"))
+    tg = AsyncGreenTelegram("1101000001", "t0ken", store=wrapped())
+    with pytest.raises(TypeError, match=r"FailOpenStore .* lacks inbox_take of Bot"):
+        Dispatcher(tg, store=wrapped("inbox_take"))
