@@ -1,10 +1,7 @@
 """`FailOpenStore`: a shared store that keeps limiting locally while it is down.
 
 Failing closed is the default, because silently exceeding limits is how
-instances get banned. Wrapped in `FailOpenStore`, a shared store instead keeps
-going on local state for what limits sending: the limiter runs in this process
-at `fallback_fraction` of the rate, the last pause it saw still holds, and
-pauses tripped meanwhile are written back as soon as it answers again.
+instances get banned; this wrapper is the choice to keep going instead.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ class _Primary(_Limiting, BotStore, Protocol):
     """Everything a primary may have; the rest is its alone."""
 
 
-class _Open(Generic[P, R]):
+class _FailsOpen(Generic[P, R]):
     """A method of the primary that falls back to `LocalFallback`'s while it is down.
 
     `then(hook)` is told every answer, the primary's or the local one, with
@@ -49,7 +46,7 @@ class _Open(Generic[P, R]):
 
     def then(
         self, seen: Callable[Concatenate[LocalFallback, R, P], None]
-    ) -> _Open[P, R]:
+    ) -> _FailsOpen[P, R]:
         self._seen = seen
         return self
 
@@ -68,7 +65,7 @@ class _Open(Generic[P, R]):
         return call
 
 
-class _Closed(Generic[T]):
+class _FailsClosed(Generic[T]):
     """An attribute that is the primary's alone: it fails closed while it is down."""
 
     def __init__(self, get: Callable[[_Primary], T]) -> None:
@@ -177,55 +174,43 @@ class FailOpenStore:
 
     # -- falls back: pauses, look-ups, the limiter ----------------------------
 
-    breaker_get = _Open(lambda s: s.breaker_get).then(
-        lambda local, record, key: local.seen((key, record))
+    breaker_get = _FailsOpen(lambda s: s.breaker_get).then(LocalFallback.seen)
+    breaker_open = _FailsOpen(lambda s: s.breaker_open)
+    breaker_failure = _FailsOpen(lambda s: s.breaker_failure).then(LocalFallback.seen)
+    breaker_probe = _FailsOpen(lambda s: s.breaker_probe)
+    breaker_release = _FailsOpen(lambda s: s.breaker_release)
+    breaker_success = _FailsOpen(lambda s: s.breaker_success)
+    breaker_reset = _FailsOpen(lambda s: s.breaker_reset)
+    lookup_enter = _FailsOpen(lambda s: s.lookup_enter).then(LocalFallback.seen_lookup)
+    lookup_exit = _FailsOpen(lambda s: s.lookup_exit)
+    pace_get = _FailsOpen(lambda s: s.pace_get).then(LocalFallback.seen_pace)
+    pace_cut = _FailsOpen(lambda s: s.pace_cut).then(LocalFallback.seen_pace)
+    pace_reset = _FailsOpen(lambda s: s.pace_reset)
+    limiter_admit = _FailsOpen(lambda s: s.limiter_admit)
+    limiter_admit_gated = _FailsOpen(lambda s: s.limiter_admit_gated).then(
+        LocalFallback.seen_gated
     )
-    breaker_open = _Open(lambda s: s.breaker_open)
-    breaker_failure = _Open(lambda s: s.breaker_failure).then(
-        lambda local, record, key, **_: local.seen((key, record))
-    )
-    breaker_probe = _Open(lambda s: s.breaker_probe)
-    breaker_release = _Open(lambda s: s.breaker_release)
-    breaker_success = _Open(lambda s: s.breaker_success)
-    breaker_reset = _Open(lambda s: s.breaker_reset)
-    lookup_enter = _Open(lambda s: s.lookup_enter).then(
-        lambda local, found, entry: local.seen_pace(entry.pace, found[1])
-    )
-    lookup_exit = _Open(lambda s: s.lookup_exit)
-    pace_get = _Open(lambda s: s.pace_get).then(
-        lambda local, record, key: local.seen_pace(key, record)
-    )
-    pace_cut = _Open(lambda s: s.pace_cut).then(
-        lambda local, record, key, **_: local.seen_pace(key, record)
-    )
-    pace_reset = _Open(lambda s: s.pace_reset)
-    limiter_admit = _Open(lambda s: s.limiter_admit)
-    limiter_admit_gated = _Open(lambda s: s.limiter_admit_gated).then(
-        lambda local, found, key, *, gate, **_: local.seen(
-            *zip(gate.keys, found.records, strict=True)
-        )
-    )
-    limiter_enter_pending = _Open(lambda s: s.limiter_enter_pending)
-    limiter_done = _Open(lambda s: s.limiter_done)
-    limiter_penalize = _Open(lambda s: s.limiter_penalize)
+    limiter_enter_pending = _FailsOpen(lambda s: s.limiter_enter_pending)
+    limiter_done = _FailsOpen(lambda s: s.limiter_done)
+    limiter_penalize = _FailsOpen(lambda s: s.limiter_penalize)
 
     # -- the primary's alone: fail closed ---------------------------------------
 
-    cache_get = _Closed(lambda s: s.cache_get)
-    cache_set = _Closed(lambda s: s.cache_set)
-    cache_delete = _Closed(lambda s: s.cache_delete)
-    inbox_add = _Closed(lambda s: s.inbox_add)
-    inbox_items = _Closed(lambda s: s.inbox_items)
-    inbox_remove = _Closed(lambda s: s.inbox_remove)
-    inbox_take = _Closed(lambda s: s.inbox_take)
-    inbox_renew = _Closed(lambda s: s.inbox_renew)
-    inbox_release = _Closed(lambda s: s.inbox_release)
-    inbox_finish = _Closed(lambda s: s.inbox_finish)
-    inbox_resume = _Closed(lambda s: s.inbox_resume)
-    journal_begin = _Closed(lambda s: s.journal_begin)
-    journal_finish = _Closed(lambda s: s.journal_finish)
-    journal_release = _Closed(lambda s: s.journal_release)
-    aclose = _Closed(lambda s: s.aclose)
+    cache_get = _FailsClosed(lambda s: s.cache_get)
+    cache_set = _FailsClosed(lambda s: s.cache_set)
+    cache_delete = _FailsClosed(lambda s: s.cache_delete)
+    inbox_add = _FailsClosed(lambda s: s.inbox_add)
+    inbox_items = _FailsClosed(lambda s: s.inbox_items)
+    inbox_remove = _FailsClosed(lambda s: s.inbox_remove)
+    inbox_take = _FailsClosed(lambda s: s.inbox_take)
+    inbox_renew = _FailsClosed(lambda s: s.inbox_renew)
+    inbox_release = _FailsClosed(lambda s: s.inbox_release)
+    inbox_finish = _FailsClosed(lambda s: s.inbox_finish)
+    inbox_resume = _FailsClosed(lambda s: s.inbox_resume)
+    journal_begin = _FailsClosed(lambda s: s.journal_begin)
+    journal_finish = _FailsClosed(lambda s: s.journal_finish)
+    journal_release = _FailsClosed(lambda s: s.journal_release)
+    aclose = _FailsClosed(lambda s: s.aclose)
 
     def __repr__(self) -> str:
         state = "down" if self._local.active else "up"

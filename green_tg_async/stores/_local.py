@@ -8,21 +8,25 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from green_tg_async._logging import logger
 
-from ._base import BreakerRecord, Gate, GatedAdmission, PaceRecord, SendLog
-from ._transitions import admit_gated
+from ._base import (
+    BreakerRecord,
+    Gate,
+    GatedAdmission,
+    LookupEntry,
+    PaceRecord,
+    SendLog,
+    StateStore,
+)
+from ._transitions import admit_gated, budget_step
 from .memory import MemoryStore
 
 __all__ = ["LocalFallback"]
 
 T = TypeVar("T")
-
-
-class _Pauses(Protocol):
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None: ...
 
 
 class LocalFallback(MemoryStore):
@@ -58,7 +62,7 @@ class LocalFallback(MemoryStore):
         self.active = False
         self.written = 0  # pauses written back since the store went down
 
-    async def recover(self, store: _Pauses) -> None:
+    async def recover(self, store: StateStore) -> None:
         """Write pauses tripped while the store was down back to it.
 
         Raises `StoreUnavailableError` (keeping what is not written yet) when
@@ -163,13 +167,7 @@ class LocalFallback(MemoryStore):
 
     def _enter(self, key: str, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())
-        now = time.monotonic()
-        if len(sends) >= limit and (wait := sends[-limit] + window - now) > 0:
-            return wait
-        sends.append(now)
-        while len(sends) > limit:
-            sends.popleft()
-        return 0.0
+        return budget_step([sends], ((limit, window),), time.monotonic())
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
         # Held sends are logged at once here: this process's own limiter
@@ -182,14 +180,26 @@ class LocalFallback(MemoryStore):
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         self._tat[key] = max(self._tat.get(key, 0.0), time.monotonic() + seconds)
 
-    def seen(self, *answers: tuple[str, BreakerRecord | None]) -> None:
-        """The store answered these (key, record): what holds while it is down."""
-        for key, record in answers:
-            _keep(self._breakers, key, record)
+    def seen(self, record: BreakerRecord | None, key: str, **_: object) -> None:
+        """The store answered `record` for `key`: what holds while it is down."""
+        _keep(self._breakers, key, record)
 
-    def seen_pace(self, key: str, record: PaceRecord | None) -> None:
+    def seen_gated(
+        self, found: GatedAdmission, key: str, *, gate: Gate, **_: object
+    ) -> None:
+        """The store answered a gated admission: the breaker records it read."""
+        for breaker, record in zip(gate.keys, found.records, strict=True):
+            _keep(self._breakers, breaker, record)
+
+    def seen_pace(self, record: PaceRecord | None, key: str, **_: object) -> None:
         """The store answered this pace for `key`."""
         _keep(self._paces, key, record)
+
+    def seen_lookup(
+        self, found: tuple[float, PaceRecord | None], entry: LookupEntry
+    ) -> None:
+        """The store answered a look-up's entry: the pace it read."""
+        _keep(self._paces, entry.pace, found[1])
 
 
 def _keep(table: dict[str, T], key: str, value: T | None) -> None:

@@ -1,4 +1,4 @@
-"""Breaker methods shared by the stores that live outside this process."""
+"""The breaker methods of every store, each one atomic `_update` of a record."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ class SharedBreaker:
 
     A store provides `_update(key, change, keep=...)`: read the record, apply
     `change` (a pure transition), write the result (None deletes it; with
-    `keep`, None writes nothing), all as one atomic step against other
-    processes.
+    `keep`, None writes nothing), all as one atomic step against every
+    other caller. The protocol (`StateStore`) documents each method.
     """
 
     async def _update(
@@ -27,32 +27,26 @@ class SharedBreaker:
         raise NotImplementedError
 
     async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        """Open until `until`, keeping a longer pause."""
         await self._update(key, lambda r: opened(r, until, reason))
 
     async def breaker_failure(
         self, key: str, *, threshold: int, until: float, reason: str
     ) -> BreakerRecord:
-        """Count a failure; at `threshold` open until `until`."""
         record = await self._update(key, lambda r: failed(r, threshold, until, reason))
         assert record is not None  # failed() never closes
         return record
 
     async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        """Take the half-open probe lease unless it is held."""
         taken = await self._update(
             key, lambda r: probed(r, now, lease_until), keep=True
         )
         return taken is not None
 
     async def breaker_release(self, key: str, *, lease_until: float) -> None:
-        """Give back the probe lease expiring at `lease_until`, if still held."""
         await self._update(key, lambda r: released(r, lease_until), keep=True)
 
     async def breaker_success(self, key: str, *, now: float) -> None:
-        """Forget failures; close unless a pause runs past `now`."""
         await self._update(key, lambda r: succeeded(r, now))
 
     async def breaker_reset(self, key: str) -> None:
-        """Forget everything about `key`."""
         await self._update(key, lambda r: None)

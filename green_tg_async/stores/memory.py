@@ -20,15 +20,8 @@ from ._base import (
     StateStore,
 )
 from ._journal import MemoryJournal
-from ._transitions import (
-    failed,
-    lookup_step,
-    opened,
-    pace_cut,
-    probed,
-    released,
-    succeeded,
-)
+from ._shared import Change, SharedBreaker
+from ._transitions import lookup_step, pace_cut
 
 __all__ = ["MemoryStore", "default_store"]
 
@@ -36,7 +29,7 @@ __all__ = ["MemoryStore", "default_store"]
 _EPSILON = 1e-6
 
 
-class MemoryStore(StateStore, BotStore, MemoryJournal):
+class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
     """Keep instance state in this process; the default when `store=None`.
 
     Every method runs without awaiting, so each is atomic under asyncio. One
@@ -77,43 +70,15 @@ class MemoryStore(StateStore, BotStore, MemoryJournal):
         """Return the record for `key`, or None when closed."""
         return self._breakers.get(key)
 
-    async def breaker_open(self, key: str, *, until: float, reason: str) -> None:
-        """Open until `until`, keeping a longer pause."""
-        self._breakers[key] = opened(self._breakers.get(key), until, reason)
-
-    async def breaker_failure(
-        self, key: str, *, threshold: int, until: float, reason: str
-    ) -> BreakerRecord:
-        """Count a failure; at `threshold` open until `until`."""
-        record = failed(self._breakers.get(key), threshold, until, reason)
-        self._breakers[key] = record
-        return record
-
-    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
-        """Take the half-open probe lease unless it is held."""
-        record = probed(self._breakers.get(key), now, lease_until)
-        if record is None:
-            return False
-        self._breakers[key] = record
-        return True
-
-    async def breaker_release(self, key: str, *, lease_until: float) -> None:
-        """Give back the probe lease expiring at `lease_until`, if still held."""
-        record = released(self._breakers.get(key), lease_until)
+    async def _update(
+        self, key: str, change: Change, *, keep: bool = False
+    ) -> BreakerRecord | None:
+        record = change(self._breakers.get(key))  # no await: atomic under asyncio
         if record is not None:
             self._breakers[key] = record
-
-    async def breaker_success(self, key: str, *, now: float) -> None:
-        """Forget failures; close unless a pause runs past `now`."""
-        record = succeeded(self._breakers.get(key), now)
-        if record is None:
+        elif not keep:
             self._breakers.pop(key, None)
-        else:
-            self._breakers[key] = record
-
-    async def breaker_reset(self, key: str) -> None:
-        """Forget everything about `key`."""
-        self._breakers.pop(key, None)
+        return record
 
     async def cache_get(self, key: str) -> str | None:
         """Return a cached answer unless it expired."""
