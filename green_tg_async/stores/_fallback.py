@@ -117,11 +117,6 @@ class FailOpenStore:
         """The wrapped store."""
         return self._primary
 
-    @property
-    def durable(self) -> bool:
-        """As the primary's (a bot's inbox lives there alone)."""
-        return bool(self._primary.durable)
-
     def __getattr__(self, name: str) -> Any:
         # A method not named here (say, a newer store's) is the primary's
         # alone, as the cache and the inbox are: it fails closed.
@@ -136,7 +131,7 @@ class FailOpenStore:
     ) -> R:
         """`shared(...)`, or `local(...)` while the primary is down."""
         fallback = self._local
-        if fallback.skip_store():
+        if fallback.next_probe() > 0:  # known down, not due for a probe
             return await local(*args, **kwargs)
         try:
             if fallback.active:
@@ -162,8 +157,8 @@ class FailOpenStore:
         fallback = self._local
         if not fallback.pending:
             return 0.0
-        if fallback.skip_store():
-            return fallback.next_probe()
+        if (wait := fallback.next_probe()) > 0:
+            return wait
         try:
             await fallback.recover(self._primary)
         except StoreUnavailableError:
@@ -196,6 +191,7 @@ class FailOpenStore:
 
     # -- the primary's alone: fail closed ---------------------------------------
 
+    durable = _FailsClosed(lambda s: s.durable)
     cache_get = _FailsClosed(lambda s: s.cache_get)
     cache_set = _FailsClosed(lambda s: s.cache_set)
     cache_delete = _FailsClosed(lambda s: s.cache_delete)

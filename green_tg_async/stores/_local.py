@@ -84,12 +84,8 @@ class LocalFallback(MemoryStore):
         return bool(self._pending)
 
     def next_probe(self) -> float:
-        """Seconds until the store is due for a probe (0: now)."""
+        """Seconds until the store, known down, is due for a probe (0: now)."""
         return max(0.0, self.down_until - self._probe_clock()) if self.active else 0.0
-
-    def skip_store(self) -> bool:
-        """True while the store is known down and not due for a probe."""
-        return self.active and self._probe_clock() < self.down_until
 
     def down(self) -> None:
         """A call to the store failed: skip it for the next probe interval."""
