@@ -199,11 +199,11 @@ class CacheStore(Protocol):
 class SendLog(NamedTuple):
     """A send log: at most `limit` sends in any `window` seconds.
 
-    A send is held under its `ticket` as pending ("now", whatever the
-    time) until it is settled: logged at the time its
-    answer arrived, so the log counts what the server saw. `settle` carries
-    earlier held sends of this log whose answers arrived, as (ticket, seconds
-    ago); the store logs them first, in the same round trip.
+    A send is held under its `ticket` as pending ("now", whatever the time,
+    and counting against the limit) until it is settled: logged at the time
+    its answer arrived, so the log counts what the server saw. `settle`
+    carries earlier held sends of this log whose answers arrived, as (ticket,
+    seconds ago); the store logs them first, in the same round trip.
     """
 
     key: str
@@ -294,9 +294,8 @@ class SharedLimiterStore(Protocol):
         Slots keep calls evenly spaced; this log catches calls that arrive
         bunched anyway (a late process, a slow wake-up), across processes.
 
-        A held send counts as "now" (and held sends count against the limit)
-        until it is settled, or for `PENDING_SECONDS` at most. `log.settle`
-        is logged first.
+        A held send counts as "now" (see `SendLog`) for `PENDING_SECONDS` at
+        most.
         """
         ...
 
