@@ -24,7 +24,11 @@ T = TypeVar("T")
 
 
 class _Limiting(StateStore, SharedLimiterStore, Protocol):
-    """What falls back: the primary and `LocalFallback` both have it."""
+    """What may fall back (the primary and `LocalFallback` both have it).
+
+    `_FailsOpen` takes only its methods, so mypy refuses a cache or inbox
+    method there.
+    """
 
 
 class _Primary(_Limiting, BotStore, Protocol):
@@ -34,8 +38,9 @@ class _Primary(_Limiting, BotStore, Protocol):
 class _FailsOpen(Generic[P, R]):
     """A method of the primary that falls back to `LocalFallback`'s while it is down.
 
-    `then(hook)` is told every answer, the primary's or the local one, with
-    the call's arguments: what the local state keeps as "last seen".
+    With `then(hook)`, `hook` is told every answer, the primary's or the
+    local one, with the call's arguments: what the local state keeps as
+    "last seen".
     """
 
     def __init__(
@@ -66,7 +71,7 @@ class _FailsOpen(Generic[P, R]):
 
 
 class _FailsClosed(Generic[T]):
-    """An attribute that is the primary's alone: it fails closed while it is down."""
+    """An attribute that is the primary's alone, so it fails closed with it."""
 
     def __init__(self, get: Callable[[_Primary], T]) -> None:
         self._get = get
