@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
@@ -34,7 +35,14 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._journal_sqlite import JOURNAL_SCHEMA, SqliteJournal
+from ._journal import (
+    JournalEntry,
+    JournalRecord,
+    begin_step,
+    entry,
+    finish_step,
+    release_step,
+)
 from ._shared import Change, SharedBreaker
 from ._transitions import admit_gated, pace_cut
 
@@ -87,16 +95,21 @@ _SCHEMA = (
         owner TEXT NOT NULL, until REAL NOT NULL,
         PRIMARY KEY (queue, item)
     )""",
+    """CREATE TABLE IF NOT EXISTS send_journal (
+        key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, intent TEXT NOT NULL,
+        started REAL NOT NULL, owner TEXT NOT NULL, lease_until REAL NOT NULL,
+        result TEXT, expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS send_journal_by_expiry ON send_journal (expires_at)",
+    """CREATE TABLE IF NOT EXISTS send_journal_claims (
+        message TEXT PRIMARY KEY, key TEXT NOT NULL, expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS send_journal_claims_by_expiry "
+    "ON send_journal_claims (expires_at)",
 )
 
 
-class SqliteStore(
-    SharedBreaker,
-    StateStore,
-    SharedLimiterStore,
-    BotStore,
-    SqliteJournal,
-):
+class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     """Keep instance state in a SQLite file (survives restarts).
 
     Example::
@@ -124,14 +137,12 @@ class SqliteStore(
         self._lock = threading.Lock()
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
-        """Return the record for `key`, or None when closed."""
         return await self._run(lambda db: _read(db, key))
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
-        """Book the next GCRA slot for `key` (and log the send if it is now)."""
-        step = round(interval * 1e6)
+        step = _us(interval)
 
         def book(db: sqlite3.Connection) -> int:
             if log is not None:
@@ -158,37 +169,28 @@ class SqliteStore(
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        """Breaker read, slot booking and send log in one transaction."""
-        step = round(interval * 1e6)
-
-        def work(db: sqlite3.Connection) -> GatedAdmission:
-            return _admit_gated(db, key, step, burst, log, gate)
-
-        return await self._run(work, write=True)
+        step = _us(interval)
+        return await self._run(
+            lambda db: _admit_gated(db, key, step, burst, log, gate), write=True
+        )
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        """Hold a send under its ticket unless the log is full; else the wait."""
         return await self._run(lambda db: _enter(db, log), write=True)
 
     async def limiter_done(self, log: SendLog) -> None:
-        """Log the held sends of `log.settle` (their answers arrived)."""
         await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        """Push the next slot of `key` at least `seconds` past now."""
-        until = _now_us() + round(seconds * 1e6)
+        until = _now_us() + _us(seconds)
         await self._run(lambda db: _push(db, key, until), write=True)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        """Take a slot and record the look-up in the budget, in one transaction."""
         return await self._run(lambda db: _lookup_enter(db, entry), write=True)
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        """Free the slots these tickets hold."""
         await self._run(lambda db: _free_slots(db, slots, tickets), write=True)
 
     async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the look-up pace record, or None at full pace."""
         return await self._run(lambda db: _pace(db, key))
 
     async def pace_cut(
@@ -201,8 +203,6 @@ class SqliteStore(
         floor: float,
         climb: float,
     ) -> PaceRecord:
-        """Multiply the pace at `now` by `decrease`, in one transaction."""
-
         def cut(db: sqlite3.Connection) -> PaceRecord:
             record = pace_cut(_pace(db, key), now, resume_at, decrease, floor, climb)
             db.execute(
@@ -214,38 +214,27 @@ class SqliteStore(
         return await self._run(cut, write=True)
 
     async def pace_reset(self, key: str) -> None:
-        """Back to full pace."""
-
-        def forget(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM pace WHERE key = ?", (key,))
-
-        await self._run(forget, write=True)
+        await self._run(_sql("DELETE FROM pace WHERE key = ?", key), write=True)
 
     async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer unless it expired."""
         return await self._run(lambda db: _cached(db, key, time.time()))
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
         now = time.time()
         await self._run(lambda db: _cache(db, key, value, now, ttl), write=True)
 
     async def cache_delete(self, key: str) -> None:
-        """Forget `key`."""
-        await self._run(lambda db: _uncache(db, key), write=True)
+        await self._run(_sql("DELETE FROM cache WHERE key = ?", key), write=True)
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
-        """Append `item` unless `queue` holds it already (committed on return)."""
         return await self._run(
             lambda db: _inbox_add(db, queue, item, payload), write=True
         )
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        """Every item of `queue`, oldest first."""
         return await self._run(lambda db: _inbox_items(db, queue))
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` and its claim from `queue`."""
         await self._run(lambda db: _inbox_remove(db, queue, item), write=True)
 
     async def inbox_take(
@@ -258,30 +247,27 @@ class SqliteStore(
         owner: str,
         lease: float,
     ) -> Claim:
-        """Record `item` and claim it, in one transaction."""
-
-        def work(db: sqlite3.Connection) -> Claim:
-            return _inbox_take(db, queue, item, payload, done, owner, lease)
-
-        return await self._run(work, write=True)
+        return await self._run(
+            lambda db: _inbox_take(db, queue, item, payload, done, owner, lease),
+            write=True,
+        )
 
     async def inbox_renew(
         self, queue: str, items: list[str], *, owner: str, lease: float
     ) -> list[str]:
-        """Extend `owner`'s claims of `items`; return those still held."""
         until = time.time() + lease
-
-        def work(db: sqlite3.Connection) -> list[str]:
-            return [i for i in items if _claim_set(db, queue, i, owner, until)]
-
-        return await self._run(work, write=True)
+        return await self._run(
+            lambda db: [i for i in items if _claim_set(db, queue, i, owner, until)],
+            write=True,
+        )
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        """Drop `owner`'s claim of `item`."""
         await self._run(
-            lambda db: db.execute(
+            _sql(
                 "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?",
-                (queue, item, owner),
+                queue,
+                item,
+                owner,
             ),
             write=True,
         )
@@ -289,7 +275,6 @@ class SqliteStore(
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
     ) -> None:
-        """Set the done marker and drop `item` and its claim, in one transaction."""
         now = time.time()
 
         def work(db: sqlite3.Connection) -> None:
@@ -301,15 +286,74 @@ class SqliteStore(
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
     ) -> Resumed:
-        """Claim up to `limit` items without a live claim, in one transaction."""
+        return await self._run(
+            lambda db: _inbox_resume(db, queue, owner, lease, limit), write=True
+        )
 
-        def work(db: sqlite3.Connection) -> Resumed:
-            return _inbox_resume(db, queue, owner, lease, limit)
+    async def journal_begin(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        owner: str,
+        lease: float,
+        ttl: float,
+    ) -> JournalEntry:
+        def work(db: sqlite3.Connection) -> JournalEntry:
+            now = time.time()
+            found = _journal_get(db, key, now)
+            verdict, record = begin_step(found, fingerprint, intent, owner, now, lease)
+            if record is not found:
+                _journal_put(db, key, record, now + ttl)
+            return entry(verdict, record)
 
         return await self._run(work, write=True)
 
+    async def journal_finish(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        message: str,
+        result: str,
+        ttl: float,
+    ) -> str | None:
+        def work(db: sqlite3.Connection) -> str | None:
+            now = time.time()
+            db.execute("DELETE FROM send_journal_claims WHERE expires_at <= ?", (now,))
+            row = db.execute(
+                "SELECT key FROM send_journal_claims WHERE message = ?", (message,)
+            ).fetchone()
+            if row is not None and row[0] != key:
+                return None
+            db.execute(
+                "INSERT OR REPLACE INTO send_journal_claims VALUES (?, ?, ?)",
+                (message, key, now + ttl),
+            )
+            found = _journal_get(db, key, now)
+            record = finish_step(found, fingerprint, intent, result, now)
+            _journal_put(db, key, record, now + ttl)
+            return record.result
+
+        return await self._run(work, write=True)
+
+    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            found = _journal_get(db, key, time.time())
+            record = release_step(found, owner, forget)
+            if record is None:
+                db.execute("DELETE FROM send_journal WHERE key = ?", (key,))
+            elif record is not found:
+                db.execute(
+                    "UPDATE send_journal SET owner = '', lease_until = 0 WHERE key = ?",
+                    (key,),
+                )
+
+        await self._run(work, write=True)
+
     async def aclose(self) -> None:
-        """Close the connection this store opened."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -355,7 +399,9 @@ class SqliteStore(
                 db.execute("COMMIT")
                 return result
         except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
+            raise StoreUnavailableError(
+                f"SQLite store failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -387,15 +433,16 @@ class SqliteStore(
         )
 
 
+def _sql(statement: str, *params: object) -> Callable[[sqlite3.Connection], object]:
+    """Work for `_run`: one statement."""
+    return lambda db: db.execute(statement, params)
+
+
 def _set_up(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL-safe; no fsync per commit
-    for statement in (*_SCHEMA, *JOURNAL_SCHEMA):
+    for statement in _SCHEMA:
         conn.execute(statement)
-
-
-def _unavailable(exc: sqlite3.Error) -> StoreUnavailableError:
-    return StoreUnavailableError(f"SQLite store failed: {type(exc).__name__}: {exc}")
 
 
 def _read(db: sqlite3.Connection, key: str) -> BreakerRecord | None:
@@ -412,12 +459,16 @@ def _write(db: sqlite3.Connection, key: str, record: BreakerRecord | None) -> No
         return
     db.execute(
         "INSERT OR REPLACE INTO breakers VALUES (?, ?, ?, ?, ?)",
-        (key, record.open_until, record.reason, record.failures, record.probe_until),
+        (key, *astuple(record)),
     )
 
 
 def _now_us() -> int:
     return time.time_ns() // 1000
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1e6)
 
 
 def _tat(db: sqlite3.Connection, key: str) -> int:
@@ -483,10 +534,6 @@ def _cache(
 ) -> None:
     db.execute("DELETE FROM cache WHERE expires_at <= ?", (now,))
     db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, now + ttl))
-
-
-def _uncache(db: sqlite3.Connection, key: str) -> None:
-    db.execute("DELETE FROM cache WHERE key = ?", (key,))
 
 
 def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> bool:
@@ -654,3 +701,22 @@ def _lookup_enter(
             (entry.slots, entry.ticket, now + entry.lease),
         )
     return wait, pace
+
+
+def _journal_get(db: sqlite3.Connection, key: str, now: float) -> JournalRecord | None:
+    db.execute("DELETE FROM send_journal WHERE expires_at <= ?", (now,))
+    row = db.execute(
+        "SELECT fingerprint, intent, started, owner, lease_until, result "
+        "FROM send_journal WHERE key = ?",
+        (key,),
+    ).fetchone()
+    return None if row is None else JournalRecord(*row)
+
+
+def _journal_put(
+    db: sqlite3.Connection, key: str, record: JournalRecord, expires: float
+) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO send_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, *astuple(record), expires),
+    )
