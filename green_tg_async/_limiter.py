@@ -139,31 +139,12 @@ class _Bucket:
         self.settled = None
 
 
-# Buckets belong to the (instance, method), not to one client object, and to
-# one event loop, because their times are that loop's clock. Kept in
-# `PROCESS.buckets`, keyed weakly by the loop so a closed loop takes its
-# buckets with it.
-
-
 def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
-    registry = PROCESS.buckets
-    found: dict[Any, Any] | None = registry.get(loop)
-    if found is None:
-        found = registry[loop] = {}
-    return found
+    """The buckets of `loop` (their times are its clock), in `PROCESS.buckets`.
 
-
-def _bucket(
-    loop: asyncio.AbstractEventLoop, id_instance: str, method: str, limits: RateLimits
-) -> _Bucket:
-    buckets = _of_loop(loop)
-    rate, burst = limits.rate_for(method), limits.burst
-    bucket: _Bucket | None = buckets.get((id_instance, method))
-    if bucket is None:
-        bucket = buckets[id_instance, method] = _Bucket(rate, burst)
-    else:
-        bucket.ask(rate, burst, f"instance {id_instance}, {method}")
-    return bucket
+    Keyed weakly by the loop, so a closed loop takes its buckets with it.
+    """
+    return PROCESS.buckets.setdefault(loop, {})
 
 
 class Limiter:
@@ -200,8 +181,16 @@ class Limiter:
         return f"{{{self._id}}}:limiter:{method}"
 
     def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
+        """The (instance, method)'s bucket, not one client's: the stricter ask holds."""
         loop = asyncio.get_running_loop()
-        return loop, _bucket(loop, self._id, method, self._limits)
+        buckets = _of_loop(loop)
+        rate, burst = self._limits.rate_for(method), self._limits.burst
+        bucket: _Bucket | None = buckets.get((self._id, method))
+        if bucket is None:
+            bucket = buckets[self._id, method] = _Bucket(rate, burst)
+        else:
+            bucket.ask(rate, burst, f"instance {self._id}, {method}")
+        return loop, bucket
 
     async def acquire(
         self,
@@ -258,7 +247,7 @@ class Limiter:
             return False
         if self._shared is None:
             return True
-        return await self._acquire_shared(self._shared, spec.name, wake, gate)
+        return await self._book_shared(self._shared, spec.name, wake, gate)
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
@@ -284,7 +273,7 @@ class Limiter:
             bucket.settle(loop.time(), bucket.limit)
         self._settle_shared()
 
-    async def _acquire_shared(
+    async def _book_shared(
         self,
         store: SharedLimiterStore,
         method: str,
@@ -292,32 +281,14 @@ class Limiter:
         gate: Gate | None,
     ) -> bool | GatedAdmission:
         _, bucket = self._local(method)  # its rate: the stricter one asked
-        rate, burst = bucket.rate, bucket.burst
-        margin = 1.0 + self._limits.shared_margin
+        burst, margin = bucket.burst, 1.0 + self._limits.shared_margin
+        key, interval = self._key(method), margin / bucket.rate
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
         # A call is held in the shared log until its answer, as in the local.
         log_key = f"{{{self._id}}}:window:{method}"
-        log = SendLog(
-            log_key,
-            bucket.limit,
-            WINDOW * margin,
-            uuid.uuid4().hex,
-            self._answered.take(log_key),
-        )
-        key, interval = self._key(method), margin / rate
-        return await self._book_shared(store, key, interval, burst, log, wake, gate)
-
-    async def _book_shared(
-        self,
-        store: SharedLimiterStore,
-        key: str,
-        interval: float,
-        burst: int,
-        log: SendLog,
-        wake: Wake | None,
-        gate: Gate | None,
-    ) -> bool | GatedAdmission:
+        settle = self._answered.take(log_key)
+        log = SendLog(log_key, bucket.limit, WINDOW * margin, uuid.uuid4().hex, settle)
         try:
             if gate is not None:
                 found = await self._admit_gated(
@@ -326,7 +297,7 @@ class Limiter:
                 if found is None or found.refused >= 0:
                     return found or False  # refused or woken: nothing booked
                 if found.wait <= _EPSILON:
-                    self._hold(log)
+                    _HELD.set(log)  # for `done()`, per task
                     return found  # one round trip: the breaker was read with it
                 wait = found.wait
             else:
@@ -341,7 +312,7 @@ class Limiter:
             if not await _nap(wait, wake):
                 return False
             wait = await self._enter(store, log)
-        self._hold(log)
+        _HELD.set(log)
         return True
 
     async def _admit_gated(
@@ -380,10 +351,6 @@ class Limiter:
         except BaseException:
             self._answered.restore(log)
             raise
-
-    def _hold(self, log: SendLog) -> None:
-        """Remember this call's held send, for `done()` (per task)."""
-        _HELD.set(log)
 
     def _settle_shared(self) -> None:
         """This call's held send was answered: settle it with the next booking.
