@@ -34,7 +34,6 @@ from ._base import (
     StateStore,
 )
 from ._journal import JournalEntry
-from ._redis_pool import client_from_url
 from ._shared import Change, SharedBreaker
 from ._transitions import GATE_VERDICT_LUA
 
@@ -874,10 +873,20 @@ def _settles(log: SendLog) -> list[int | str]:
 
 
 def _client(url: str, *, timeout: float) -> Client:
-    """A standalone or cluster client for `url`; ValueError if it is not one."""
+    """A standalone or cluster client for `url`; ValueError if it is not one.
+
+    A standalone client's pool waits up to `timeout` s for a free connection:
+    redis-py's default pool refuses a command outright ("Too many
+    connections") once `max_connections` (default 100, a bot needs about
+    `concurrency` plus a few; `?max_connections=N` in the URL) are busy, so a
+    burst of webhooks would turn into HTTP 500s a moment's wait would serve.
+    """
     scheme = urlsplit(url).scheme
     if scheme not in _CLUSTER_SCHEMES:
-        return client_from_url(url, timeout=timeout)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, timeout=timeout, max_connections=100
+        )
+        return aioredis.Redis.from_pool(pool)  # the client closes the pool
     try:
         # Unbounded per node, like a single server's pool: redis-py's cluster
         # default (100) fails the 101st concurrent call to a node at once, and

@@ -616,15 +616,20 @@ def _inbox_resume(
     return Resumed(taken, None if until is None else float(until) - now)
 
 
+def _log_wait(db: sqlite3.Connection, key: str, limit: int, span: int, now: int) -> int:
+    """Drop what left the log's last `span` µs; µs until it has room for one more."""
+    db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
+    row = db.execute(_NEWEST, (key, limit - 1)).fetchone()
+    return 0 if row is None else max(0, int(row[0]) + span - now)
+
+
 def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     """Hold a send now under `log.ticket`, or return the wait."""
-    now = _now_us()
-    key, span = log.key, round(log.window * 1e6)
+    now, key = _now_us(), log.key
     _settle(db, log, now)
-    db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
     db.execute(
         "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
-        (key, now - round(PENDING_SECONDS * 1e6)),
+        (key, now - _us(PENDING_SECONDS)),
     )
     (held,) = db.execute(
         "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
@@ -632,9 +637,9 @@ def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     free = log.limit - int(held)
     if free <= 0:
         return _HELD_POLL
-    row = db.execute(_NEWEST, (key, free - 1)).fetchone()
-    if row is not None and int(row[0]) + span > now:
-        return (int(row[0]) + span - now) / 1e6
+    wait = _log_wait(db, key, free, _us(log.window), now)
+    if wait > 0:
+        return wait / 1e6
     db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
     return 0.0
 
@@ -645,7 +650,7 @@ def _settle(db: sqlite3.Connection, log: SendLog, now: int) -> None:
         db.execute(
             "DELETE FROM pending_sends WHERE key = ? AND ticket = ?", (log.key, ticket)
         )
-        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - round(age * 1e6)))
+        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - _us(age)))
 
 
 def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
@@ -656,21 +661,13 @@ def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
 def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
     """Every window has room: record the look-up in each; else the longest wait."""
     now = _now_us()
-    wait = 0
-    for limit, seconds in windows:
-        span = round(seconds * 1e6)
-        window_key = f"{key}:{span}"
-        db.execute(
-            "DELETE FROM sends WHERE key = ? AND at_us <= ?", (window_key, now - span)
-        )
-        row = db.execute(_NEWEST, (window_key, limit - 1)).fetchone()
-        if row is not None:
-            wait = max(wait, int(row[0]) + span - now)
+    logs = [
+        (f"{key}:{_us(seconds)}", limit, _us(seconds)) for limit, seconds in windows
+    ]
+    wait = max([_log_wait(db, *log, now) for log in logs], default=0)
     if wait > 0:
         return wait / 1e6
-    for _, seconds in windows:
-        window_key = f"{key}:{round(seconds * 1e6)}"
-        db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
+    db.executemany("INSERT INTO sends VALUES (?, ?)", [(k, now) for k, _, _ in logs])
     return 0.0
 
 
