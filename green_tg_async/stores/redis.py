@@ -109,33 +109,24 @@ local function enter_held(sent, pend, limit, window, ticket)
 end
 """
 
-# KEYS[1] = limiter key, then (with a send log) its sent and held sets;
-# ARGV = step_us, tolerance_us, then the log's limit and window_us, the
-# ticket, and sends to settle. Returns the wait in µs; 0 with a log means the
-# send is held.
+# KEYS = the limiter key, then a send log's sent and held sets (or either
+# alone); ARGV = step_us, tolerance_us, then the log's limit ('': only settle)
+# and window_us, the ticket, and sends to settle. Settles them, books a slot,
+# then holds the send. Returns the wait in µs; 0 with a log means it is held.
 _ADMIT: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 1 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
-local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if wait > 0 or #KEYS < 2 then return wait end
-return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+local log = #KEYS > 1 and #KEYS - 1
+if log then settle(KEYS[log], KEYS[log + 1], tonumber(ARGV[4]), 6) end
+if #KEYS ~= 2 then
+  local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+  if wait > 0 or not log then return wait end
+end
+if ARGV[3] == '' then return 0 end
+return enter_held(KEYS[log], KEYS[log + 1], tonumber(ARGV[3]), tonumber(ARGV[4]),
+                  ARGV[5])
 """
 )
-
-# KEYS[1] = a send log's sent set, KEYS[2] = its held set; ARGV = limit,
-# window_us, ticket, sends to settle. Returns the wait in µs, or 0 after
-# holding this send.
-_ENTER: Final = (
-    _LUA_PRELUDE
-    + """
-settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
-return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
-"""
-)
-
-# KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
-_DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
 
 # KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
 _PENALIZE: Final = (
@@ -481,8 +472,6 @@ return 0
 
 _SCRIPTS: Final = {
     "admit": _ADMIT,
-    "enter": _ENTER,
-    "done": _DONE,
     "penalize": _PENALIZE,
     "admit_gated": _ADMIT_GATED,
     "lookup_enter": _LOOKUP_ENTER,
@@ -587,19 +576,9 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
             ([], []) if gate.lookup is None else (self._lookup_args(gate.lookup))
         )
         keys = [self._k(key), *self._held_keys(log.key), *map(self._k, gate.keys)]
-        args: list[int | str] = [
-            step,
-            (burst - 1) * step,
-            log.limit,
-            _us(log.window),
-            repr(gate.now),
-            repr(gate.lease_until),
-            log.ticket,
-            len(gate.keys),
-            len(look_args),
-            *look_args,
-            *_settles(log),
-        ]
+        args: list[int | str] = [step, (burst - 1) * step, log.limit, _us(log.window)]
+        args += [repr(gate.now), repr(gate.lease_until), log.ticket, len(gate.keys)]
+        args += [len(look_args), *look_args, *_settles(log)]
         raw = await self._eval("admit_gated", keys + look_keys, args)
         records = tuple(
             _record(raw[6 + 5 * i : 11 + 5 * i]) for i in range(len(gate.keys))
@@ -611,12 +590,15 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         return found._replace(lookup_wait=wait, pace=_pace(raw[4], raw[5]))
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        args = [log.limit, _us(log.window), log.ticket, *_settles(log)]
-        return int(await self._eval("enter", self._held_keys(log.key), args)) / 1e6
+        return await self._log(log, log.limit)
 
     async def limiter_done(self, log: SendLog) -> None:
-        args = [_us(log.window), *_settles(log)]
-        await self._eval("done", self._held_keys(log.key), args)
+        await self._log(log, "")
+
+    async def _log(self, log: SendLog, limit: int | str) -> float:
+        """The admit script on the send log alone: settle, then hold unless ''."""
+        args = [0, 0, limit, _us(log.window), log.ticket, *_settles(log)]
+        return int(await self._eval("admit", self._held_keys(log.key), args)) / 1e6
 
     def _held_keys(self, log_key: str) -> list[str]:
         # Sorted sets beside the plain log (same hash tag: legal on a Cluster).

@@ -232,7 +232,10 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         )
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        return await self._run(lambda db: _inbox_items(db, queue))
+        sql = "SELECT item, payload FROM inbox WHERE queue = ? ORDER BY seq"
+        return await self._run(
+            lambda db: [(str(i), str(p)) for i, p in db.execute(sql, (queue,))]
+        )
 
     async def inbox_remove(self, queue: str, item: str) -> None:
         await self._run(lambda db: _inbox_remove(db, queue, item), write=True)
@@ -542,13 +545,6 @@ def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> b
         (queue, item, payload),
     )
     return cursor.rowcount == 1
-
-
-def _inbox_items(db: sqlite3.Connection, queue: str) -> list[tuple[str, str]]:
-    rows = db.execute(
-        "SELECT item, payload FROM inbox WHERE queue = ? ORDER BY seq", (queue,)
-    ).fetchall()
-    return [(str(item), str(payload)) for item, payload in rows]
 
 
 def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
