@@ -226,8 +226,12 @@ class Limiter:
         limit = bucket.limit
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
-        try:
-            passed = await self._after_window(spec, wake, gate, pace)
+        try:  # the look-ups' pace, then the shared store's booking
+            passed: bool | GatedAdmission = pace >= 1.0 or await self._paced(
+                spec, pace, wake
+            )
+            if passed and self._shared is not None:
+                passed = await self._book_shared(self._shared, method, wake, gate)
         except BaseException:
             bucket.settle(loop.time(), limit)
             raise
@@ -235,25 +239,11 @@ class Limiter:
             bucket.settle(loop.time(), limit)
         return passed
 
-    async def _after_window(
-        self,
-        spec: MethodSpec,
-        wake: Wake | None,
-        gate: Gate | None,
-        pace: float,
-    ) -> bool | GatedAdmission:
-        """The look-ups' pace, then the shared store's booking."""
-        if pace < 1.0 and not await self._paced(spec, pace, wake):
-            return False
-        if self._shared is None:
-            return True
-        return await self._book_shared(self._shared, spec.name, wake, gate)
-
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
         interval = 1.0 / (pace * self._limits.rate_for(spec.name))
         if self._shared is not None:
-            key = f"{{{self._id}}}:limiter:lookup_pace"
+            key = self._key("lookup_pace")
             wait = await self._shared.limiter_admit(key, interval=interval, burst=1)
         else:
             slots = _of_loop(asyncio.get_running_loop())
@@ -271,7 +261,10 @@ class Limiter:
         loop, bucket = self._local(spec.name)
         if bucket.pending > 0:
             bucket.settle(loop.time(), bucket.limit)
-        self._settle_shared()
+        log = _HELD.get()  # this call's held shared send was answered:
+        if log is not None and self._shared is not None:
+            _HELD.set(None)  # settled with its log's next booking, or soon
+            self._answered.add(log, self._shared)
 
     async def _book_shared(
         self,
@@ -351,18 +344,6 @@ class Limiter:
         except BaseException:
             self._answered.restore(log)
             raise
-
-    def _settle_shared(self) -> None:
-        """This call's held send was answered: settle it with the next booking.
-
-        The next booking of the same log carries it (no extra round trip);
-        if none comes soon, it is settled in a round trip of its own.
-        """
-        log = _HELD.get()
-        if log is None or self._shared is None:
-            return
-        _HELD.set(None)
-        self._answered.add(log, self._shared)
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
