@@ -282,11 +282,6 @@ end
 local function claim(claims, item, owner, lease)
   redis.call('HSET', claims, item, string.format('%.0f', now + lease) .. ':' .. owner)
 end
-local function drop(items, order, claims, item)
-  redis.call('HDEL', items, item)
-  redis.call('LREM', order, 0, item)
-  redis.call('HDEL', claims, item)
-end
 """
 
 # KEYS = items, order, claims, done marker; ARGV = item, payload, owner,
@@ -330,18 +325,15 @@ return 0
 """
 )
 
-# KEYS = items, order, claims; ARGV = item.
-_INBOX_REMOVE: Final = _INBOX_PRELUDE + "drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])"
-
-# KEYS = items, order, claims, done marker; ARGV = item, ttl_ms.
-_INBOX_FINISH: Final = (
-    _INBOX_PRELUDE
-    + """
-redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
-drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
+# KEYS = items, order, claims, then (to finish) the done marker; ARGV = item,
+# then its ttl_ms. Drops the item and its claim.
+_INBOX_REMOVE: Final = """
+if KEYS[4] then redis.call('SET', KEYS[4], '1', 'PX', ARGV[2]) end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 0
 """
-)
 
 # KEYS = items, order, claims; ARGV = owner, lease_ms, limit. Returns the ms
 # until the earliest live claim of another owner runs out (-1: none), then
@@ -481,7 +473,6 @@ _SCRIPTS: Final = {
     "inbox_renew": _INBOX_RENEW,
     "inbox_release": _INBOX_RELEASE,
     "inbox_remove": _INBOX_REMOVE,
-    "inbox_finish": _INBOX_FINISH,
     "inbox_resume": _INBOX_RESUME,
     "breaker_cas": _BREAKER_CAS,
     "journal_begin": _JOURNAL_BEGIN,
@@ -707,7 +698,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         self, queue: str, item: str, *, done: str, ttl: float
     ) -> None:
         keys = [*self._inbox_keys(queue), self._k(done)]
-        await self._eval("inbox_finish", keys, [item, _ms(ttl)])
+        await self._eval("inbox_remove", keys, [item, _ms(ttl)])
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int

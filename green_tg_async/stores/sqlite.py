@@ -265,15 +265,8 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         )
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        await self._run(
-            _sql(
-                "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?",
-                queue,
-                item,
-                owner,
-            ),
-            write=True,
-        )
+        sql = "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?"
+        await self._run(_sql(sql, queue, item, owner), write=True)
 
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
