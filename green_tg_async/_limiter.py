@@ -22,7 +22,9 @@ calls per second (0.99x the limit at a 10 ms round trip).
 
 Stores that share the limiter between processes (SQLite, Redis) book slots in
 their own GCRA after the local bucket, since aiolimiter cannot span
-processes, and read the breaker in that same round trip.
+processes, and read the breaker in that same round trip. Pacing locally first
+means a process with many queued calls asks the store about one call per
+slot, rather than all at once, which would also delay its own sends.
 """
 
 from __future__ import annotations
@@ -150,11 +152,7 @@ def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
 class Limiter:
     """Admit calls of one instance at the rates `RateLimits` gives each method.
 
-    The buckets live in this process. With a `SharedLimiterStore` (SQLite,
-    Redis) a call that passes its local bucket then books a slot in the store,
-    so every process sharing it stays within one rate. Pacing locally first
-    means a process with many queued calls asks the store about one call per
-    slot, rather than all at once, which would also delay its own sends.
+    With a `SharedLimiterStore`, every process sharing it stays within one rate.
     """
 
     def __init__(

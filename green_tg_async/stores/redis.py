@@ -539,9 +539,6 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     async def breaker_get(self, key: str) -> BreakerRecord | None:
         return _decode(await self._guard(self._redis.hgetall(self._k(key))))
 
-    async def breaker_reset(self, key: str) -> None:
-        await self._guard(self._redis.delete(self._k(key)))
-
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
@@ -634,9 +631,6 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         raw = await self._eval("pace_cut", [self._k(key)], args)
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
 
-    async def pace_reset(self, key: str) -> None:
-        await self._guard(self._redis.delete(self._k(key)))
-
     async def cache_get(self, key: str) -> str | None:
         raw = await self._guard(self._redis.get(self._k(key)))
         return None if raw is None else _text(raw)
@@ -646,6 +640,8 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     async def cache_delete(self, key: str) -> None:
         await self._guard(self._redis.delete(self._k(key)))
+
+    breaker_reset = pace_reset = cache_delete  # each forgets the key
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
         keys = self._inbox_keys(queue)
