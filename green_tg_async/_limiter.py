@@ -109,14 +109,13 @@ class _Bucket:
             return
         if not self.warned:
             self.warned = True
+            asks = (
+                f"{self.rate:g}/s (burst {self.burst}) and {rate:g}/s (burst {burst})"
+            )
             logger.warning(
-                "%s: clients of one instance ask %g/s (burst %d) and %g/s "
-                "(burst %d); the stricter holds for both",
+                "%s: clients of one instance ask %s; the stricter holds for both",
                 where,
-                self.rate,
-                self.burst,
-                rate,
-                burst,
+                asks,
             )
         if rate < self.rate or burst < self.burst:
             self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)

@@ -258,15 +258,6 @@ redis.call('HSET', KEYS[1], 'factor', out[1], 'since', out[2])
 return out
 """
 
-# KEYS = items, order, claims; ARGV = item, payload. Returns 1 when added, 0
-# when the item was there already.
-_INBOX_ADD: Final = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1
-"""
-
-
 # The inbox of a queue Q is three keys with Q's hash tag: Q:items (hash item ->
 # payload), Q:order (list of items, oldest first) and Q:claims (hash item ->
 # "<until, Redis ms>:<owner>"). Every change to them is one script.
@@ -284,15 +275,17 @@ local function claim(claims, item, owner, lease)
 end
 """
 
-# KEYS = items, order, claims, done marker; ARGV = item, payload, owner,
-# lease_ms. Returns 'done', 'held' or 'claimed' (see `BotStore.inbox_take`).
+# KEYS = items, order, claims, then (to take) the done marker; ARGV = item,
+# payload, then owner and lease_ms. Without a done marker, adds the item:
+# returns 1 when added, 0 when it was there already; else returns 'done',
+# 'held' or 'claimed' (see `BotStore.inbox_take`).
 _INBOX_TAKE: Final = (
     _INBOX_PRELUDE
     + """
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'done' end
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-end
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 'done' end
+local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if added == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+if not KEYS[4] then return added end
 local owner, until_ = holder(KEYS[3], ARGV[1])
 if owner and owner ~= ARGV[3] and until_ > now then return 'held' end
 claim(KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[4]))
@@ -300,28 +293,20 @@ return 'claimed'
 """
 )
 
-# KEYS = items, order, claims; ARGV = owner, lease_ms, then items. Returns the
-# items renewed.
+# KEYS = items, order, claims; ARGV = owner, lease_ms ('': release), then
+# items. Renews (or drops) the owner's claims of them; returns those it held.
 _INBOX_RENEW: Final = (
     _INBOX_PRELUDE
     + """
 local held = {}
 for i = 3, #ARGV do
   if holder(KEYS[3], ARGV[i]) == ARGV[1] then
-    claim(KEYS[3], ARGV[i], ARGV[1], tonumber(ARGV[2]))
+    if ARGV[2] == '' then redis.call('HDEL', KEYS[3], ARGV[i])
+    else claim(KEYS[3], ARGV[i], ARGV[1], tonumber(ARGV[2])) end
     table.insert(held, ARGV[i])
   end
 end
 return held
-"""
-)
-
-# KEYS = items, order, claims; ARGV = item, owner.
-_INBOX_RELEASE: Final = (
-    _INBOX_PRELUDE
-    + """
-if holder(KEYS[3], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[1]) end
-return 0
 """
 )
 
@@ -468,10 +453,8 @@ _SCRIPTS: Final = {
     "admit_gated": _ADMIT_GATED,
     "lookup_enter": _LOOKUP_ENTER,
     "pace_cut": _PACE_CUT,
-    "inbox_add": _INBOX_ADD,
     "inbox_take": _INBOX_TAKE,
     "inbox_renew": _INBOX_RENEW,
-    "inbox_release": _INBOX_RELEASE,
     "inbox_remove": _INBOX_REMOVE,
     "inbox_resume": _INBOX_RESUME,
     "breaker_cas": _BREAKER_CAS,
@@ -645,7 +628,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
         keys = self._inbox_keys(queue)
-        return bool(await self._eval("inbox_add", keys, [item, payload]))
+        return bool(await self._eval("inbox_take", keys, [item, payload]))
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
         items_key, order_key, _ = self._inbox_keys(queue)
@@ -688,7 +671,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         return [_text(item) for item in held]
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        await self._eval("inbox_release", self._inbox_keys(queue), [item, owner])
+        await self._eval("inbox_renew", self._inbox_keys(queue), [owner, "", item])
 
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
