@@ -162,7 +162,7 @@ class Limiter:
         self._shared = store if isinstance(store, SharedLimiterStore) else None
         self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
         """Told the look-up pace each gated look-up read (see `LookupGovernor`)."""
-        self._answered = _Answered()
+        self._answered = _Answered(self._shared)
 
     @property
     def limits(self) -> RateLimits:
@@ -261,7 +261,7 @@ class Limiter:
         log = _HELD.get()  # this call's held shared send was answered:
         if log is not None and self._shared is not None:
             _HELD.set(None)  # settled with its log's next booking, or soon
-            self._answered.add(log, self._shared)
+            self._answered.add(log)
 
     async def _book_shared(
         self,
@@ -370,18 +370,15 @@ class _Answered:
     processes never wait long on a send that is over.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: SharedLimiterStore | None) -> None:
         self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._store: SharedLimiterStore | None = None
+        self._store = store
 
-    def add(
-        self, log: SendLog, store: SharedLimiterStore, at: float | None = None
-    ) -> None:
+    def add(self, log: SendLog, at: float | None = None) -> None:
         """`log.ticket` was answered at `at` (loop time; default now)."""
         loop = asyncio.get_running_loop()
-        self._store = store
         _, answered = self._logs.setdefault(log.key, (log, []))
         answered.append((log.ticket, loop.time() if at is None else at))
         if log.key not in self._timers:
@@ -402,11 +399,9 @@ class _Answered:
 
     def restore(self, log: SendLog) -> None:
         """Keep `log.settle` for a later round trip (this one failed)."""
-        if not log.settle or self._store is None:
-            return
         now = asyncio.get_running_loop().time()
         for ticket, age in log.settle:
-            self.add(log._replace(ticket=ticket), self._store, at=now - age)
+            self.add(log._replace(ticket=ticket), at=now - age)
 
     def _flush_later(self, key: str) -> None:
         self._timers.pop(key, None)
