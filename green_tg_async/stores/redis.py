@@ -204,16 +204,12 @@ local out = {0, -1, 0, 0, '', ''}
 settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 10 + looks)
 local records = {}
 for i = 4, 3 + breakers do
-  local h = redis.call('HGETALL', KEYS[i])
-  local r = {}
-  for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
-  table.insert(out, #h > 0 and '1' or '0')
-  table.insert(out, r['open_until'] or '0')
-  table.insert(out, r['reason'] or '')
-  table.insert(out, r['failures'] or '0')
-  table.insert(out, r['probe_until'] or '0')
-  local open_until = tonumber(r['open_until'] or '0')
-  table.insert(records, {#h > 0, open_until, tonumber(r['probe_until'] or '0')})
+  local h = redis.call('HMGET', KEYS[i], 'open_until', 'reason', 'failures',
+                       'probe_until')
+  local exists = redis.call('EXISTS', KEYS[i]) == 1
+  table.insert(out, exists and '1' or '0')
+  for j, absent in ipairs({'0', '', '0', '0'}) do table.insert(out, h[j] or absent) end
+  table.insert(records, {exists, tonumber(h[1] or '0'), tonumber(h[4] or '0')})
 end
 local refused, probe = gate_verdict(records, bnow)
 if refused >= 0 then
