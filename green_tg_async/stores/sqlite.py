@@ -170,9 +170,30 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         gate: Gate,
     ) -> GatedAdmission:
         step = _us(interval)
-        return await self._run(
-            lambda db: _admit_gated(db, key, step, burst, log, gate), write=True
-        )
+
+        def work(db: sqlite3.Connection) -> GatedAdmission:
+            settled = log._replace(settle=())
+            if log.settle:  # answers that arrived: log them first
+                _settle(db, log, _now_us())
+
+            def book() -> float:
+                wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
+                return wait if wait > 0 else _enter(db, settled)
+
+            records = tuple(_read(db, k) for k in gate.keys)
+            entry = gate.lookup
+            if entry is None:
+                found, leases = admit_gated(records, gate, book)
+            else:
+                found, leases = admit_gated(
+                    records, gate, book, lambda: _lookup_enter(db, entry)[0]
+                )
+                found = found._replace(pace=_pace(db, entry.pace))
+            for k, record in leases.items():
+                _write(db, k, record)
+            return found
+
+        return await self._run(work, write=True)
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
         return await self._run(lambda db: _enter(db, log), write=True)
@@ -250,10 +271,24 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         owner: str,
         lease: float,
     ) -> Claim:
-        return await self._run(
-            lambda db: _inbox_take(db, queue, item, payload, done, owner, lease),
-            write=True,
-        )
+        def work(db: sqlite3.Connection) -> Claim:
+            now = time.time()
+            if _cached(db, done, now) is not None:
+                return "done"
+            _inbox_add(db, queue, item, payload)
+            row = db.execute(
+                "SELECT owner, until FROM inbox_claims WHERE queue = ? AND item = ?",
+                (queue, item),
+            ).fetchone()
+            if row is not None and row[0] != owner and row[1] > now:
+                return "held"
+            db.execute(
+                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+                (queue, item, owner, now + lease),
+            )
+            return "claimed"
+
+        return await self._run(work, write=True)
 
     async def inbox_renew(
         self, queue: str, items: list[str], *, owner: str, lease: float
@@ -282,9 +317,29 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
     ) -> Resumed:
-        return await self._run(
-            lambda db: _inbox_resume(db, queue, owner, lease, limit), write=True
-        )
+        def work(db: sqlite3.Connection) -> Resumed:
+            now = time.time()
+            rows = db.execute(
+                """SELECT inbox.item, inbox.payload FROM inbox
+                   LEFT JOIN inbox_claims AS c
+                   ON c.queue = inbox.queue AND c.item = inbox.item
+                   WHERE inbox.queue = ? AND (c.until IS NULL OR c.until <= ?)
+                   ORDER BY inbox.seq LIMIT ?""",
+                (queue, now, limit),
+            ).fetchall()
+            db.executemany(
+                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+                [(queue, item, owner, now + lease) for item, _ in rows],
+            )
+            (until,) = db.execute(
+                "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
+                "AND until > ?",
+                (queue, owner, now),
+            ).fetchone()
+            taken = [(str(item), str(payload)) for item, payload in rows]
+            return Resumed(taken, None if until is None else float(until) - now)
+
+        return await self._run(work, write=True)
 
     async def journal_begin(
         self,
@@ -488,36 +543,6 @@ def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
     return max(now, tat - (burst - 1) * step)
 
 
-def _admit_gated(
-    db: sqlite3.Connection,
-    key: str,
-    step: int,
-    burst: int,
-    log: SendLog,
-    gate: Gate,
-) -> GatedAdmission:
-    if log.settle:  # answers that arrived: log them first
-        _settle(db, log, _now_us())
-        log = log._replace(settle=())
-
-    def book() -> float:
-        wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
-        return wait if wait > 0 else _enter(db, log)
-
-    records = tuple(_read(db, k) for k in gate.keys)
-    entry = gate.lookup
-    if entry is None:
-        found, leases = admit_gated(records, gate, book)
-    else:
-        found, leases = admit_gated(
-            records, gate, book, lambda: _lookup_enter(db, entry)[0]
-        )
-        found = found._replace(pace=_pace(db, entry.pace))
-    for k, record in leases.items():
-        _write(db, k, record)
-    return found
-
-
 def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
     row = db.execute(
         "SELECT value FROM cache WHERE key = ? AND expires_at > ?", (key, now)
@@ -545,32 +570,6 @@ def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
     db.execute("DELETE FROM inbox_claims WHERE queue = ? AND item = ?", (queue, item))
 
 
-def _inbox_take(
-    db: sqlite3.Connection,
-    queue: str,
-    item: str,
-    payload: str,
-    done: str,
-    owner: str,
-    lease: float,
-) -> Claim:
-    now = time.time()
-    if _cached(db, done, now) is not None:
-        return "done"
-    _inbox_add(db, queue, item, payload)
-    row = db.execute(
-        "SELECT owner, until FROM inbox_claims WHERE queue = ? AND item = ?",
-        (queue, item),
-    ).fetchone()
-    if row is not None and row[0] != owner and row[1] > now:
-        return "held"
-    db.execute(
-        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-        (queue, item, owner, now + lease),
-    )
-    return "claimed"
-
-
 def _claim_set(
     db: sqlite3.Connection, queue: str, item: str, owner: str, until: float
 ) -> bool:
@@ -579,30 +578,6 @@ def _claim_set(
         (until, queue, item, owner),
     )
     return cursor.rowcount == 1
-
-
-def _inbox_resume(
-    db: sqlite3.Connection, queue: str, owner: str, lease: float, limit: int
-) -> Resumed:
-    now = time.time()
-    rows = db.execute(
-        """SELECT inbox.item, inbox.payload FROM inbox
-           LEFT JOIN inbox_claims AS c ON c.queue = inbox.queue AND c.item = inbox.item
-           WHERE inbox.queue = ? AND (c.until IS NULL OR c.until <= ?)
-           ORDER BY inbox.seq LIMIT ?""",
-        (queue, now, limit),
-    ).fetchall()
-    db.executemany(
-        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-        [(queue, item, owner, now + lease) for item, _ in rows],
-    )
-    (until,) = db.execute(
-        "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
-        "AND until > ?",
-        (queue, owner, now),
-    ).fetchone()
-    taken = [(str(item), str(payload)) for item, payload in rows]
-    return Resumed(taken, None if until is None else float(until) - now)
 
 
 def _log_wait(db: sqlite3.Connection, key: str, limit: int, span: int, now: int) -> int:
