@@ -22,7 +22,9 @@ calls per second (0.99x the limit at a 10 ms round trip).
 
 Stores that share the limiter between processes (SQLite, Redis) book slots in
 their own GCRA after the local bucket, since aiolimiter cannot span
-processes, and read the breaker in that same round trip.
+processes, and read the breaker in that same round trip. Pacing locally first
+means a process with many queued calls asks the store about one call per
+slot, rather than all at once, which would also delay its own sends.
 """
 
 from __future__ import annotations
@@ -107,14 +109,13 @@ class _Bucket:
             return
         if not self.warned:
             self.warned = True
+            asks = (
+                f"{self.rate:g}/s (burst {self.burst}) and {rate:g}/s (burst {burst})"
+            )
             logger.warning(
-                "%s: clients of one instance ask %g/s (burst %d) and %g/s "
-                "(burst %d); the stricter holds for both",
+                "%s: clients of one instance ask %s; the stricter holds for both",
                 where,
-                self.rate,
-                self.burst,
-                rate,
-                burst,
+                asks,
             )
         if rate < self.rate or burst < self.burst:
             self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)
@@ -139,41 +140,18 @@ class _Bucket:
         self.settled = None
 
 
-# Buckets belong to the (instance, method), not to one client object, and to
-# one event loop, because their times are that loop's clock. Kept in
-# `PROCESS.buckets`, keyed weakly by the loop so a closed loop takes its
-# buckets with it.
-
-
 def _of_loop(loop: asyncio.AbstractEventLoop) -> dict[Any, Any]:
-    registry = PROCESS.buckets
-    found: dict[Any, Any] | None = registry.get(loop)
-    if found is None:
-        found = registry[loop] = {}
-    return found
+    """The buckets of `loop` (their times are its clock), in `PROCESS.buckets`.
 
-
-def _bucket(
-    loop: asyncio.AbstractEventLoop, id_instance: str, method: str, limits: RateLimits
-) -> _Bucket:
-    buckets = _of_loop(loop)
-    rate, burst = limits.rate_for(method), limits.burst
-    bucket: _Bucket | None = buckets.get((id_instance, method))
-    if bucket is None:
-        bucket = buckets[id_instance, method] = _Bucket(rate, burst)
-    else:
-        bucket.ask(rate, burst, f"instance {id_instance}, {method}")
-    return bucket
+    Keyed weakly by the loop, so a closed loop takes its buckets with it.
+    """
+    return PROCESS.buckets.setdefault(loop, {})
 
 
 class Limiter:
     """Admit calls of one instance at the rates `RateLimits` gives each method.
 
-    The buckets live in this process. With a `SharedLimiterStore` (SQLite,
-    Redis) a call that passes its local bucket then books a slot in the store,
-    so every process sharing it stays within one rate. Pacing locally first
-    means a process with many queued calls asks the store about one call per
-    slot, rather than all at once, which would also delay its own sends.
+    With a `SharedLimiterStore`, every process sharing it stays within one rate.
     """
 
     def __init__(
@@ -184,7 +162,7 @@ class Limiter:
         self._shared = store if isinstance(store, SharedLimiterStore) else None
         self.on_pace: Callable[[PaceRecord | None], None] = lambda record: None
         """Told the look-up pace each gated look-up read (see `LookupGovernor`)."""
-        self._answered = _Answered()
+        self._answered = _Answered(self._shared)
 
     @property
     def limits(self) -> RateLimits:
@@ -200,8 +178,16 @@ class Limiter:
         return f"{{{self._id}}}:limiter:{method}"
 
     def _local(self, method: str) -> tuple[asyncio.AbstractEventLoop, _Bucket]:
+        """The (instance, method)'s bucket, not one client's: the stricter ask holds."""
         loop = asyncio.get_running_loop()
-        return loop, _bucket(loop, self._id, method, self._limits)
+        buckets = _of_loop(loop)
+        rate, burst = self._limits.rate_for(method), self._limits.burst
+        bucket: _Bucket | None = buckets.get((self._id, method))
+        if bucket is None:
+            bucket = buckets[self._id, method] = _Bucket(rate, burst)
+        else:
+            bucket.ask(rate, burst, f"instance {self._id}, {method}")
+        return loop, bucket
 
     async def acquire(
         self,
@@ -237,8 +223,12 @@ class Limiter:
         limit = bucket.limit
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
-        try:
-            passed = await self._after_window(spec, wake, gate, pace)
+        try:  # the look-ups' pace, then the shared store's booking
+            passed: bool | GatedAdmission = pace >= 1.0 or await self._paced(
+                spec, pace, wake
+            )
+            if passed and self._shared is not None:
+                passed = await self._book_shared(self._shared, method, wake, gate)
         except BaseException:
             bucket.settle(loop.time(), limit)
             raise
@@ -246,25 +236,11 @@ class Limiter:
             bucket.settle(loop.time(), limit)
         return passed
 
-    async def _after_window(
-        self,
-        spec: MethodSpec,
-        wake: Wake | None,
-        gate: Gate | None,
-        pace: float,
-    ) -> bool | GatedAdmission:
-        """The look-ups' pace, then the shared store's booking."""
-        if pace < 1.0 and not await self._paced(spec, pace, wake):
-            return False
-        if self._shared is None:
-            return True
-        return await self._acquire_shared(self._shared, spec.name, wake, gate)
-
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
         """Space the instance's look-ups at `pace` times the method's rate."""
         interval = 1.0 / (pace * self._limits.rate_for(spec.name))
         if self._shared is not None:
-            key = f"{{{self._id}}}:limiter:lookup_pace"
+            key = self._key("lookup_pace")
             wait = await self._shared.limiter_admit(key, interval=interval, burst=1)
         else:
             slots = _of_loop(asyncio.get_running_loop())
@@ -282,9 +258,12 @@ class Limiter:
         loop, bucket = self._local(spec.name)
         if bucket.pending > 0:
             bucket.settle(loop.time(), bucket.limit)
-        self._settle_shared()
+        log = _HELD.get()  # this call's held shared send was answered:
+        if log is not None and self._shared is not None:
+            _HELD.set(None)  # settled with its log's next booking, or soon
+            self._answered.add(log)
 
-    async def _acquire_shared(
+    async def _book_shared(
         self,
         store: SharedLimiterStore,
         method: str,
@@ -292,32 +271,14 @@ class Limiter:
         gate: Gate | None,
     ) -> bool | GatedAdmission:
         _, bucket = self._local(method)  # its rate: the stricter one asked
-        rate, burst = bucket.rate, bucket.burst
-        margin = 1.0 + self._limits.shared_margin
+        burst, margin = bucket.burst, 1.0 + self._limits.shared_margin
+        key, interval = self._key(method), margin / bucket.rate
         # The log's second is stretched by the same margin: what it admits
         # still crosses the network with some jitter before GREEN-API counts it.
         # A call is held in the shared log until its answer, as in the local.
         log_key = f"{{{self._id}}}:window:{method}"
-        log = SendLog(
-            log_key,
-            bucket.limit,
-            WINDOW * margin,
-            uuid.uuid4().hex,
-            self._answered.take(log_key),
-        )
-        key, interval = self._key(method), margin / rate
-        return await self._book_shared(store, key, interval, burst, log, wake, gate)
-
-    async def _book_shared(
-        self,
-        store: SharedLimiterStore,
-        key: str,
-        interval: float,
-        burst: int,
-        log: SendLog,
-        wake: Wake | None,
-        gate: Gate | None,
-    ) -> bool | GatedAdmission:
+        settle = self._answered.take(log_key)
+        log = SendLog(log_key, bucket.limit, WINDOW * margin, uuid.uuid4().hex, settle)
         try:
             if gate is not None:
                 found = await self._admit_gated(
@@ -326,7 +287,7 @@ class Limiter:
                 if found is None or found.refused >= 0:
                     return found or False  # refused or woken: nothing booked
                 if found.wait <= _EPSILON:
-                    self._hold(log)
+                    _HELD.set(log)  # for `done()`, per task
                     return found  # one round trip: the breaker was read with it
                 wait = found.wait
             else:
@@ -341,7 +302,7 @@ class Limiter:
             if not await _nap(wait, wake):
                 return False
             wait = await self._enter(store, log)
-        self._hold(log)
+        _HELD.set(log)
         return True
 
     async def _admit_gated(
@@ -381,22 +342,6 @@ class Limiter:
             self._answered.restore(log)
             raise
 
-    def _hold(self, log: SendLog) -> None:
-        """Remember this call's held send, for `done()` (per task)."""
-        _HELD.set(log)
-
-    def _settle_shared(self) -> None:
-        """This call's held send was answered: settle it with the next booking.
-
-        The next booking of the same log carries it (no extra round trip);
-        if none comes soon, it is settled in a round trip of its own.
-        """
-        log = _HELD.get()
-        if log is None or self._shared is None:
-            return
-        _HELD.set(None)
-        self._answered.add(log, self._shared)
-
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
         await self._answered.flush_all()
@@ -425,18 +370,15 @@ class _Answered:
     processes never wait long on a send that is over.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store: SharedLimiterStore | None) -> None:
         self._logs: dict[str, tuple[SendLog, list[tuple[str, float]]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._store: SharedLimiterStore | None = None
+        self._store = store
 
-    def add(
-        self, log: SendLog, store: SharedLimiterStore, at: float | None = None
-    ) -> None:
+    def add(self, log: SendLog, at: float | None = None) -> None:
         """`log.ticket` was answered at `at` (loop time; default now)."""
         loop = asyncio.get_running_loop()
-        self._store = store
         _, answered = self._logs.setdefault(log.key, (log, []))
         answered.append((log.ticket, loop.time() if at is None else at))
         if log.key not in self._timers:
@@ -457,11 +399,9 @@ class _Answered:
 
     def restore(self, log: SendLog) -> None:
         """Keep `log.settle` for a later round trip (this one failed)."""
-        if not log.settle or self._store is None:
-            return
         now = asyncio.get_running_loop().time()
         for ticket, age in log.settle:
-            self.add(log._replace(ticket=ticket), self._store, at=now - age)
+            self.add(log._replace(ticket=ticket), at=now - age)
 
     def _flush_later(self, key: str) -> None:
         self._timers.pop(key, None)

@@ -55,8 +55,8 @@ class LocalPauses:
             self._records[key] = HeldPause(until, reason)
         for wanted in [k for k in self._signals if key in k]:
             signal = self._signals.pop(wanted)
-            if not signal.get_loop().is_closed():
-                _settle(signal)
+            if not signal.get_loop().is_closed() and not signal.done():
+                signal.set_result(None)
 
     def clear(self, key: str, until: float | None = None) -> None:
         """Forget the pause on `key`.
@@ -82,11 +82,6 @@ class LocalPauses:
         return future
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 class ProcessState:
     """The process-wide state of green_tg_async; `reset()` forgets it (tests)."""
 
@@ -94,7 +89,7 @@ class ProcessState:
         self.buckets: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[Any, Any]
         ] = weakref.WeakKeyDictionary()
-        """Limiter buckets: per event loop, per (instance, method, rate, burst)."""
+        """Limiter buckets per (instance, method), and look-up pace slots; per loop."""
         self.pauses: weakref.WeakKeyDictionary[object, Any] = (
             weakref.WeakKeyDictionary()
         )
@@ -130,11 +125,8 @@ def local_pauses(store: object) -> LocalPauses:
 
     Kept in `PROCESS.pauses`, keyed weakly by the store object.
     """
-    registry = PROCESS.pauses
     try:
-        pauses: LocalPauses | None = registry.get(store)
-        if pauses is None:
-            pauses = registry[store] = LocalPauses()
+        pauses: LocalPauses = PROCESS.pauses.setdefault(store, LocalPauses())
     except TypeError:  # a store that cannot be weakly referenced or hashed
         return LocalPauses()
     return pauses

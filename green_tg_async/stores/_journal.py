@@ -186,7 +186,6 @@ class MemoryJournal(SendJournal):
         lease: float,
         ttl: float,
     ) -> JournalEntry:
-        """Write a new intent, or report the record under `key`."""
         now = self._clock()
         found = self._journal_get(key, now)
         verdict, record = begin_step(found, fingerprint, intent, owner, now, lease)
@@ -204,7 +203,6 @@ class MemoryJournal(SendJournal):
         result: str,
         ttl: float,
     ) -> str | None:
-        """Claim `message` for `key` and record `result`."""
         now = self._clock()
         claim = self._journal_claims.get(message)
         if claim is not None and claim[1] > now and claim[0] != key:
@@ -217,7 +215,6 @@ class MemoryJournal(SendJournal):
         return record.result
 
     async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
-        """Give up `owner`'s lease; `forget` drops the intent."""
         now = self._clock()
         found = self._journal_get(key, now)
         record = release_step(found, owner, forget)

@@ -33,8 +33,7 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._journal_redis import RedisJournal
-from ._redis_pool import client_from_url
+from ._journal import JournalEntry
 from ._shared import Change, SharedBreaker
 from ._transitions import GATE_VERDICT_LUA
 
@@ -110,46 +109,37 @@ local function enter_held(sent, pend, limit, window, ticket)
 end
 """
 
-# KEYS[1] = limiter key, then (with a send log) its sent and held sets;
-# ARGV = step_us, tolerance_us, then the log's limit and window_us, the
-# ticket, and sends to settle. Returns the wait in µs; 0 with a log means the
-# send is held.
+# KEYS = the limiter key, then a send log's sent and held sets (or either
+# alone); ARGV = step_us, tolerance_us, then the log's limit ('': only settle)
+# and window_us, the ticket, and sends to settle. Settles them, books a slot,
+# then holds the send. Returns the wait in µs; 0 with a log means it is held.
 _ADMIT: Final = (
     _LUA_PRELUDE
     + """
-if #KEYS > 1 then settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 6) end
-local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-if wait > 0 or #KEYS < 2 then return wait end
-return enter_held(KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+local log = #KEYS > 1 and #KEYS - 1
+if log then settle(KEYS[log], KEYS[log + 1], tonumber(ARGV[4]), 6) end
+if #KEYS ~= 2 then
+  local wait = book(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+  if wait > 0 or not log then return wait end
+end
+if ARGV[3] == '' then return 0 end
+return enter_held(KEYS[log], KEYS[log + 1], tonumber(ARGV[3]), tonumber(ARGV[4]),
+                  ARGV[5])
 """
 )
-
-# KEYS[1] = a send log's sent set, KEYS[2] = its held set; ARGV = limit,
-# window_us, ticket, sends to settle. Returns the wait in µs, or 0 after
-# holding this send.
-_ENTER: Final = (
-    _LUA_PRELUDE
-    + """
-settle(KEYS[1], KEYS[2], tonumber(ARGV[2]), 4)
-return enter_held(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
-"""
-)
-
-# KEYS[1] = sent set, KEYS[2] = held set; ARGV = window_us, sends to settle.
-_DONE: Final = _LUA_PRELUDE + "settle(KEYS[1], KEYS[2], tonumber(ARGV[1]), 2)"
 
 # KEYS[1] = limiter key; ARGV = seconds_us. Moves the arrival time forward only.
-_PENALIZE: Final = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_PENALIZE: Final = (
+    _LUA_PRELUDE
+    + """
 local until_ = now + tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ > tat then
+if until_ > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], string.format('%.0f', until_),
              'PX', math.floor(tonumber(ARGV[1]) / 1000) + 60000)
 end
 return 0
 """
+)
 
 # A look-up's slot, budget and pace read (the rule of
 # `_transitions.lookup_step`). KEYS[k] = in-flight slots (sorted set: ticket
@@ -214,16 +204,12 @@ local out = {0, -1, 0, 0, '', ''}
 settle(KEYS[2], KEYS[3], tonumber(ARGV[4]), 10 + looks)
 local records = {}
 for i = 4, 3 + breakers do
-  local h = redis.call('HGETALL', KEYS[i])
-  local r = {}
-  for j = 1, #h, 2 do r[h[j]] = h[j + 1] end
-  table.insert(out, #h > 0 and '1' or '0')
-  table.insert(out, r['open_until'] or '0')
-  table.insert(out, r['reason'] or '')
-  table.insert(out, r['failures'] or '0')
-  table.insert(out, r['probe_until'] or '0')
-  local open_until = tonumber(r['open_until'] or '0')
-  table.insert(records, {#h > 0, open_until, tonumber(r['probe_until'] or '0')})
+  local h = redis.call('HMGET', KEYS[i], 'open_until', 'reason', 'failures',
+                       'probe_until')
+  local exists = redis.call('EXISTS', KEYS[i]) == 1
+  table.insert(out, exists and '1' or '0')
+  for j, absent in ipairs({'0', '', '0', '0'}) do table.insert(out, h[j] or absent) end
+  table.insert(records, {exists, tonumber(h[1] or '0'), tonumber(h[4] or '0')})
 end
 local refused, probe = gate_verdict(records, bnow)
 if refused >= 0 then
@@ -268,15 +254,6 @@ redis.call('HSET', KEYS[1], 'factor', out[1], 'since', out[2])
 return out
 """
 
-# KEYS[1] = inbox payloads (hash), KEYS[2] = inbox order (list); ARGV = item,
-# payload. Returns 1 when added, 0 when the item was there already.
-_INBOX_ADD: Final = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1
-"""
-
-
 # The inbox of a queue Q is three keys with Q's hash tag: Q:items (hash item ->
 # payload), Q:order (list of items, oldest first) and Q:claims (hash item ->
 # "<until, Redis ms>:<owner>"). Every change to them is one script.
@@ -292,22 +269,19 @@ end
 local function claim(claims, item, owner, lease)
   redis.call('HSET', claims, item, string.format('%.0f', now + lease) .. ':' .. owner)
 end
-local function drop(items, order, claims, item)
-  redis.call('HDEL', items, item)
-  redis.call('LREM', order, 0, item)
-  redis.call('HDEL', claims, item)
-end
 """
 
-# KEYS = items, order, claims, done marker; ARGV = item, payload, owner,
-# lease_ms. Returns 'done', 'held' or 'claimed' (see `BotStore.inbox_take`).
+# KEYS = items, order, claims, then (to take) the done marker; ARGV = item,
+# payload, then owner and lease_ms. Without a done marker, adds the item:
+# returns 1 when added, 0 when it was there already; else returns 'done',
+# 'held' or 'claimed' (see `BotStore.inbox_take`).
 _INBOX_TAKE: Final = (
     _INBOX_PRELUDE
     + """
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'done' end
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-end
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return 'done' end
+local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if added == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+if not KEYS[4] then return added end
 local owner, until_ = holder(KEYS[3], ARGV[1])
 if owner and owner ~= ARGV[3] and until_ > now then return 'held' end
 claim(KEYS[3], ARGV[1], ARGV[3], tonumber(ARGV[4]))
@@ -315,14 +289,16 @@ return 'claimed'
 """
 )
 
-# KEYS = claims; ARGV = owner, lease_ms, then items. Returns the items renewed.
+# KEYS = items, order, claims; ARGV = owner, lease_ms ('': release), then
+# items. Renews (or drops) the owner's claims of them; returns those it held.
 _INBOX_RENEW: Final = (
     _INBOX_PRELUDE
     + """
 local held = {}
 for i = 3, #ARGV do
-  if holder(KEYS[1], ARGV[i]) == ARGV[1] then
-    claim(KEYS[1], ARGV[i], ARGV[1], tonumber(ARGV[2]))
+  if holder(KEYS[3], ARGV[i]) == ARGV[1] then
+    if ARGV[2] == '' then redis.call('HDEL', KEYS[3], ARGV[i])
+    else claim(KEYS[3], ARGV[i], ARGV[1], tonumber(ARGV[2])) end
     table.insert(held, ARGV[i])
   end
 end
@@ -330,27 +306,15 @@ return held
 """
 )
 
-# KEYS = claims; ARGV = item, owner.
-_INBOX_RELEASE: Final = (
-    _INBOX_PRELUDE
-    + """
-if holder(KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+# KEYS = items, order, claims, then (to finish) the done marker; ARGV = item,
+# then its ttl_ms. Drops the item and its claim.
+_INBOX_REMOVE: Final = """
+if KEYS[4] then redis.call('SET', KEYS[4], '1', 'PX', ARGV[2]) end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 0
 """
-)
-
-# KEYS = items, order, claims; ARGV = item.
-_INBOX_REMOVE: Final = _INBOX_PRELUDE + "drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])"
-
-# KEYS = items, order, claims, done marker; ARGV = item, ttl_ms.
-_INBOX_FINISH: Final = (
-    _INBOX_PRELUDE
-    + """
-redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
-drop(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
-return 0
-"""
-)
 
 # KEYS = items, order, claims; ARGV = owner, lease_ms, limit. Returns the ms
 # until the earliest live claim of another owner runs out (-1: none), then
@@ -376,6 +340,7 @@ if next_ then out[1] = next_ - now end
 return out
 """
 )
+
 # KEYS[1] = breaker hash; ARGV = n, the n field/value pairs the caller read,
 # then 'set' and the pairs to write, 'del', or 'keep'. Writes only if the hash
 # still holds exactly what was read: returns {1}, else {0, pairs now held}.
@@ -403,14 +368,99 @@ end
 return {1}
 """
 
+# The send journal (see `_journal`): a key's record is a hash (fp, intent,
+# started, owner, lease_until, result) and each claimed message a string naming
+# its key, both with the instance's hash tag. Times are Redis' `TIME`, in s.
+_JOURNAL_NOW: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
 
-class RedisStore(
-    SharedBreaker,
-    StateStore,
-    SharedLimiterStore,
-    BotStore,
-    RedisJournal,
-):
+# KEYS[1] = record; ARGV = fingerprint, intent, owner, lease_ms, ttl_ms.
+# Returns {verdict, fingerprint, intent, started, result or nil}: the rule
+# of `_journal.begin_step`.
+_JOURNAL_BEGIN: Final = (
+    _JOURNAL_NOW
+    + """
+local h = redis.call('HMGET', KEYS[1], 'fp', 'intent', 'started', 'owner',
+                     'lease_until', 'result')
+local lease_until = string.format('%.6f', now + tonumber(ARGV[4]) / 1000)
+if not h[1] then
+  local started = string.format('%.6f', now)
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'intent', ARGV[2], 'started', started,
+             'owner', ARGV[3], 'lease_until', lease_until)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return {'send', ARGV[1], ARGV[2], started, false}
+end
+local out = {'settle', h[1], h[2], h[3], h[6]}
+if h[1] ~= ARGV[1] then
+  out[1] = 'conflict'
+elseif h[6] then
+  out[1] = 'done'
+elseif tonumber(h[5]) > now and h[4] ~= ARGV[3] then
+  out[1] = 'wait'
+else
+  redis.call('HSET', KEYS[1], 'owner', ARGV[3], 'lease_until', lease_until)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return out
+"""
+)
+
+# KEYS[1] = record, KEYS[2] = the message's claim; ARGV = fingerprint,
+# intent, result, ttl_ms. Returns the result that stands, or nil when the
+# message settled another key (nothing changed).
+_JOURNAL_FINISH: Final = (
+    _JOURNAL_NOW
+    + """
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= KEYS[1] then return false end
+redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4])
+local result = redis.call('HGET', KEYS[1], 'result')
+if not result then
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'intent', ARGV[2],
+               'started', string.format('%.6f', now))
+  end
+  redis.call('HSET', KEYS[1], 'owner', '', 'lease_until', '0', 'result', ARGV[3])
+  result = ARGV[3]
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return result
+"""
+)
+
+# KEYS[1] = record; ARGV = owner, forget (1/0).
+_JOURNAL_RELEASE: Final = """
+local h = redis.call('HMGET', KEYS[1], 'owner', 'result')
+if not h[1] or h[1] ~= ARGV[1] or h[2] then return 0 end
+if ARGV[2] == '1' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'owner', '', 'lease_until', '0')
+end
+return 0
+"""
+
+
+_SCRIPTS: Final = {
+    "admit": _ADMIT,
+    "penalize": _PENALIZE,
+    "admit_gated": _ADMIT_GATED,
+    "lookup_enter": _LOOKUP_ENTER,
+    "pace_cut": _PACE_CUT,
+    "inbox_take": _INBOX_TAKE,
+    "inbox_renew": _INBOX_RENEW,
+    "inbox_remove": _INBOX_REMOVE,
+    "inbox_resume": _INBOX_RESUME,
+    "breaker_cas": _BREAKER_CAS,
+    "journal_begin": _JOURNAL_BEGIN,
+    "journal_finish": _JOURNAL_FINISH,
+    "journal_release": _JOURNAL_RELEASE,
+}
+
+
+class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     """Share an instance's breaker, limiter and answer cache through Redis.
 
     Example::
@@ -461,43 +511,23 @@ class RedisStore(
         self._warming = asyncio.Lock()
         self._prefix = prefix
         self._timeout = timeout
-        self._admit = self._redis.register_script(_ADMIT)
-        self._penalize = self._redis.register_script(_PENALIZE)
-        self._enter = self._redis.register_script(_ENTER)
-        self._admit_gated = self._redis.register_script(_ADMIT_GATED)
-        self._done = self._redis.register_script(_DONE)
-        self._inbox_add = self._redis.register_script(_INBOX_ADD)
-        self._inbox_take = self._redis.register_script(_INBOX_TAKE)
-        self._inbox_renew = self._redis.register_script(_INBOX_RENEW)
-        self._inbox_release = self._redis.register_script(_INBOX_RELEASE)
-        self._inbox_remove = self._redis.register_script(_INBOX_REMOVE)
-        self._inbox_finish = self._redis.register_script(_INBOX_FINISH)
-        self._inbox_resume = self._redis.register_script(_INBOX_RESUME)
-        self._lookup_enter = self._redis.register_script(_LOOKUP_ENTER)
-        self._pace_cut = self._redis.register_script(_PACE_CUT)
-        self._breaker_cas = self._redis.register_script(_BREAKER_CAS)
+        self._scripts = {
+            name: self._redis.register_script(lua) for name, lua in _SCRIPTS.items()
+        }
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
-        """Return the record for `key`, or None when closed."""
-        raw = await self._guard(self._redis.hgetall(self._k(key)))
-        return _decode(raw)
-
-    async def breaker_reset(self, key: str) -> None:
-        """Forget everything about `key`."""
-        await self._guard(self._redis.delete(self._k(key)))
+        return _decode(await self._guard(self._redis.hgetall(self._k(key))))
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
-        """Book the next GCRA slot (and log the send if it is now): one round trip."""
-        step = round(interval * 1e6)
+        step = _us(interval)
         keys = [self._k(key)]
         args: list[int | str] = [step, (burst - 1) * step]
         if log is not None:
             keys += self._held_keys(log.key)
-            args += [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
-        wait_us = await self._guard(self._admit(keys=keys, args=args))
-        return int(wait_us) / 1e6
+            args += [log.limit, _us(log.window), log.ticket, *_settles(log)]
+        return int(await self._eval("admit", keys, args)) / 1e6
 
     async def limiter_admit_gated(
         self,
@@ -508,26 +538,15 @@ class RedisStore(
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        """Breaker read, a look-up's slot, booking, send log: one script."""
-        step = round(interval * 1e6)
+        step = _us(interval)
         look_keys, look_args = (
             ([], []) if gate.lookup is None else (self._lookup_args(gate.lookup))
         )
         keys = [self._k(key), *self._held_keys(log.key), *map(self._k, gate.keys)]
-        args: list[int | str] = [
-            step,
-            (burst - 1) * step,
-            log.limit,
-            round(log.window * 1e6),
-            repr(gate.now),
-            repr(gate.lease_until),
-            log.ticket,
-            len(gate.keys),
-            len(look_args),
-            *look_args,
-            *_settles(log),
-        ]
-        raw = await self._guard(self._admit_gated(keys=keys + look_keys, args=args))
+        args: list[int | str] = [step, (burst - 1) * step, log.limit, _us(log.window)]
+        args += [repr(gate.now), repr(gate.lease_until), log.ticket, len(gate.keys)]
+        args += [len(look_args), *look_args, *_settles(log)]
+        raw = await self._eval("admit_gated", keys + look_keys, args)
         records = tuple(
             _record(raw[6 + 5 * i : 11 + 5 * i]) for i in range(len(gate.keys))
         )
@@ -538,53 +557,44 @@ class RedisStore(
         return found._replace(lookup_wait=wait, pace=_pace(raw[4], raw[5]))
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        """Hold a send under its ticket unless the log is full; else the wait."""
-        args = [log.limit, round(log.window * 1e6), log.ticket, *_settles(log)]
-        keys = self._held_keys(log.key)
-        wait_us = await self._guard(self._enter(keys=keys, args=args))
-        return int(wait_us) / 1e6
+        return await self._log(log, log.limit)
 
     async def limiter_done(self, log: SendLog) -> None:
-        """Log the held sends of `log.settle`: one script."""
-        args = [round(log.window * 1e6), *_settles(log)]
-        await self._guard(self._done(keys=self._held_keys(log.key), args=args))
+        await self._log(log, "")
+
+    async def _log(self, log: SendLog, limit: int | str) -> float:
+        """The admit script on the send log alone: settle, then hold unless ''."""
+        args = [0, 0, limit, _us(log.window), log.ticket, *_settles(log)]
+        return int(await self._eval("admit", self._held_keys(log.key), args)) / 1e6
 
     def _held_keys(self, log_key: str) -> list[str]:
         # Sorted sets beside the plain log (same hash tag: legal on a Cluster).
         return [self._k(log_key + ":sent"), self._k(log_key + ":held")]
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        """Push the next slot of `key` at least `seconds` past now, for everyone."""
-        args = [round(seconds * 1e6)]
-        await self._guard(self._penalize(keys=[self._k(key)], args=args))
+        await self._eval("penalize", [self._k(key)], [_us(seconds)])
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        """Take a slot and record the look-up in the budget: one script."""
-        keys, args = self._lookup_args(entry)
-        raw = await self._guard(self._lookup_enter(keys=keys, args=args))
+        raw = await self._eval("lookup_enter", *self._lookup_args(entry))
         return _lookup_wait(raw[0]), _pace(raw[1], raw[2])
 
     def _lookup_args(self, entry: LookupEntry) -> tuple[list[str], list[int | str]]:
         """`lookup_take`'s keys and arguments for `entry`."""
-        spans = [round(seconds * 1e6) for _, seconds in entry.windows]
+        spans = [_us(seconds) for _, seconds in entry.windows]
         keys = [self._k(entry.slots), self._k(entry.pace)]
         keys += [self._k(f"{entry.budget}:{span}") for span in spans]
-        args: list[int | str] = [entry.ticket, entry.cap, round(entry.lease * 1e6)]
+        args: list[int | str] = [entry.ticket, entry.cap, _us(entry.lease)]
         args.append(len(spans))
         for (limit, _), span in zip(entry.windows, spans, strict=True):
             args += [limit, span]
         return keys, [*args, len(entry.release), *entry.release]
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        """Free the slots these tickets hold."""
         await self._guard(self._redis.zrem(self._k(slots), *tickets))
 
     async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the look-up pace record, or None at full pace."""
         raw = await self._guard(self._redis.hmget(self._k(key), ["factor", "since"]))
-        if raw[0] is None:
-            return None
-        return PaceRecord(float(_text(raw[0])), float(_text(raw[1] or b"0")))
+        return _pace(raw[0] or b"", raw[1] or b"0")
 
     async def pace_cut(
         self,
@@ -596,38 +606,28 @@ class RedisStore(
         floor: float,
         climb: float,
     ) -> PaceRecord:
-        """Multiply the pace at `now` by `decrease`: one script."""
         args = [repr(v) for v in (now, resume_at, decrease, floor, climb)]
-        raw = await self._guard(self._pace_cut(keys=[self._k(key)], args=args))
+        raw = await self._eval("pace_cut", [self._k(key)], args)
         return PaceRecord(float(_text(raw[0])), float(_text(raw[1])))
 
-    async def pace_reset(self, key: str) -> None:
-        """Back to full pace."""
-        await self._guard(self._redis.delete(self._k(key)))
-
     async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer unless it expired."""
         raw = await self._guard(self._redis.get(self._k(key)))
         return None if raw is None else _text(raw)
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds."""
-        px = _ms(ttl)
-        await self._guard(self._redis.set(self._k(key), value, px=px))
+        await self._guard(self._redis.set(self._k(key), value, px=_ms(ttl)))
 
     async def cache_delete(self, key: str) -> None:
-        """Forget `key`."""
         await self._guard(self._redis.delete(self._k(key)))
 
+    breaker_reset = pace_reset = cache_delete  # each forgets the key
+
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
-        """Append `item` unless `queue` holds it already: one round trip."""
-        keys = list(self._inbox_keys(queue))
-        added = await self._guard(self._inbox_add(keys=keys, args=[item, payload]))
-        return bool(added)
+        keys = self._inbox_keys(queue)
+        return bool(await self._eval("inbox_take", keys, [item, payload]))
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        """Every item of `queue`, oldest first."""
-        items_key, order_key = self._inbox_keys(queue)
+        items_key, order_key, _ = self._inbox_keys(queue)
         order = await self._guard(self._redis.lrange(order_key, 0, -1))
         if not order:
             return []
@@ -639,9 +639,7 @@ class RedisStore(
         ]
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` and its claim from `queue`: one script."""
-        keys = [*self._inbox_keys(queue), self._claims_key(queue)]
-        await self._guard(self._inbox_remove(keys=keys, args=[item]))
+        await self._eval("inbox_remove", self._inbox_keys(queue), [item])
 
     async def inbox_take(
         self,
@@ -653,58 +651,81 @@ class RedisStore(
         owner: str,
         lease: float,
     ) -> Claim:
-        """Record `item` and claim it: one script."""
-        keys = [*self._inbox_keys(queue), self._claims_key(queue), self._k(done)]
+        keys = [*self._inbox_keys(queue), self._k(done)]
         args: list[str | int] = [item, payload, owner, round(lease * 1000)]
-        found = _text(await self._guard(self._inbox_take(keys=keys, args=args)))
-        return _CLAIMS[found]
+        return _CLAIMS[_text(await self._eval("inbox_take", keys, args))]
 
     async def inbox_renew(
         self, queue: str, items: list[str], *, owner: str, lease: float
     ) -> list[str]:
-        """Extend `owner`'s claims of `items`; return those still held."""
         if not items:
             return []
-        keys = [self._claims_key(queue)]
-        held = await self._guard(
-            self._inbox_renew(keys=keys, args=[owner, round(lease * 1000), *items])
+        keys = self._inbox_keys(queue)
+        held = await self._eval(
+            "inbox_renew", keys, [owner, round(lease * 1000), *items]
         )
         return [_text(item) for item in held]
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        """Drop `owner`'s claim of `item`."""
-        keys = [self._claims_key(queue)]
-        await self._guard(self._inbox_release(keys=keys, args=[item, owner]))
+        await self._eval("inbox_renew", self._inbox_keys(queue), [owner, "", item])
 
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
     ) -> None:
-        """Set the done marker and drop `item` and its claim: one script."""
-        keys = [*self._inbox_keys(queue), self._claims_key(queue), self._k(done)]
-        await self._guard(self._inbox_finish(keys=keys, args=[item, _ms(ttl)]))
+        keys = [*self._inbox_keys(queue), self._k(done)]
+        await self._eval("inbox_remove", keys, [item, _ms(ttl)])
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
     ) -> Resumed:
-        """Claim up to `limit` items without a live claim: one script."""
-        keys = [*self._inbox_keys(queue), self._claims_key(queue)]
-        next_ms, *flat = await self._guard(
-            self._inbox_resume(keys=keys, args=[owner, round(lease * 1000), limit])
-        )
+        args = [owner, round(lease * 1000), limit]
+        next_ms, *flat = await self._eval("inbox_resume", self._inbox_keys(queue), args)
         texts = [_text(value) for value in flat]
         items = list(zip(texts[::2], texts[1::2], strict=True))
         return Resumed(items, None if int(next_ms) < 0 else int(next_ms) / 1000)
 
-    def _inbox_keys(self, queue: str) -> tuple[str, str]:
+    def _inbox_keys(self, queue: str) -> list[str]:
         # Every inbox key carries the queue's hash tag, so scripts suit a Cluster.
         base = self._k(queue)
-        return base + ":items", base + ":order"
+        return [base + ":items", base + ":order", base + ":claims"]
 
-    def _claims_key(self, queue: str) -> str:
-        return self._k(queue) + ":claims"
+    async def journal_begin(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        owner: str,
+        lease: float,
+        ttl: float,
+    ) -> JournalEntry:
+        args = [fingerprint, intent, owner, _ms(lease), _ms(ttl)]
+        raw = await self._eval("journal_begin", [self._k(key)], args)
+        verdict, fp, stored, started = (_text(v) for v in raw[:4])
+        result = _text(raw[4]) if len(raw) > 4 and raw[4] is not None else None
+        return JournalEntry(verdict, fp, stored, float(started), result)  # type: ignore[arg-type]
+
+    async def journal_finish(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        message: str,
+        result: str,
+        ttl: float,
+    ) -> str | None:
+        keys = [self._k(key), self._k(message)]
+        raw = await self._eval(
+            "journal_finish", keys, [fingerprint, intent, result, _ms(ttl)]
+        )
+        return None if raw is None else _text(raw)
+
+    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
+        args = [owner, "1" if forget else "0"]
+        await self._eval("journal_release", [self._k(key)], args)
 
     async def aclose(self) -> None:
-        """Close the client if this store created it."""
         if self._owns:
             await self._redis.aclose()
 
@@ -714,6 +735,10 @@ class RedisStore(
 
     def _k(self, key: str) -> str:
         return self._prefix + key
+
+    async def _eval(self, script: str, keys: list[str], args: Sequence[Any]) -> Any:
+        """Run one of `_SCRIPTS`: one round trip."""
+        return await self._guard(self._scripts[script](keys=keys, args=args))
 
     async def _guard(self, op: Awaitable[T]) -> T:
         """Await a redis-py call; any way it fails becomes `StoreUnavailableError`.
@@ -758,7 +783,6 @@ class RedisStore(
     async def _update(
         self, key: str, change: Change, *, keep: bool = False
     ) -> BreakerRecord | None:
-        """Apply `change` atomically; with `keep`, a None result writes nothing."""
         return await self._guard(self._transact(self._k(key), change, keep))
 
     async def _transact(
@@ -773,7 +797,7 @@ class RedisStore(
             if record is not None:
                 action = ["set", *_fields(record)]
             args = [len(held) // 2, *held, *action]
-            reply = await self._breaker_cas(keys=[key], args=args)
+            reply = await self._scripts["breaker_cas"](keys=[key], args=args)
             if int(reply[0]) == 1:
                 return record
             held = reply[1:]
@@ -793,14 +817,24 @@ def _pace(factor: Any, since: Any) -> PaceRecord | None:
 
 def _settles(log: SendLog) -> list[int | str]:
     """`log.settle` as script arguments: ticket, age in µs, ..."""
-    return [v for ticket, age in log.settle for v in (ticket, round(age * 1e6))]
+    return [v for ticket, age in log.settle for v in (ticket, _us(age))]
 
 
 def _client(url: str, *, timeout: float) -> Client:
-    """A standalone or cluster client for `url`; ValueError if it is not one."""
+    """A standalone or cluster client for `url`; ValueError if it is not one.
+
+    A standalone client's pool waits up to `timeout` s for a free connection:
+    redis-py's default pool refuses a command outright ("Too many
+    connections") once `max_connections` (default 100, a bot needs about
+    `concurrency` plus a few; `?max_connections=N` in the URL) are busy, so a
+    burst of webhooks would turn into HTTP 500s a moment's wait would serve.
+    """
     scheme = urlsplit(url).scheme
     if scheme not in _CLUSTER_SCHEMES:
-        return client_from_url(url, timeout=timeout)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, timeout=timeout, max_connections=100
+        )
+        return aioredis.Redis.from_pool(pool)  # the client closes the pool
     try:
         # Unbounded per node, like a single server's pool: redis-py's cluster
         # default (100) fails the 101st concurrent call to a node at once, and
@@ -850,6 +884,10 @@ _CLAIMS: Final[Mapping[str, Claim]] = {c: c for c in ("claimed", "held", "done")
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1e6)
 
 
 def _text(value: bytes | str) -> str:

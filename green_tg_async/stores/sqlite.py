@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import TypeVar
 
 from green_tg_async._exceptions import StoreUnavailableError
@@ -34,7 +35,14 @@ from ._base import (
     SharedLimiterStore,
     StateStore,
 )
-from ._journal_sqlite import JOURNAL_SCHEMA, SqliteJournal
+from ._journal import (
+    JournalEntry,
+    JournalRecord,
+    begin_step,
+    entry,
+    finish_step,
+    release_step,
+)
 from ._shared import Change, SharedBreaker
 from ._transitions import admit_gated, pace_cut
 
@@ -87,16 +95,21 @@ _SCHEMA = (
         owner TEXT NOT NULL, until REAL NOT NULL,
         PRIMARY KEY (queue, item)
     )""",
+    """CREATE TABLE IF NOT EXISTS send_journal (
+        key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, intent TEXT NOT NULL,
+        started REAL NOT NULL, owner TEXT NOT NULL, lease_until REAL NOT NULL,
+        result TEXT, expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS send_journal_by_expiry ON send_journal (expires_at)",
+    """CREATE TABLE IF NOT EXISTS send_journal_claims (
+        message TEXT PRIMARY KEY, key TEXT NOT NULL, expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS send_journal_claims_by_expiry "
+    "ON send_journal_claims (expires_at)",
 )
 
 
-class SqliteStore(
-    SharedBreaker,
-    StateStore,
-    SharedLimiterStore,
-    BotStore,
-    SqliteJournal,
-):
+class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     """Keep instance state in a SQLite file (survives restarts).
 
     Example::
@@ -124,14 +137,12 @@ class SqliteStore(
         self._lock = threading.Lock()
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
-        """Return the record for `key`, or None when closed."""
         return await self._run(lambda db: _read(db, key))
 
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
-        """Book the next GCRA slot for `key` (and log the send if it is now)."""
-        step = round(interval * 1e6)
+        step = _us(interval)
 
         def book(db: sqlite3.Connection) -> int:
             if log is not None:
@@ -158,37 +169,49 @@ class SqliteStore(
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        """Breaker read, slot booking and send log in one transaction."""
-        step = round(interval * 1e6)
+        step = _us(interval)
 
         def work(db: sqlite3.Connection) -> GatedAdmission:
-            return _admit_gated(db, key, step, burst, log, gate)
+            settled = log._replace(settle=())
+            if log.settle:  # answers that arrived: log them first
+                _settle(db, log, _now_us())
+
+            def book() -> float:
+                wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
+                return wait if wait > 0 else _enter(db, settled)
+
+            records = tuple(_read(db, k) for k in gate.keys)
+            entry = gate.lookup
+            if entry is None:
+                found, leases = admit_gated(records, gate, book)
+            else:
+                found, leases = admit_gated(
+                    records, gate, book, lambda: _lookup_enter(db, entry)[0]
+                )
+                found = found._replace(pace=_pace(db, entry.pace))
+            for k, record in leases.items():
+                _write(db, k, record)
+            return found
 
         return await self._run(work, write=True)
 
     async def limiter_enter_pending(self, log: SendLog) -> float:
-        """Hold a send under its ticket unless the log is full; else the wait."""
         return await self._run(lambda db: _enter(db, log), write=True)
 
     async def limiter_done(self, log: SendLog) -> None:
-        """Log the held sends of `log.settle` (their answers arrived)."""
         await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        """Push the next slot of `key` at least `seconds` past now."""
-        until = _now_us() + round(seconds * 1e6)
+        until = _now_us() + _us(seconds)
         await self._run(lambda db: _push(db, key, until), write=True)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        """Take a slot and record the look-up in the budget, in one transaction."""
         return await self._run(lambda db: _lookup_enter(db, entry), write=True)
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        """Free the slots these tickets hold."""
         await self._run(lambda db: _free_slots(db, slots, tickets), write=True)
 
     async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the look-up pace record, or None at full pace."""
         return await self._run(lambda db: _pace(db, key))
 
     async def pace_cut(
@@ -201,8 +224,6 @@ class SqliteStore(
         floor: float,
         climb: float,
     ) -> PaceRecord:
-        """Multiply the pace at `now` by `decrease`, in one transaction."""
-
         def cut(db: sqlite3.Connection) -> PaceRecord:
             record = pace_cut(_pace(db, key), now, resume_at, decrease, floor, climb)
             db.execute(
@@ -214,38 +235,30 @@ class SqliteStore(
         return await self._run(cut, write=True)
 
     async def pace_reset(self, key: str) -> None:
-        """Back to full pace."""
-
-        def forget(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM pace WHERE key = ?", (key,))
-
-        await self._run(forget, write=True)
+        await self._run(_sql("DELETE FROM pace WHERE key = ?", key), write=True)
 
     async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer unless it expired."""
         return await self._run(lambda db: _cached(db, key, time.time()))
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds; expired rows are deleted meanwhile."""
         now = time.time()
         await self._run(lambda db: _cache(db, key, value, now, ttl), write=True)
 
     async def cache_delete(self, key: str) -> None:
-        """Forget `key`."""
-        await self._run(lambda db: _uncache(db, key), write=True)
+        await self._run(_sql("DELETE FROM cache WHERE key = ?", key), write=True)
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
-        """Append `item` unless `queue` holds it already (committed on return)."""
         return await self._run(
             lambda db: _inbox_add(db, queue, item, payload), write=True
         )
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        """Every item of `queue`, oldest first."""
-        return await self._run(lambda db: _inbox_items(db, queue))
+        sql = "SELECT item, payload FROM inbox WHERE queue = ? ORDER BY seq"
+        return await self._run(
+            lambda db: [(str(i), str(p)) for i, p in db.execute(sql, (queue,))]
+        )
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` and its claim from `queue`."""
         await self._run(lambda db: _inbox_remove(db, queue, item), write=True)
 
     async def inbox_take(
@@ -258,38 +271,41 @@ class SqliteStore(
         owner: str,
         lease: float,
     ) -> Claim:
-        """Record `item` and claim it, in one transaction."""
-
         def work(db: sqlite3.Connection) -> Claim:
-            return _inbox_take(db, queue, item, payload, done, owner, lease)
+            now = time.time()
+            if _cached(db, done, now) is not None:
+                return "done"
+            _inbox_add(db, queue, item, payload)
+            row = db.execute(
+                "SELECT owner, until FROM inbox_claims WHERE queue = ? AND item = ?",
+                (queue, item),
+            ).fetchone()
+            if row is not None and row[0] != owner and row[1] > now:
+                return "held"
+            db.execute(
+                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+                (queue, item, owner, now + lease),
+            )
+            return "claimed"
 
         return await self._run(work, write=True)
 
     async def inbox_renew(
         self, queue: str, items: list[str], *, owner: str, lease: float
     ) -> list[str]:
-        """Extend `owner`'s claims of `items`; return those still held."""
         until = time.time() + lease
-
-        def work(db: sqlite3.Connection) -> list[str]:
-            return [i for i in items if _claim_set(db, queue, i, owner, until)]
-
-        return await self._run(work, write=True)
-
-    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        """Drop `owner`'s claim of `item`."""
-        await self._run(
-            lambda db: db.execute(
-                "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?",
-                (queue, item, owner),
-            ),
+        return await self._run(
+            lambda db: [i for i in items if _claim_set(db, queue, i, owner, until)],
             write=True,
         )
+
+    async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
+        sql = "DELETE FROM inbox_claims WHERE queue = ? AND item = ? AND owner = ?"
+        await self._run(_sql(sql, queue, item, owner), write=True)
 
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
     ) -> None:
-        """Set the done marker and drop `item` and its claim, in one transaction."""
         now = time.time()
 
         def work(db: sqlite3.Connection) -> None:
@@ -301,15 +317,94 @@ class SqliteStore(
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
     ) -> Resumed:
-        """Claim up to `limit` items without a live claim, in one transaction."""
-
         def work(db: sqlite3.Connection) -> Resumed:
-            return _inbox_resume(db, queue, owner, lease, limit)
+            now = time.time()
+            rows = db.execute(
+                """SELECT inbox.item, inbox.payload FROM inbox
+                   LEFT JOIN inbox_claims AS c
+                   ON c.queue = inbox.queue AND c.item = inbox.item
+                   WHERE inbox.queue = ? AND (c.until IS NULL OR c.until <= ?)
+                   ORDER BY inbox.seq LIMIT ?""",
+                (queue, now, limit),
+            ).fetchall()
+            db.executemany(
+                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
+                [(queue, item, owner, now + lease) for item, _ in rows],
+            )
+            (until,) = db.execute(
+                "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
+                "AND until > ?",
+                (queue, owner, now),
+            ).fetchone()
+            taken = [(str(item), str(payload)) for item, payload in rows]
+            return Resumed(taken, None if until is None else float(until) - now)
 
         return await self._run(work, write=True)
 
+    async def journal_begin(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        owner: str,
+        lease: float,
+        ttl: float,
+    ) -> JournalEntry:
+        def work(db: sqlite3.Connection) -> JournalEntry:
+            now = time.time()
+            found = _journal_get(db, key, now)
+            verdict, record = begin_step(found, fingerprint, intent, owner, now, lease)
+            if record is not found:
+                _journal_put(db, key, record, now + ttl)
+            return entry(verdict, record)
+
+        return await self._run(work, write=True)
+
+    async def journal_finish(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        intent: str,
+        message: str,
+        result: str,
+        ttl: float,
+    ) -> str | None:
+        def work(db: sqlite3.Connection) -> str | None:
+            now = time.time()
+            db.execute("DELETE FROM send_journal_claims WHERE expires_at <= ?", (now,))
+            row = db.execute(
+                "SELECT key FROM send_journal_claims WHERE message = ?", (message,)
+            ).fetchone()
+            if row is not None and row[0] != key:
+                return None
+            db.execute(
+                "INSERT OR REPLACE INTO send_journal_claims VALUES (?, ?, ?)",
+                (message, key, now + ttl),
+            )
+            found = _journal_get(db, key, now)
+            record = finish_step(found, fingerprint, intent, result, now)
+            _journal_put(db, key, record, now + ttl)
+            return record.result
+
+        return await self._run(work, write=True)
+
+    async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            found = _journal_get(db, key, time.time())
+            record = release_step(found, owner, forget)
+            if record is None:
+                db.execute("DELETE FROM send_journal WHERE key = ?", (key,))
+            elif record is not found:
+                db.execute(
+                    "UPDATE send_journal SET owner = '', lease_until = 0 WHERE key = ?",
+                    (key,),
+                )
+
+        await self._run(work, write=True)
+
     async def aclose(self) -> None:
-        """Close the connection this store opened."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -355,7 +450,9 @@ class SqliteStore(
                 db.execute("COMMIT")
                 return result
         except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
+            raise StoreUnavailableError(
+                f"SQLite store failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -387,15 +484,16 @@ class SqliteStore(
         )
 
 
+def _sql(statement: str, *params: object) -> Callable[[sqlite3.Connection], object]:
+    """Work for `_run`: one statement."""
+    return lambda db: db.execute(statement, params)
+
+
 def _set_up(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL-safe; no fsync per commit
-    for statement in (*_SCHEMA, *JOURNAL_SCHEMA):
+    for statement in _SCHEMA:
         conn.execute(statement)
-
-
-def _unavailable(exc: sqlite3.Error) -> StoreUnavailableError:
-    return StoreUnavailableError(f"SQLite store failed: {type(exc).__name__}: {exc}")
 
 
 def _read(db: sqlite3.Connection, key: str) -> BreakerRecord | None:
@@ -412,12 +510,16 @@ def _write(db: sqlite3.Connection, key: str, record: BreakerRecord | None) -> No
         return
     db.execute(
         "INSERT OR REPLACE INTO breakers VALUES (?, ?, ?, ?, ?)",
-        (key, record.open_until, record.reason, record.failures, record.probe_until),
+        (key, *astuple(record)),
     )
 
 
 def _now_us() -> int:
     return time.time_ns() // 1000
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1e6)
 
 
 def _tat(db: sqlite3.Connection, key: str) -> int:
@@ -441,36 +543,6 @@ def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
     return max(now, tat - (burst - 1) * step)
 
 
-def _admit_gated(
-    db: sqlite3.Connection,
-    key: str,
-    step: int,
-    burst: int,
-    log: SendLog,
-    gate: Gate,
-) -> GatedAdmission:
-    if log.settle:  # answers that arrived: log them first
-        _settle(db, log, _now_us())
-        log = log._replace(settle=())
-
-    def book() -> float:
-        wait = max(0, _admit(db, key, step, burst) - _now_us()) / 1e6
-        return wait if wait > 0 else _enter(db, log)
-
-    records = tuple(_read(db, k) for k in gate.keys)
-    entry = gate.lookup
-    if entry is None:
-        found, leases = admit_gated(records, gate, book)
-    else:
-        found, leases = admit_gated(
-            records, gate, book, lambda: _lookup_enter(db, entry)[0]
-        )
-        found = found._replace(pace=_pace(db, entry.pace))
-    for k, record in leases.items():
-        _write(db, k, record)
-    return found
-
-
 def _cached(db: sqlite3.Connection, key: str, now: float) -> str | None:
     row = db.execute(
         "SELECT value FROM cache WHERE key = ? AND expires_at > ?", (key, now)
@@ -485,10 +557,6 @@ def _cache(
     db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, value, now + ttl))
 
 
-def _uncache(db: sqlite3.Connection, key: str) -> None:
-    db.execute("DELETE FROM cache WHERE key = ?", (key,))
-
-
 def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> bool:
     cursor = db.execute(
         "INSERT OR IGNORE INTO inbox (queue, item, payload) VALUES (?, ?, ?)",
@@ -497,42 +565,9 @@ def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> b
     return cursor.rowcount == 1
 
 
-def _inbox_items(db: sqlite3.Connection, queue: str) -> list[tuple[str, str]]:
-    rows = db.execute(
-        "SELECT item, payload FROM inbox WHERE queue = ? ORDER BY seq", (queue,)
-    ).fetchall()
-    return [(str(item), str(payload)) for item, payload in rows]
-
-
 def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
     db.execute("DELETE FROM inbox WHERE queue = ? AND item = ?", (queue, item))
     db.execute("DELETE FROM inbox_claims WHERE queue = ? AND item = ?", (queue, item))
-
-
-def _inbox_take(
-    db: sqlite3.Connection,
-    queue: str,
-    item: str,
-    payload: str,
-    done: str,
-    owner: str,
-    lease: float,
-) -> Claim:
-    now = time.time()
-    if _cached(db, done, now) is not None:
-        return "done"
-    _inbox_add(db, queue, item, payload)
-    row = db.execute(
-        "SELECT owner, until FROM inbox_claims WHERE queue = ? AND item = ?",
-        (queue, item),
-    ).fetchone()
-    if row is not None and row[0] != owner and row[1] > now:
-        return "held"
-    db.execute(
-        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-        (queue, item, owner, now + lease),
-    )
-    return "claimed"
 
 
 def _claim_set(
@@ -545,39 +580,20 @@ def _claim_set(
     return cursor.rowcount == 1
 
 
-def _inbox_resume(
-    db: sqlite3.Connection, queue: str, owner: str, lease: float, limit: int
-) -> Resumed:
-    now = time.time()
-    rows = db.execute(
-        """SELECT inbox.item, inbox.payload FROM inbox
-           LEFT JOIN inbox_claims AS c ON c.queue = inbox.queue AND c.item = inbox.item
-           WHERE inbox.queue = ? AND (c.until IS NULL OR c.until <= ?)
-           ORDER BY inbox.seq LIMIT ?""",
-        (queue, now, limit),
-    ).fetchall()
-    db.executemany(
-        "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-        [(queue, item, owner, now + lease) for item, _ in rows],
-    )
-    (until,) = db.execute(
-        "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
-        "AND until > ?",
-        (queue, owner, now),
-    ).fetchone()
-    taken = [(str(item), str(payload)) for item, payload in rows]
-    return Resumed(taken, None if until is None else float(until) - now)
+def _log_wait(db: sqlite3.Connection, key: str, limit: int, span: int, now: int) -> int:
+    """Drop what left the log's last `span` µs; µs until it has room for one more."""
+    db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
+    row = db.execute(_NEWEST, (key, limit - 1)).fetchone()
+    return 0 if row is None else max(0, int(row[0]) + span - now)
 
 
 def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     """Hold a send now under `log.ticket`, or return the wait."""
-    now = _now_us()
-    key, span = log.key, round(log.window * 1e6)
+    now, key = _now_us(), log.key
     _settle(db, log, now)
-    db.execute("DELETE FROM sends WHERE key = ? AND at_us <= ?", (key, now - span))
     db.execute(
         "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
-        (key, now - round(PENDING_SECONDS * 1e6)),
+        (key, now - _us(PENDING_SECONDS)),
     )
     (held,) = db.execute(
         "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
@@ -585,9 +601,9 @@ def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     free = log.limit - int(held)
     if free <= 0:
         return _HELD_POLL
-    row = db.execute(_NEWEST, (key, free - 1)).fetchone()
-    if row is not None and int(row[0]) + span > now:
-        return (int(row[0]) + span - now) / 1e6
+    wait = _log_wait(db, key, free, _us(log.window), now)
+    if wait > 0:
+        return wait / 1e6
     db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
     return 0.0
 
@@ -598,7 +614,7 @@ def _settle(db: sqlite3.Connection, log: SendLog, now: int) -> None:
         db.execute(
             "DELETE FROM pending_sends WHERE key = ? AND ticket = ?", (log.key, ticket)
         )
-        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - round(age * 1e6)))
+        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - _us(age)))
 
 
 def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
@@ -609,21 +625,13 @@ def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
 def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
     """Every window has room: record the look-up in each; else the longest wait."""
     now = _now_us()
-    wait = 0
-    for limit, seconds in windows:
-        span = round(seconds * 1e6)
-        window_key = f"{key}:{span}"
-        db.execute(
-            "DELETE FROM sends WHERE key = ? AND at_us <= ?", (window_key, now - span)
-        )
-        row = db.execute(_NEWEST, (window_key, limit - 1)).fetchone()
-        if row is not None:
-            wait = max(wait, int(row[0]) + span - now)
+    logs = [
+        (f"{key}:{_us(seconds)}", limit, _us(seconds)) for limit, seconds in windows
+    ]
+    wait = max([_log_wait(db, *log, now) for log in logs], default=0)
     if wait > 0:
         return wait / 1e6
-    for _, seconds in windows:
-        window_key = f"{key}:{round(seconds * 1e6)}"
-        db.execute("INSERT INTO sends VALUES (?, ?)", (window_key, now))
+    db.executemany("INSERT INTO sends VALUES (?, ?)", [(k, now) for k, _, _ in logs])
     return 0.0
 
 
@@ -654,3 +662,22 @@ def _lookup_enter(
             (entry.slots, entry.ticket, now + entry.lease),
         )
     return wait, pace
+
+
+def _journal_get(db: sqlite3.Connection, key: str, now: float) -> JournalRecord | None:
+    db.execute("DELETE FROM send_journal WHERE expires_at <= ?", (now,))
+    row = db.execute(
+        "SELECT fingerprint, intent, started, owner, lease_until, result "
+        "FROM send_journal WHERE key = ?",
+        (key,),
+    ).fetchone()
+    return None if row is None else JournalRecord(*row)
+
+
+def _journal_put(
+    db: sqlite3.Connection, key: str, record: JournalRecord, expires: float
+) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO send_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, *astuple(record), expires),
+    )
