@@ -21,7 +21,7 @@ from ._base import (
     SendLog,
     StateStore,
 )
-from ._transitions import admit_gated, budget_step
+from ._transitions import admit_gated, budget_step, leased
 from .memory import MemoryStore
 
 __all__ = ["LocalFallback"]
@@ -183,9 +183,14 @@ class LocalFallback(MemoryStore):
     def seen_gated(
         self, found: GatedAdmission, key: str, *, gate: Gate, **_: object
     ) -> None:
-        """The store answered a gated admission: the breaker records it read."""
+        """The store answered a gated admission: the breaker records it left.
+
+        Those it read, with the probe lease when the call took it: a lease
+        taken here or by the store still holds while the store is down.
+        """
+        after = leased(found.records, gate) if found.lease else {}
         for breaker, record in zip(gate.keys, found.records, strict=True):
-            _keep(self._breakers, breaker, record)
+            _keep(self._breakers, breaker, after.get(breaker, record))
 
     def seen_pace(self, record: PaceRecord | None, key: str, **_: object) -> None:
         """The store answered this pace for `key`."""

@@ -16,9 +16,10 @@ from green_tg_async import (
     ContactInfoLimitError,
     StoreUnavailableError,
 )
-from green_tg_async.stores import BreakerRecord, FailOpenStore, SqliteStore
+from green_tg_async.stores import BreakerRecord, FailOpenStore, SendLog, SqliteStore
+from green_tg_async.stores._base import Gate, GatedAdmission
 from green_tg_async.stores._local import LocalFallback
-from tests.helpers import API_TOKEN, ID_INSTANCE, FakeClock
+from tests.helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock
 
 
 class _Primary(SqliteStore):
@@ -224,3 +225,61 @@ async def test_fail_open_true_on_a_store_is_one_fail_open_store_per_store(
     primary.down = False
     await primary.aclose()
     await plain.aclose()
+
+
+# -- the half-open probe lease while the store is down (issue 30) -----------------
+
+PAUSE = "{2}:breaker"
+
+
+async def _admit(store: FailOpenStore, limiter: str, now: float) -> GatedAdmission:
+    """A gated admission at `now` (breaker clock) whose probe lease runs 60 s."""
+    return await store.limiter_admit_gated(
+        limiter,
+        interval=0.001,
+        burst=10,
+        log=SendLog("{2}:window:m", 10, 1.0),
+        gate=Gate((PAUSE,), now, now + 60),
+    )
+
+
+async def _expired_pause(tmp_path: Path) -> tuple[FailOpenStore, _Primary]:
+    """A fail-open store whose primary holds a pause that ran out at T0."""
+    store = _fail_open(tmp_path / "s", FakeClock(0.0), 3600.0)  # no re-probe
+    primary = store.primary
+    assert isinstance(primary, _Primary)
+    await store.breaker_open(PAUSE, until=T0, reason="469")
+    return store, primary
+
+
+async def test_issue30_a_probe_taken_locally_keeps_its_lease_while_the_store_is_down(
+    tmp_path: Path,
+) -> None:
+    """One probe after a pause, also when the lease is taken locally."""
+    store, primary = await _expired_pause(tmp_path)
+    assert await store.breaker_get(PAUSE) is not None  # last seen: the pause
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert (probe.refused, probe.lease, probe.wait) == (-1, True, 0.0)
+    record = await store.breaker_get(PAUSE)
+    assert record is not None
+    assert record.probe_until == T0 + 61
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)  # the probe is out
+    later = await _admit(store, "{2}:limiter:c", T0 + 62)  # its lease ran out
+    assert (later.refused, later.lease) == (-1, True)
+    primary.down = False
+    await store.aclose()
+
+
+async def test_issue30_a_probe_the_store_leased_keeps_its_lease_when_it_goes_down(
+    tmp_path: Path,
+) -> None:
+    store, primary = await _expired_pause(tmp_path)
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)  # the store's lease
+    assert (probe.refused, probe.lease) == (-1, True)
+    primary.down = True  # before the probe's outcome is recorded
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)
+    primary.down = False
+    await store.aclose()
