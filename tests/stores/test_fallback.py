@@ -243,9 +243,14 @@ async def _admit(store: FailOpenStore, limiter: str, now: float) -> GatedAdmissi
     )
 
 
-async def _expired_pause(tmp_path: Path) -> tuple[FailOpenStore, _Primary]:
-    """A fail-open store whose primary holds a pause that ran out at T0."""
-    store = _fail_open(tmp_path / "s", FakeClock(0.0), 3600.0)  # no re-probe
+async def _expired_pause(
+    tmp_path: Path, clock: FakeClock | None = None
+) -> tuple[FailOpenStore, _Primary]:
+    """A fail-open store whose primary holds a pause that ran out at T0.
+
+    Once down, the store is probed again only when `clock` passes an hour.
+    """
+    store = _fail_open(tmp_path / "s", clock or FakeClock(0.0), 3600.0)
     primary = store.primary
     assert isinstance(primary, _Primary)
     await store.breaker_open(PAUSE, until=T0, reason="469")
@@ -282,4 +287,44 @@ async def test_issue30_a_probe_the_store_leased_keeps_its_lease_when_it_goes_dow
     other = await _admit(store, "{2}:limiter:b", T0 + 2)
     assert (other.refused, other.lease) == (0, False)
     primary.down = False
+    await store.aclose()
+
+
+async def test_issue30_a_probe_taken_locally_keeps_its_lease_when_the_store_returns(
+    tmp_path: Path,
+) -> None:
+    """The store learns the lease before it answers anything else."""
+    clock = FakeClock(0.0)
+    store, primary = await _expired_pause(tmp_path, clock)
+    other_key = "{3}:breaker"
+    await store.breaker_open(other_key, until=T0, reason="469")
+    for key in (PAUSE, other_key):
+        assert await store.breaker_get(key) is not None  # last seen: the pause
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert probe.lease
+    assert await store.breaker_probe(other_key, now=T0 + 1, lease_until=T0 + 61)
+    primary.down = False
+    clock.advance(3600.0)  # the store is due for a probe, and answers
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)  # the probe is still out
+    assert not await primary.breaker_probe(other_key, now=T0 + 2, lease_until=T0 + 62)
+    assert "up" in repr(store)
+    await store.aclose()
+
+
+async def test_issue30_a_lease_given_back_while_the_store_is_down_is_not_written(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(0.0)
+    store, primary = await _expired_pause(tmp_path, clock)
+    assert await store.breaker_get(PAUSE) is not None
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert probe.lease
+    await store.breaker_release(PAUSE, lease_until=T0 + 61)  # ended unanswered
+    primary.down = False
+    clock.advance(3600.0)
+    again = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (again.refused, again.lease) == (-1, True)  # the next caller probes
     await store.aclose()
