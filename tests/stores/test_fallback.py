@@ -13,13 +13,15 @@ import pytest
 
 from green_tg_async import (
     AsyncGreenTelegram,
+    CircuitOpenError,
     ContactInfoLimitError,
+    RateLimits,
     StoreUnavailableError,
 )
 from green_tg_async.stores import BreakerRecord, FailOpenStore, SendLog, SqliteStore
 from green_tg_async.stores._base import Gate, GatedAdmission
 from green_tg_async.stores._local import LocalFallback
-from tests.helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock
+from tests.helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock, make_client
 
 
 class _Primary(SqliteStore):
@@ -327,4 +329,45 @@ async def test_issue30_a_lease_given_back_while_the_store_is_down_is_not_written
     clock.advance(3600.0)
     again = await _admit(store, "{2}:limiter:b", T0 + 2)
     assert (again.refused, again.lease) == (-1, True)  # the next caller probes
+    await store.aclose()
+
+
+async def test_issue30_one_probe_goes_after_a_pause_while_the_store_is_down(
+    tmp_path: Path,
+) -> None:
+    """The guarantee end to end: a second call meanwhile is refused, not sent."""
+    clock = FakeClock()
+    store = _fail_open(tmp_path / "s", FakeClock(0.0), 3600.0)
+    primary = store.primary
+    assert isinstance(primary, _Primary)
+    pause = f"{{{ID_INSTANCE}}}:breaker"
+    await primary.breaker_open(pause, until=clock.now + 60, reason="469")
+    sent: list[str] = []
+    probing, answer = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        if len(sent) == 1:  # the probe: its answer waits
+            probing.set()
+            await answer.wait()
+        return httpx.Response(200, json={"stateInstance": "authorized"})
+
+    tg = make_client(
+        clock=clock,
+        store=store,
+        limits=RateLimits(),  # the limiter's gated admission
+        transport=httpx.MockTransport(handler),
+    )
+    assert (await tg.breaker.state()).is_open  # read while the store is up
+    primary.down = True
+    clock.advance(61)  # the pause ran out: one probe may go
+    probe = asyncio.create_task(tg.account.get_state_instance())
+    await probing.wait()
+    with pytest.raises(CircuitOpenError, match="another caller is probing"):
+        await tg.account.get_settings()  # another method: its own rate slot
+    answer.set()
+    await probe
+    assert len(sent) == 1
+    await tg.aclose()
+    primary.down = False
     await store.aclose()
