@@ -182,6 +182,21 @@ async def test_two_recoveries_at_once_write_a_pause_back_once(tmp_path: Path) ->
     await primary.aclose()
 
 
+async def test_two_recoveries_at_once_write_a_probe_lease_back_once(
+    tmp_path: Path,
+) -> None:
+    primary = _Primary(tmp_path / "s")
+    await primary.breaker_open("k", until=T0, reason="469")
+    fallback = LocalFallback(0.5)
+    fallback.seen(await primary.breaker_get("k"), "k")  # last seen
+    assert await fallback.breaker_probe("k", now=T0 + 1, lease_until=T0 + 61)
+    await asyncio.gather(fallback.recover(primary), fallback.recover(primary))
+    record = await primary.breaker_get("k")
+    assert record is not None
+    assert record.probe_until == T0 + 61
+    await primary.aclose()
+
+
 async def test_a_down_primary_fails_the_send_journal_closed(tmp_path: Path) -> None:
     """The journal is the primary's alone: while it is down, an error, never empty."""
     primary = _Primary(tmp_path / "s")
