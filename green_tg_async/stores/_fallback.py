@@ -91,12 +91,12 @@ class FailOpenStore:
     `StateStore` and `SharedLimiterStore`: pauses, the limiter, look-up
     slots, budget and pace) falls back to this process's own state when
     `primary` raises `StoreUnavailableError`: the rate at `fallback_fraction`,
-    the last pause seen still holding, new pauses kept and written back when
-    the store answers again (a pace cut taken meanwhile is not). Everything
-    else (the cache, a bot's inbox, claims, done markers and conversation
-    state, the send journal, and any method not named here) is the primary's
-    alone: while it is down it raises `StoreUnavailableError`, never an empty
-    answer, and a bot waits it out.
+    the last pause seen still holding, new pauses and probe leases kept and
+    written back when the store answers again (a pace cut taken meanwhile is
+    not). Everything else (the cache, a bot's inbox, claims, done markers and
+    conversation state, the send journal, and any method not named here) is
+    the primary's alone: while it is down it raises `StoreUnavailableError`,
+    never an empty answer, and a bot waits it out.
 
     Example::
 

@@ -21,7 +21,7 @@ from ._base import (
     SendLog,
     StateStore,
 )
-from ._transitions import admit_gated, budget_step
+from ._transitions import admit_gated, budget_step, leased
 from .memory import MemoryStore
 
 __all__ = ["LocalFallback"]
@@ -33,7 +33,8 @@ class LocalFallback(MemoryStore):
     """Breaker, limiter and look-ups kept in this process while the store is down.
 
     Pauses, probe leases, look-up slots, budget and pace are a `MemoryStore`'s;
-    pauses taken here wait in `pending` to be written back.
+    pauses taken here wait in `pending` to be written back, probe leases
+    taken here are written back with them (`recover`).
 
     While down, calls do not touch the store at all until `down_until`; then
     one call probes it, so a store that hangs costs one timeout per
@@ -57,17 +58,21 @@ class LocalFallback(MemoryStore):
         self._probe_clock = clock
         self.down_until = 0.0
         self._pending: dict[str, BreakerRecord] = {}
+        self._leases: dict[str, tuple[float, float]] = {}  # key: (now, lease_until)
         self._tat: dict[str, float] = {}
         self._sends: dict[str, deque[float]] = {}
         self.active = False
         self.written = 0  # pauses written back since the store went down
 
     async def recover(self, store: StateStore) -> None:
-        """Write pauses tripped while the store was down back to it.
+        """Write what was taken while the store was down back: pauses, probe leases.
 
-        Raises `StoreUnavailableError` (keeping what is not written yet) when
-        the store is still down. Does not decide that the store is back: the
-        caller does, once a call of its own went through.
+        A probe lease is written while this process still holds it, so the
+        store lets no second probe through while this one is out; one that
+        another caller held in the store when this one was taken (its `now`)
+        is kept. Raises `StoreUnavailableError` (keeping what is not written
+        yet) when the store is still down. Does not decide that the store is
+        back: the caller does, once a call of its own went through.
         """
         while self._pending:
             key, record = next(iter(self._pending.items()))
@@ -77,6 +82,14 @@ class LocalFallback(MemoryStore):
             if self._pending.get(key) is record:
                 del self._pending[key]
                 self.written += 1
+        while self._leases:
+            key, lease = next(iter(self._leases.items()))
+            now, until = lease
+            held = self._breakers.get(key)
+            if held is not None and held.probe_until == until:
+                await store.breaker_probe(key, now=now, lease_until=until)
+            if self._leases.get(key) == lease:
+                del self._leases[key]
 
     @property
     def pending(self) -> bool:
@@ -118,6 +131,12 @@ class LocalFallback(MemoryStore):
         self._pause(key)
         return record
 
+    async def breaker_probe(self, key: str, *, now: float, lease_until: float) -> bool:
+        taken = await super().breaker_probe(key, now=now, lease_until=lease_until)
+        if taken:
+            self._leases[key] = (now, lease_until)
+        return taken
+
     async def breaker_reset(self, key: str) -> None:
         await super().breaker_reset(key)
         self._pending.pop(key, None)
@@ -157,6 +176,7 @@ class LocalFallback(MemoryStore):
             (lambda: 0.0) if entry is None else (lambda: self._lookup(entry)),
         )
         self._breakers.update(leases)
+        self._leases.update(dict.fromkeys(leases, (gate.now, gate.lease_until)))
         if entry is None:
             return found
         return found._replace(pace=self._paces.get(entry.pace))
@@ -183,9 +203,14 @@ class LocalFallback(MemoryStore):
     def seen_gated(
         self, found: GatedAdmission, key: str, *, gate: Gate, **_: object
     ) -> None:
-        """The store answered a gated admission: the breaker records it read."""
+        """The store answered a gated admission: the breaker records it left.
+
+        Those it read, with the probe lease when the call took it: a lease
+        taken here or by the store still holds while the store is down.
+        """
+        after = leased(found.records, gate) if found.lease else {}
         for breaker, record in zip(gate.keys, found.records, strict=True):
-            _keep(self._breakers, breaker, record)
+            _keep(self._breakers, breaker, after.get(breaker, record))
 
     def seen_pace(self, record: PaceRecord | None, key: str, **_: object) -> None:
         """The store answered this pace for `key`."""

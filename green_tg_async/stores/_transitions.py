@@ -24,6 +24,7 @@ __all__ = [
     "admit_gated",
     "budget_step",
     "gate_verdict",
+    "leased",
     "lookup_step",
     "pace_at",
     "pace_cut",
@@ -83,8 +84,7 @@ def admit_gated(
 
     A look-up first takes its slot and budget with `lookup()` (its wait: not
     0 books nothing). Returns what it found, and the probe leases to write
-    (an expired pause's record with this caller's lease) when the call goes
-    now as the probe.
+    (`leased`) when the call goes now as the probe.
     """
     refused, probe = gate_verdict(records, gate.now)
     if refused >= 0:
@@ -94,12 +94,18 @@ def admit_gated(
     wait = book()
     if wait > 0 or not probe:
         return GatedAdmission(wait, records), {}
-    leases = {
+    return GatedAdmission(0.0, records, lease=True), leased(records, gate)
+
+
+def leased(
+    records: tuple[BreakerRecord | None, ...], gate: Gate
+) -> dict[str, BreakerRecord]:
+    """The records a probe let through `gate` leaves: each pause with its lease."""
+    return {
         key: dataclasses.replace(record, probe_until=gate.lease_until)
         for key, record in zip(gate.keys, records, strict=True)
         if record is not None and record.open_until
     }
-    return GatedAdmission(0.0, records, lease=True), leases
 
 
 def pace_at(record: PaceRecord | None, now: float, climb: float) -> float:

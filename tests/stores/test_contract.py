@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from green_tg_async import BreakerPolicy, CircuitOpenError
+from green_tg_async import BreakerPolicy, CircuitOpenError, StoreUnavailableError
 from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import (
     BotStore,
@@ -423,7 +423,14 @@ async def test_cache_delete_forgets_a_key(any_store: StateStore) -> None:
     assert await any_store.cache_get("{1}:k") is None
 
 
-@pytest.fixture(params=["sqlite", *REDIS, "fallback"])
+class _Down(SqliteStore):
+    """A store that is down: every call raises `StoreUnavailableError`."""
+
+    async def _run(self, work: Any, *, write: bool = False) -> Any:
+        raise StoreUnavailableError("SQLite store failed: down (test)")
+
+
+@pytest.fixture(params=["sqlite", *REDIS, "fallback", "fail-open-down"])
 async def gated_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Any]:
@@ -431,6 +438,9 @@ async def gated_store(
 
     if request.param == "fallback":
         yield LocalFallback(1.0)  # what a fail-open store uses while it is down
+        return
+    if request.param == "fail-open-down":  # the same, with its "last seen" hooks
+        yield FailOpenStore(_Down(tmp_path / "down.sqlite3"), fallback_fraction=1.0)
         return
     store = _make_store(request, request.param, tmp_path)
     yield store

@@ -13,12 +13,15 @@ import pytest
 
 from green_tg_async import (
     AsyncGreenTelegram,
+    CircuitOpenError,
     ContactInfoLimitError,
+    RateLimits,
     StoreUnavailableError,
 )
-from green_tg_async.stores import BreakerRecord, FailOpenStore, SqliteStore
+from green_tg_async.stores import BreakerRecord, FailOpenStore, SendLog, SqliteStore
+from green_tg_async.stores._base import Gate, GatedAdmission
 from green_tg_async.stores._local import LocalFallback
-from tests.helpers import API_TOKEN, ID_INSTANCE, FakeClock
+from tests.helpers import API_TOKEN, ID_INSTANCE, T0, FakeClock, make_client
 
 
 class _Primary(SqliteStore):
@@ -179,6 +182,21 @@ async def test_two_recoveries_at_once_write_a_pause_back_once(tmp_path: Path) ->
     await primary.aclose()
 
 
+async def test_two_recoveries_at_once_write_a_probe_lease_back_once(
+    tmp_path: Path,
+) -> None:
+    primary = _Primary(tmp_path / "s")
+    await primary.breaker_open("k", until=T0, reason="469")
+    fallback = LocalFallback(0.5)
+    fallback.seen(await primary.breaker_get("k"), "k")  # last seen
+    assert await fallback.breaker_probe("k", now=T0 + 1, lease_until=T0 + 61)
+    await asyncio.gather(fallback.recover(primary), fallback.recover(primary))
+    record = await primary.breaker_get("k")
+    assert record is not None
+    assert record.probe_until == T0 + 61
+    await primary.aclose()
+
+
 async def test_a_down_primary_fails_the_send_journal_closed(tmp_path: Path) -> None:
     """The journal is the primary's alone: while it is down, an error, never empty."""
     primary = _Primary(tmp_path / "s")
@@ -224,3 +242,147 @@ async def test_fail_open_true_on_a_store_is_one_fail_open_store_per_store(
     primary.down = False
     await primary.aclose()
     await plain.aclose()
+
+
+# -- the half-open probe lease while the store is down (issue 30) -----------------
+
+PAUSE = "{2}:breaker"
+
+
+async def _admit(store: FailOpenStore, limiter: str, now: float) -> GatedAdmission:
+    """A gated admission at `now` (breaker clock) whose probe lease runs 60 s."""
+    return await store.limiter_admit_gated(
+        limiter,
+        interval=0.001,
+        burst=10,
+        log=SendLog("{2}:window:m", 10, 1.0),
+        gate=Gate((PAUSE,), now, now + 60),
+    )
+
+
+async def _expired_pause(
+    tmp_path: Path, clock: FakeClock | None = None
+) -> tuple[FailOpenStore, _Primary]:
+    """A fail-open store whose primary holds a pause that ran out at T0.
+
+    Once down, the store is probed again only when `clock` passes an hour.
+    """
+    store = _fail_open(tmp_path / "s", clock or FakeClock(0.0), 3600.0)
+    primary = store.primary
+    assert isinstance(primary, _Primary)
+    await store.breaker_open(PAUSE, until=T0, reason="469")
+    return store, primary
+
+
+async def test_issue30_a_probe_taken_locally_keeps_its_lease_while_the_store_is_down(
+    tmp_path: Path,
+) -> None:
+    """One probe after a pause, also when the lease is taken locally."""
+    store, primary = await _expired_pause(tmp_path)
+    assert await store.breaker_get(PAUSE) is not None  # last seen: the pause
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert (probe.refused, probe.lease, probe.wait) == (-1, True, 0.0)
+    record = await store.breaker_get(PAUSE)
+    assert record is not None
+    assert record.probe_until == T0 + 61
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)  # the probe is out
+    later = await _admit(store, "{2}:limiter:c", T0 + 62)  # its lease ran out
+    assert (later.refused, later.lease) == (-1, True)
+    primary.down = False
+    await store.aclose()
+
+
+async def test_issue30_a_probe_the_store_leased_keeps_its_lease_when_it_goes_down(
+    tmp_path: Path,
+) -> None:
+    store, primary = await _expired_pause(tmp_path)
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)  # the store's lease
+    assert (probe.refused, probe.lease) == (-1, True)
+    primary.down = True  # before the probe's outcome is recorded
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)
+    primary.down = False
+    await store.aclose()
+
+
+async def test_issue30_a_probe_taken_locally_keeps_its_lease_when_the_store_returns(
+    tmp_path: Path,
+) -> None:
+    """The store learns the lease before it answers anything else."""
+    clock = FakeClock(0.0)
+    store, primary = await _expired_pause(tmp_path, clock)
+    other_key = "{3}:breaker"
+    await store.breaker_open(other_key, until=T0, reason="469")
+    for key in (PAUSE, other_key):
+        assert await store.breaker_get(key) is not None  # last seen: the pause
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert probe.lease
+    assert await store.breaker_probe(other_key, now=T0 + 1, lease_until=T0 + 61)
+    primary.down = False
+    clock.advance(3600.0)  # the store is due for a probe, and answers
+    other = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (other.refused, other.lease) == (0, False)  # the probe is still out
+    assert not await primary.breaker_probe(other_key, now=T0 + 2, lease_until=T0 + 62)
+    assert "up" in repr(store)
+    await store.aclose()
+
+
+async def test_issue30_a_lease_given_back_while_the_store_is_down_is_not_written(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(0.0)
+    store, primary = await _expired_pause(tmp_path, clock)
+    assert await store.breaker_get(PAUSE) is not None
+    primary.down = True
+    probe = await _admit(store, "{2}:limiter:a", T0 + 1)
+    assert probe.lease
+    await store.breaker_release(PAUSE, lease_until=T0 + 61)  # ended unanswered
+    primary.down = False
+    clock.advance(3600.0)
+    again = await _admit(store, "{2}:limiter:b", T0 + 2)
+    assert (again.refused, again.lease) == (-1, True)  # the next caller probes
+    await store.aclose()
+
+
+async def test_issue30_one_probe_goes_after_a_pause_while_the_store_is_down(
+    tmp_path: Path,
+) -> None:
+    """The guarantee end to end: a second call meanwhile is refused, not sent."""
+    clock = FakeClock()
+    store = _fail_open(tmp_path / "s", FakeClock(0.0), 3600.0)
+    primary = store.primary
+    assert isinstance(primary, _Primary)
+    pause = f"{{{ID_INSTANCE}}}:breaker"
+    await primary.breaker_open(pause, until=clock.now + 60, reason="469")
+    sent: list[str] = []
+    probing, answer = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        if len(sent) == 1:  # the probe: its answer waits
+            probing.set()
+            await answer.wait()
+        return httpx.Response(200, json={"stateInstance": "authorized"})
+
+    tg = make_client(
+        clock=clock,
+        store=store,
+        limits=RateLimits(),  # the limiter's gated admission
+        transport=httpx.MockTransport(handler),
+    )
+    assert (await tg.breaker.state()).is_open  # read while the store is up
+    primary.down = True
+    clock.advance(61)  # the pause ran out: one probe may go
+    probe = asyncio.create_task(tg.account.get_state_instance())
+    await probing.wait()
+    with pytest.raises(CircuitOpenError, match="another caller is probing"):
+        await tg.account.get_settings()  # another method: its own rate slot
+    answer.set()
+    await probe
+    assert len(sent) == 1
+    await tg.aclose()
+    primary.down = False
+    await store.aclose()
