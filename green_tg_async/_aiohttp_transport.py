@@ -22,6 +22,7 @@ from typing import Any, Final
 import aiohttp
 import httpx
 import yarl
+from aiohttp import hdrs
 
 from ._config import DEFAULT_TIMEOUT
 from ._logging import logger, redact
@@ -95,7 +96,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._keepalive = limits.keepalive_expiry or 0.0
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, yarl.URL] = {}
+        self._headers: dict[
+            tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]
+        ] = {}
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        self._last_timeout: tuple[object, aiohttp.ClientTimeout] | None = None
 
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, made on first use (it needs the running loop)."""
@@ -147,7 +152,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 **self.proxies.route(url),
                 data=data,
-                headers=headers.multi_items(),
+                headers=self._pairs(headers),
                 timeout=self._timeout(request.extensions.get("timeout")),
                 allow_redirects=False,
                 auto_decompress=False,  # the httpx.Response decodes the body
@@ -168,7 +173,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions=extensions,
         )
-        response.read()  # decoded as its Content-Encoding says
+        if hdrs.CONTENT_ENCODING in answer.headers:
+            response.read()  # decoded as its Content-Encoding says
+        else:
+            _as_read(response, body)
         return response
 
     def _url(self, url: httpx.URL) -> yarl.URL:
@@ -181,6 +189,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             mapped = self._urls[text] = yarl.URL(text, encoded=True)
         return mapped
 
+    def _pairs(self, headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+        """`headers.multi_items()`, decoded by httpx once per set of headers."""
+        key = tuple(headers.raw)
+        pairs = self._headers.get(key)
+        if pairs is None:
+            if len(self._headers) >= _CACHED:  # uploads name their files
+                self._headers.clear()
+            pairs = self._headers[key] = tuple(headers.multi_items())
+        return pairs
+
     def _timeout(
         self, phases: Mapping[str, float | None] | None
     ) -> aiohttp.ClientTimeout:
@@ -189,7 +207,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         Waiting for a slot, the connect included, is bounded by the pool
         timeout; the attempt deadline around the call bounds the whole.
         """
-        phases = phases or {}
+        last = self._last_timeout
+        if last is not None and last[0] is phases:  # the same dict: each call's
+            return last[1]
+        given, phases = phases, phases or {}
         key = (phases.get("connect"), phases.get("read"), phases.get("pool"))
         mapped = self._timeouts.get(key)
         if mapped is None:
@@ -200,6 +221,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 total=None, connect=pool, sock_connect=connect, sock_read=read
             )
             self._timeouts[key] = mapped
+        self._last_timeout = (given, mapped)
         return mapped
 
 
@@ -248,6 +270,22 @@ class Proxies:
             "proxy": proxy.with_user(None),
             "proxy_headers": {"Proxy-Authorization": auth},
         }
+
+
+def _as_read(response: httpx.Response, body: bytes) -> None:
+    """Leave `response` as `response.read()` leaves it, for a body not encoded.
+
+    `read()` pushes the bytes through httpx's decoder and chunker machinery,
+    which cost more than anything else in an answer's handling (issue 29);
+    with no Content-Encoding it returns the bytes unchanged. httpx keeps
+    them in `_content` and counts them in `_num_bytes_downloaded`, private
+    names: `tests/test_aiohttp_transport.py` checks the result against
+    `read()`'s, so an httpx that stores them otherwise fails it.
+    """
+    response._content = body
+    response._num_bytes_downloaded = len(body)
+    response.is_stream_consumed = True
+    response.is_closed = True  # closing a ByteStream does nothing
 
 
 @functools.cache

@@ -35,7 +35,7 @@ from ._exceptions import (
 )
 from ._limiter import Limiter
 from ._logging import Secret, install_redaction, logger
-from ._lookups import LookupGovernor, Turn
+from ._lookups import NOT_A_LOOKUP, LookupGovernor, Turn
 from ._methods import MethodSpec, Verb
 from ._retry import build_retrying, should_retry
 from ._transport import Transport
@@ -265,7 +265,9 @@ class BaseClient:
         if self._state is _State.CLOSED:
             raise RuntimeError("the client is closed; create a new one")
         spec = spec or self._methods[method]
-        request = {**self._request_options, **_encode_json(request)}
+        request = _encode_json(request)
+        if self._request_options:
+            request = {**self._request_options, **request}
         if not self._hooks:
             return await self._attempts(spec, request, None)
         trace = Trace(self._hooks, spec.name)
@@ -311,45 +313,57 @@ class BaseClient:
         self, spec: MethodSpec, request: dict[str, Any], trace: Trace | None
     ) -> Any:
         """One attempt; every retry passes through the breaker and limiter again."""
-        name = spec.name
-        breaker = self._breaker
         if trace is not None:
             trace.next_attempt()
-        # A look-up holds its in-flight slot until its outcome is recorded, so
-        # the next one reads a 469's pause before it can be sent.
-        gated = self._limiter.gates_in_store and breaker.policy.enabled
-        async with self._lookups.slot(
-            spec,
-            partial(breaker.signal, spec),
-            partial(breaker.check, spec),
-            gated=gated,
-        ) as turn:
-            admission = await self._gates(spec, trace, turn)
-            # From here the request may reach the server: whatever happens
-            # next, the caller gets the answer, never a store error instead.
-            try:
-                started = time.perf_counter()
-                try:
-                    try:
-                        response = await self._transport.send(spec, **request)
-                    finally:
-                        self._limiter.done(spec)  # the server has read it
-                    _log_attempt(name, response.status_code, started)
-                    data = classify(name, response, coded=spec.coded_errors)
-                except GreenAPIError as exc:
-                    await self._settle(spec, admission, exc)
-                    if trace is not None:
-                        self._report_failure(trace, spec, exc)
-                    raise
-                await breaker.record(spec, admission, None)
-            except asyncio.CancelledError:
-                breaker.abandon(admission)
-                raise
+        if not self._lookups.governs(spec):
+            status, data = await self._exchange(spec, request, trace, NOT_A_LOOKUP)
+        else:
+            # A look-up holds its in-flight slot until its outcome is recorded,
+            # so the next one reads a 469's pause before it can be sent.
+            breaker = self._breaker
+            async with self._lookups.slot(
+                spec,
+                partial(breaker.signal, spec),
+                partial(breaker.check, spec),
+                gated=self._limiter.gates_in_store and breaker.policy.enabled,
+            ) as turn:
+                status, data = await self._exchange(spec, request, trace, turn)
         if trace is not None:
-            trace.response(
-                status=response.status_code, request_sent=True, error=None, final=True
-            )
+            trace.response(status=status, request_sent=True, error=None, final=True)
         return data
+
+    async def _exchange(
+        self,
+        spec: MethodSpec,
+        request: dict[str, Any],
+        trace: Trace | None,
+        turn: Turn,
+    ) -> tuple[int, Any]:
+        """Gates, transport, classify: the answer's status and decoded JSON."""
+        breaker = self._breaker
+        admission = await self._gates(spec, trace, turn)
+        # From here the request may reach the server: whatever happens
+        # next, the caller gets the answer, never a store error instead.
+        try:
+            started = time.perf_counter()
+            try:
+                try:
+                    response = await self._transport.send(spec, **request)
+                finally:
+                    self._limiter.done(spec)  # the server has read it
+                status = response.status_code
+                _log_attempt(spec.name, status, started)
+                data = classify(spec.name, response, coded=spec.coded_errors)
+            except GreenAPIError as exc:
+                await self._settle(spec, admission, exc)
+                if trace is not None:
+                    self._report_failure(trace, spec, exc)
+                raise
+            await breaker.record(spec, admission, None)
+        except asyncio.CancelledError:
+            breaker.abandon(admission)
+            raise
+        return status, data
 
     async def _gates(
         self, spec: MethodSpec, trace: Trace | None, turn: Turn
@@ -361,30 +375,19 @@ class BaseClient:
         call that need not wait costs one round trip; one that waited reads
         the breaker again before sending.
         """
-        breaker = self._breaker
-
-        def gate_of() -> Gate | None:
-            gate = breaker.gate(spec) if self._limiter.gates_in_store else None
-            if gate is None or turn.entry is None:
-                return gate
-            return gate._replace(lookup=turn.entry)
-
+        breaker, limiter = self._breaker, self._limiter
         try:
-            gate = gate_of()
+            gate = self._gate(spec, turn)
             if gate is None:
                 await breaker.check(spec)
             # A pause that begins while we wait at the limiter wakes us at
             # once; the breaker then refuses (or, after a reset, we queue again).
             loop_time = asyncio.get_running_loop().time
             waited_from = loop_time() if trace is not None else 0.0
-
-            def wake() -> asyncio.Future[None]:
-                return breaker.signal(spec)
-
-            acquire = self._limiter.acquire
-            while not (passed := await acquire(spec, wake, gate, pace=turn.pace)):
+            wake, pace = partial(breaker.signal, spec), turn.pace
+            while not (passed := await limiter.acquire(spec, wake, gate, pace=pace)):
                 await breaker.check(spec)
-                gate = gate_of()
+                gate = self._gate(spec, turn)
             try:
                 if trace is not None:
                     waited = loop_time() - waited_from  # the limiter's own clock
@@ -395,7 +398,7 @@ class BaseClient:
                     return breaker.admitted(spec, gate, passed)
                 return await breaker.admit(spec)
             except BaseException:
-                self._limiter.done(spec)  # admitted, never sent
+                limiter.done(spec)  # admitted, never sent
                 raise
         except CircuitOpenError as exc:
             if trace is not None:
@@ -404,6 +407,15 @@ class BaseClient:
                 )
                 trace.response(status=None, request_sent=False, error=exc, final=True)
             raise
+
+    def _gate(self, spec: MethodSpec, turn: Turn) -> Gate | None:
+        """The breaker's part of a gated admission (with the look-up's entry)."""
+        if not self._limiter.gates_in_store:
+            return None
+        gate = self._breaker.gate(spec)
+        if gate is None or turn.entry is None:
+            return gate
+        return gate._replace(lookup=turn.entry)
 
     def _report_failure(
         self, trace: Trace, spec: MethodSpec, exc: GreenAPIError
@@ -433,6 +445,11 @@ class BaseClient:
 
 # Built once: httpx merges a ready `Headers` faster than a dict on every call.
 _JSON_HEADERS: Final = httpx.Headers({"Content-Type": "application/json"})
+# What `json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+# allow_nan=False)` makes, without building an encoder per call.
+_JSON: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
 _NO_WAIT: Final = 1e-3  # limiter waits shorter than this are not reported
 _VERBS: Final = frozenset({"GET", "POST", "DELETE"})
 
@@ -466,15 +483,13 @@ def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
     What httpx would only find out while sending (a lone surrogate, a value
     JSON cannot hold) becomes a `ValueError`/`TypeError` before anything is
     spent; retries reuse the bytes. The bytes are those httpx would send.
+    `request` (the call's own keyword arguments) is updated in place.
     """
     body = request.pop("json", None)
     if body is None:
         return request
     try:
-        text = json.dumps(
-            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
-        content = text.encode("utf-8")
+        content = _JSON.encode(body).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(
             "the request holds text with a lone surrogate, which is not valid Unicode"
@@ -482,10 +497,12 @@ def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"the request body cannot be sent as JSON: {exc}") from None
     extra = request.get("headers")
+    request["content"] = content
     if extra is None:
-        return {**request, "content": content, "headers": _JSON_HEADERS}
-    headers = {**extra, "Content-Type": "application/json"}
-    return {**request, "content": content, "headers": headers}
+        request["headers"] = _JSON_HEADERS
+    else:
+        request["headers"] = {**extra, "Content-Type": "application/json"}
+    return request
 
 
 def _log_attempt(method: str, status: int, started: float) -> None:

@@ -84,6 +84,8 @@ class CircuitBreaker:
         self._reads: SingleFlight[str, BreakerRecord | None] = SingleFlight()
         self._instance_key = f"{{{id_instance}}}:breaker"
         self._lookup_key = f"{{{id_instance}}}:breaker:contact_lookups"
+        self._instance_keys = (self._instance_key,)
+        self._lookup_keys = (self._instance_key, self._lookup_key)
         self._local = local_pauses(store)
         self._pace_key = f"{{{id_instance}}}:pace:contact_lookups"
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,16 +107,18 @@ class CircuitBreaker:
 
     def _keys(self, spec: MethodSpec) -> tuple[str, ...]:
         if self._policy.scope == "contact_lookups" and spec.contact_lookup:
-            return (self._instance_key, self._lookup_key)
-        return (self._instance_key,)
+            return self._lookup_keys
+        return self._instance_keys
 
     async def check(self, spec: MethodSpec) -> None:
         """Refuse the method while a pause runs; free of side effects."""
         if not self._policy.enabled:
             return
         keys = self._refuse_if_paused_here(spec)
-        records = tuple([await self._read(key) for key in keys])
-        self._verdict(records, self._policy.clock(), spec.name)
+        records = []
+        for key in keys:
+            records.append(await self._read(key))
+        self._verdict(tuple(records), self._policy.clock(), spec.name)
 
     def signal(self, spec: MethodSpec) -> asyncio.Future[None]:
         """A future that is done as soon as this process pauses the method.
@@ -168,9 +172,11 @@ class CircuitBreaker:
         if not self._policy.enabled:
             return _NOT_TRACKED
         keys = self._refuse_if_paused_here(spec)
-        records = tuple([await self._store.breaker_get(key) for key in keys])
-        now = self._policy.clock()
-        seen = tuple(k for k, r in zip(keys, records, strict=True) if r is not None)
+        found = []
+        for key in keys:
+            found.append(await self._store.breaker_get(key))
+        records, now = tuple(found), self._policy.clock()
+        seen = _seen(keys, records)
         if not self._verdict(records, now, spec.name):
             return seen, 0.0
         lease_until = now + self._policy.probe_lease_seconds
@@ -203,9 +209,7 @@ class CircuitBreaker:
             self._verdict(found.records, gate.now, method)
         if found.lease:
             logger.warning("instance %s: half-open, probing with %s", self._id, method)
-        seen = tuple(
-            k for k, r in zip(gate.keys, found.records, strict=True) if r is not None
-        )
+        seen = _seen(gate.keys, found.records)
         return seen, gate.lease_until if found.lease else 0.0
 
     def _refusal(self, reason: str, until: float, method: str) -> CircuitOpenError:
@@ -439,6 +443,15 @@ class CircuitBreaker:
             f"<CircuitBreaker instance={self._id} scope={self._policy.scope} "
             f"store={type(self._store).__name__}>"
         )
+
+
+def _seen(
+    keys: tuple[str, ...], records: tuple[BreakerRecord | None, ...]
+) -> tuple[str, ...]:
+    """The keys that have a record (the ones `record()` reports to)."""
+    if records.count(None) == len(records):
+        return ()
+    return tuple(k for k, r in zip(keys, records, strict=True) if r is not None)
 
 
 def _later(

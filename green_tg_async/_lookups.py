@@ -30,7 +30,7 @@ from ._methods import MethodSpec
 from .stores._base import SLOT_POLL, LookupEntry, PaceRecord, StateStore
 from .stores._transitions import pace_at
 
-__all__ = ["LookupGovernor", "Turn"]
+__all__ = ["NOT_A_LOOKUP", "LookupGovernor", "Turn"]
 
 SLOT_LEASE: Final = 120.0
 """Seconds a look-up holds its slot at most (longer than any one attempt)."""
@@ -64,7 +64,8 @@ class Turn(NamedTuple):
     when the governor took them already (or this is not a look-up)."""
 
 
-_NOT_A_LOOKUP: Final = Turn(1.0)
+NOT_A_LOOKUP: Final = Turn(1.0)
+"""The turn of a call the governor holds nothing for (`governs()` is False)."""
 
 
 class LookupGovernor:
@@ -98,6 +99,10 @@ class LookupGovernor:
             local = state[key] = _Local(self._cap())
         return local
 
+    def governs(self, spec: MethodSpec) -> bool:
+        """True when `spec` takes a slot; its turn is otherwise `NOT_A_LOOKUP`."""
+        return spec.contact_lookup and self._limits.enabled
+
     @asynccontextmanager
     async def slot(
         self,
@@ -115,8 +120,8 @@ class LookupGovernor:
         waiting, a pause that begins wakes the caller, and `check()` raises
         its refusal.
         """
-        if not spec.contact_lookup or not self._limits.enabled:
-            yield _NOT_A_LOOKUP
+        if not self.governs(spec):
+            yield NOT_A_LOOKUP
             return
         local = self._local()
         local.waiting += 1

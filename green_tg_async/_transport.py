@@ -16,7 +16,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from ._aiohttp_transport import POOL_CONNECTIONS, AiohttpTransport, describe
+from ._aiohttp_transport import _CACHED, POOL_CONNECTIONS, AiohttpTransport, describe
 from ._config import DEFAULT_TIMEOUT
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._logging import Secret, logger
@@ -237,6 +237,10 @@ class _Requests:
         self._client = client
         self._headers = self._merge(None)
         self._phases = (client.timeout, client.timeout.as_dict())
+        self._built: dict[
+            tuple[int, int],
+            tuple[httpx.URL, list[tuple[bytes, bytes]], httpx.Headers],
+        ] = {}
 
     def build(
         self,
@@ -263,16 +267,32 @@ class _Requests:
             return httpx.Request(
                 method, url, headers=merged, extensions=extensions, **options
             )
-        size = b"%d" % len(content)
         request = httpx.Request(
             method,
             url,
-            headers=[(b"Host", url.netloc), *raw, (b"Content-Length", size)],
+            headers=self._sized(url, raw, len(content)),
             stream=httpx.ByteStream(content),
             extensions=extensions,
         )
         request.read()  # as httpx reads a body of bytes
         return request
+
+    def _sized(
+        self, url: httpx.URL, raw: list[tuple[bytes, bytes]], size: int
+    ) -> httpx.Headers:
+        """Host, then `raw`, then Content-Length: made once per URL, `raw` and size.
+
+        Keyed by the URL object (`Transport` keeps one per method), which the
+        cache holds, so its id is not reused while it is cached.
+        """
+        key = (id(url), size)
+        found = self._built.get(key)
+        if found is None or found[0] is not url or found[1] is not raw:
+            if len(self._built) >= _CACHED:  # bodies of many sizes
+                self._built.clear()
+            pairs = [(b"Host", url.netloc), *raw, (b"Content-Length", b"%d" % size)]
+            found = self._built[key] = (url, raw, httpx.Headers(pairs))
+        return found[2]
 
     def _merge(
         self, headers: Mapping[str, str] | None

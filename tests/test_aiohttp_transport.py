@@ -211,3 +211,41 @@ async def test_an_upload_streams_through_the_transport() -> None:
             assert request.headers["transfer-encoding"] == "chunked"  # not changed
         finally:
             await transport.aclose()
+
+
+async def _plain(request: web.Request) -> web.Response:
+    return web.Response(
+        status=200,
+        body=b'{"exist": true, "chatId": "\xc3\xa9"}',
+        headers={"Content-Type": "application/json", "X-Extra": "1"},
+    )
+
+
+async def test_a_plain_answer_is_left_as_read_would_leave_it() -> None:
+    """The fast path for a body without Content-Encoding, against `read()`."""
+    async with _served(_plain) as base:
+        transport = AiohttpTransport()
+        try:
+            request = httpx.Request("POST", base + "/m", content=b"{}")
+            ours = await transport.handle_async_request(request)
+        finally:
+            await transport.aclose()
+    theirs = httpx.Response(
+        ours.status_code,
+        headers=ours.headers.raw,
+        stream=httpx.ByteStream(b'{"exist": true, "chatId": "\xc3\xa9"}'),
+        request=request,
+        extensions=ours.extensions,
+    )
+    theirs.read()
+    for response in (ours, theirs):
+        assert response.content == b'{"exist": true, "chatId": "\xc3\xa9"}'
+    assert ours.text == theirs.text
+    assert ours.json() == theirs.json() == {"exist": True, "chatId": "é"}
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.num_bytes_downloaded == theirs.num_bytes_downloaded
+    assert (ours.is_closed, ours.is_stream_consumed) == (True, True)
+    assert (theirs.is_closed, theirs.is_stream_consumed) == (True, True)
+    assert ours.read() == await ours.aread() == theirs.content
+    assert b"".join(ours.iter_bytes()) == theirs.content
+    assert ours.reason_phrase == theirs.reason_phrase == "OK"

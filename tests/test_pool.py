@@ -273,3 +273,42 @@ async def test_the_default_clients_httpx_side_reads_no_environment() -> None:
     async with _tg("https://api.example") as tg:
         assert tg._transport.http.trust_env is False
         assert tg._transport.http.timeout == httpx.Timeout(30.0)
+
+
+async def test_our_requests_from_their_caches_stay_the_ones_httpx_would_build() -> None:
+    """Bodies of several sizes, headers that change and change back."""
+    http = httpx.AsyncClient(timeout=30)
+    requests = _Requests(http)
+    urls = [httpx.URL(f"https://api.example/waInstance1/{m}/t") for m in "ab"]
+    other = {"Content-Type": "a/b"}
+    for headers in (_JSON_HEADERS, other, _JSON_HEADERS):
+        for url in urls:
+            for body in (b"{}", b'{"chatId":"1"}', b"{}"):
+                ours = requests.build("POST", url, content=body, headers=headers)
+                theirs = http.build_request("POST", url, content=body, headers=headers)
+                assert ours.headers.raw == theirs.headers.raw
+                assert await ours.aread() == await theirs.aread()
+    await http.aclose()
+
+
+async def test_the_same_bytes_reach_the_server_on_our_pool_and_on_stock_httpx() -> None:
+    """The default client's fast paths send what stock httpx sends."""
+    seen: list[tuple[list[tuple[str, str]], bytes]] = []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers.multi_items(), await request.aread()))
+        return httpx.Response(200, json={"exist": True, "chatId": "1"})
+
+    async with LoopbackServer(handle) as server:
+        async with _tg(server.url) as tg:
+            for _ in range(2):  # the second from the caches
+                await tg.service.check_account(79876543210)
+        assert tg._transport._stock is None  # sent on our pool
+        async with (
+            httpx.AsyncClient() as stock,
+            _tg(server.url, http_client=stock) as tg,
+        ):
+            await tg.service.check_account(79876543210)
+    ours, cached, theirs = seen
+    assert ours == cached == theirs
+    assert ours[1] == b'{"phoneNumber":79876543210}'

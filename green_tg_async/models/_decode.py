@@ -297,7 +297,7 @@ def read_model(cls: type[T], method: str, data: Any, *, flag: str | None = None)
     where = f"{method}: {cls.__name__}"
     for name, declared in wire_fields(cls):
         key = flag if declared.key == FLAG and flag else declared.key
-        if obj.get(key) is None:  # absent: try the other spellings
+        if declared.also and obj.get(key) is None:  # absent: other spellings
             key = next((k for k in declared.also if obj.get(k) is not None), key)
         values[name] = _read(method, where, obj, key, declared)
     return cls(**values)

@@ -94,8 +94,11 @@ class Section:
         and the send's intent) sends through the send journal: at most once
         per key. The only place a section calls the client.
         """
-        call = partial(self._client._call, method, **request)
-        data = await (call() if once is None else self._send_once(*once, call))
+        if once is None:
+            data = await self._client._call(method, **request)
+        else:
+            call = partial(self._client._call, method, **request)
+            data = await self._send_once(*once, call)
         return model.from_wire(method, data, flag=flag)
 
     async def _send_once(

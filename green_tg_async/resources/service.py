@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any, Final
 
@@ -30,7 +29,9 @@ class Service(Section):
         super().__init__(client)
         # Identical checks running at the same time share one request. The
         # client keeps one Service, so this spans every caller of the client.
-        self._checks: SingleFlight[str, AccountCheck] = SingleFlight()
+        self._checks: SingleFlight[tuple[tuple[str, object], ...], AccountCheck] = (
+            SingleFlight()
+        )
 
     async def check_account(
         self,
@@ -62,9 +63,9 @@ class Service(Section):
         body = _subject(self._client, phone_number, username)
         if force:
             body["force"] = True
-        key = json.dumps(body, sort_keys=True)
         return await self._checks.run(
-            key, lambda: self._fetch("checkAccount", AccountCheck, json=body)
+            tuple(body.items()),  # equal checks, equal keys: one order of keys
+            lambda: self._fetch("checkAccount", AccountCheck, json=body),
         )
 
     async def check_accounts(
