@@ -294,14 +294,16 @@ class Limiter:
                 wait = await store.limiter_admit(
                     key, interval=interval, burst=burst, log=log
                 )
+            while wait > _EPSILON:  # one round trip when nothing has to wait
+                log = log._replace(settle=())  # settled by that round trip
+                # A slot booked in the store cannot be handed back to it.
+                if not await _nap(wait, wake):
+                    return False
+                log = log._replace(settle=self._answered.take(log.key))
+                wait = await store.limiter_enter_pending(log)
         except BaseException:
             self._answered.restore(log)  # not settled: they ride on the next one
             raise
-        while wait > _EPSILON:  # one round trip when nothing has to wait
-            # A slot booked in the store cannot be handed back to it.
-            if not await _nap(wait, wake):
-                return False
-            wait = await self._enter(store, log)
         _HELD.set(log)
         return True
 
@@ -333,14 +335,6 @@ class Limiter:
                 logger.info("look-up budget full; waiting %.0f s", wait)
             if not await _nap(wait, wake):
                 return None
-
-    async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
-        log = log._replace(settle=self._answered.take(log.key))
-        try:
-            return await store.limiter_enter_pending(log)
-        except BaseException:
-            self._answered.restore(log)
-            raise
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
