@@ -35,6 +35,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
@@ -70,33 +71,25 @@ _HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
 _LATE: Final = 0.25
 
 
+@dataclass(slots=True, eq=False)
 class _Bucket:
     """The token bucket, 429 penalty and recent admissions of one method."""
 
-    __slots__ = (
-        "admitted",
-        "burst",
-        "limiter",
-        "next_at",
-        "not_before",
-        "pending",
-        "rate",
-        "settled",
-        "warned",
-    )
+    rate: float
+    burst: int
+    limiter: AsyncLimiter = field(init=False)
+    not_before: float = 0.0  # loop time before which nothing starts (a 429)
+    # Loop times of recent admissions whose answer arrived (or that ended
+    # unsent), oldest first.
+    admitted: deque[float] = field(default_factory=deque)
+    pending: int = 0  # admitted, answer not yet arrived: "now" in the log
+    settled: asyncio.Future[None] | None = None  # done when one settles
+    next_at: float = -math.inf  # with burst=1: the loop time of the next slot
+    warned: bool = False
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        capacity = max(2, burst)
-        self.limiter = AsyncLimiter(capacity, capacity / rate)
-        self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        # Loop times of recent admissions whose answer arrived (or that
-        # ended unsent), oldest first.
-        self.admitted: deque[float] = deque()
-        self.pending = 0  # admitted, answer not yet arrived: "now" in the log
-        self.settled: asyncio.Future[None] | None = None  # done when one settles
-        self.next_at = -math.inf  # with burst=1: the loop time of the next slot
-        self.warned = False
+    def __post_init__(self) -> None:
+        capacity = max(2, self.burst)
+        self.limiter = AsyncLimiter(capacity, capacity / self.rate)
 
     @property
     def limit(self) -> int:
@@ -119,8 +112,7 @@ class _Bucket:
             )
         if rate < self.rate or burst < self.burst:
             self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)
-            capacity = max(2, self.burst)
-            self.limiter = AsyncLimiter(capacity, capacity / self.rate)
+            self.__post_init__()  # a new token bucket at the stricter rate
 
     def admit(self, now: float) -> None:
         """Take the slot at `now` (burst=1: book the next one an interval on)."""
