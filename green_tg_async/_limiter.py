@@ -215,17 +215,16 @@ class Limiter:
         limit = bucket.limit
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
+        passed: bool | GatedAdmission = False
         try:  # the look-ups' pace, then the shared store's booking
-            passed: bool | GatedAdmission = pace >= 1.0 or await self._paced(
-                spec, pace, wake
-            )
-            if passed and self._shared is not None:
-                passed = await self._book_shared(self._shared, method, wake, gate)
-        except BaseException:
-            bucket.settle(loop.time(), limit)
-            raise
-        if not passed:
-            bucket.settle(loop.time(), limit)
+            if pace >= 1.0 or await self._paced(spec, pace, wake):
+                shared = self._shared
+                passed = shared is None or await self._book_shared(
+                    shared, method, wake, gate
+                )
+        finally:
+            if not passed:  # woken or failed, unsent: settled now
+                bucket.settle(loop.time(), limit)
         return passed
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:

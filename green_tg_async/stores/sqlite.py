@@ -58,6 +58,7 @@ _PUSH = (
 )
 # Extends an owner's claim (rowcount 0: not that owner's).
 _RENEW = "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?"
+_CLAIM = "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)"
 # The send that is `limit`-th newest in a log (OFFSET limit - 1).
 _NEWEST = "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?"
 _SCHEMA = (
@@ -288,10 +289,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
             ).fetchone()
             if row is not None and row[0] != owner and row[1] > now:
                 return "held"
-            db.execute(
-                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-                (queue, item, owner, now + lease),
-            )
+            db.execute(_CLAIM, (queue, item, owner, now + lease))
             return "claimed"
 
         return await self._run(work, write=True)
@@ -337,10 +335,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                    ORDER BY inbox.seq LIMIT ?""",
                 (queue, now, limit),
             ).fetchall()
-            db.executemany(
-                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-                [(queue, item, owner, now + lease) for item, _ in rows],
-            )
+            db.executemany(_CLAIM, [(queue, i, owner, now + lease) for i, _ in rows])
             (until,) = db.execute(
                 "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
                 "AND until > ?",
