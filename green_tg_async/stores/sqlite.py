@@ -53,8 +53,8 @@ _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
 # Moves a limiter key's arrival time forward only (a 429's penalty).
 _PUSH = (
-    "INSERT INTO limiter VALUES (?, ?) ON CONFLICT (key) "
-    "DO UPDATE SET tat_us = MAX(tat_us, excluded.tat_us)"
+    "INSERT OR REPLACE INTO limiter VALUES "
+    "(?1, MAX(?2, IFNULL((SELECT tat_us FROM limiter WHERE key = ?1), 0)))"
 )
 # Extends an owner's claim (rowcount 0: not that owner's).
 _RENEW = "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?"
