@@ -272,11 +272,24 @@ class Limiter:
         log = SendLog(log_key, bucket.limit, WINDOW * margin, uuid.uuid4().hex, settle)
         try:
             if gate is not None:
-                found = await self._admit_gated(
-                    store, key, interval, burst, log, gate, wake
-                )
-                if found is None or found.refused >= 0:
-                    return found or False  # refused or woken: nothing booked
+                asked = log
+                while True:  # a look-up waits here for its slot and budget
+                    found = await store.limiter_admit_gated(
+                        key, interval=interval, burst=burst, log=asked, gate=gate
+                    )
+                    asked = log._replace(settle=())  # settled by that step
+                    if found.refused >= 0:
+                        return found  # refused: nothing booked
+                    if gate.lookup is not None:  # the pace was read
+                        self.on_pace(found.pace)
+                    if found.lookup_wait <= 0:
+                        break
+                    if found.lookup_wait > SLOT_POLL:
+                        logger.info(
+                            "look-up budget full; waiting %.0f s", found.lookup_wait
+                        )
+                    if not await _nap(found.lookup_wait, wake):
+                        return False  # woken: nothing booked
                 if found.wait <= _EPSILON:
                     _HELD.set(log)  # for `done()`, per task
                     return found  # one round trip: the breaker was read with it
@@ -297,35 +310,6 @@ class Limiter:
             raise
         _HELD.set(log)
         return True
-
-    async def _admit_gated(
-        self,
-        store: SharedLimiterStore,
-        key: str,
-        interval: float,
-        burst: int,
-        log: SendLog,
-        gate: Gate,
-        wake: Wake | None,
-    ) -> GatedAdmission | None:
-        """The gated booking; a look-up waits here for its slot and budget.
-
-        None when `wake` fired while waiting (nothing was booked).
-        """
-        while True:
-            found = await store.limiter_admit_gated(
-                key, interval=interval, burst=burst, log=log, gate=gate
-            )
-            log = log._replace(settle=())  # settled by that step
-            if gate.lookup is not None and found.refused < 0:  # the pace was read
-                self.on_pace(found.pace)
-            wait = found.lookup_wait
-            if found.refused >= 0 or wait <= 0:
-                return found
-            if wait > SLOT_POLL:
-                logger.info("look-up budget full; waiting %.0f s", wait)
-            if not await _nap(wait, wake):
-                return None
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""
