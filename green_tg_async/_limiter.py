@@ -35,6 +35,7 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiolimiter import AsyncLimiter
@@ -70,33 +71,25 @@ _HELD: contextvars.ContextVar[SendLog | None] = contextvars.ContextVar(
 _LATE: Final = 0.25
 
 
+@dataclass(slots=True, eq=False)
 class _Bucket:
     """The token bucket, 429 penalty and recent admissions of one method."""
 
-    __slots__ = (
-        "admitted",
-        "burst",
-        "limiter",
-        "next_at",
-        "not_before",
-        "pending",
-        "rate",
-        "settled",
-        "warned",
-    )
+    rate: float
+    burst: int
+    limiter: AsyncLimiter = field(init=False)
+    not_before: float = 0.0  # loop time before which nothing starts (a 429)
+    # Loop times of recent admissions whose answer arrived (or that ended
+    # unsent), oldest first.
+    admitted: deque[float] = field(default_factory=deque)
+    pending: int = 0  # admitted, answer not yet arrived: "now" in the log
+    settled: asyncio.Future[None] | None = None  # done when one settles
+    next_at: float = -math.inf  # with burst=1: the loop time of the next slot
+    warned: bool = False
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        capacity = max(2, burst)
-        self.limiter = AsyncLimiter(capacity, capacity / rate)
-        self.not_before = 0.0  # loop time before which nothing starts (a 429)
-        # Loop times of recent admissions whose answer arrived (or that
-        # ended unsent), oldest first.
-        self.admitted: deque[float] = deque()
-        self.pending = 0  # admitted, answer not yet arrived: "now" in the log
-        self.settled: asyncio.Future[None] | None = None  # done when one settles
-        self.next_at = -math.inf  # with burst=1: the loop time of the next slot
-        self.warned = False
+    def __post_init__(self) -> None:
+        capacity = max(2, self.burst)
+        self.limiter = AsyncLimiter(capacity, capacity / self.rate)
 
     @property
     def limit(self) -> int:
@@ -119,8 +112,7 @@ class _Bucket:
             )
         if rate < self.rate or burst < self.burst:
             self.rate, self.burst = min(rate, self.rate), min(burst, self.burst)
-            capacity = max(2, self.burst)
-            self.limiter = AsyncLimiter(capacity, capacity / self.rate)
+            self.__post_init__()  # a new token bucket at the stricter rate
 
     def admit(self, now: float) -> None:
         """Take the slot at `now` (burst=1: book the next one an interval on)."""
@@ -223,17 +215,16 @@ class Limiter:
         limit = bucket.limit
         if not await _wait_for_window(loop, bucket, limit, wake):
             return False
+        passed: bool | GatedAdmission = False
         try:  # the look-ups' pace, then the shared store's booking
-            passed: bool | GatedAdmission = pace >= 1.0 or await self._paced(
-                spec, pace, wake
-            )
-            if passed and self._shared is not None:
-                passed = await self._book_shared(self._shared, method, wake, gate)
-        except BaseException:
-            bucket.settle(loop.time(), limit)
-            raise
-        if not passed:
-            bucket.settle(loop.time(), limit)
+            if pace >= 1.0 or await self._paced(spec, pace, wake):
+                shared = self._shared
+                passed = shared is None or await self._book_shared(
+                    shared, method, wake, gate
+                )
+        finally:
+            if not passed:  # woken or failed, unsent: settled now
+                bucket.settle(loop.time(), limit)
         return passed
 
     async def _paced(self, spec: MethodSpec, pace: float, wake: Wake | None) -> bool:
@@ -281,11 +272,24 @@ class Limiter:
         log = SendLog(log_key, bucket.limit, WINDOW * margin, uuid.uuid4().hex, settle)
         try:
             if gate is not None:
-                found = await self._admit_gated(
-                    store, key, interval, burst, log, gate, wake
-                )
-                if found is None or found.refused >= 0:
-                    return found or False  # refused or woken: nothing booked
+                asked = log
+                while True:  # a look-up waits here for its slot and budget
+                    found = await store.limiter_admit_gated(
+                        key, interval=interval, burst=burst, log=asked, gate=gate
+                    )
+                    asked = log._replace(settle=())  # settled by that step
+                    if found.refused >= 0:
+                        return found  # refused: nothing booked
+                    if gate.lookup is not None:  # the pace was read
+                        self.on_pace(found.pace)
+                    if found.lookup_wait <= 0:
+                        break
+                    if found.lookup_wait > SLOT_POLL:
+                        logger.info(
+                            "look-up budget full; waiting %.0f s", found.lookup_wait
+                        )
+                    if not await _nap(found.lookup_wait, wake):
+                        return False  # woken: nothing booked
                 if found.wait <= _EPSILON:
                     _HELD.set(log)  # for `done()`, per task
                     return found  # one round trip: the breaker was read with it
@@ -294,53 +298,18 @@ class Limiter:
                 wait = await store.limiter_admit(
                     key, interval=interval, burst=burst, log=log
                 )
+            while wait > _EPSILON:  # one round trip when nothing has to wait
+                log = log._replace(settle=())  # settled by that round trip
+                # A slot booked in the store cannot be handed back to it.
+                if not await _nap(wait, wake):
+                    return False
+                log = log._replace(settle=self._answered.take(log.key))
+                wait = await store.limiter_enter_pending(log)
         except BaseException:
             self._answered.restore(log)  # not settled: they ride on the next one
             raise
-        while wait > _EPSILON:  # one round trip when nothing has to wait
-            # A slot booked in the store cannot be handed back to it.
-            if not await _nap(wait, wake):
-                return False
-            wait = await self._enter(store, log)
         _HELD.set(log)
         return True
-
-    async def _admit_gated(
-        self,
-        store: SharedLimiterStore,
-        key: str,
-        interval: float,
-        burst: int,
-        log: SendLog,
-        gate: Gate,
-        wake: Wake | None,
-    ) -> GatedAdmission | None:
-        """The gated booking; a look-up waits here for its slot and budget.
-
-        None when `wake` fired while waiting (nothing was booked).
-        """
-        while True:
-            found = await store.limiter_admit_gated(
-                key, interval=interval, burst=burst, log=log, gate=gate
-            )
-            log = log._replace(settle=())  # settled by that step
-            if gate.lookup is not None and found.refused < 0:  # the pace was read
-                self.on_pace(found.pace)
-            wait = found.lookup_wait
-            if found.refused >= 0 or wait <= 0:
-                return found
-            if wait > SLOT_POLL:
-                logger.info("look-up budget full; waiting %.0f s", wait)
-            if not await _nap(wait, wake):
-                return None
-
-    async def _enter(self, store: SharedLimiterStore, log: SendLog) -> float:
-        log = log._replace(settle=self._answered.take(log.key))
-        try:
-            return await store.limiter_enter_pending(log)
-        except BaseException:
-            self._answered.restore(log)
-            raise
 
     async def drain(self) -> None:
         """Settle held sends that are still waiting for a booking to ride on."""

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias, cast
 
@@ -28,29 +29,23 @@ CheckOutcome: TypeAlias = AccountCheck | GreenAPIError | ValueError
 """What `check_accounts()` yields for each number: an answer, or why there is none."""
 
 
+@dataclass(eq=False)
 class _Run:
     """One bulk run: the numbers still to check and, after a 469, the stop."""
 
-    def __init__(
-        self,
-        client: AsyncGreenTelegram,
-        phones: Iterable[int],
-        *,
-        force: bool,
-        ttls: tuple[float, float],
-        concurrency: int,
-    ) -> None:
-        self.client = client
-        self.pending = deque(phones)
-        self.force = force
-        self.ttls = ttls
-        self.stopped: CircuitOpenError | None = None
-        # Bounded: workers never run far ahead of the consumer, so stopping
-        # early (or being killed) wastes no look-ups beyond a few in flight.
-        # An exception instead of a result: a worker died of it.
-        self.done: asyncio.Queue[tuple[int, CheckOutcome] | Exception] = asyncio.Queue(
-            concurrency
-        )
+    client: AsyncGreenTelegram
+    pending: deque[int]
+    force: bool
+    ttls: tuple[float, float]
+    concurrency: InitVar[int]
+    stopped: CircuitOpenError | None = None
+    # Bounded: workers never run far ahead of the consumer, so stopping
+    # early (or being killed) wastes no look-ups beyond a few in flight.
+    # An exception instead of a result: a worker died of it.
+    done: asyncio.Queue[tuple[int, CheckOutcome] | Exception] = field(init=False)
+
+    def __post_init__(self, concurrency: int) -> None:
+        self.done = asyncio.Queue(concurrency)
 
     async def work(self) -> None:
         try:
@@ -130,7 +125,7 @@ async def check_many(
             inputs.setdefault(client.normalize_phone(number), []).append(number)
         except (ValueError, TypeError) as exc:
             yield number, ValueError(str(exc))
-    run = _Run(client, inputs, force=force, ttls=ttls, concurrency=concurrency)
+    run = _Run(client, deque(inputs), force, ttls, concurrency)
     workers = [
         asyncio.create_task(run.work()) for _ in range(min(concurrency, len(inputs)))
     ]

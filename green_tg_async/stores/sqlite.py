@@ -24,7 +24,6 @@ from ._base import (
     SLOT_POLL,
     BotStore,
     BreakerRecord,
-    Budget,
     Claim,
     Gate,
     GatedAdmission,
@@ -52,6 +51,14 @@ T = TypeVar("T")
 _HELD_POLL = 0.01  # every slot held by a send in flight: ask again this soon
 _monotonic = time.monotonic  # module names, so tests can replace them
 _nap = time.sleep
+# Moves a limiter key's arrival time forward only (a 429's penalty).
+_PUSH = (
+    "INSERT OR REPLACE INTO limiter VALUES "
+    "(?1, MAX(?2, IFNULL((SELECT tat_us FROM limiter WHERE key = ?1), 0)))"
+)
+# Extends an owner's claim (rowcount 0: not that owner's).
+_RENEW = "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?"
+_CLAIM = "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)"
 # The send that is `limit`-th newest in a log (OFFSET limit - 1).
 _NEWEST = "SELECT at_us FROM sends WHERE key = ? ORDER BY at_us DESC LIMIT 1 OFFSET ?"
 _SCHEMA = (
@@ -203,7 +210,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         until = _now_us() + _us(seconds)
-        await self._run(lambda db: _push(db, key, until), write=True)
+        await self._run(_sql(_PUSH, key, until), write=True)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         return await self._run(lambda db: _lookup_enter(db, entry), write=True)
@@ -282,10 +289,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
             ).fetchone()
             if row is not None and row[0] != owner and row[1] > now:
                 return "held"
-            db.execute(
-                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-                (queue, item, owner, now + lease),
-            )
+            db.execute(_CLAIM, (queue, item, owner, now + lease))
             return "claimed"
 
         return await self._run(work, write=True)
@@ -295,7 +299,11 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     ) -> list[str]:
         until = time.time() + lease
         return await self._run(
-            lambda db: [i for i in items if _claim_set(db, queue, i, owner, until)],
+            lambda db: [
+                i
+                for i in items
+                if db.execute(_RENEW, (until, queue, i, owner)).rowcount
+            ],
             write=True,
         )
 
@@ -327,10 +335,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                    ORDER BY inbox.seq LIMIT ?""",
                 (queue, now, limit),
             ).fetchall()
-            db.executemany(
-                "INSERT OR REPLACE INTO inbox_claims VALUES (?, ?, ?, ?)",
-                [(queue, item, owner, now + lease) for item, _ in rows],
-            )
+            db.executemany(_CLAIM, [(queue, i, owner, now + lease) for i, _ in rows])
             (until,) = db.execute(
                 "SELECT MIN(until) FROM inbox_claims WHERE queue = ? AND owner != ? "
                 "AND until > ?",
@@ -522,23 +527,14 @@ def _us(seconds: float) -> int:
     return round(seconds * 1e6)
 
 
-def _tat(db: sqlite3.Connection, key: str) -> int:
-    row = db.execute("SELECT tat_us FROM limiter WHERE key = ?", (key,)).fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def _push(db: sqlite3.Connection, key: str, tat: int) -> None:
-    tat = max(tat, _tat(db, key))
-    db.execute("INSERT OR REPLACE INTO limiter VALUES (?, ?)", (key, tat))
-
-
 def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
     """GCRA: the slot starts at tat - tolerance; booking it moves tat one step.
 
     Returns the slot's start in epoch microseconds.
     """
     now = _now_us()
-    tat = max(_tat(db, key), now)
+    row = db.execute("SELECT tat_us FROM limiter WHERE key = ?", (key,)).fetchone()
+    tat = max(now, 0 if row is None else int(row[0]))
     db.execute("INSERT OR REPLACE INTO limiter VALUES (?, ?)", (key, tat + step))
     return max(now, tat - (burst - 1) * step)
 
@@ -568,16 +564,6 @@ def _inbox_add(db: sqlite3.Connection, queue: str, item: str, payload: str) -> b
 def _inbox_remove(db: sqlite3.Connection, queue: str, item: str) -> None:
     db.execute("DELETE FROM inbox WHERE queue = ? AND item = ?", (queue, item))
     db.execute("DELETE FROM inbox_claims WHERE queue = ? AND item = ?", (queue, item))
-
-
-def _claim_set(
-    db: sqlite3.Connection, queue: str, item: str, owner: str, until: float
-) -> bool:
-    cursor = db.execute(
-        "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?",
-        (until, queue, item, owner),
-    )
-    return cursor.rowcount == 1
 
 
 def _log_wait(db: sqlite3.Connection, key: str, limit: int, span: int, now: int) -> int:
@@ -622,19 +608,6 @@ def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
     return None if row is None else PaceRecord(float(row[0]), float(row[1]))
 
 
-def _budget_enter(db: sqlite3.Connection, key: str, windows: Budget) -> float:
-    """Every window has room: record the look-up in each; else the longest wait."""
-    now = _now_us()
-    logs = [
-        (f"{key}:{_us(seconds)}", limit, _us(seconds)) for limit, seconds in windows
-    ]
-    wait = max([_log_wait(db, *log, now) for log in logs], default=0)
-    if wait > 0:
-        return wait / 1e6
-    db.executemany("INSERT INTO sends VALUES (?, ?)", [(k, now) for k, _, _ in logs])
-    return 0.0
-
-
 def _free_slots(db: sqlite3.Connection, slots: str, tickets: tuple[str, ...]) -> None:
     db.executemany(
         "DELETE FROM lookup_slots WHERE key = ? AND ticket = ?",
@@ -655,13 +628,19 @@ def _lookup_enter(
     ).fetchone()
     if int(held) >= entry.cap:
         return SLOT_POLL, pace
-    wait = _budget_enter(db, entry.budget, entry.windows)
-    if wait == 0:
-        db.execute(
-            "INSERT INTO lookup_slots VALUES (?, ?, ?)",
-            (entry.slots, entry.ticket, now + entry.lease),
-        )
-    return wait, pace
+    # Every budget window has room: record the look-up in each; else the
+    # longest wait.
+    now_us, windows = _now_us(), [(limit, _us(s)) for limit, s in entry.windows]
+    logs = [(f"{entry.budget}:{span}", limit, span) for limit, span in windows]
+    wait = max([_log_wait(db, *log, now_us) for log in logs], default=0)
+    if wait > 0:
+        return wait / 1e6, pace
+    db.executemany("INSERT INTO sends VALUES (?, ?)", [(k, now_us) for k, _, _ in logs])
+    db.execute(
+        "INSERT INTO lookup_slots VALUES (?, ?, ?)",
+        (entry.slots, entry.ticket, now + entry.lease),
+    )
+    return 0.0, pace
 
 
 def _journal_get(db: sqlite3.Connection, key: str, now: float) -> JournalRecord | None:
