@@ -67,7 +67,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         self._journal_init()  # the send journal (`stores/_journal.py`)
 
     async def breaker_get(self, key: str) -> BreakerRecord | None:
-        """Return the record for `key`, or None when closed."""
         return self._breakers.get(key)
 
     async def _update(
@@ -81,7 +80,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         return record
 
     async def cache_get(self, key: str) -> str | None:
-        """Return a cached answer unless it expired."""
         return self._cached(key)
 
     def _cached(self, key: str) -> str | None:
@@ -94,7 +92,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         return item[0]
 
     async def cache_set(self, key: str, value: str, *, ttl: float) -> None:
-        """Cache `value` for `ttl` seconds; expired and surplus entries go."""
         self._cache_value(key, value, ttl)
 
     def _cache_value(self, key: str, value: str, ttl: float) -> None:
@@ -105,11 +102,9 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         self._evict(now)
 
     async def cache_delete(self, key: str) -> None:
-        """Forget `key`."""
         self._cache.pop(key, None)
 
     async def inbox_add(self, queue: str, item: str, payload: str) -> bool:
-        """Append `item` unless `queue` holds it already."""
         inbox = self._inboxes.setdefault(queue, {})
         if item in inbox:
             return False
@@ -117,11 +112,9 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         return True
 
     async def inbox_items(self, queue: str) -> list[tuple[str, str]]:
-        """Every item of `queue`, oldest first."""
         return list(self._inboxes.get(queue, {}).items())
 
     async def inbox_remove(self, queue: str, item: str) -> None:
-        """Drop `item` and its claim from `queue`."""
         self._drop(queue, item)
 
     async def inbox_take(
@@ -134,7 +127,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         owner: str,
         lease: float,
     ) -> Claim:
-        """Record `item` and claim it, unless it is done or claimed by another."""
         if self._cached(done) is not None:  # no await: atomic under asyncio
             return "done"
         self._inboxes.setdefault(queue, {}).setdefault(item, payload)
@@ -149,7 +141,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
     async def inbox_renew(
         self, queue: str, items: list[str], *, owner: str, lease: float
     ) -> list[str]:
-        """Extend `owner`'s claims of `items`; return those still held."""
         claims = self._claims.get(queue, {})
         until = self._clock() + lease
         held = [item for item in items if claims.get(item, ("",))[0] == owner]
@@ -158,7 +149,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         return held
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
-        """Drop `owner`'s claim of `item`."""
         claims = self._claims.get(queue, {})
         if claims.get(item, ("",))[0] == owner:
             del claims[item]
@@ -166,14 +156,12 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
     async def inbox_finish(
         self, queue: str, item: str, *, done: str, ttl: float
     ) -> None:
-        """Set the done marker, then drop `item` and its claim."""
         self._cache_value(done, "1", ttl)
         self._drop(queue, item)
 
     async def inbox_resume(
         self, queue: str, *, owner: str, lease: float, limit: int
     ) -> Resumed:
-        """Claim up to `limit` items without a live claim, oldest first."""
         claims = self._claims.setdefault(queue, {})
         now = self._clock()
         taken: list[tuple[str, str]] = []
@@ -194,7 +182,6 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
                     del table[queue]
 
     async def pace_get(self, key: str) -> PaceRecord | None:
-        """Return the look-up pace record, or None at full pace."""
         return self._paces.get(key)
 
     async def pace_cut(
@@ -207,20 +194,14 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
         floor: float,
         climb: float,
     ) -> PaceRecord:
-        """Multiply the pace at `now` by `decrease` (a 469)."""
         record = pace_cut(self._paces.get(key), now, resume_at, decrease, floor, climb)
         self._paces[key] = record
         return record
 
     async def pace_reset(self, key: str) -> None:
-        """Back to full pace."""
         self._paces.pop(key, None)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
-        """Take a slot and record the look-up in the budget (no await: atomic).
-
-        Kept in the event loop's clock: this store serves one process.
-        """
         return self._lookup(entry), self._paces.get(entry.pace)
 
     def _lookup(self, entry: LookupEntry) -> float:
@@ -229,11 +210,11 @@ class MemoryStore(SharedBreaker, StateStore, BotStore, MemoryJournal):
             self._budgets.setdefault((entry.budget, s), deque())
             for _, s in entry.windows
         ]
+        # The event loop's clock: this store serves one process.
         now = asyncio.get_running_loop().time()
         return lookup_step(slots, logs, entry, now, slack=_EPSILON)
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
-        """Free the slots these tickets hold."""
         held = self._slots.get(slots, {})
         for ticket in tickets:
             held.pop(ticket, None)
