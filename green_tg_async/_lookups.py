@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from ._config import BreakerPolicy, RateLimits
 from ._exceptions import StoreUnavailableError
@@ -144,8 +144,10 @@ class LookupGovernor:
             raise
         finally:
             local.ended.append(entry.ticket)  # freed even if never taken
-            if not local.waiting:
-                self._free_soon(local)
+            if not local.waiting and local.timer is None:
+                # Freed with the next local look-up's store step, or alone.
+                loop = asyncio.get_running_loop()
+                local.timer = loop.call_later(_FREE_DELAY, self._free, local)
             local.slots.release()
 
     def _entry(self, local: _Local, ticket: str) -> LookupEntry:
@@ -192,12 +194,6 @@ class LookupGovernor:
             return 1.0
         return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
 
-    def _free_soon(self, local: _Local) -> None:
-        """Free ended slots with the next local look-up, or alone shortly."""
-        if local.timer is None:
-            loop = asyncio.get_running_loop()
-            local.timer = loop.call_later(_FREE_DELAY, self._free, local)
-
     def _free(self, local: _Local) -> None:
         if local.timer is not None:
             local.timer.cancel()
@@ -205,7 +201,9 @@ class LookupGovernor:
         if local.ended:
             tickets = tuple(local.ended)
             local.ended.clear()
-            self._spawn(self._exit(tickets))
+            task = asyncio.get_running_loop().create_task(self._exit(tickets))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _exit(self, tickets: tuple[str, ...]) -> None:
         try:
@@ -217,11 +215,6 @@ class LookupGovernor:
                 SLOT_LEASE,
                 exc,
             )
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
         """Free ended slots now; wait (briefly) for that to reach the store."""
