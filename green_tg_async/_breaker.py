@@ -325,7 +325,12 @@ class CircuitBreaker:
     async def _persist(
         self, key: str, until: float, reason: str, first_try: asyncio.Future[None]
     ) -> None:
-        """Write a pause to the store, again and again until it is taken."""
+        """Write a pause to the store, again and again until it is taken.
+
+        A fail-open store takes the pause locally while it is down: it is then
+        probed until it writes the pause back (else only a later call of this
+        process would).
+        """
         delay = _PERSIST_FIRST_DELAY
         while True:
             try:
@@ -347,18 +352,8 @@ class CircuitBreaker:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(delay)
             delay = min(delay * 2, _PERSIST_MAX_DELAY)
-        await self._write_back(until)
-
-    async def _write_back(self, until: float) -> None:
-        """Probe a fail-open store until the pause it kept locally is shared.
-
-        A store in fail-open mode takes the pause locally while it is down;
-        without this, only a later call of this process would write it back.
-        """
         store = self._store
-        if not isinstance(store, WritesBack):
-            return
-        while (wait := await store.write_back()) > 0:
+        while isinstance(store, WritesBack) and (wait := await store.write_back()) > 0:
             if self._policy.clock() >= until:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(wait)

@@ -198,9 +198,8 @@ class BreakerPolicy:
     """How look-ups slow after a 469 and recover; None keeps the full rate."""
 
     def __post_init__(self) -> None:
-        _require_positive("pause_seconds", self.pause_seconds)
-        _require_positive("cooldown_seconds", self.cooldown_seconds)
-        _require_positive("probe_lease_seconds", self.probe_lease_seconds)
+        for name in ("pause_seconds", "cooldown_seconds", "probe_lease_seconds"):
+            _require_positive(name, getattr(self, name))
         if self.failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
         if self.scope not in ("instance", "contact_lookups"):
