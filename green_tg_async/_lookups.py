@@ -133,7 +133,18 @@ class LookupGovernor:
                 self._free(local)  # the caller they were kept for left
             raise
         local.waiting -= 1
-        entry = self._entry(local, uuid.uuid4().hex)
+        budget = self._limits.lookup_budget
+        entry = LookupEntry(  # it frees the slots of the look-ups that ended
+            self._slots,
+            uuid.uuid4().hex,
+            self._cap(),
+            SLOT_LEASE,
+            self._budget,
+            budget.windows if budget is not None else (),
+            self._pace,
+            tuple(local.ended),
+        )
+        local.ended.clear()
         try:
             if gated:
                 yield Turn(self._pace_at(local.pace), entry)
@@ -149,22 +160,6 @@ class LookupGovernor:
                 loop = asyncio.get_running_loop()
                 local.timer = loop.call_later(_FREE_DELAY, self._free, local)
             local.slots.release()
-
-    def _entry(self, local: _Local, ticket: str) -> LookupEntry:
-        """This look-up's entry; it frees the slots of those that ended."""
-        budget = self._limits.lookup_budget
-        release = tuple(local.ended)
-        local.ended.clear()
-        return LookupEntry(
-            self._slots,
-            ticket,
-            self._cap(),
-            SLOT_LEASE,
-            self._budget,
-            budget.windows if budget is not None else (),
-            self._pace,
-            release,
-        )
 
     async def _enter(
         self,
