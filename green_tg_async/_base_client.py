@@ -332,7 +332,6 @@ class BaseClient:
             # so the next one reads a 469's pause before it can be sent.
             breaker = self._breaker
             async with self._lookups.slot(
-                spec,
                 partial(breaker.signal, spec),
                 partial(breaker.check, spec),
                 gated=self._limiter.gates_in_store and breaker.policy.enabled,

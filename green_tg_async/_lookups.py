@@ -105,24 +105,15 @@ class LookupGovernor:
 
     @asynccontextmanager
     async def slot(
-        self,
-        spec: MethodSpec,
-        wake: Wake,
-        check: Callable[[], Awaitable[None]],
-        *,
-        gated: bool,
+        self, wake: Wake, check: Callable[[], Awaitable[None]], *, gated: bool
     ) -> AsyncIterator[Turn]:
-        """Hold a look-up slot for one attempt; yields its `Turn`.
+        """Hold a look-up slot for one attempt (a method it `governs()`).
 
-        With `gated`, the store slot and budget are left to the limiter's
-        gated admission (`Turn.entry`; one store step for all of it), at the
-        pace the previous look-up read. Other methods hold nothing. While
-        waiting, a pause that begins wakes the caller, and `check()` raises
-        its refusal.
+        Yields its `Turn`. With `gated`, the store slot and budget are left to
+        the limiter's gated admission (`Turn.entry`; one store step for all of
+        it), at the pace the previous look-up read. While waiting, a pause
+        that begins wakes the caller, and `check()` raises its refusal.
         """
-        if not self.governs(spec):
-            yield NOT_A_LOOKUP
-            return
         local = self._local()
         local.waiting += 1
         try:
