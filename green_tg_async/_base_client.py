@@ -88,20 +88,28 @@ class BaseClient:
         self._key = key
         self._methods = methods
         self._retry = retry or RetryPolicy()
-        self._request_options = _request_options(timeout, injected=http_client)
+        # Our own client carries the timeout; an injected one keeps its own
+        # unless the caller also passed timeout=, which then applies to each
+        # request.
+        self._request_options: dict[str, Any] = (
+            {}
+            if http_client is None or isinstance(timeout, NotGiven)
+            else {"timeout": httpx.Timeout(timeout)}
+        )
         if http_client is not None and transport is not None:
             raise TypeError("pass http_client or transport, not both")
         self._owns_http = http_client is None
+        own_timeout = httpx.Timeout(
+            DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
+        )
         if transport is not None:  # ours, over the caller's transport
-            http_client = httpx.AsyncClient(
-                timeout=_client_timeout(timeout), transport=transport
-            )
+            http_client = httpx.AsyncClient(timeout=own_timeout, transport=transport)
         self._transport = Transport(
             http_client,
             prefixes=prefixes,
             token=Secret(token),
             # Without either, our own aiohttp pool (rebuilt if it wedges).
-            timeout=_client_timeout(timeout),
+            timeout=own_timeout,
         )
         self._store = failing_open(store) if store is not None else default_store()
         require(self._store, "a client's store", StateStore, CacheStore)
@@ -134,8 +142,10 @@ class BaseClient:
         if self._state is _State.CLOSED:
             raise RuntimeError("the client is closed; create a new one")
         clone = copy.copy(self)
-        for name in _cached_names(type(self)):
-            clone.__dict__.pop(name, None)  # sections bound to this client
+        for klass in type(self).__mro__:  # drop the sections bound to this client
+            for name, value in vars(klass).items():
+                if isinstance(value, cached_property):
+                    clone.__dict__.pop(name, None)
         clone._owns_http = False
         clone._state = _State.UNOPENED
         if not isinstance(timeout, NotGiven):
@@ -322,7 +332,6 @@ class BaseClient:
             # so the next one reads a 469's pause before it can be sent.
             breaker = self._breaker
             async with self._lookups.slot(
-                spec,
                 partial(breaker.signal, spec),
                 partial(breaker.check, spec),
                 gated=self._limiter.gates_in_store and breaker.policy.enabled,
@@ -468,15 +477,6 @@ def _unknown_method(method: str, verb: str) -> MethodSpec:
     return MethodSpec(method, cast(Verb, upper), idempotent=False)
 
 
-def _cached_names(cls: type) -> list[str]:
-    return [
-        name
-        for klass in cls.__mro__
-        for name, value in vars(klass).items()
-        if isinstance(value, cached_property)
-    ]
-
-
 def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
     """Encode a `json=` body once, before the breaker and the limiter run.
 
@@ -535,19 +535,3 @@ def resolve_url(value: str | None, name: str, env: str) -> str | None:
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"{name} must start with https:// or http://, got {url!r}")
     return url
-
-
-def _client_timeout(timeout: Timeout) -> httpx.Timeout:
-    if isinstance(timeout, NotGiven):
-        return httpx.Timeout(DEFAULT_TIMEOUT)
-    return httpx.Timeout(timeout)
-
-
-def _request_options(
-    timeout: Timeout, *, injected: httpx.AsyncClient | None
-) -> dict[str, Any]:
-    # Our own client carries the timeout; an injected one keeps its own unless
-    # the caller also passed timeout=, which then applies to each request.
-    if injected is None or isinstance(timeout, NotGiven):
-        return {}
-    return {"timeout": httpx.Timeout(timeout)}

@@ -114,10 +114,7 @@ class CircuitBreaker:
         """Refuse the method while a pause runs; free of side effects."""
         if not self._policy.enabled:
             return
-        keys = self._refuse_if_paused_here(spec)
-        records = []
-        for key in keys:
-            records.append(await self._read(key))
+        records = [await self._read(k) for k in self._refuse_if_paused_here(spec)]
         self._verdict(tuple(records), self._policy.clock(), spec.name)
 
     def signal(self, spec: MethodSpec) -> asyncio.Future[None]:
@@ -172,10 +169,8 @@ class CircuitBreaker:
         if not self._policy.enabled:
             return _NOT_TRACKED
         keys = self._refuse_if_paused_here(spec)
-        found = []
-        for key in keys:
-            found.append(await self._store.breaker_get(key))
-        records, now = tuple(found), self._policy.clock()
+        records = tuple([await self._store.breaker_get(k) for k in keys])
+        now = self._policy.clock()
         seen = _seen(keys, records)
         if not self._verdict(records, now, spec.name):
             return seen, 0.0
@@ -228,11 +223,10 @@ class CircuitBreaker:
         take is logged and dropped (it only feeds the failure count).
         """
         method = spec.name
-        if isinstance(error, ContactInfoLimitError):
-            if self._policy.enabled:
-                await self._pause(method, error.message)
-            return
         if not self._policy.enabled:
+            return
+        if isinstance(error, ContactInfoLimitError):
+            await self._pause(method, error.message)
             return
         try:
             if isinstance(error, APIConnectionError | ServerError):
@@ -331,7 +325,12 @@ class CircuitBreaker:
     async def _persist(
         self, key: str, until: float, reason: str, first_try: asyncio.Future[None]
     ) -> None:
-        """Write a pause to the store, again and again until it is taken."""
+        """Write a pause to the store, again and again until it is taken.
+
+        A fail-open store takes the pause locally while it is down: it is then
+        probed until it writes the pause back (else only a later call of this
+        process would).
+        """
         delay = _PERSIST_FIRST_DELAY
         while True:
             try:
@@ -353,18 +352,8 @@ class CircuitBreaker:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(delay)
             delay = min(delay * 2, _PERSIST_MAX_DELAY)
-        await self._write_back(until)
-
-    async def _write_back(self, until: float) -> None:
-        """Probe a fail-open store until the pause it kept locally is shared.
-
-        A store in fail-open mode takes the pause locally while it is down;
-        without this, only a later call of this process would write it back.
-        """
         store = self._store
-        if not isinstance(store, WritesBack):
-            return
-        while (wait := await store.write_back()) > 0:
+        while isinstance(store, WritesBack) and (wait := await store.write_back()) > 0:
             if self._policy.clock() >= until:
                 return  # over before the store came back: nothing to share
             await asyncio.sleep(wait)
@@ -411,7 +400,7 @@ class CircuitBreaker:
         now = self._policy.clock()
         records = [
             _later(await self._store.breaker_get(k), self._local.get(k, now))
-            for k in self._all_keys()
+            for k in self._lookup_keys
         ]
         failures = records[0].failures if records[0] else 0
         pace = await self.pace(_ANY_LOOKUP)
@@ -427,16 +416,13 @@ class CircuitBreaker:
 
         The learned look-up pace goes back to the full rate too.
         """
-        for key in self._all_keys():
+        for key in self._lookup_keys:
             self._local.clear(key)
             await self._store.breaker_reset(key)
         await self._store.pace_reset(self._pace_key)
         self.on_pace(None)
         logger.warning("instance %s: breaker reset by hand", self._id)
         self._notify("closed", "", None, "reset by hand")
-
-    def _all_keys(self) -> tuple[str, str]:
-        return (self._instance_key, self._lookup_key)
 
     def __repr__(self) -> str:
         return (

@@ -69,13 +69,7 @@ class LookupBudget:
 
     def __post_init__(self) -> None:
         for name in ("per_minute", "per_hour", "per_day"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int or None, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
+            _require_count(name, getattr(self, name), optional=True)
 
     @property
     def windows(self) -> tuple[tuple[int, float], ...]:
@@ -112,12 +106,7 @@ class AdaptivePace:
             _require_positive(name, value)
             if not value < 1:
                 raise ValueError(f"{name} must be below 1, got {value!r}")
-        if isinstance(self.climb_per_hour, bool) or not isinstance(
-            self.climb_per_hour, int | float
-        ):
-            raise TypeError("climb_per_hour must be a number")
-        if self.climb_per_hour < 0:
-            raise ValueError("climb_per_hour must not be negative")
+        _require_positive("climb_per_hour", self.climb_per_hour, or_zero=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,15 +151,7 @@ class RateLimits:
     def __post_init__(self) -> None:
         if not isinstance(self.lookup_budget, LookupBudget | None):
             raise TypeError("lookup_budget must be a LookupBudget or None")
-        cap = self.lookups_in_flight
-        if cap is not None:
-            if isinstance(cap, bool) or not isinstance(cap, int):
-                raise TypeError(
-                    "lookups_in_flight must be an int or None, "
-                    f"got {type(cap).__name__}"
-                )
-            if cap < 1:
-                raise ValueError(f"lookups_in_flight must be at least 1, got {cap}")
+        _require_count("lookups_in_flight", self.lookups_in_flight, optional=True)
         if not 0 <= self.shared_margin < 1:
             raise ValueError(
                 f"shared_margin must be in [0, 1), got {self.shared_margin}"
@@ -178,10 +159,7 @@ class RateLimits:
         for method, rate in self.per_method.items():
             _require_positive(f"per_method[{method!r}]", rate)
         _require_positive("default", self.default)
-        if isinstance(self.burst, bool) or not isinstance(self.burst, int):
-            raise TypeError(f"burst must be an int, got {type(self.burst).__name__}")
-        if self.burst < 1:
-            raise ValueError(f"burst must be at least 1, got {self.burst}")
+        _require_count("burst", self.burst)
 
     def rate_for(self, method: str) -> float:
         """Return the configured requests per second for `method`."""
@@ -220,9 +198,8 @@ class BreakerPolicy:
     """How look-ups slow after a 469 and recover; None keeps the full rate."""
 
     def __post_init__(self) -> None:
-        _require_positive("pause_seconds", self.pause_seconds)
-        _require_positive("cooldown_seconds", self.cooldown_seconds)
-        _require_positive("probe_lease_seconds", self.probe_lease_seconds)
+        for name in ("pause_seconds", "cooldown_seconds", "probe_lease_seconds"):
+            _require_positive(name, getattr(self, name))
         if self.failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
         if self.scope not in ("instance", "contact_lookups"):
@@ -311,8 +288,21 @@ class SendPolicy:
             )
 
 
-def _require_positive(name: str, value: float) -> None:
+def _require_positive(name: str, value: float, *, or_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+    if value < 0 if or_zero else not value > 0:
+        raise ValueError(
+            f"{name} must {'not be negative' if or_zero else 'be positive'}, "
+            f"got {value!r}"
+        )
+
+
+def _require_count(name: str, value: int | None, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        kind = "an int or None" if optional else "an int"
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")

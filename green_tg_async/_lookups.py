@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from ._config import BreakerPolicy, RateLimits
 from ._exceptions import StoreUnavailableError
@@ -105,24 +105,15 @@ class LookupGovernor:
 
     @asynccontextmanager
     async def slot(
-        self,
-        spec: MethodSpec,
-        wake: Wake,
-        check: Callable[[], Awaitable[None]],
-        *,
-        gated: bool,
+        self, wake: Wake, check: Callable[[], Awaitable[None]], *, gated: bool
     ) -> AsyncIterator[Turn]:
-        """Hold a look-up slot for one attempt; yields its `Turn`.
+        """Hold a look-up slot for one attempt (a method it `governs()`).
 
-        With `gated`, the store slot and budget are left to the limiter's
-        gated admission (`Turn.entry`; one store step for all of it), at the
-        pace the previous look-up read. Other methods hold nothing. While
-        waiting, a pause that begins wakes the caller, and `check()` raises
-        its refusal.
+        Yields its `Turn`. With `gated`, the store slot and budget are left to
+        the limiter's gated admission (`Turn.entry`; one store step for all of
+        it), at the pace the previous look-up read. While waiting, a pause
+        that begins wakes the caller, and `check()` raises its refusal.
         """
-        if not self.governs(spec):
-            yield NOT_A_LOOKUP
-            return
         local = self._local()
         local.waiting += 1
         try:
@@ -133,7 +124,18 @@ class LookupGovernor:
                 self._free(local)  # the caller they were kept for left
             raise
         local.waiting -= 1
-        entry = self._entry(local, uuid.uuid4().hex)
+        budget = self._limits.lookup_budget
+        entry = LookupEntry(  # it frees the slots of the look-ups that ended
+            self._slots,
+            uuid.uuid4().hex,
+            self._cap(),
+            SLOT_LEASE,
+            self._budget,
+            budget.windows if budget is not None else (),
+            self._pace,
+            tuple(local.ended),
+        )
+        local.ended.clear()
         try:
             if gated:
                 yield Turn(self._pace_at(local.pace), entry)
@@ -144,25 +146,11 @@ class LookupGovernor:
             raise
         finally:
             local.ended.append(entry.ticket)  # freed even if never taken
-            if not local.waiting:
-                self._free_soon(local)
+            if not local.waiting and local.timer is None:
+                # Freed with the next local look-up's store step, or alone.
+                loop = asyncio.get_running_loop()
+                local.timer = loop.call_later(_FREE_DELAY, self._free, local)
             local.slots.release()
-
-    def _entry(self, local: _Local, ticket: str) -> LookupEntry:
-        """This look-up's entry; it frees the slots of those that ended."""
-        budget = self._limits.lookup_budget
-        release = tuple(local.ended)
-        local.ended.clear()
-        return LookupEntry(
-            self._slots,
-            ticket,
-            self._cap(),
-            SLOT_LEASE,
-            self._budget,
-            budget.windows if budget is not None else (),
-            self._pace,
-            release,
-        )
 
     async def _enter(
         self,
@@ -192,12 +180,6 @@ class LookupGovernor:
             return 1.0
         return pace_at(record, self._policy.clock(), adaptive.climb_per_hour)
 
-    def _free_soon(self, local: _Local) -> None:
-        """Free ended slots with the next local look-up, or alone shortly."""
-        if local.timer is None:
-            loop = asyncio.get_running_loop()
-            local.timer = loop.call_later(_FREE_DELAY, self._free, local)
-
     def _free(self, local: _Local) -> None:
         if local.timer is not None:
             local.timer.cancel()
@@ -205,7 +187,9 @@ class LookupGovernor:
         if local.ended:
             tickets = tuple(local.ended)
             local.ended.clear()
-            self._spawn(self._exit(tickets))
+            task = asyncio.get_running_loop().create_task(self._exit(tickets))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _exit(self, tickets: tuple[str, ...]) -> None:
         try:
@@ -217,11 +201,6 @@ class LookupGovernor:
                 SLOT_LEASE,
                 exc,
             )
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
         """Free ended slots now; wait (briefly) for that to reach the store."""

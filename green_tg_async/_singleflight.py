@@ -32,9 +32,6 @@ class SingleFlight(Generic[K, V]):
             except asyncio.CancelledError:
                 if not pending.cancelled():
                     raise  # this waiter itself was cancelled
-        return await self._lead(key, make)
-
-    async def _lead(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._calls[key] = future
         try:
