@@ -118,7 +118,11 @@ def _coded_error(method: str, data: Any) -> APIError | None:
 def error_for_response(method: str, response: httpx.Response) -> APIError:
     """Build the most specific error for a non-2xx `response`."""
     status = response.status_code
-    body = _body(response)
+    text = redact_cut(response.text, _MAX_BODY_TEXT)  # the token redacted either way
+    try:
+        body: Any = loads(text)  # JSON if it parses, else the text
+    except ValueError:
+        body = text
     detail = _detail(body)
     error_cls = _status_class(status)
     if status == 400 and any(m in detail.lower() for m in _NOT_READY_400):
@@ -133,15 +137,6 @@ def error_for_response(method: str, response: httpx.Response) -> APIError:
 def _status_class(status: int) -> type[APIError]:
     """The error class of an HTTP status (or of a 200's `code`)."""
     return STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
-
-
-def _body(response: httpx.Response) -> Any:
-    """JSON if it parses, else the text; the token is redacted either way."""
-    text = redact_cut(response.text, _MAX_BODY_TEXT)
-    try:
-        return loads(text)
-    except ValueError:
-        return text
 
 
 def _detail(body: Any) -> str:

@@ -39,19 +39,6 @@ def should_retry(exc: BaseException, *, idempotent: bool) -> bool:
     return False
 
 
-class _WaitRetryAfter:
-    """Honour the server's `Retry-After` (capped); otherwise `RetryPolicy.delay`."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return min(exc.retry_after, self._policy.retry_after_cap)
-        return self._policy.delay(state.attempt_number)
-
-
 def build_retrying(
     policy: RetryPolicy,
     *,
@@ -62,6 +49,13 @@ def build_retrying(
 
     `on_retry(attempt, error, wait)` is told about each retry, after the log.
     """
+
+    def wait(state: RetryCallState) -> float:
+        """Honour the server's `Retry-After` (capped); otherwise `RetryPolicy.delay`."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return min(exc.retry_after, policy.retry_after_cap)
+        return policy.delay(state.attempt_number)
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -80,7 +74,7 @@ def build_retrying(
 
     return AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts),
-        wait=_WaitRetryAfter(policy),
+        wait=wait,
         retry=retry_if_exception(lambda exc: should_retry(exc, idempotent=idempotent)),
         sleep=policy.sleep,
         before_sleep=before_sleep,

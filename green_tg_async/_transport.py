@@ -142,7 +142,12 @@ class Transport:
         `suffix` follows the token in the path (`deleteNotification/{token}/{id}`).
         """
         http, pool = self._http, self._pool
-        deadline = self._attempt_deadline(http, request.get("timeout", _UNSET))
+        if "timeout" in request:
+            deadline = attempt_deadline(request["timeout"])
+        else:  # the client's, computed once per httpx client
+            if self._deadline[0] is not http:
+                self._deadline = (http, attempt_deadline(http.timeout))
+            deadline = self._deadline[1]
         # The error is raised after the `except` block, not chained: httpx
         # and aiohttp exceptions hold the URL, and the URL holds the token.
         error: APIConnectionError
@@ -152,9 +157,12 @@ class Transport:
                 url = self.url(spec, suffix)
                 if pool is None:
                     return await http.request(spec.http_method, url, **request)
-                return await self._exchange(
-                    pool, self._requests.build(spec.http_method, url, **request)
-                )
+                built = self._requests.build(spec.http_method, url, **request)
+                if not httpx_is_patched():
+                    return await pool.handle_async_request(built)  # read in full
+                if self._stock is None:  # patched: stock httpx, so that it sees them
+                    self._stock = httpx.AsyncClient(limits=_STOCK_LIMITS)
+                return await self._stock.send(built)
         except TimeoutError as exc:
             if not scope.expired():
                 error = _leaked(spec.name, exc)  # an aiohttp timeout
@@ -173,23 +181,6 @@ class Transport:
             error = _leaked(spec.name, exc)
         raise error
 
-    def _attempt_deadline(self, http: httpx.AsyncClient, timeout: Any) -> float | None:
-        if timeout is not _UNSET:
-            return attempt_deadline(timeout)
-        if self._deadline[0] is not http:  # computed once per httpx client
-            self._deadline = (http, attempt_deadline(http.timeout))
-        return self._deadline[1]
-
-    async def _exchange(
-        self, pool: AiohttpTransport, request: httpx.Request
-    ) -> httpx.Response:
-        """Send `request` on our pool; through stock httpx while httpx is patched."""
-        if not httpx_is_patched():
-            return await pool.handle_async_request(request)  # read in full
-        if self._stock is None:
-            self._stock = httpx.AsyncClient(limits=_STOCK_LIMITS)
-        return await self._stock.send(request)
-
     def _replace(self, wedged: AiohttpTransport) -> None:
         """Swap in a new pool of our own after a pool timeout (once per pool)."""
         if wedged is not self._pool:  # another call has replaced it already
@@ -204,9 +195,6 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
-
-
-_UNSET: Any = object()  # no per-request timeout: the client's applies
 
 
 def _own_pool(timeout: httpx.Timeout) -> tuple[AiohttpTransport, httpx.AsyncClient]:

@@ -60,7 +60,15 @@ class Service(Section):
             ContactInfoLimitError: Telegram's look-up limit (469) was reached.
             CircuitOpenError: The instance is paused; nothing was sent.
         """
-        body = _subject(self._client, phone_number, username)
+        body: dict[str, object]
+        if username is not None and phone_number is None:
+            body = {"username": normalize_username(username)}
+        elif phone_number is not None and username is None:
+            body = {"phoneNumber": self._client.normalize_phone(phone_number)}
+        else:
+            raise TypeError(
+                "check_account() takes exactly one of phone_number or username"
+            )
         if force:
             body["force"] = True
         return await self._checks.run(
@@ -191,16 +199,3 @@ class Service(Section):
 
 def _chat(chat_id: ChatId) -> dict[str, str]:
     return {"chatId": check.chat_id(chat_id)}
-
-
-def _subject(
-    client: SectionClient,
-    phone_number: int | str | None,
-    username: str | None,
-) -> dict[str, object]:
-    if (phone_number is None) == (username is None):
-        raise TypeError("check_account() takes exactly one of phone_number or username")
-    if username is not None:
-        return {"username": normalize_username(username)}
-    assert phone_number is not None
-    return {"phoneNumber": client.normalize_phone(phone_number)}
