@@ -29,6 +29,7 @@ from ._logging import logger, redact
 
 __all__ = [
     "POOL_CONNECTIONS",
+    "POOL_LIMITS",
     "AiohttpTransport",
     "Proxies",
     "describe",
@@ -42,7 +43,10 @@ Stock httpx keeps at most 20 idle connections: at concurrency 32 and 20 ms
 RTT, 195 of 200 calls opened a new TCP + TLS connection (issue 23).
 """
 
-KEEPALIVE_SECONDS: Final = 5.0  # as httpx: an idle connection closes after 5 s
+# Our pool's size; an idle connection closes after 5 s, as in httpx's default.
+POOL_LIMITS: Final = httpx.Limits(
+    max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS
+)
 _HTTP_11: Final = b"HTTP/1.1"
 _CACHED: Final = 256  # URLs (timeouts, routes) mapped before a cache starts over
 # Not in typeshed, but public since Python 3.3: NO_PROXY's rules, as urllib has them.
@@ -89,11 +93,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, limits: httpx.Limits | None = None) -> None:
         self.proxies = Proxies(urllib.request.getproxies_environment())
-        self._limit = POOL_CONNECTIONS
-        self._keepalive = KEEPALIVE_SECONDS
-        if limits is not None:
-            self._limit = limits.max_connections or 0  # 0: aiohttp's "no limit"
-            self._keepalive = limits.keepalive_expiry or 0.0
+        limits = limits or POOL_LIMITS
+        self._limit = limits.max_connections or 0  # 0: aiohttp's "no limit"
+        self._keepalive = limits.keepalive_expiry or 0.0
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, yarl.URL] = {}
         self._headers: dict[

@@ -16,7 +16,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from ._aiohttp_transport import _CACHED, POOL_CONNECTIONS, AiohttpTransport, describe
+from ._aiohttp_transport import _CACHED, POOL_LIMITS, AiohttpTransport, describe
 from ._config import DEFAULT_TIMEOUT
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._logging import Secret, logger
@@ -54,9 +54,6 @@ _POOL_SEND: Final = httpcore.AsyncConnectionPool.handle_async_request
 _TRANSPORT_SEND: Final = httpx.AsyncHTTPTransport.handle_async_request
 _ROUTE: Final = httpx.AsyncClient._transport_for_url
 _DEFAULT_TIMEOUT: Final = httpx.Timeout(DEFAULT_TIMEOUT)
-_STOCK_LIMITS: Final = httpx.Limits(
-    max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS
-)
 
 
 def httpx_is_patched() -> bool:
@@ -161,7 +158,7 @@ class Transport:
                 if not httpx_is_patched():
                     return await pool.handle_async_request(built)  # read in full
                 if self._stock is None:  # patched: stock httpx, so that it sees them
-                    self._stock = httpx.AsyncClient(limits=_STOCK_LIMITS)
+                    self._stock = httpx.AsyncClient(limits=POOL_LIMITS)
                 return await self._stock.send(built)
         except TimeoutError as exc:
             if not scope.expired():
@@ -315,14 +312,9 @@ def _sent(exc: httpx.RequestError) -> bool:
     error that means no connection was ever made counts as not sent.
     """
     cause = exc.__cause__
-    if cause is not None and _is_aiohttp(cause):
+    if cause is not None and type(cause).__module__.startswith("aiohttp"):
         return type(cause).__name__ not in _NEVER_CONNECTED
     return not isinstance(exc, _NOT_SENT)
-
-
-def _is_aiohttp(exc: BaseException) -> bool:
-    """True for an exception raised by aiohttp."""
-    return type(exc).__module__.startswith("aiohttp")
 
 
 def _leaked(method: str, exc: Exception) -> APIConnectionError:
@@ -330,7 +322,7 @@ def _leaked(method: str, exc: Exception) -> APIConnectionError:
 
     Anything that is neither aiohttp's nor asyncio's is re-raised.
     """
-    if not (_is_aiohttp(exc) or type(exc).__module__.startswith("asyncio")):
+    if not type(exc).__module__.startswith(("aiohttp", "asyncio")):
         raise exc
     return _failed(method, exc, sent=type(exc).__name__ not in _NEVER_CONNECTED)
 
