@@ -82,9 +82,8 @@ def classify(method: str, response: httpx.Response, *, coded: bool = False) -> A
         ) from None
     if isinstance(data, dict) and data.get("status") is False:
         _raise_soft_error(method, data)
-    refused = _coded_error(method, data) if coded else None
-    if refused is not None:
-        raise refused
+    if coded:
+        _raise_coded_error(method, data)
     return data
 
 
@@ -100,19 +99,18 @@ def _raise_soft_error(method: str, data: Mapping[str, Any]) -> None:
             raise error_cls(message, method=method, status_code=200, body=dict(data))
 
 
-def _coded_error(method: str, data: Any) -> APIError | None:
-    """The error a 200 `{"code": 401, "description": ...}` answer stands for, or None.
+def _raise_coded_error(method: str, data: Any) -> None:
+    """Raise the error a 200 `{"code": 401, "description": ...}` stands for, if any.
 
     Partner methods and `updateApiToken` report failures inside an HTTP 200
     (https://green-api.com/en/telegram/docs/partners/deleteInstanceAccount/);
     the class is the one of the status `code` names. `status_code` stays 200.
     """
     code = data.get("code") if isinstance(data, Mapping) else None
-    if isinstance(code, bool) or not isinstance(code, int) or code < 400:
-        return None
-    message = f"{method} failed with code {code} in an HTTP 200: {_detail(data)}"
-    error_cls = _status_class(code)
-    return error_cls(message, method=method, status_code=200, body=dict(data))
+    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        message = f"{method} failed with code {code} in an HTTP 200: {_detail(data)}"
+        error_cls = _status_class(code)
+        raise error_cls(message, method=method, status_code=200, body=dict(data))
 
 
 def error_for_response(method: str, response: httpx.Response) -> APIError:

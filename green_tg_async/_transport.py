@@ -329,13 +329,10 @@ def _leaked(method: str, exc: Exception) -> APIConnectionError:
 
 def _failed(method: str, exc: Exception, *, sent: bool) -> APIConnectionError:
     """Our error for the failed exchange `exc`: a timeout, or a connection error."""
+    error, what = APIConnectionError, "failed"
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return APITimeoutError(
-            f"{method} timed out: {_describe(exc)}", method=method, request_sent=sent
-        )
-    return APIConnectionError(
-        f"{method} failed: {_describe(exc)}", method=method, request_sent=sent
-    )
+        error, what = APITimeoutError, "timed out"
+    return error(f"{method} {what}: {_describe(exc)}", method=method, request_sent=sent)
 
 
 def _describe(exc: BaseException) -> str:
