@@ -75,7 +75,7 @@ class AsyncGreenTelegram(BaseClient):
         token = resolve_token(api_token, name="api_token", env="GREEN_API_TOKEN")
         api = resolve_url(api_url, "api_url", "GREEN_API_URL") or _default_url(self._id)
         media = resolve_url(media_url, "media_url", "GREEN_API_MEDIA_URL") or api
-        self._api_url = api  # the CLI names it in its errors
+        self._api_url, self._media_url = api, media
         super().__init__(
             key=self._id,
             token=token,

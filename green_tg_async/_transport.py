@@ -109,16 +109,12 @@ class Transport:
 
     def url(self, spec: MethodSpec, suffix: str = "") -> httpx.URL | str:
         """Where `spec` is sent: `{prefix}/{method}/{token}{suffix}`."""
-        if suffix:
-            return self._path(spec) + suffix
         key = (spec.host, spec.name)
         url = self._urls.get(key)
         if url is None:
-            url = self._urls[key] = httpx.URL(self._path(spec))
-        return url
-
-    def _path(self, spec: MethodSpec) -> str:
-        return f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
+            path = f"{self._prefixes[spec.host]}/{spec.name}/{self._token.reveal()}"
+            url = self._urls[key] = httpx.URL(path)
+        return f"{url}{suffix}" if suffix else url
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -171,24 +167,19 @@ class Transport:
                     request_sent=True,
                 )
         except httpx.RequestError as exc:
-            if isinstance(exc, httpx.PoolTimeout) and pool is not None:
-                self._replace(pool)
+            if isinstance(exc, httpx.PoolTimeout) and pool is self._pool is not None:
+                # Once per pool: another call may have replaced it already.
+                logger.warning(
+                    "connection pool timed out with every slot taken; replacing it "
+                    "in case cancelled requests left it wedged"
+                )
+                self._retired.append(self._http)  # its requests in flight may finish
+                self._pool, self._http = _own_pool(self._http.timeout)
+                self._requests = _Requests(self._http)
             error = _failed(spec.name, exc, sent=_sent(exc))
         except Exception as exc:
             error = _leaked(spec.name, exc)
         raise error
-
-    def _replace(self, wedged: AiohttpTransport) -> None:
-        """Swap in a new pool of our own after a pool timeout (once per pool)."""
-        if wedged is not self._pool:  # another call has replaced it already
-            return
-        logger.warning(
-            "connection pool timed out with every slot taken; replacing it in "
-            "case cancelled requests left it wedged"
-        )
-        self._retired.append(self._http)  # its requests in flight may finish
-        self._pool, self._http = _own_pool(self._http.timeout)
-        self._requests = _Requests(self._http)
 
     def __repr__(self) -> str:
         return f"<Transport hosts={sorted(set(self._prefixes.values()))}>"
