@@ -1,12 +1,9 @@
 """An httpx transport over an aiohttp connection pool it owns.
 
-`httpx.Request` in, `httpx.Response` out, as httpx's own transport over
-httpcore. Answers (small JSON bodies) are read in full; each URL and each
-timeout is mapped to aiohttp's form once; proxies are read from the
-environment once, when the transport is made (`Proxies`), never looked up
-per request. aiohttp failures come out as the httpx exceptions httpx itself
-would raise, with the aiohttp error as their cause; `_transport.py` decides
-from them whether the request was sent.
+`httpx.Request` in, `httpx.Response` out (read in full: answers are small
+JSON bodies), as httpx's own transport over httpcore. aiohttp failures come
+out as the httpx exceptions httpx itself would raise, with the aiohttp error
+as their cause; `_transport.py` decides from them whether the request was sent.
 """
 
 from __future__ import annotations
@@ -207,7 +204,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """The phase timeouts of httpx as aiohttp's; aiohttp has no write phase.
 
         Waiting for a slot, the connect included, is bounded by the pool
-        timeout; the attempt deadline around the call bounds the whole.
+        timeout; the attempt deadline around the call bounds the whole. Each
+        set of timeouts is mapped once.
         """
         last = self._last_timeout
         if last is not None and last[0] is phases:  # the same dict: each call's
