@@ -231,7 +231,13 @@ class _Requests:
         given, merged, raw = self._headers
         if headers is not given:
             given, merged, raw = self._headers = self._merge(headers)
-        extensions = {"timeout": self._timeout(timeout)}
+        if timeout is None:
+            timeout = self._client.timeout
+        given_timeout, phases = self._phases  # the `timeout` extension: a dict
+        if timeout is not given_timeout:
+            phases = httpx.Timeout(timeout).as_dict()
+            self._phases = (timeout, phases)
+        extensions = {"timeout": phases}
         content = options.get("content")
         if not (
             raw is not None
@@ -284,16 +290,6 @@ class _Requests:
             merged.update(headers)
         auto = self._AUTO.intersection(key.lower() for key in merged)
         return headers, merged, None if auto else merged.raw
-
-    def _timeout(self, timeout: httpx.Timeout | None) -> dict[str, float | None]:
-        """The `timeout` extension: `timeout`, else the client's, as a dict."""
-        if timeout is None:
-            timeout = self._client.timeout
-        given, phases = self._phases
-        if timeout is not given:
-            phases = httpx.Timeout(timeout).as_dict()
-            self._phases = (timeout, phases)
-        return phases
 
 
 def _sent(exc: httpx.RequestError) -> bool:
