@@ -182,12 +182,7 @@ class Once:
         except SendOutcomeUnknownError:
             await self._release(key, owner, forget=False)  # the next call settles
             raise
-        return await self._record(key, intent, entry, data)
-
-    async def _record(
-        self, key: str, intent: Intent, entry: JournalEntry, data: Any
-    ) -> Any:
-        """Record the answer; the caller gets it even when the store fails."""
+        # Record the answer; the caller gets it even when the store fails.
         try:
             recorded = await self._settler.record(key, intent, entry.fingerprint, data)
         except StoreUnavailableError as exc:

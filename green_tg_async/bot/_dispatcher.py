@@ -289,12 +289,19 @@ class Dispatcher:
     async def _running(self, *, signals: bool) -> AsyncIterator[None]:
         started = self._lanes is None
         await self.start()
-        removers = _install_signals(self.stop) if signals else []
+        loop = asyncio.get_running_loop()
+        installed = []  # SIGINT and SIGTERM call stop() meanwhile
+        for sig in (signal.SIGINT, signal.SIGTERM) if signals else ():
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or not supported (Windows)
+            installed.append(sig)
         try:
             yield
         finally:
-            for remove in removers:
-                remove()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
             if started:
                 await self.shutdown()
 
@@ -596,7 +603,9 @@ class Dispatcher:
         attempt = outages = 0
         while True:
             try:
-                await self._call(handler, ctx)
+                ctx._sends = 0  # keyed sends count from the first in each run
+                async with asyncio.timeout(self._handler_timeout):  # None: no limit
+                    await handler(ctx)
                 return
             except StoreUnavailableError as exc:
                 # Not the message's fault: wait it out; shutdown bounds the wait.
@@ -609,8 +618,6 @@ class Dispatcher:
                     exc,
                     delay,
                 )
-                await self.client.sleep(delay)
-                continue
             except _NOT_RETRIED as exc:
                 await self._failed(ctx, exc)
                 return
@@ -632,15 +639,7 @@ class Dispatcher:
                     type(exc).__name__,
                     delay,
                 )
-                await self.client.sleep(delay)
-
-    async def _call(self, handler: Handler, ctx: Context) -> None:
-        ctx._sends = 0  # keyed sends count from the first in each run
-        if self._handler_timeout is None:
-            await handler(ctx)
-            return
-        async with asyncio.timeout(self._handler_timeout):
-            await handler(ctx)
+            await self.client.sleep(delay)
 
     async def _failed(self, ctx: Context, exc: Exception) -> None:
         handlers = self.router.error_handlers()
@@ -714,16 +713,3 @@ def _check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
-
-
-def _install_signals(stop: Any) -> list[Any]:
-    """Make SIGINT and SIGTERM call `stop`; return the undo functions."""
-    loop = asyncio.get_running_loop()
-    removers = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue  # not the main thread, or not supported (Windows)
-        removers.append(lambda sig=sig: loop.remove_signal_handler(sig))
-    return removers
