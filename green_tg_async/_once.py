@@ -158,7 +158,8 @@ class Once:
                 found = await self._settler.settle(key, intent, entry)
                 if found is not None:
                     return found
-            for again in (False, True):
+            again = False
+            while True:
                 try:
                     data = await call()
                     break
@@ -179,6 +180,7 @@ class Once:
                     found = await self._settler.settle(key, intent, entry)
                     if found is not None:
                         return found
+                    again = True
         except SendOutcomeUnknownError:
             await self._release(key, owner, forget=False)  # the next call settles
             raise
