@@ -76,7 +76,23 @@ class Once:
         while True:
             entry = await self._begin(key, intent, owner)
             if entry.verdict == "conflict":
-                intent = self._conflict(key, intent, entry, lenient)
+                if not lenient:
+                    raise IdempotencyKeyReusedError(
+                        f"idempotency key {key!r} was first used with other "
+                        "arguments; nothing was sent",
+                        method=intent.method,
+                        idempotency_key=key,
+                    )
+                logger.info(
+                    "%s: send %r of this handler has other arguments than when it "
+                    "first ran; the recorded send stands",
+                    intent.method,
+                    key,
+                )
+                # Go on under the recorded intent: a recorded result comes back,
+                # an unsettled send is settled by what it sent (if it was not
+                # sent, the new call is).
+                intent = Intent.loads(entry.intent, entry.fingerprint)
             elif entry.verdict == "done":
                 assert entry.result is not None
                 self._settler.report(intent.method, "replayed")
@@ -124,29 +140,6 @@ class Once:
             del self._renewals[owner]
             await renewal.stop()
 
-    def _conflict(
-        self, key: str, intent: Intent, entry: JournalEntry, lenient: bool
-    ) -> Intent:
-        """Raise for a reused key, or (lenient) go on under the recorded intent.
-
-        Under it, a recorded result comes back, and an unsettled send is
-        settled by what it sent (if it was not sent, the new call is).
-        """
-        if not lenient:
-            raise IdempotencyKeyReusedError(
-                f"idempotency key {key!r} was first used with other arguments; "
-                "nothing was sent",
-                method=intent.method,
-                idempotency_key=key,
-            )
-        logger.info(
-            "%s: send %r of this handler has other arguments than when it first "
-            "ran; the recorded send stands",
-            intent.method,
-            key,
-        )
-        return Intent.loads(entry.intent, entry.fingerprint)
-
     async def _sent_once(
         self,
         key: str,
@@ -155,50 +148,43 @@ class Once:
         owner: str,
         call: Callable[[], Awaitable[Any]],
     ) -> Any:
-        """Send under our lease (settling an orphaned intent first)."""
+        """Send under our lease (settling an orphaned intent first).
+
+        An ambiguous failure is settled; a send it finds surely lost is sent
+        again, and a second doubt is raised.
+        """
         try:
             if entry.verdict == "settle":
                 found = await self._settler.settle(key, intent, entry)
                 if found is not None:
                     return found
-            try:
-                data = await call()
-            except GreenAPIError as exc:
-                if not ambiguous(exc):
-                    await self._release(key, owner, forget=True)
-                    raise
-                found = await self._settler.settle(key, intent, entry)
-                if found is not None:
-                    return found
-                data = await self._resend(key, owner, intent, call)
+            again = False
+            while True:
+                try:
+                    data = await call()
+                    break
+                except GreenAPIError as exc:
+                    if not ambiguous(exc):
+                        await self._release(key, owner, forget=True)
+                        raise
+                    if again:
+                        self._settler.report(intent.method, "unknown")
+                        raise SendOutcomeUnknownError(
+                            f"{intent.method} with idempotency key {key!r} failed "
+                            "twice without a clear outcome; the next call with "
+                            "the key settles it",
+                            method=intent.method,
+                            idempotency_key=key,
+                            status_code=getattr(exc, "status_code", 0),
+                        ) from exc
+                    found = await self._settler.settle(key, intent, entry)
+                    if found is not None:
+                        return found
+                    again = True
         except SendOutcomeUnknownError:
             await self._release(key, owner, forget=False)  # the next call settles
             raise
-        return await self._record(key, intent, entry, data)
-
-    async def _resend(
-        self, key: str, owner: str, intent: Intent, call: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        """Send again, the first one surely lost; a second doubt is raised."""
-        try:
-            return await call()
-        except GreenAPIError as exc:
-            if not ambiguous(exc):
-                await self._release(key, owner, forget=True)
-                raise
-            self._settler.report(intent.method, "unknown")
-            raise SendOutcomeUnknownError(
-                f"{intent.method} with idempotency key {key!r} failed twice "
-                "without a clear outcome; the next call with the key settles it",
-                method=intent.method,
-                idempotency_key=key,
-                status_code=getattr(exc, "status_code", 0),
-            ) from exc
-
-    async def _record(
-        self, key: str, intent: Intent, entry: JournalEntry, data: Any
-    ) -> Any:
-        """Record the answer; the caller gets it even when the store fails."""
+        # Record the answer; the caller gets it even when the store fails.
         try:
             recorded = await self._settler.record(key, intent, entry.fingerprint, data)
         except StoreUnavailableError as exc:

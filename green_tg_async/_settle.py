@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final
 
 from ._exceptions import GreenAPIError, SendOutcomeUnknownError
 from ._json import dumps as _dumps, loads
@@ -142,9 +142,6 @@ class Settler:
         """
         return f"{{{self._client.id_instance}}}:once:key:{key}"
 
-    def _message(self, chat: str, id_message: str) -> str:
-        return f"{{{self._client.id_instance}}}:once:msg:{chat}:{id_message}"
-
     async def settle(self, key: str, intent: Intent, entry: JournalEntry) -> Any:
         """The answer of the send if it went out; None when it surely did not.
 
@@ -159,7 +156,15 @@ class Settler:
             try:
                 found = await self._find(key, intent, entry)
             except GreenAPIError as exc:
-                self._unknown(key, intent, exc)
+                self.report(intent.method, "unknown")
+                raise SendOutcomeUnknownError(
+                    f"{intent.method} with idempotency key {key!r} may or may not "
+                    "have been sent, and GREEN-API's records could not tell "
+                    f"({exc.message}); the next call with the key settles it",
+                    method=intent.method,
+                    idempotency_key=key,
+                    status_code=getattr(exc, "status_code", 0),
+                ) from exc
             if found is not None:
                 return found
         self.report(intent.method, "not_sent")
@@ -209,21 +214,10 @@ class Settler:
             self.key(key),
             fingerprint=fingerprint,
             intent=intent.text,
-            message=self._message(intent.chat, str(id_message)),
+            message=f"{{{self._client.id_instance}}}:once:msg:{intent.chat}:{id_message}",
             result=_dumps(data),
             ttl=self._client.send_policy.idempotency_ttl,
         )
-
-    def _unknown(self, key: str, intent: Intent, exc: GreenAPIError) -> NoReturn:
-        self.report(intent.method, "unknown")
-        raise SendOutcomeUnknownError(
-            f"{intent.method} with idempotency key {key!r} may or may not have "
-            f"been sent, and GREEN-API's records could not tell ({exc.message}); "
-            "the next call with the key settles it",
-            method=intent.method,
-            idempotency_key=key,
-            status_code=getattr(exc, "status_code", 0),
-        ) from exc
 
     def report(self, method: str, outcome: OnceOutcome) -> None:
         """Tell the hooks how a keyed send ended (replayed or settled)."""

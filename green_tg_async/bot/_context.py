@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
-from green_tg_async._json import loads
 from green_tg_async._once import Once
 from green_tg_async._settle import Intent
 from green_tg_async.models import SentMessage
@@ -23,7 +22,7 @@ from green_tg_async.models.notifications import (
 from green_tg_async.resources.sending import MessageOptions, Sending
 from green_tg_async.stores import BotStore
 
-from ._keys import dumps, item_key
+from ._keys import dumps, item_key, load_object
 
 if TYPE_CHECKING:
     from green_tg_async._client import AsyncGreenTelegram
@@ -82,8 +81,7 @@ class ConversationState:
 
     async def _load(self) -> dict[str, Any]:
         if self._cached is None:
-            raw = await self._store.cache_get(self._key)
-            self._cached = _decode(raw)
+            self._cached = load_object(await self._store.cache_get(self._key))
         return self._cached
 
     async def _save(self, record: dict[str, Any]) -> None:
@@ -94,16 +92,6 @@ class ConversationState:
 
     def __repr__(self) -> str:
         return f"<ConversationState cached={self._cached!r}>"
-
-
-def _decode(raw: str | None) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    try:
-        value = loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 class Context:
@@ -148,14 +136,6 @@ class Context:
                 _KeyedSending(self) if self._once is not None else self.client.sending
             )
         return self._sending
-
-    def _restart(self) -> None:
-        """A new run of the handler: its sends count from the first again."""
-        self._sends = 0
-
-    def _next_key(self) -> str:
-        self._sends += 1
-        return f"bot:{item_key(self.notification)}:{self._sends}"
 
     @property
     def type_webhook(self) -> str | None:
@@ -224,20 +204,17 @@ class Context:
 
     async def answer(self, text: str, **options: Unpack[MessageOptions]) -> SentMessage:
         """Send `text` to this chat (`sending.send_message` options apply)."""
-        return await self.sending.send_message(self._require_chat(), text, **options)
-
-    async def reply(self, text: str, **options: Unpack[MessageOptions]) -> SentMessage:
-        """Send `text` to this chat, quoting the message being handled."""
-        options.setdefault("quoted_message_id", self.id_message)
-        return await self.answer(text, **options)
-
-    def _require_chat(self) -> str:
         chat_id = self.chat_id
         if chat_id is None:
             raise ValueError(
                 f"a {self.type_webhook} notification has no chat to answer in"
             )
-        return chat_id
+        return await self.sending.send_message(chat_id, text, **options)
+
+    async def reply(self, text: str, **options: Unpack[MessageOptions]) -> SentMessage:
+        """Send `text` to this chat, quoting the message being handled."""
+        options.setdefault("quoted_message_id", self.id_message)
+        return await self.answer(text, **options)
 
     def __repr__(self) -> str:
         return (
@@ -259,7 +236,9 @@ class _KeyedSending(Sending):
     def _key(self, idempotency_key: str | None) -> str | None:
         if idempotency_key is not None:  # the caller's own key: strict, as usual
             return super()._key(idempotency_key)
-        key = self._ctx._next_key()
+        ctx = self._ctx
+        ctx._sends += 1  # the dispatcher sets it to 0 for each run of the handler
+        key = f"bot:{item_key(ctx.notification)}:{ctx._sends}"
         self._issued.add(key)
         return key
 

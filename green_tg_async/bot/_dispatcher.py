@@ -41,7 +41,6 @@ from green_tg_async._exceptions import (
     QuotaExceededError,
     StoreUnavailableError,
 )
-from green_tg_async._json import loads
 from green_tg_async._logging import logger
 from green_tg_async.models.notifications import (
     NotificationBody,
@@ -54,7 +53,7 @@ from green_tg_async.webhooks import WebhookApp, WebhookUnavailable
 
 from . import _keys as keys
 from ._context import Context, ConversationState
-from ._lanes import Lanes, Slot, cancelling
+from ._lanes import Lanes, cancelling
 from ._router import Handler, Router
 
 if TYPE_CHECKING:
@@ -147,7 +146,9 @@ class Dispatcher:
         self.router = Router("dispatcher")
         for router in routers:
             self.router.include_router(router)
-        self.store = _bot_store(store, tg)
+        chosen = store if store is not None else tg.store
+        require(chosen, "a bot's store", BotStore)
+        self.store = cast(BotStore, chosen)
         self._concurrency = concurrency
         self._max_attempts = max_attempts
         self._dedupe_ttl = dedupe_ttl
@@ -224,7 +225,9 @@ class Dispatcher:
 
             await dp.feed(fake.incoming_text(123, "/start"))
         """
-        body = _as_body(notification)
+        body = notification
+        if isinstance(body, Mapping):
+            body = parse_notification(body)
         async with self._running(signals=False):
             await self._accept(body, wait=True)
 
@@ -286,12 +289,19 @@ class Dispatcher:
     async def _running(self, *, signals: bool) -> AsyncIterator[None]:
         started = self._lanes is None
         await self.start()
-        removers = _install_signals(self.stop) if signals else []
+        loop = asyncio.get_running_loop()
+        installed = []  # SIGINT and SIGTERM call stop() meanwhile
+        for sig in (signal.SIGINT, signal.SIGTERM) if signals else ():
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or not supported (Windows)
+            installed.append(sig)
         try:
             yield
         finally:
-            for remove in removers:
-                remove()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
             if started:
                 await self.shutdown()
 
@@ -333,14 +343,11 @@ class Dispatcher:
                 await self._lanes_or_fail().wait_below(self._max_pending)
                 # Leaving by an exception here closes the generator before
                 # it deletes the item, so GREEN-API keeps it.
-                await self._record_with_retry(item.body)
+                await self._until_stored(
+                    functools.partial(self._accept, item.body, wait=False),
+                    "record a notification",
+                )
         return took
-
-    async def _record_with_retry(self, body: NotificationBody) -> None:
-        """Record `body` (the item stays in GREEN-API's queue until then)."""
-        await self._until_stored(
-            lambda: self._accept(body, wait=False), "record a notification"
-        )
 
     async def _until_stored(self, step: Callable[[], Awaitable[T]], what: str) -> T:
         """Run `step` until the store takes it, backing off on the client's sleep."""
@@ -400,12 +407,13 @@ class Dispatcher:
                 self._queue,
                 item,
                 keys.dumps(body.raw),
-                done=self._done(item),
+                done=keys.done_key(self._instance, item),
                 owner=self._owner,
                 lease=self._lease,
             )
         except BaseException as exc:
-            self._abandon(item, slot, outcome, exc)
+            slot.set_result(None)
+            self._forget(item, outcome, exc)
             raise
         if claim == "claimed" and self._lanes is lanes:
             self._held.add(item)
@@ -413,7 +421,8 @@ class Dispatcher:
             if wait:
                 await asyncio.shield(outcome)
             return
-        self._abandon(item, slot, outcome, None)
+        slot.set_result(None)
+        self._forget(item, outcome)
         if claim == "claimed":  # shut down while recording: someone resumes it
             await self._release(item)
             raise _Closed("the dispatcher is shutting down")
@@ -422,23 +431,17 @@ class Dispatcher:
         if claim == "held" and wait and not self.store.durable:
             raise _NotHandled(f"{item} is being handled by another dispatcher")
 
-    def _abandon(
-        self,
-        item: str,
-        slot: Slot,
-        outcome: asyncio.Future[None],
-        exc: BaseException | None,
+    def _forget(
+        self, item: str, outcome: asyncio.Future[None], exc: BaseException | None = None
     ) -> None:
-        """Give the lane slot back and settle `outcome` for waiting duplicates."""
-        if not slot.done():
-            slot.set_result(None)
+        """Drop `item` from hand; settle `outcome` for waiting duplicates."""
         if self._inflight.get(item) is outcome:
             del self._inflight[item]
-        if exc is None:
-            if not outcome.done():
-                outcome.set_result(None)
-        else:
+            self._held.discard(item)
+        if exc is not None:
             _settle(outcome, exc)
+        elif not outcome.done():
+            outcome.set_result(None)
 
     def _resume(self, resumed: list[tuple[str, str]]) -> None:
         """Queue items taken over from the inbox (their done markers unchecked)."""
@@ -446,7 +449,7 @@ class Dispatcher:
         for item, payload in resumed:
             if item in self._inflight:
                 continue  # in hand here already (our claim ran out meanwhile)
-            body = _load_body(payload)
+            body = parse_notification(keys.load_object(payload))
             outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._inflight[item] = outcome
             self._held.add(item)
@@ -459,10 +462,26 @@ class Dispatcher:
         """Renew this dispatcher's claims every third of a lease."""
         while True:
             await asyncio.sleep(self._lease / 3)
+            items = sorted(self._held)
+            if not items:
+                continue
             try:
-                await self._renew()
+                held = set(
+                    await self.store.inbox_renew(
+                        self._queue, items, owner=self._owner, lease=self._lease
+                    )
+                )
             except StoreUnavailableError as exc:
                 logger.warning("bot: could not renew claims (%s)", exc)
+                continue
+            lost = [item for item in items if item not in held and item in self._held]
+            if lost:
+                logger.warning(
+                    "bot: lost the claim of %d notifications still in hand (the "
+                    "store was unreachable for longer than claim_lease); another "
+                    "replica may handle them too",
+                    len(lost),
+                )
 
     async def _take_over(self, wait: float) -> None:
         """Take over items whose claims ran out (a dead replica's backlog).
@@ -472,25 +491,22 @@ class Dispatcher:
         otherwise the inbox is looked at again when the next claim of another
         owner runs out, or a third of a lease later, whichever comes first.
         """
+        lanes = self._lanes_or_fail()
         while True:
             if wait > 0:
                 await asyncio.sleep(wait)
-            wait = await self._take_over_batch()
-
-    async def _take_over_batch(self) -> float:
-        """Claim expired items for the free slots; return the wait until the next."""
-        lanes = self._lanes_or_fail()
-        await lanes.wait_below(max(1, self._max_pending - self._concurrency + 1))
-        room = self._max_pending - lanes.pending
-        try:
-            resumed = await self.store.inbox_resume(
-                self._queue, owner=self._owner, lease=self._lease, limit=room
-            )
-        except StoreUnavailableError as exc:
-            logger.warning("bot: could not take over claims that ran out (%s)", exc)
-            return self._lease / 3
-        self._resume(resumed.items)
-        return self._next_look(resumed, room)
+            await lanes.wait_below(max(1, self._max_pending - self._concurrency + 1))
+            room = self._max_pending - lanes.pending
+            try:
+                resumed = await self.store.inbox_resume(
+                    self._queue, owner=self._owner, lease=self._lease, limit=room
+                )
+            except StoreUnavailableError as exc:
+                logger.warning("bot: could not take over claims that ran out (%s)", exc)
+                wait = self._lease / 3
+                continue
+            self._resume(resumed.items)
+            wait = self._next_look(resumed, room)
 
     def _next_look(self, resumed: Resumed, room: int) -> float:
         """0 when `resumed` filled the room (there may be more), else the wait.
@@ -504,24 +520,6 @@ class Dispatcher:
         look = self._lease / 3
         expiry = resumed.next_expiry_in
         return look if expiry is None else min(look, expiry)
-
-    async def _renew(self) -> None:
-        items = sorted(self._held)
-        if not items:
-            return
-        held = set(
-            await self.store.inbox_renew(
-                self._queue, items, owner=self._owner, lease=self._lease
-            )
-        )
-        lost = [item for item in items if item not in held and item in self._held]
-        if lost:
-            logger.warning(
-                "bot: lost the claim of %d notifications still in hand (the store "
-                "was unreachable for longer than claim_lease); another replica "
-                "may handle them too",
-                len(lost),
-            )
 
     async def _release(self, item: str) -> None:
         """Give the claim of `item` back, so another replica resumes it at once."""
@@ -542,25 +540,47 @@ class Dispatcher:
         *,
         resumed: bool = False,
     ) -> None:
+        done = keys.done_key(self._instance, item)
         try:
-            if resumed and await self._handled_before(item):
+            # A resumed item's done marker is set when its handler finished
+            # and the dispatcher was killed before removing it.
+            marker = None
+            if resumed:
+                marker = await self._until_stored(
+                    functools.partial(self.store.cache_get, done), f"check {item}"
+                )
+            if marker is not None:
                 logger.info("bot: %s was handled before the restart", item)
             else:
-                await self._route(self._context(body))
-            await self._finish(item)
+                sender = getattr(getattr(body, "sender_data", None), "sender", None)
+                key = keys.state_key(self._instance, keys.chat_of(body), sender)
+                state = ConversationState(self.store, key, self._state_ttl)
+                await self._route(Context(self.client, body, state, journal=self.store))
+            await self._until_stored(  # the done marker, and `item` dropped
+                functools.partial(
+                    self.store.inbox_finish,
+                    self._queue,
+                    item,
+                    done=done,
+                    ttl=self._dedupe_ttl,
+                ),
+                f"mark {item} handled",
+            )
         except BaseException:  # cancelled by shutdown, which releases its claim
             _settle(outcome, _NotHandled("the dispatcher shut down first"))
             raise
-        if self._inflight.get(item) is outcome:
-            del self._inflight[item]
-            self._held.discard(item)
-        if not outcome.done():
-            outcome.set_result(None)
+        self._forget(item, outcome)
 
     async def _route(self, ctx: Context) -> None:
         untyped = isinstance(ctx.notification, UnknownNotification)
-        if untyped:
-            self._warn_untyped(ctx)
+        if untyped and ctx.type_webhook not in self._untyped_seen:
+            self._untyped_seen.add(ctx.type_webhook)
+            logger.warning(
+                "bot: a %s notification could not be typed; it goes to "
+                "notification() handlers of its type, else to the error "
+                "handlers (logged once per type)",
+                ctx.type_webhook,
+            )
         try:
             handler = await self.router.resolve(ctx)
         except (Exception, asyncio.CancelledError) as exc:  # a filter raised
@@ -578,30 +598,14 @@ class Dispatcher:
                 ),
             )
 
-    async def _handled_before(self, item: str) -> bool:
-        """True when a resumed item's done marker is set (killed before removal)."""
-        marker = await self._until_stored(
-            lambda: self.store.cache_get(self._done(item)), f"check {item}"
-        )
-        return marker is not None
-
-    def _warn_untyped(self, ctx: Context) -> None:
-        kind = ctx.type_webhook
-        if kind in self._untyped_seen:
-            return
-        self._untyped_seen.add(kind)
-        logger.warning(
-            "bot: a %s notification could not be typed; it goes to notification() "
-            "handlers of its type, else to the error handlers (logged once per type)",
-            kind,
-        )
-
     async def _attempts(self, ctx: Context, handler: Handler) -> None:
         delay_for = self.client.retry_policy.delay
         attempt = outages = 0
         while True:
             try:
-                await self._call(handler, ctx)
+                ctx._sends = 0  # keyed sends count from the first in each run
+                async with asyncio.timeout(self._handler_timeout):  # None: no limit
+                    await handler(ctx)
                 return
             except StoreUnavailableError as exc:
                 # Not the message's fault: wait it out; shutdown bounds the wait.
@@ -614,8 +618,6 @@ class Dispatcher:
                     exc,
                     delay,
                 )
-                await self.client.sleep(delay)
-                continue
             except _NOT_RETRIED as exc:
                 await self._failed(ctx, exc)
                 return
@@ -637,15 +639,7 @@ class Dispatcher:
                     type(exc).__name__,
                     delay,
                 )
-                await self.client.sleep(delay)
-
-    async def _call(self, handler: Handler, ctx: Context) -> None:
-        ctx._restart()  # keyed sends count from the first in each run
-        if self._handler_timeout is None:
-            await handler(ctx)
-            return
-        async with asyncio.timeout(self._handler_timeout):
-            await handler(ctx)
+            await self.client.sleep(delay)
 
     async def _failed(self, ctx: Context, exc: Exception) -> None:
         handlers = self.router.error_handlers()
@@ -666,28 +660,6 @@ class Dispatcher:
                     "bot: error handler %s raised",
                     getattr(on_error, "__name__", on_error),
                 )
-
-    async def _finish(self, item: str) -> None:
-        """Write the done marker and drop `item` (one store call; retried)."""
-        await self._until_stored(
-            lambda: self.store.inbox_finish(
-                self._queue, item, done=self._done(item), ttl=self._dedupe_ttl
-            ),
-            f"mark {item} handled",
-        )
-
-    def _done(self, item: str) -> str:
-        return keys.done_key(self._instance, item)
-
-    def _context(self, body: NotificationBody) -> Context:
-        chat = keys.chat_of(body)
-        sender = _sender(body)
-        state = ConversationState(
-            self.store,
-            keys.state_key(self._instance, chat, sender),
-            self._state_ttl,
-        )
-        return Context(self.client, body, state, journal=self.store)
 
     def _lanes_or_fail(self) -> Lanes:
         if self._lanes is None:
@@ -737,45 +709,7 @@ def _describe(ctx: Context) -> str:
     return str(ctx.type_webhook)
 
 
-def _sender(body: NotificationBody) -> str | None:
-    sender_data = getattr(body, "sender_data", None)
-    return getattr(sender_data, "sender", None)
-
-
-def _as_body(notification: NotificationBody | Mapping[str, Any]) -> NotificationBody:
-    if isinstance(notification, Mapping):
-        return parse_notification(notification)
-    return notification
-
-
-def _load_body(payload: str) -> NotificationBody:
-    try:
-        data = loads(payload)
-    except ValueError:
-        data = {}
-    return parse_notification(data if isinstance(data, dict) else {})
-
-
-def _bot_store(store: BotStore | None, tg: AsyncGreenTelegram) -> BotStore:
-    chosen = store if store is not None else tg.store
-    require(chosen, "a bot's store", BotStore)
-    return cast(BotStore, chosen)
-
-
 def _check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
-
-
-def _install_signals(stop: Any) -> list[Any]:
-    """Make SIGINT and SIGTERM call `stop`; return the undo functions."""
-    loop = asyncio.get_running_loop()
-    removers = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue  # not the main thread, or not supported (Windows)
-        removers.append(lambda sig=sig: loop.remove_signal_handler(sig))
-    return removers

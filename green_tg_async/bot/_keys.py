@@ -10,14 +10,22 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from green_tg_async._json import dumps
+from green_tg_async._json import dumps, loads
 from green_tg_async.models.notifications import (
     MessageNotification,
     NotificationBody,
     OutgoingMessageStatus,
 )
 
-__all__ = ["chat_of", "done_key", "dumps", "inbox_queue", "item_key", "state_key"]
+__all__ = [
+    "chat_of",
+    "done_key",
+    "dumps",
+    "inbox_queue",
+    "item_key",
+    "load_object",
+    "state_key",
+]
 
 INSTANCE_CHAT = "(instance)"
 """The ordering lane of notifications without a chat (state, quota)."""
@@ -60,6 +68,15 @@ def inbox_queue(instance: str) -> str:
     shared, so a bot upgraded after a crash resumes what it left.
     """
     return f"{{{instance}}}:bot:inbox:main"
+
+
+def load_object(text: str | None) -> dict[str, Any]:
+    """A stored JSON object; {} for None, bad JSON or another JSON value."""
+    try:
+        value = {} if text is None else loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def state_key(instance: str, chat: str | None, sender: str | None) -> str:

@@ -64,7 +64,8 @@ class Lanes:
     async def wait_below(self, limit: int) -> None:
         """Return once fewer than `limit` slots are pending."""
         while self._pending >= limit:
-            await self._wait_change()
+            self._changed.clear()
+            await self._changed.wait()
 
     async def wait_idle(self) -> None:
         """Return once no slot is pending."""
@@ -108,10 +109,6 @@ class Lanes:
         if count:
             self._pending -= count
             self._changed.set()
-
-    async def _wait_change(self) -> None:
-        self._changed.clear()
-        await self._changed.wait()
 
 
 async def _run(job: Job, lane: str) -> None:

@@ -63,11 +63,11 @@ class Filter:
 
     def __and__(self, other: FilterLike) -> Filter:
         right = as_filter(other)
-        return Filter(_all_of((self, right)), f"({self} & {right})")
+        return Filter(_chain((self, right), every=True), f"({self} & {right})")
 
     def __or__(self, other: FilterLike) -> Filter:
         right = as_filter(other)
-        return Filter(_any_of((self, right)), f"({self} | {right})")
+        return Filter(_chain((self, right), every=False), f"({self} | {right})")
 
     def __invert__(self) -> Filter:
         async def negated(ctx: Context) -> bool:
@@ -91,34 +91,25 @@ def as_filter(check: FilterLike) -> Filter:
     return Filter(check)
 
 
-def _all_of(filters: Iterable[Filter]) -> Callable[[Context], Awaitable[bool]]:
+def _chain(
+    filters: Iterable[Filter], *, every: bool
+) -> Callable[[Context], Awaitable[bool]]:
+    """Every one of `filters` passes (else any one), checked in order, lazily."""
     chain = tuple(filters)
 
-    async def every(ctx: Context) -> bool:
-        for check in chain:
-            if not await check(ctx):
-                return False
-        return True
+    async def check(ctx: Context) -> bool:
+        for one in chain:
+            if await one(ctx) is not every:
+                return not every
+        return every
 
-    return every
-
-
-def _any_of(filters: Iterable[Filter]) -> Callable[[Context], Awaitable[bool]]:
-    chain = tuple(filters)
-
-    async def some(ctx: Context) -> bool:
-        for check in chain:
-            if await check(ctx):
-                return True
-        return False
-
-    return some
+    return check
 
 
 def all_of(checks: Iterable[FilterLike]) -> Filter:
     """One filter that passes when every one of `checks` passes (in order)."""
     chain = [as_filter(check) for check in checks]
-    return Filter(_all_of(chain), " & ".join(map(str, chain)) or "always")
+    return Filter(_chain(chain, every=True), " & ".join(map(str, chain)) or "always")
 
 
 def text(value: str | None = None, *, ignore_case: bool = False) -> Filter:
