@@ -54,7 +54,7 @@ _nap = time.sleep
 # Moves a limiter key's arrival time forward only (a 429's penalty).
 _PUSH = (
     "INSERT OR REPLACE INTO limiter VALUES "
-    "(?1, MAX(?2, IFNULL((SELECT tat_us FROM limiter WHERE key = ?1), 0)))"
+    "(?, MAX(?, IFNULL((SELECT tat_us FROM limiter WHERE key = ?), 0)))"
 )
 # Extends an owner's claim (rowcount 0: not that owner's).
 _RENEW = "UPDATE inbox_claims SET until = ? WHERE queue = ? AND item = ? AND owner = ?"
@@ -210,7 +210,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
         until = _now_us() + _us(seconds)
-        await self._run(_sql(_PUSH, key, until), write=True)
+        await self._run(_sql(_PUSH, key, until, key), write=True)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         return await self._run(lambda db: _lookup_enter(db, entry), write=True)
