@@ -536,6 +536,22 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], args: Any) -> N
             f"| {median(rows, 'proxy_cpu') / wall:.0%} |"
         )
     print("(server/proxy CPU: share of one core during that client's timed calls)")
+    for (conc, kind), rows in results.items():
+        raw = results.get((conc, "raw aiohttp"))
+        if kind != "raw aiohttp" and raw:
+            print(f"{kind} vs raw aiohttp at C={conc}: {against(rows, raw)}")
+
+
+def against(rows: list[dict[str, Any]], raw: list[dict[str, Any]]) -> str:
+    """Median (range) of the per-round ratios: the runs of a round are adjacent."""
+    parts = []
+    for name, label in (("rps", "throughput"), ("cpu_us", "CPU/call")):
+        ratios = sorted(r[name] / b[name] for r, b in zip(rows, raw, strict=True))
+        parts.append(
+            f"{label} {statistics.median(ratios):.2f}x "
+            f"({ratios[0]:.2f}-{ratios[-1]:.2f})"
+        )
+    return ", ".join(parts) + f", over {len(rows)} rounds"
 
 
 def main() -> None:

@@ -25,9 +25,11 @@ from ._config import DEFAULT_TIMEOUT
 from ._logging import logger, redact
 
 __all__ = [
+    "PLAN",
     "POOL_CONNECTIONS",
     "POOL_LIMITS",
     "AiohttpTransport",
+    "Plan",
     "Proxies",
     "describe",
     "fast_http_client",
@@ -45,6 +47,9 @@ POOL_LIMITS: Final = httpx.Limits(
     max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS
 )
 _HTTP_11: Final = b"HTTP/1.1"
+PLAN: Final = "green_tg_async.plan"
+"""The request extension holding a ready `AiohttpTransport.plan()`."""
+Plan = tuple[yarl.URL, dict[str, Any]]
 _CACHED: Final = 256  # URLs (timeouts, routes) mapped before a cache starts over
 # Not in typeshed, but public since Python 3.3: NO_PROXY's rules, as urllib has them.
 _bypass: Callable[[str, Mapping[str, str]], bool] = (
@@ -137,24 +142,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, read the whole answer, and return it as httpx's."""
-        headers = request.headers
         try:
             data: Any = request.content or None
+            plan = request.extensions.get(PLAN) or self.plan(request)
         except httpx.RequestNotRead:  # multipart: aiohttp reads the stream
             data = request.stream
-            headers = httpx.Headers(headers)
+            headers = httpx.Headers(request.headers)
             headers.pop("transfer-encoding", None)  # aiohttp chunks it itself
-        url = self._url(request.url)
+            plan = self.plan(request, headers)
+        url, options = plan
         try:
             async with self.session().request(
-                request.method,
-                url,
-                **self.proxies.route(url),
-                data=data,
-                headers=self._pairs(headers),
-                timeout=self._timeout(request.extensions.get("timeout")),
-                allow_redirects=False,
-                auto_decompress=False,  # the httpx.Response decodes the body
+                request.method, url, data=data, **options
             ) as answer:
                 body = await answer.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -177,6 +176,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         else:
             _as_read(response, body)
         return response
+
+    def plan(
+        self, request: httpx.Request, headers: httpx.Headers | None = None
+    ) -> Plan:
+        """What `session.request` takes for `request` besides its method and body.
+
+        A request that carries one under `PLAN` in its extensions (the ones
+        `Transport` builds, made once per URL, headers and timeout) skips this.
+        """
+        url = self._url(request.url)
+        options = {
+            **self.proxies.route(url),
+            "headers": self._pairs(request.headers if headers is None else headers),
+            "timeout": self._timeout(request.extensions.get("timeout")),
+            "allow_redirects": False,
+            "auto_decompress": False,  # the httpx.Response decodes the body
+        }
+        return url, options
 
     def _url(self, url: httpx.URL) -> yarl.URL:
         """`url` as yarl's, already encoded as httpx encoded it; parsed once."""

@@ -391,15 +391,15 @@ class BaseClient:
                 await breaker.check(spec)
             # A pause that begins while we wait at the limiter wakes us at
             # once; the breaker then refuses (or, after a reset, we queue again).
-            loop_time = asyncio.get_running_loop().time
-            waited_from = loop_time() if trace is not None else 0.0
+            # The limiter's own clock, read only for a trace.
+            waited_from = 0.0 if trace is None else asyncio.get_running_loop().time()
             wake, pace = partial(breaker.signal, spec), turn.pace
             while not (passed := await limiter.acquire(spec, wake, gate, pace=pace)):
                 await breaker.check(spec)
                 gate = self._gate(spec, turn)
             try:
                 if trace is not None:
-                    waited = loop_time() - waited_from  # the limiter's own clock
+                    waited = asyncio.get_running_loop().time() - waited_from
                     if waited > _NO_WAIT:
                         trace.limiter_wait(waited)
                     trace.request()

@@ -16,38 +16,43 @@ class SingleFlight(Generic[K, V]):
     """Run `make()` once per key at a time; concurrent callers await that run.
 
     The first caller runs `make()` itself (no extra task on the common path);
-    the others wait for its outcome, a failure included. If that first caller
-    is cancelled, a waiter takes over and runs `make()` again, so one caller
-    giving up never cancels the others.
+    the others wait for its outcome, a failure included. The future they
+    wait on is made when the first of them arrives, so a run nobody joins
+    costs no future. If that first caller is cancelled, a waiter takes over
+    and runs `make()` again, so one caller giving up never cancels the others.
     """
 
     def __init__(self) -> None:
-        self._calls: dict[K, asyncio.Future[V]] = {}
+        self._calls: dict[K, asyncio.Future[V] | None] = {}
 
     async def run(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
         """Return the outcome of the run for `key`, leading one if none is going."""
-        while (pending := self._calls.get(key)) is not None:
+        calls = self._calls
+        while key in calls:
+            pending = calls[key]
+            if pending is None:  # the first to join: the leader has no future yet
+                pending = calls[key] = asyncio.get_running_loop().create_future()
             try:
                 return await asyncio.shield(pending)
             except asyncio.CancelledError:
                 if not pending.cancelled():
                     raise  # this waiter itself was cancelled
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._calls[key] = future
+        calls[key] = None
         try:
             result = await make()
-        except asyncio.CancelledError:
-            future.cancel()  # waiters take over
-            raise
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" log without waiters
+            joined = calls.pop(key)
+            if joined is not None:
+                if isinstance(exc, asyncio.CancelledError):
+                    joined.cancel()  # waiters take over
+                else:
+                    joined.set_exception(exc)
+                    joined.exception()  # retrieved: no "never retrieved" log
             raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            del self._calls[key]
+        joined = calls.pop(key)
+        if joined is not None:
+            joined.set_result(result)
+        return result
 
     def __len__(self) -> int:
         return len(self._calls)

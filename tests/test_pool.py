@@ -19,7 +19,7 @@ from green_tg_async import (
     RetryPolicy,
     ServerError,
 )
-from green_tg_async._aiohttp_transport import AiohttpTransport
+from green_tg_async._aiohttp_transport import PLAN, AiohttpTransport
 from green_tg_async._base_client import _JSON_HEADERS
 from green_tg_async._transport import _Requests, httpx_is_patched
 from green_tg_async.stores import MemoryStore
@@ -288,6 +288,30 @@ async def test_our_requests_from_their_caches_stay_the_ones_httpx_would_build() 
                 theirs = http.build_request("POST", url, content=body, headers=headers)
                 assert ours.headers.raw == theirs.headers.raw
                 assert await ours.aread() == await theirs.aread()
+    await http.aclose()
+
+
+async def test_the_plan_a_request_carries_is_the_one_the_pool_would_make() -> None:
+    """Made once per URL, headers, size and timeout; never a stale one."""
+    pool = AiohttpTransport()
+    http = httpx.AsyncClient(timeout=30, transport=pool, trust_env=False)
+    requests = _Requests(http, pool)
+    urls = [httpx.URL(f"https://api.example/waInstance1/{m}/t") for m in "ab"]
+    timeouts = (None, httpx.Timeout(5.0), None)
+    for timeout in timeouts:
+        for headers in (_JSON_HEADERS, {"Content-Type": "a/b"}, _JSON_HEADERS):
+            for url in urls:
+                for body in (b"{}", b'{"chatId":"1"}', b"{}"):
+                    ours = requests.build(
+                        "POST", url, content=body, headers=headers, timeout=timeout
+                    )
+                    plan = ours.extensions.pop(PLAN)
+                    assert plan == pool.plan(ours)
+    twice = [
+        requests.build("POST", urls[0], content=b"{}", headers=_JSON_HEADERS)
+        for _ in range(2)
+    ]
+    assert twice[0].extensions[PLAN] is twice[1].extensions[PLAN]  # made once
     await http.aclose()
 
 

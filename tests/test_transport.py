@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import Any
+
 import aiohttp
 import httpx
 import pytest
@@ -10,7 +14,7 @@ from green_tg_async._logging import Secret
 from green_tg_async._methods import METHODS, MethodSpec
 from green_tg_async._transport import Transport, attempt_deadline
 
-from .helpers import API_TOKEN, ID_INSTANCE, PREFIX
+from .helpers import API_TOKEN, ID_INSTANCE, PREFIX, run_in_fake_time
 
 
 @pytest.mark.parametrize(
@@ -135,3 +139,127 @@ def test_the_attempt_deadline_sums_the_phases(
     timeout: httpx.Timeout | float | None, deadline: float | None
 ) -> None:
     assert attempt_deadline(timeout) == deadline
+
+
+def _stalling(calls: list[float]) -> httpx.AsyncClient:
+    """An httpx client whose every request waits for ever, noting when it began."""
+
+    async def stall(request: httpx.Request) -> httpx.Response:
+        calls.append(asyncio.get_running_loop().time())
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(stall))
+
+
+def test_attempts_in_flight_share_one_deadline_timer() -> None:
+    """One loop timer for many attempts, not one per attempt (issue 29)."""
+
+    async def main() -> tuple[int, list[BaseException | None]]:
+        loop = asyncio.get_running_loop()
+        scheduled = 0
+        call_at = loop.call_at
+
+        def counting(when: float, callback: Any, *args: Any, **kw: Any) -> Any:
+            nonlocal scheduled
+            scheduled += 1
+            return call_at(when, callback, *args, **kw)
+
+        loop.call_at = counting  # type: ignore[method-assign]
+        started: list[float] = []
+        async with _stalling(started) as http:
+            transport = _transport(http)
+            sends = [
+                asyncio.create_task(transport.send(METHODS["getStateInstance"]))
+                for _ in range(20)
+            ]
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert len(started) == 20
+            timers, scheduled = scheduled, 0
+            outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        return timers, outcomes
+
+    timers, outcomes = run_in_fake_time(main())
+    assert timers == 1
+    assert all(isinstance(o, APITimeoutError) for o in outcomes)
+
+
+def test_each_attempt_ends_at_its_own_deadline() -> None:
+    async def main() -> list[tuple[float, float, str]]:
+        loop = asyncio.get_running_loop()
+        ended: list[tuple[float, float, str]] = []
+        started: list[float] = []
+
+        async def send(transport: Transport, seconds: float, after: float) -> None:
+            await asyncio.sleep(after)
+            begun = loop.time()
+            with pytest.raises(APITimeoutError) as info:
+                await transport.send(METHODS["getStateInstance"], timeout=seconds)
+            assert info.value.request_sent is True
+            ended.append((begun, loop.time(), str(info.value)))
+
+        async with _stalling(started) as http:
+            transport = _transport(http)
+            # 8 s, then 4 s started later (the timer moves earlier), then 2 s
+            # started after the first deadline passed.
+            await asyncio.gather(
+                send(transport, 2.0, 0.0),
+                send(transport, 1.0, 1.0),
+                send(transport, 0.5, 6.0),
+            )
+            assert transport._deadlines is not None
+            assert transport._deadlines._timer is None  # stopped: none left
+        return sorted(ended, key=lambda e: e[1])
+
+    ended = run_in_fake_time(main())
+    spans = [round(end - begun, 3) for begun, end, _ in ended]
+    assert spans == [4.0, 2.0, 8.0]
+    assert [round(end, 3) for _, end, _ in ended] == [5.0, 8.0, 8.0]
+    assert all("attempt deadline" in text for _, _, text in ended)
+
+
+def test_a_cancelled_attempt_is_cancelled_not_timed_out() -> None:
+    async def main() -> tuple[bool, BaseException | None]:
+        started: list[float] = []
+        async with _stalling(started) as http:
+            transport = _transport(http)
+            first = asyncio.create_task(
+                transport.send(METHODS["getStateInstance"], timeout=1.0)
+            )
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert started
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+            assert transport._deadlines is not None
+            stopped = transport._deadlines._timer is None
+            # A later attempt still ends at its deadline.
+            second = transport.send(METHODS["getStateInstance"], timeout=1.0)
+            error = None
+            try:
+                await second
+            except APITimeoutError as exc:
+                error = exc
+        return stopped and first.cancelled(), error
+
+    cancelled, error = run_in_fake_time(main())
+    assert cancelled
+    assert isinstance(error, APITimeoutError)
+
+
+async def test_the_deadline_of_a_call_outside_a_task_is_refused() -> None:
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient() as http:
+        send = _transport(http).send(METHODS["getStateInstance"])
+        refused: asyncio.Future[BaseException] = loop.create_future()
+
+        def drive_by_hand() -> None:  # a callback: no current task
+            try:
+                send.send(None)
+            except RuntimeError as exc:
+                refused.set_result(exc)
+
+        loop.call_soon(drive_by_hand)
+        assert "asyncio task" in str(await refused)
