@@ -41,7 +41,7 @@ from ._retry import build_retrying, should_retry
 from ._transport import Transport
 from .hooks import Hook, Hooks, Trace
 from .stores import CacheStore, StateStore, default_store
-from .stores._base import Gate
+from .stores._base import Gate, GatedAdmission
 from .stores._fallback import failing_open
 from .stores._require import require
 
@@ -385,18 +385,26 @@ class BaseClient:
         the breaker again before sending.
         """
         breaker, limiter = self._breaker, self._limiter
+        queues = limiter.limits.enabled
         try:
             gate = self._gate(spec, turn)
-            if gate is None:
+            # Read before queueing at the limiter, so a paused call never
+            # queues. Without a limiter `admit` below reads it at once, and
+            # only a trace must see the refusal before its request event.
+            if gate is None and (queues or trace is not None):
                 await breaker.check(spec)
             # A pause that begins while we wait at the limiter wakes us at
             # once; the breaker then refuses (or, after a reset, we queue again).
             # The limiter's own clock, read only for a trace.
             waited_from = 0.0 if trace is None else asyncio.get_running_loop().time()
-            wake, pace = partial(breaker.signal, spec), turn.pace
-            while not (passed := await limiter.acquire(spec, wake, gate, pace=pace)):
-                await breaker.check(spec)
-                gate = self._gate(spec, turn)
+            passed: bool | GatedAdmission = True
+            if queues:
+                wake, pace = partial(breaker.signal, spec), turn.pace
+                while not (
+                    passed := await limiter.acquire(spec, wake, gate, pace=pace)
+                ):
+                    await breaker.check(spec)
+                    gate = self._gate(spec, turn)
             try:
                 if trace is not None:
                     waited = asyncio.get_running_loop().time() - waited_from

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -19,6 +20,7 @@ from green_tg_async import (
 )
 from green_tg_async._breaker import CircuitBreaker
 from green_tg_async.stores import BreakerRecord, MemoryStore
+from green_tg_async.testing import FakeGreenAPI
 
 from .helpers import (
     API_TOKEN,
@@ -427,3 +429,26 @@ return {refused, probe and 1 or 0}
             assert (int(refused), bool(probe)) == expected, (records, now)
     finally:
         client.close()
+
+
+async def test_without_a_limiter_a_call_reads_the_breaker_once() -> None:
+    """No queue to keep a paused call out of: `admit` alone reads it (issue 29)."""
+
+    class Counting(MemoryStore):
+        reads = 0
+
+        async def breaker_get(self, key: str) -> BreakerRecord | None:
+            Counting.reads += 1
+            return await super().breaker_get(key)
+
+    store = Counting()
+    fake = FakeGreenAPI(rate_limits=False)
+    async with fake.client(store=store, limits=RateLimits(enabled=False)) as tg:
+        await tg.account.get_state_instance()
+        assert Counting.reads == 1
+        await store.breaker_open(
+            f"{{{fake.id_instance}}}:breaker", until=time.time() + 60, reason="test"
+        )
+        with pytest.raises(CircuitOpenError):
+            await tg.account.get_state_instance()
+    assert len(fake.requests) == 1
