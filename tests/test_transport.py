@@ -155,7 +155,7 @@ def _stalling(calls: list[float]) -> httpx.AsyncClient:
 def test_attempts_in_flight_share_one_deadline_timer() -> None:
     """One loop timer for many attempts, not one per attempt (issue 29)."""
 
-    async def main() -> tuple[int, list[BaseException | None]]:
+    async def main() -> tuple[int, list[object]]:
         loop = asyncio.get_running_loop()
         scheduled = 0
         call_at = loop.call_at
@@ -165,7 +165,7 @@ def test_attempts_in_flight_share_one_deadline_timer() -> None:
             scheduled += 1
             return call_at(when, callback, *args, **kw)
 
-        loop.call_at = counting  # type: ignore[method-assign]
+        loop.call_at = counting  # type: ignore[method-assign,assignment]
         started: list[float] = []
         async with _stalling(started) as http:
             transport = _transport(http)
@@ -177,7 +177,9 @@ def test_attempts_in_flight_share_one_deadline_timer() -> None:
                 await asyncio.sleep(0)
             assert len(started) == 20
             timers, scheduled = scheduled, 0
-            outcomes = await asyncio.gather(*sends, return_exceptions=True)
+            outcomes: list[object] = list(
+                await asyncio.gather(*sends, return_exceptions=True)
+            )
         return timers, outcomes
 
     timers, outcomes = run_in_fake_time(main())
