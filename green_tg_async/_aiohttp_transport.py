@@ -104,7 +104,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]
         ] = {}
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
-        self._last_timeout: tuple[object, aiohttp.ClientTimeout] | None = None
 
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, made on first use (it needs the running loop)."""
@@ -224,10 +223,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeout; the attempt deadline around the call bounds the whole. Each
         set of timeouts is mapped once.
         """
-        last = self._last_timeout
-        if last is not None and last[0] is phases:  # the same dict: each call's
-            return last[1]
-        given, phases = phases, phases or {}
+        phases = phases or {}
         key = (phases.get("connect"), phases.get("read"), phases.get("pool"))
         mapped = self._timeouts.get(key)
         if mapped is None:
@@ -238,7 +234,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 total=None, connect=pool, sock_connect=connect, sock_read=read
             )
             self._timeouts[key] = mapped
-        self._last_timeout = (given, mapped)
         return mapped
 
 
