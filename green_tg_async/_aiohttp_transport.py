@@ -230,10 +230,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if len(self._timeouts) >= _CACHED:
                 self._timeouts.clear()
             connect, read, pool = key
-            mapped = aiohttp.ClientTimeout(
+            mapped = self._timeouts[key] = aiohttp.ClientTimeout(
                 total=None, connect=pool, sock_connect=connect, sock_read=read
             )
-            self._timeouts[key] = mapped
         return mapped
 
 

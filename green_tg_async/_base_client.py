@@ -149,10 +149,7 @@ class BaseClient:
         clone._owns_http = False
         clone._state = _State.UNOPENED
         if not isinstance(timeout, NotGiven):
-            clone._request_options = {
-                **self._request_options,
-                "timeout": httpx.Timeout(timeout),
-            }
+            clone._request_options = {"timeout": httpx.Timeout(timeout)}
         if retry is not None:
             clone._retry = retry
         if limits is not None:
@@ -324,7 +321,7 @@ class BaseClient:
     ) -> Any:
         """One attempt; every retry passes through the breaker and limiter again."""
         if trace is not None:
-            trace.next_attempt()
+            trace.attempt += 1  # counted before the breaker and the limiter
         if not self._lookups.governs(spec):
             status, data = await self._exchange(spec, request, trace, NOT_A_LOOKUP)
         else:
@@ -361,7 +358,9 @@ class BaseClient:
                 finally:
                     self._limiter.done(spec)  # the server has read it
                 status = response.status_code
-                _log_attempt(spec.name, status, started)
+                if logger.isEnabledFor(logging.DEBUG):
+                    ms = (time.perf_counter() - started) * 1000
+                    logger.debug("%s -> HTTP %d in %.1f ms", spec.name, status, ms)
                 data = classify(spec.name, response, coded=spec.coded_errors)
             except GreenAPIError as exc:
                 await self._settle(spec, admission, exc)
@@ -511,12 +510,6 @@ def _encode_json(request: dict[str, Any]) -> dict[str, Any]:
     else:
         request["headers"] = {**extra, "Content-Type": "application/json"}
     return request
-
-
-def _log_attempt(method: str, status: int, started: float) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.debug("%s -> HTTP %d in %.1f ms", method, status, elapsed_ms)
 
 
 def resolve_token(value: str | None, *, name: str, env: str) -> str:

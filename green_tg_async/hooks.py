@@ -212,10 +212,6 @@ class Trace:
         self._started = time.perf_counter()
         self._emit("on_request", "request")
 
-    def next_attempt(self) -> None:
-        """Count an attempt (before the breaker and the limiter)."""
-        self.attempt += 1
-
     def limiter_wait(self, waited: float) -> None:
         """The attempt waited `waited` seconds at the limiter."""
         self._emit("on_limiter_wait", "limiter_wait", waited=waited)
