@@ -148,7 +148,7 @@ def _detail(body: Any) -> str:
         except RecursionError:
             return "deeply nested JSON"
     text = str(body).strip()
-    if text.lstrip().lower().startswith(("<!doctype html", "<html")):
+    if text.lower().startswith(("<!doctype html", "<html")):
         return "HTML error page"
     return _one_line(text)
 
