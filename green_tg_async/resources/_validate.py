@@ -114,14 +114,17 @@ def texts(
     each: str,
     low: int = 1,
     high: int | None = None,
+    limit: int | None = None,
 ) -> list[str]:
-    """A list of `low`..`high` non-blank strings (a bare str is refused)."""
-    if isinstance(values, str | bytes):
+    """A list of `low`..`high` non-blank strings of at most `limit` characters."""
+    if isinstance(values, str | bytes):  # a bare str is refused
         raise TypeError(f"{name} must be a list of str, not a single string")
     items = [text(item, each) for item in values]
     if len(items) < low or (high is not None and len(items) > high):
         bound = f"{low}-{high}" if high is not None else f"at least {low}"
         raise ValueError(f"{name} must hold {bound} items, got {len(items)}")
+    for item in items:  # the count is checked before the lengths
+        text(item, each, limit=limit)
     return items
 
 
