@@ -16,7 +16,6 @@ __all__ = [
     "choice",
     "flag",
     "id_message",
-    "idempotency_key",
     "integer",
     "message_ref",
     "number",
@@ -93,11 +92,6 @@ def text(value: str, name: str, *, limit: int | None = None) -> str:
             f"{name} is {len(value)} characters long; the limit is {limit}"
         )
     return value
-
-
-def idempotency_key(value: str) -> str:
-    """A non-blank key of at most 255 characters (Stripe's limit)."""
-    return text(value, "idempotency_key", limit=255)
 
 
 def optional_text(

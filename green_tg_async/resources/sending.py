@@ -299,9 +299,10 @@ class Sending(Section):
 
     def _key(self, idempotency_key: str | None) -> str | None:
         """The key this send is journaled under (None: not keyed)."""
-        return (
-            None if idempotency_key is None else check.idempotency_key(idempotency_key)
-        )
+        if idempotency_key is None:
+            return None
+        # A non-blank key of at most 255 characters (Stripe's limit).
+        return check.text(idempotency_key, "idempotency_key", limit=255)
 
 
 def _extras(
