@@ -16,7 +16,6 @@ __all__ = [
     "choice",
     "flag",
     "id_message",
-    "idempotency_key",
     "integer",
     "message_ref",
     "number",
@@ -95,11 +94,6 @@ def text(value: str, name: str, *, limit: int | None = None) -> str:
     return value
 
 
-def idempotency_key(value: str) -> str:
-    """A non-blank key of at most 255 characters (Stripe's limit)."""
-    return text(value, "idempotency_key", limit=255)
-
-
 def optional_text(
     value: str | None, name: str, *, limit: int | None = None
 ) -> str | None:
@@ -114,14 +108,17 @@ def texts(
     each: str,
     low: int = 1,
     high: int | None = None,
+    limit: int | None = None,
 ) -> list[str]:
-    """A list of `low`..`high` non-blank strings (a bare str is refused)."""
-    if isinstance(values, str | bytes):
+    """A list of `low`..`high` non-blank strings of at most `limit` characters."""
+    if isinstance(values, str | bytes):  # a bare str is refused
         raise TypeError(f"{name} must be a list of str, not a single string")
     items = [text(item, each) for item in values]
     if len(items) < low or (high is not None and len(items) > high):
         bound = f"{low}-{high}" if high is not None else f"at least {low}"
         raise ValueError(f"{name} must hold {bound} items, got {len(items)}")
+    for item in items:  # the count is checked before the lengths
+        text(item, each, limit=limit)
     return items
 
 

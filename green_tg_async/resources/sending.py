@@ -234,7 +234,9 @@ class Sending(Section):
         official SDKs send them and the poll notification shows them; both
         editions of the Telegram page call them an "array of strings".
         """
-        items = _poll_options(options)
+        items = check.texts(
+            options, "options", each="option", low=2, high=12, limit=100
+        )
         check.choice(type, "type", ("regular", "quiz"))
         if type == "quiz" and correct_option_id is None:
             raise ValueError("a quiz needs correct_option_id")
@@ -297,9 +299,10 @@ class Sending(Section):
 
     def _key(self, idempotency_key: str | None) -> str | None:
         """The key this send is journaled under (None: not keyed)."""
-        return (
-            None if idempotency_key is None else check.idempotency_key(idempotency_key)
-        )
+        if idempotency_key is None:
+            return None
+        # A non-blank key of at most 255 characters (Stripe's limit).
+        return check.text(idempotency_key, "idempotency_key", limit=255)
 
 
 def _extras(
@@ -311,14 +314,6 @@ def _extras(
         "typingTime": check.typing_time(typing_time),
         "typingType": check.typing_type(typing_type),
     }
-
-
-def _poll_options(options: Sequence[str]) -> list[str]:
-    """2-12 options of at most 100 characters each (Telegram's limits)."""
-    items = check.texts(options, "options", each="option", low=2, high=12)
-    for item in items:
-        check.text(item, "option", limit=100)
-    return items
 
 
 def _url(value: str) -> str:
