@@ -17,6 +17,7 @@ from green_tg_async._exceptions import ResponseDecodeError, UnusableReceiptError
 
 from ._decode import DECODING, RAW, Id, Phone, WireModel, coerce, expect_object, wire
 from .contents import (
+    _SOURCE,
     ContactMessage,
     DeletedMessage,
     EditedMessage,
@@ -63,8 +64,6 @@ __all__ = [
     "parse_message",
     "parse_notification",
 ]
-
-_SOURCE: Final = "notification"
 
 
 @dataclass(frozen=True, slots=True)
