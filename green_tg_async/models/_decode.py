@@ -92,11 +92,8 @@ DECODING: Final = Decoding()
 """The process's decoding mode (see `Decoding`)."""
 
 
-class _Misfit:
-    """A value that does not fit its declared kind (a sentinel, never returned)."""
-
-
-_MISFIT: Final = _Misfit()
+_MISFIT: Final = object()
+"""A value that does not fit its declared kind (a sentinel, never returned)."""
 
 
 def coerce(value: Any, kind: type[Any]) -> Any:
