@@ -92,11 +92,8 @@ DECODING: Final = Decoding()
 """The process's decoding mode (see `Decoding`)."""
 
 
-class _Misfit:
-    """A value that does not fit its declared kind (a sentinel, never returned)."""
-
-
-_MISFIT: Final = _Misfit()
+_MISFIT: Final = object()
+"""A value that does not fit its declared kind (a sentinel, never returned)."""
 
 
 def coerce(value: Any, kind: type[Any]) -> Any:
@@ -112,9 +109,9 @@ def coerce(value: Any, kind: type[Any]) -> Any:
         return _int(value)
     if kind is float:
         return float(value) if _is_int(value) or isinstance(value, float) else _MISFIT
-    if kind is object or is_a(value, kind):
-        return value
-    return _MISFIT
+    # isinstance, except that bool (an int subclass) is only ever a bool
+    fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    return value if fits or kind is object else _MISFIT
 
 
 def _is_int(value: Any) -> bool:
@@ -190,11 +187,6 @@ def require(method: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T:
             body=data,
         )
     return value  # type: ignore[no-any-return]  # coerce() produced the kind
-
-
-def is_a(value: Any, kind: type[Any]) -> bool:
-    """isinstance, except that bool (an int subclass) is only ever a bool."""
-    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
 def optional(where: str, data: Mapping[str, Any], key: str, kind: type[T]) -> T | None:

@@ -140,15 +140,21 @@ class ContactMessage(_Shared):
     raw: Mapping[str, Any] = RAW
 
 
+def _poll_options(items: Any) -> tuple[str, ...]:
+    """`pollMessageData.options`: items `{"optionName": ...}` or plain strings."""
+    if not isinstance(items, list):
+        return ()
+    names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)
+    return tuple(name for name in names if isinstance(name, str))
+
+
 @dataclass(frozen=True, slots=True)
 class PollMessage(_Shared):
     """`pollMessage`: a poll and its options."""
 
     name: str | None = wire("name", str)
     multiple_answers: bool | None = wire("multipleAnswers", bool)
-    options: tuple[str, ...] = wire(
-        "options", object, decode=lambda v: _poll_options(v)
-    )
+    options: tuple[str, ...] = wire("options", object, decode=_poll_options)
     """Option texts, whether sent as `{"optionName": ...}` or as strings."""
     type_message: str = "pollMessage"
     raw: Mapping[str, Any] = RAW
@@ -246,11 +252,3 @@ def parse_message(data: Any) -> MessageContent:
         extra.update(stanza_id=quoted.stanza_id, participant=quoted.participant)
     content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]
     return content  # type: ignore[no-any-return]
-
-
-def _poll_options(items: Any) -> tuple[str, ...]:
-    """`pollMessageData.options`: items `{"optionName": ...}` or plain strings."""
-    if not isinstance(items, list):
-        return ()
-    names = (i.get("optionName") if isinstance(i, Mapping) else i for i in items)
-    return tuple(name for name in names if isinstance(name, str))

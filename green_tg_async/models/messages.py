@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._decode import RAW, Id, WireModel, coerce, wire
@@ -25,7 +25,7 @@ class SentMessage(WireModel):
     id_message: str = wire("idMessage", Id, required=True)
     """Id assigned by GREEN-API; unique within its chat only."""
 
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = RAW
     """The decoded JSON exactly as received."""
 
 
@@ -58,30 +58,27 @@ class DownloadLink(WireModel):
     raw: Mapping[str, Any] = RAW
 
 
-@dataclass(frozen=True, slots=True)
-class ForwardedMessages:
-    """Ids of the forwarded copies (`forwardMessages`), in request order."""
+def _ids(items: Any) -> tuple[str, ...]:
+    """Every item of `items` read as an id; none unless all of them are ids."""
+    ids = [coerce(item, Id) for item in items] if isinstance(items, list) else []
+    return tuple(ids) if all(isinstance(item, str) for item in ids) else ()
 
-    messages: tuple[str, ...] = wire("messages", Id, many=True)
+
+@dataclass(frozen=True, slots=True)
+class ForwardedMessages(WireModel):
+    """Ids of the forwarded copies (`forwardMessages`), in request order.
+
+    Read `{"messages": ["<id>", ...]}` (int ids as text), leniently: no
+    stored docs page shows this answer and the forward has happened, so
+    anything else (another shape, an item that is no id) reads as no ids,
+    with the answer in `.raw`, even in strict decoding.
+    """
+
+    lenient = True
+
+    messages: tuple[str, ...] = wire("messages", Id, many=True, decode=_ids)
     """New `idMessage` of each copy in the destination chat, as far as known."""
     raw: Mapping[str, Any] = RAW
-
-    @classmethod
-    def from_wire(
-        cls, method: str, data: Any, *, flag: str | None = None
-    ) -> ForwardedMessages:
-        """Read `{"messages": ["<id>", ...]}` (int ids as text), leniently.
-
-        No stored docs page shows this answer and the forward has happened,
-        so anything else (another shape, an item that is no id) reads as no
-        ids, with the answer in `.raw`, even in strict decoding.
-        """
-        obj = data if isinstance(data, Mapping) else {}
-        items = obj.get("messages")
-        ids = [coerce(item, Id) for item in items] if isinstance(items, list) else []
-        if not all(isinstance(item, str) for item in ids):
-            ids = []
-        return cls(messages=tuple(ids), raw=obj)
 
 
 @dataclass(frozen=True, slots=True)

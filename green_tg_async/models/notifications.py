@@ -17,6 +17,7 @@ from green_tg_async._exceptions import ResponseDecodeError, UnusableReceiptError
 
 from ._decode import DECODING, RAW, Id, Phone, WireModel, coerce, expect_object, wire
 from .contents import (
+    _SOURCE,
     ContactMessage,
     DeletedMessage,
     EditedMessage,
@@ -63,8 +64,6 @@ __all__ = [
     "parse_message",
     "parse_notification",
 ]
-
-_SOURCE: Final = "notification"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +267,14 @@ class Notification:
                 method=method,
             )
         obj = data
-        receipt = _receipt(obj.get("receiptId"))
+        value = obj.get("receiptId")
+        receipt = None if value is None else coerce(value, int)  # or its digits
+        if not isinstance(receipt, int):
+            raise UnusableReceiptError(
+                f"receiveNotification answered an item whose receiptId is {value!r}; "
+                "it cannot be deleted, so the queue is stuck at it",
+                method="receiveNotification",
+            )
         body = obj.get("body")
         if not isinstance(body, Mapping):
             return cls(receipt_id=receipt, body=UnknownNotification(None, obj), raw=obj)
@@ -311,15 +317,3 @@ def _string_end(text: str, start: int) -> int:
     while i < len(text) and text[i] != '"':
         i += 2 if text[i] == "\\" else 1
     return i
-
-
-def _receipt(value: object) -> int:
-    """The receipt as an int; digits in a string are accepted too."""
-    receipt = None if value is None else coerce(value, int)
-    if isinstance(receipt, int):
-        return receipt
-    raise UnusableReceiptError(
-        f"receiveNotification answered an item whose receiptId is {value!r}; "
-        "it cannot be deleted, so the queue is stuck at it",
-        method="receiveNotification",
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ._decode import RAW, Id, Phone, WireModel, read_model, require, wire
@@ -24,7 +24,7 @@ class AccountCheck:
     from_cache: bool | None = wire("fromCache", bool)
     """True: GREEN-API answered from its cache (pass `force=True` to ask live)."""
 
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = RAW
     """The decoded JSON exactly as received."""
 
     @classmethod

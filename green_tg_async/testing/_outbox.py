@@ -150,7 +150,8 @@ class Outbox:
     def add_fault(self, fault: SendFault, times: int) -> None:
         """Answer the next `times` sends with `fault`."""
         if fault not in _FAULTS:
-            raise ValueError(f"unknown send fault {fault!r}; use one of {_choices()}")
+            choices = ", ".join(sorted(_FAULTS))
+            raise ValueError(f"unknown send fault {fault!r}; use one of {choices}")
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times!r}")
         self._faults.extend([fault] * times)
@@ -177,10 +178,6 @@ class Outbox:
 
 def _due(item: Held, now: float) -> bool:
     return item.until is not None and item.until <= now
-
-
-def _choices() -> str:
-    return ", ".join(sorted(_FAULTS))
 
 
 def _server_error() -> httpx.Response:

@@ -34,7 +34,6 @@ __all__ = [
     "message",
     "outgoing_history",
     "outgoing_item",
-    "queued_item",
     "sending_queue",
     "settings",
 ]
@@ -335,17 +334,14 @@ def _file_fields(method: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def queued_item(method: str, id_message: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A held send as `showMessagesQueue` shows it: the body as sent."""
-    return {
-        "idMessage": id_message,
-        "type": _QUEUE_TYPE.get(method, method),
-        "body": body,
-    }
-
-
 def sending_queue(fake: FakeGreenAPI) -> list[dict[str, Any]]:
-    """`showMessagesQueue`: the first 500 held sends, oldest first."""
+    """`showMessagesQueue`: the first 500 held sends, oldest first, as sent."""
     fake.outbox.release_due()
-    held = fake.outbox.held[:500]
-    return [queued_item(h.method, h.id_message, h.body) for h in held]
+    return [
+        {
+            "idMessage": h.id_message,
+            "type": _QUEUE_TYPE.get(h.method, h.method),
+            "body": h.body,
+        }
+        for h in fake.outbox.held[:500]
+    ]
