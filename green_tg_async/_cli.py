@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from ._cli_bot import load_router
 from ._cli_check import check, check_file, iso, resume_command
-from ._cli_errors import describe, tidy
+from ._cli_errors import API_ERROR, OK, PAUSED, USAGE, describe, tidy
 from ._cli_login import login
 from ._cli_parser import build_parser
 from ._cli_progress import plural
@@ -42,7 +42,6 @@ from .stores import MemoryStore, SqliteStore, StateStore
 
 __all__ = ["main"]
 
-OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
 CREDENTIALS_REFUSED: Final = USAGE  # the exit-code table's row for credentials
 INTERRUPTED: Final = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 STATE_ENV: Final = "GREEN_TG_STATE"  # where the CLI keeps the breaker between runs

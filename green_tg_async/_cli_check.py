@@ -11,7 +11,7 @@ from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
-from ._cli_errors import tidy
+from ._cli_errors import API_ERROR, OK, PAUSED, tidy
 from ._cli_files import (
     ResultWriter,
     check_output,
@@ -27,8 +27,6 @@ from ._client import AsyncGreenTelegram
 from ._exceptions import AuthenticationError, PermissionDeniedError
 
 __all__ = ["check", "check_file", "exit_code", "iso", "json_row", "resume_command"]
-
-OK, API_ERROR, PAUSED = 0, 1, 3
 
 
 async def check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:

@@ -10,6 +10,9 @@ from ._exceptions import APIConnectionError, APITimeoutError, GreenAPIError
 
 __all__ = ["connection_failure", "describe", "root_cause", "tidy"]
 
+# The exit codes all commands share (see `_cli`); `login` adds 4-6.
+OK, API_ERROR, USAGE, PAUSED = 0, 1, 2, 3
+
 
 def describe(exc: GreenAPIError, api_url: str) -> str:
     """An error as one sentence: a connection failure by its root cause, once."""

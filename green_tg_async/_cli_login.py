@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from ._cli_errors import OK, PAUSED, USAGE
 from ._client import AsyncGreenTelegram
 from ._exceptions import AuthorizationError, InstanceNotReadyError
 from ._qr import render_qr
@@ -20,7 +21,6 @@ from .models import InstanceState
 
 __all__ = ["LOGIN_EXIT", "login"]
 
-OK, USAGE, NOT_READY = 0, 2, 3
 WRONG_INPUT, TOO_MANY, START_AGAIN = 4, 5, 6
 LOGIN_EXIT: Final = {
     "invalid_password": WRONG_INPUT,
@@ -56,7 +56,7 @@ async def login(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
         return _refused(exc)
     except InstanceNotReadyError as exc:
         print(f"green-tg: {exc}", file=sys.stderr)
-        return NOT_READY
+        return PAUSED  # not authorized in time
     except EOFError:
         print("green-tg: login needs a terminal to type into", file=sys.stderr)
         return USAGE
