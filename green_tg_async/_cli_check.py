@@ -31,20 +31,17 @@ __all__ = ["check", "check_file", "exit_code", "iso", "json_row", "resume_comman
 
 async def check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     """Check the NUMBER arguments; print a line (or a JSON row) each."""
-    rows = [row async for row in _rows(tg, args.numbers)]
+    outcomes = _outcomes(tg, args.numbers, concurrency=4)
+    rows = [
+        {k: v for k, v in row_for(number, outcome).items() if k != "line"}
+        async for number, outcome in outcomes
+    ]
     if args.json:
         print(json.dumps([json_row(row) for row in rows]))
     else:
         for row in rows:
             print(" ".join(f"{k}={v}" for k, v in row.items() if v))
     return exit_code(row["status"] for row in rows)
-
-
-async def _rows(
-    tg: AsyncGreenTelegram, numbers: Sequence[str]
-) -> AsyncIterator[dict[str, str]]:
-    async for number, outcome in _outcomes(tg, numbers, concurrency=4):
-        yield {k: v for k, v in row_for(number, outcome).items() if k != "line"}
 
 
 async def _outcomes(
@@ -155,11 +152,11 @@ async def _report(
     code = exit_code(progress.counts)
     state = await tg.breaker.state()
     if code == PAUSED and state.retry_at is not None:
-        summary["resume_after"] = iso(state.retry_at)
-        summary["resume_command"] = resume_command(args.argv)
+        when, again = iso(state.retry_at), resume_command(args.argv)
+        summary |= {"resume_after": when, "resume_command": again}
         text += (
-            f"\npaused until {iso(state.retry_at)} ({tidy(state.reason or '')});"
-            f" after that, continue with: {resume_command(args.argv)}"
+            f"\npaused until {when} ({tidy(state.reason or '')});"
+            f" after that, continue with: {again}"
         )
         if args.sandbox:
             summary["sandbox_forgets"] = True
