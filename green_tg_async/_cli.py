@@ -157,9 +157,7 @@ def _client(args: argparse.Namespace, store: StateStore) -> AsyncGreenTelegram:
 
 def _budget(args: argparse.Namespace) -> LookupBudget:
     """The look-up budget: LookupBudget's defaults, with the windows given."""
-    given = {
-        f"per_{w}": getattr(args, f"per_{w}", None) for w in ("minute", "hour", "day")
-    }
+    given = {k: v for k, v in vars(args).items() if k.startswith("per_")}
     return LookupBudget(**{k: v for k, v in given.items() if v is not None})
 
 

@@ -80,10 +80,6 @@ def _add_checks(commands: Any) -> None:
         "numbers", nargs="+", metavar="NUMBER", help="phone numbers to look up"
     )
     _budget_options(check)
-    _add_check_file(commands)
-
-
-def _add_check_file(commands: Any) -> None:
     check_file = _command(commands, "check-file")
     check_file.add_argument(
         "file", type=Path, metavar="FILE", help="a CSV (first column) or one per line"
