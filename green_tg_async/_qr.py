@@ -19,6 +19,7 @@ _CHANNELS: Final = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _DARK: Final = 128  # luminance below this is a dark module
 _FINDER: Final = 7  # a finder pattern is 7 modules wide
 _QUIET: Final = 2  # modules of light border drawn around the code
+_BLOCKS: Final = " \u2584\u2580\u2588"  # by 2 * top + bottom, True drawn
 
 
 def decode_png(data: bytes) -> list[list[int]]:
@@ -182,15 +183,7 @@ def render_qr(png: bytes, *, invert: bool = False) -> str:
     grid += [pad] * (_QUIET + (len(grid) + _QUIET) % 2)
     if invert:
         grid = [[not cell for cell in row] for row in grid]
-    lines = []
-    for top, bottom in zip(grid[0::2], grid[1::2], strict=True):
-        lines.append("".join(_BLOCKS[(t, b)] for t, b in zip(top, bottom, strict=True)))
-    return "\n".join(lines)
-
-
-_BLOCKS: Final = {
-    (True, True): "\u2588",
-    (True, False): "\u2580",
-    (False, True): "\u2584",
-    (False, False): " ",
-}
+    return "\n".join(
+        "".join(_BLOCKS[2 * t + b] for t, b in zip(top, bottom, strict=True))
+        for top, bottom in zip(grid[0::2], grid[1::2], strict=True)
+    )
