@@ -125,13 +125,10 @@ def _luminance(
         samples = [value * 255 // top for value in samples]
     channels = _CHANNELS[color]
     pixels = [samples[i : i + channels] for i in range(0, len(samples), channels)]
-    if color == 0:
-        return [p[0] for p in pixels]
-    if color == 4:
-        return [_over_white(p[0], p[1]) for p in pixels]
-    if color == 2:
-        return [_gray(*p) for p in pixels]
-    return [_over_white(_gray(*p[:3]), p[3]) for p in pixels]
+    gray = [p[0] if channels < 3 else _gray(*p[:3]) for p in pixels]
+    if channels in (2, 4):  # the last sample is alpha
+        return [_over_white(v, p[-1]) for v, p in zip(gray, pixels, strict=True)]
+    return gray
 
 
 def _gray(r: int, g: int, b: int) -> int:
