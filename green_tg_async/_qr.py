@@ -100,7 +100,7 @@ def _predict(kind: int, left: int, up: int, corner: int) -> int:
 
 
 def _samples(row: bytearray, count: int, depth: int) -> list[int]:
-    """`count` samples of `depth` bits, scaled to 0-255."""
+    """`count` samples of `depth` bits (of a 16-bit one, its high byte)."""
     if depth == 8:
         return list(row[:count])
     if depth == 16:
@@ -117,13 +117,13 @@ def _samples(row: bytearray, count: int, depth: int) -> list[int]:
 def _luminance(
     row: bytearray, width: int, depth: int, color: int, palette: bytes
 ) -> list[int]:
-    samples = _samples(row, width * _CHANNELS[color], depth)
+    channels = _CHANNELS[color]
+    samples = _samples(row, width * channels, depth)
     if color == 3:
         return [_gray(*palette[3 * i : 3 * i + 3]) for i in samples]
     if depth < 8:
         top = (1 << depth) - 1
         samples = [value * 255 // top for value in samples]
-    channels = _CHANNELS[color]
     pixels = [samples[i : i + channels] for i in range(0, len(samples), channels)]
     gray = [p[0] if channels < 3 else _gray(*p[:3]) for p in pixels]
     if channels in (2, 4):  # the last sample is alpha
