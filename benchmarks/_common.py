@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,6 +48,21 @@ async def rate(call: Callable[[], Awaitable[object]], calls: int, conc: int) -> 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conc)))
     return per_worker * conc / (time.perf_counter() - started)
+
+
+def start_standin() -> tuple[subprocess.Popen[str], str]:
+    """The stand-in (`standin.py`) in a process of its own, and its URL.
+
+    Its stdin takes "stats" lines; the caller terminates it.
+    """
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("standin.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip()
 
 
 @contextlib.contextmanager

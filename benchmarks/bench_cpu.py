@@ -23,11 +23,9 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-from _common import sdk_python
+from _common import sdk_python, start_standin
 
-HERE = Path(__file__).resolve().parent
 ID, TOKEN = "1101000001", "fake-token"
 
 # One client's load, run as `python -c CLIENT kind url calls concurrency`.
@@ -168,15 +166,7 @@ def main() -> None:
     clients = [(sys.executable, k) for k in OURS]
     if sdk is not None:
         clients += [(sdk, "SDK async"), (sdk, "SDK sync")]
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "standin.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
+    server, url = start_standin()
 
     def stats() -> dict[str, float]:
         assert server.stdin is not None

@@ -90,14 +90,10 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "standin.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
+    sys.path.insert(0, str(HERE))
+    from _common import start_standin
+
+    server, url = start_standin()
     try:
         per_call = {}
         for kind in args.clients.split(","):
