@@ -272,12 +272,11 @@ class Limiter:
         log = SendLog(log_key, bucket.limit, WINDOW * margin, uuid.uuid4().hex, settle)
         try:
             if gate is not None:
-                asked = log
                 while True:  # a look-up waits here for its slot and budget
                     found = await store.limiter_admit_gated(
-                        key, interval=interval, burst=burst, log=asked, gate=gate
+                        key, interval=interval, burst=burst, log=log, gate=gate
                     )
-                    asked = log._replace(settle=())  # settled by that step
+                    log = log._replace(settle=())  # settled by that step
                     if found.refused >= 0:
                         return found  # refused: nothing booked
                     if gate.lookup is not None:  # the pace was read

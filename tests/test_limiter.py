@@ -436,3 +436,34 @@ def test_a_refused_gated_look_up_keeps_the_pace_it_knew() -> None:
     assert isinstance(found, GatedAdmission)
     assert found.refused == 0
     assert heard == []
+
+
+def test_a_gated_booking_failing_after_its_first_step_settles_nothing_twice() -> None:
+    """The first step logged the answered sends; a failure later must not
+    put them back, or the next booking logs them a second time."""
+    from green_tg_async.stores._base import Gate, GatedAdmission
+
+    class Gated(_SettlingStore):
+        steps = 0
+
+        async def limiter_admit_gated(self, key: str, **kw: Any) -> Any:
+            self.logs.append(kw["log"])
+            self.steps += 1
+            if self.steps == 1:  # the look-up's slot is taken: ask again
+                return GatedAdmission(0.0, (None,), lookup_wait=0.5)
+            raise StoreUnavailableError("down (test)")
+
+    store = Gated()
+    limiter = Limiter("7", RateLimits(per_method={"m": 100}), store)
+
+    async def main() -> None:
+        await _held_call(limiter, "m")
+        with pytest.raises(StoreUnavailableError):
+            await limiter.acquire(spec("m"), gate=Gate(("{7}:breaker",), 0.0, 60.0))
+        await _held_call(limiter, "m")
+        await limiter.drain()
+
+    run_in_fake_time(main())
+    first = store.logs[0].ticket
+    logged = [t for log in (*store.logs, *store.done) for t, _ in log.settle]
+    assert logged.count(first) == 1
