@@ -187,9 +187,11 @@ class Transport:
                 self._retired.append(self._http)  # its requests in flight may finish
                 self._pool, self._http = _own_pool(self._http.timeout)
                 self._requests = _Requests(self._http, self._pool)
-            error = _failed(spec.name, exc, sent=_sent(exc))
-        except Exception as exc:
-            error = _leaked(spec.name, exc)  # an aiohttp timeout among them
+            error = _failed(spec.name, exc)
+        except Exception as exc:  # a user's transport left aiohttp's or asyncio's
+            if not type(exc).__module__.startswith(("aiohttp", "asyncio")):
+                raise
+            error = _failed(spec.name, exc)  # an aiohttp timeout among them
         raise error
 
     def _attempt(self, seconds: float) -> _Attempt:
@@ -409,34 +411,26 @@ class _Built:
         self.plan: Plan | None = None
 
 
-def _sent(exc: httpx.RequestError) -> bool:
+def _sent(exc: Exception) -> bool:
     """True unless the request certainly never reached the server.
 
-    An aiohttp cause (our adapter's, or a user's) decides by itself: only an
-    error that means no connection was ever made counts as not sent.
+    An aiohttp error (an httpx error's cause, or one a user's transport
+    left as it was) decides by itself: only one that means no connection
+    was ever made counts as not sent.
     """
-    cause = exc.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
-        return type(cause).__name__ not in _NEVER_CONNECTED
+    aio = exc.__cause__ if isinstance(exc, httpx.RequestError) else exc
+    if aio is not None and type(aio).__module__.startswith("aiohttp"):
+        return type(aio).__name__ not in _NEVER_CONNECTED
     return not isinstance(exc, _NOT_SENT)
 
 
-def _leaked(method: str, exc: Exception) -> APIConnectionError:
-    """Map an aiohttp or asyncio error a user's transport left as it was.
-
-    Anything that is neither aiohttp's nor asyncio's is re-raised.
-    """
-    if not type(exc).__module__.startswith(("aiohttp", "asyncio")):
-        raise exc
-    return _failed(method, exc, sent=type(exc).__name__ not in _NEVER_CONNECTED)
-
-
-def _failed(method: str, exc: Exception, *, sent: bool) -> APIConnectionError:
+def _failed(method: str, exc: Exception) -> APIConnectionError:
     """Our error for the failed exchange `exc`: a timeout, or a connection error."""
     error, what = APIConnectionError, "failed"
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         error, what = APITimeoutError, "timed out"
-    return error(f"{method} {what}: {_describe(exc)}", method=method, request_sent=sent)
+    text = f"{method} {what}: {_describe(exc)}"
+    return error(text, method=method, request_sent=_sent(exc))
 
 
 def _describe(exc: BaseException) -> str:
