@@ -31,10 +31,9 @@ __all__ = ["check", "check_file", "exit_code", "iso", "json_row", "resume_comman
 
 async def check(tg: AsyncGreenTelegram, args: argparse.Namespace) -> int:
     """Check the NUMBER arguments; print a line (or a JSON row) each."""
-    outcomes = _outcomes(tg, args.numbers, concurrency=4)
     rows = [
         {k: v for k, v in row_for(number, outcome).items() if k != "line"}
-        async for number, outcome in outcomes
+        async for number, outcome in _outcomes(tg, args.numbers, concurrency=4)
     ]
     if args.json:
         print(json.dumps([json_row(row) for row in rows]))
@@ -103,8 +102,7 @@ async def _check_lines(
             progress.advance("invalid")
         else:
             lines_of.setdefault(line.phone, []).append(line.number)
-    stream = _outcomes(tg, lines_of, concurrency=args.concurrency)
-    async for number, outcome in stream:
+    async for number, outcome in _outcomes(tg, lines_of, concurrency=args.concurrency):
         for where in lines_of[number]:
             row = row_for(number, outcome, where)
             if row["status"] != "paused":  # not an answer: --resume asks again

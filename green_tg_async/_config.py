@@ -164,9 +164,7 @@ class RateLimits:
     def rate_for(self, method: str) -> float:
         """Return the configured requests per second for `method`."""
         rate = self.per_method.get(method)
-        if rate is None:
-            rate = DOCUMENTED_RATES.get(method, self.default)
-        return rate
+        return DOCUMENTED_RATES.get(method, self.default) if rate is None else rate
 
 
 @dataclass(frozen=True, slots=True)

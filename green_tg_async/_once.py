@@ -154,12 +154,13 @@ class Once:
         again, and a second doubt is raised.
         """
         try:
-            if entry.verdict == "settle":
-                found = await self._settler.settle(key, intent, entry)
-                if found is not None:
-                    return found
+            settle = entry.verdict == "settle"
             again = False
             while True:
+                if settle:
+                    found = await self._settler.settle(key, intent, entry)
+                    if found is not None:
+                        return found
                 try:
                     data = await call()
                     break
@@ -168,7 +169,6 @@ class Once:
                         await self._release(key, owner, forget=True)
                         raise
                     if again:
-                        self._settler.report(intent.method, "unknown")
                         raise SendOutcomeUnknownError(
                             f"{intent.method} with idempotency key {key!r} failed "
                             "twice without a clear outcome; the next call with "
@@ -177,11 +177,9 @@ class Once:
                             idempotency_key=key,
                             status_code=getattr(exc, "status_code", 0),
                         ) from exc
-                    found = await self._settler.settle(key, intent, entry)
-                    if found is not None:
-                        return found
-                    again = True
+                    settle = again = True
         except SendOutcomeUnknownError:
+            self._settler.report(intent.method, "unknown")
             await self._release(key, owner, forget=False)  # the next call settles
             raise
         # Record the answer; the caller gets it even when the store fails.

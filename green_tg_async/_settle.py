@@ -101,9 +101,8 @@ class Intent:
         if self.method == "sendMessage":
             return message.text_message == self.content.get("message")
         if message.type_message in _FILES:
-            shown = message.caption
-            if shown is None:
-                shown = message.text_message
+            caption = message.caption
+            shown = message.text_message if caption is None else caption
             # A journal item that shows no caption at all is matched by type.
             return shown is None or shown == (self.content.get("caption") or "")
         return True
@@ -149,14 +148,12 @@ class Settler:
         `SendOutcomeUnknownError` when the records cannot be read or cannot
         tell (forwards).
         """
-        policy = self._client.send_policy
         for look in range(2):
             if look:
-                await asyncio.sleep(policy.settle_delay)
+                await asyncio.sleep(self._client.send_policy.settle_delay)
             try:
                 found = await self._find(key, intent, entry)
             except GreenAPIError as exc:
-                self.report(intent.method, "unknown")
                 raise SendOutcomeUnknownError(
                     f"{intent.method} with idempotency key {key!r} may or may not "
                     "have been sent, and GREEN-API's records could not tell "
@@ -179,8 +176,7 @@ class Settler:
                 if found is not None:
                     self.report(intent.method, "queue")
                     return found
-        policy = self._client.send_policy
-        since = entry.started - policy.clock_skew
+        since = entry.started - self._client.send_policy.clock_skew
         minutes = math.ceil((time.time() - since) / 60) + 1
         journal = await self._client.journals.last_outgoing_messages(minutes=minutes)
         for message in sorted(journal, key=lambda m: m.timestamp or 0):
