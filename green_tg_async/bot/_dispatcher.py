@@ -585,12 +585,8 @@ class Dispatcher:
         if handler is not None:
             await self._attempts(ctx, handler)
         elif untyped:
-            await self._failed(
-                ctx,
-                UntypedNotificationError(
-                    f"a {ctx.type_webhook} notification could not be typed"
-                ),
-            )
+            error = f"a {ctx.type_webhook} notification could not be typed"
+            await self._failed(ctx, UntypedNotificationError(error))
 
     async def _attempts(self, ctx: Context, handler: Handler) -> None:
         delay_for = self.client.retry_policy.delay
@@ -612,13 +608,10 @@ class Dispatcher:
                     exc,
                     delay,
                 )
-            except _NOT_RETRIED as exc:
-                await self._failed(ctx, exc)
-                return
             except (Exception, asyncio.CancelledError) as exc:
                 failure = _as_failure(exc)  # raises shutdown's cancellation
                 attempt += 1
-                if attempt >= self._max_attempts:
+                if attempt >= self._max_attempts or isinstance(exc, _NOT_RETRIED):
                     await self._failed(ctx, failure)
                     return
                 delay = delay_for(attempt)
