@@ -63,18 +63,16 @@ class ConversationState:
         self, name: str | None, data: Mapping[str, Any] | None = None
     ) -> None:
         """Move to state `name`; with `data`, replace the data too."""
-        record = dict(await self._load())
-        record["state"] = name
+        record = {**await self._load(), "state": name}
         if data is not None:
             record["data"] = dict(data)
         await self._save(record)
 
     async def update(self, **data: Any) -> dict[str, Any]:
         """Merge `data` into the kept data; return the result."""
-        record = dict(await self._load())
+        record = await self._load()
         merged = {**(record.get("data") or {}), **data}
-        record["data"] = merged
-        await self._save(record)
+        await self._save({**record, "data": merged})
         return dict(merged)
 
     async def clear(self) -> None:
