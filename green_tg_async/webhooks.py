@@ -108,11 +108,9 @@ class WebhookApp:
         on_startup: Hook | None = None,
         on_shutdown: Hook | None = None,
     ) -> None:
+        if token == "":
+            raise ValueError("token is empty; pass token=None to turn the check off")
         if token is not None:
-            if not token:
-                raise ValueError(
-                    "token is empty; pass token=None to turn the check off"
-                )
             install_redaction(token)
         self._handler = handler
         self._token = token
@@ -131,11 +129,8 @@ class WebhookApp:
         """Serve one ASGI connection (HTTP, or the lifespan protocol)."""
         if scope["type"] == "lifespan":
             await _lifespan(receive, send, self._on_startup, self._on_shutdown)
-            return
-        if scope["type"] != "http":
-            return
-        status = await self._handle(scope, receive)
-        await _respond(send, status)
+        elif scope["type"] == "http":
+            await _respond(send, await self._handle(scope, receive))
 
     async def _handle(self, scope: Scope, receive: Receive) -> int:
         if scope["method"] != "POST":
@@ -175,19 +170,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size, more = 0, True
+    body, more = bytearray(), True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
+        body += message.get("body", b"")
+        if len(body) > limit:
             return None
-        chunks.append(chunk)
         more = message.get("more_body", False)
-    return b"".join(chunks)
+    return bytes(body)
 
 
 _REASONS: Final = {

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "ConversationState"]
 
+# Notifications about one message: they carry its chat and idMessage.
+_ABOUT_A_MESSAGE = (MessageNotification, OutgoingMessageStatus)
+
 
 class ConversationState:
     """The state of one conversation: a name and a dict of data.
@@ -60,18 +63,16 @@ class ConversationState:
         self, name: str | None, data: Mapping[str, Any] | None = None
     ) -> None:
         """Move to state `name`; with `data`, replace the data too."""
-        record = dict(await self._load())
-        record["state"] = name
+        record = {**await self._load(), "state": name}
         if data is not None:
             record["data"] = dict(data)
         await self._save(record)
 
     async def update(self, **data: Any) -> dict[str, Any]:
         """Merge `data` into the kept data; return the result."""
-        record = dict(await self._load())
+        record = await self._load()
         merged = {**(record.get("data") or {}), **data}
-        record["data"] = merged
-        await self._save(record)
+        await self._save({**record, "data": merged})
         return dict(merged)
 
     async def clear(self) -> None:
@@ -152,33 +153,27 @@ class Context:
     def id_message(self) -> str | None:
         """The message id (a message or a status notification), else None."""
         body = self.notification
-        if isinstance(body, MessageNotification | OutgoingMessageStatus):
-            return body.id_message
-        return None
+        return body.id_message if isinstance(body, _ABOUT_A_MESSAGE) else None
 
     @property
     def chat_id(self) -> str | None:
         """The chat of a message or status notification, else None."""
         body = self.notification
-        if isinstance(body, MessageNotification | OutgoingMessageStatus):
-            return body.chat_id
-        return None
+        return body.chat_id if isinstance(body, _ABOUT_A_MESSAGE) else None
 
     @property
     def chat_type(self) -> str | None:
         """`user`, `group`, `supergroup`, … when the notification says."""
         body = self.notification
-        if isinstance(body, MessageNotification) and body.sender_data:
-            return body.sender_data.chat_type
-        return None
+        data = body.sender_data if isinstance(body, MessageNotification) else None
+        return data.chat_type if data else None
 
     @property
     def sender(self) -> str | None:
         """Who sent the message (`senderData.sender`), else None."""
         body = self.notification
-        if isinstance(body, MessageNotification) and body.sender_data:
-            return body.sender_data.sender
-        return None
+        data = body.sender_data if isinstance(body, MessageNotification) else None
+        return data.sender if data else None
 
     @property
     def text(self) -> str | None:

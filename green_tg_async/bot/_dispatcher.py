@@ -137,9 +137,8 @@ class Dispatcher:
             dedupe_ttl=dedupe_ttl,
             state_ttl=state_ttl,
             claim_lease=claim_lease,
+            handler_timeout=handler_timeout,
         )
-        if handler_timeout is not None:
-            _check_positive(handler_timeout=handler_timeout)
         if shutdown_timeout < 0:
             raise ValueError("shutdown_timeout must not be negative")
         self.client = tg
@@ -246,13 +245,12 @@ class Dispatcher:
         """
         if self._lanes is not None:
             return
-        lanes = Lanes(self._concurrency)
         resumed = await self.store.inbox_resume(
             self._queue, owner=self._owner, lease=self._lease, limit=self._max_pending
         )
         self._stopping.clear()
         self._closed = False
-        self._lanes = lanes
+        self._lanes = Lanes(self._concurrency)
         self._resume(resumed.items)
         wait = self._next_look(resumed, self._max_pending)
         self._background = [
@@ -466,15 +464,13 @@ class Dispatcher:
             if not items:
                 continue
             try:
-                held = set(
-                    await self.store.inbox_renew(
-                        self._queue, items, owner=self._owner, lease=self._lease
-                    )
+                renewed = await self.store.inbox_renew(
+                    self._queue, items, owner=self._owner, lease=self._lease
                 )
             except StoreUnavailableError as exc:
                 logger.warning("bot: could not renew claims (%s)", exc)
                 continue
-            lost = [item for item in items if item not in held and item in self._held]
+            lost = self._held.intersection(items).difference(renewed)
             if lost:
                 logger.warning(
                     "bot: lost the claim of %d notifications still in hand (the "
@@ -584,19 +580,13 @@ class Dispatcher:
         try:
             handler = await self.router.resolve(ctx)
         except (Exception, asyncio.CancelledError) as exc:  # a filter raised
-            if not isinstance(exc, Exception) and cancelling():
-                raise
-            await self._failed(ctx, _as_exception(exc))
+            await self._failed(ctx, _as_failure(exc))
             return
         if handler is not None:
             await self._attempts(ctx, handler)
         elif untyped:
-            await self._failed(
-                ctx,
-                UntypedNotificationError(
-                    f"a {ctx.type_webhook} notification could not be typed"
-                ),
-            )
+            error = f"a {ctx.type_webhook} notification could not be typed"
+            await self._failed(ctx, UntypedNotificationError(error))
 
     async def _attempts(self, ctx: Context, handler: Handler) -> None:
         delay_for = self.client.retry_policy.delay
@@ -618,15 +608,11 @@ class Dispatcher:
                     exc,
                     delay,
                 )
-            except _NOT_RETRIED as exc:
-                await self._failed(ctx, exc)
-                return
             except (Exception, asyncio.CancelledError) as exc:
-                if not isinstance(exc, Exception) and cancelling():
-                    raise  # shutdown cancels this handler
+                failure = _as_failure(exc)  # raises shutdown's cancellation
                 attempt += 1
-                if attempt >= self._max_attempts:
-                    await self._failed(ctx, _as_exception(exc))
+                if attempt >= self._max_attempts or isinstance(exc, _NOT_RETRIED):
+                    await self._failed(ctx, failure)
                     return
                 delay = delay_for(attempt)
                 logger.warning(
@@ -693,10 +679,12 @@ def _settle(outcome: asyncio.Future[None], exc: BaseException) -> None:
     outcome.exception()  # retrieved: nobody may be waiting
 
 
-def _as_exception(exc: BaseException) -> Exception:
-    """User code's own `CancelledError` reaches the error handlers as itself."""
+def _as_failure(exc: BaseException) -> Exception:
+    """`exc` as user code's failure; a cancellation by shutdown is raised again."""
     if isinstance(exc, Exception):
         return exc
+    if cancelling():
+        raise exc
     cancelled = HandlerCancelledError("user code raised CancelledError")
     cancelled.__cause__ = exc
     return cancelled
@@ -709,7 +697,7 @@ def _describe(ctx: Context) -> str:
     return str(ctx.type_webhook)
 
 
-def _check_positive(**values: float) -> None:
+def _check_positive(**values: float | None) -> None:
     for name, value in values.items():
-        if not value > 0:
+        if value is not None and not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")

@@ -52,13 +52,12 @@ class Lanes:
         slot: Slot = asyncio.get_running_loop().create_future()
         self._pending += 1
         queue = self._lanes.get(lane)
-        if queue is not None:
-            queue.append(slot)
-            return slot
-        self._lanes[lane] = deque([slot])
-        worker = asyncio.create_task(self._drain(lane), name=f"green-tg-bot:{lane}")
-        self._workers.add(worker)
-        worker.add_done_callback(self._workers.discard)
+        if queue is None:
+            queue = self._lanes[lane] = deque()
+            worker = asyncio.create_task(self._drain(lane), name=f"green-tg-bot:{lane}")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        queue.append(slot)
         return slot
 
     async def wait_below(self, limit: int) -> None:

@@ -117,14 +117,7 @@ def text(value: str | None = None, *, ignore_case: bool = False) -> Filter:
     if value is None:
         return Filter(lambda ctx: ctx.text is not None, "text()")
     wanted = value.casefold() if ignore_case else value
-
-    def equal(ctx: Context) -> bool:
-        given = ctx.text
-        if given is None:
-            return False
-        return (given.casefold() if ignore_case else given) == wanted
-
-    return Filter(equal, f"text({value!r})")
+    return _on_text(lambda given: given == wanted, f"text({value!r})", ignore_case)
 
 
 def text_startswith(*prefixes: str, ignore_case: bool = False) -> Filter:
@@ -132,24 +125,15 @@ def text_startswith(*prefixes: str, ignore_case: bool = False) -> Filter:
     if not prefixes:
         raise ValueError("text_startswith() needs at least one prefix")
     wanted = tuple(p.casefold() for p in prefixes) if ignore_case else prefixes
-
-    def starts(ctx: Context) -> bool:
-        given = ctx.text
-        if given is None:
-            return False
-        return (given.casefold() if ignore_case else given).startswith(wanted)
-
-    return Filter(starts, f"text_startswith{prefixes!r}")
+    name = f"text_startswith{prefixes!r}"
+    return _on_text(lambda given: given.startswith(wanted), name, ignore_case)
 
 
 def regex(pattern: str | re.Pattern[str], flags: int = 0) -> Filter:
     """The message text matches `pattern` (`re.search`)."""
     compiled = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
-
-    def matches(ctx: Context) -> bool:
-        return ctx.text is not None and compiled.search(ctx.text) is not None
-
-    return Filter(matches, f"regex({compiled.pattern!r})")
+    name = f"regex({compiled.pattern!r})"
+    return _on_text(lambda given: compiled.search(given) is not None, name)
 
 
 def command(*names: str) -> Filter:
@@ -158,14 +142,25 @@ def command(*names: str) -> Filter:
         raise ValueError("command() needs at least one name")
     wanted = frozenset(name.lstrip("/").casefold() for name in names)
 
-    def is_command(ctx: Context) -> bool:
-        given = ctx.text
-        if not given or not given.startswith("/"):
+    def is_command(given: str) -> bool:
+        if not given.startswith("/"):
             return False
         head = given[1:].split(maxsplit=1)[0] if given[1:].strip() else ""
         return head.split("@", 1)[0].casefold() in wanted
 
-    return Filter(is_command, f"command{tuple(sorted(wanted))!r}")
+    return _on_text(is_command, f"command{tuple(sorted(wanted))!r}")
+
+
+def _on_text(test: Callable[[str], bool], name: str, fold: bool = False) -> Filter:
+    """The message has text and `test` passes on it (casefolded with `fold`)."""
+
+    def check(ctx: Context) -> bool:
+        given = ctx.text
+        if given is None:
+            return False
+        return test(given.casefold() if fold else given)
+
+    return Filter(check, name)
 
 
 def chat(*ids: str | int) -> Filter:
