@@ -137,8 +137,9 @@ class Dispatcher:
             dedupe_ttl=dedupe_ttl,
             state_ttl=state_ttl,
             claim_lease=claim_lease,
-            handler_timeout=handler_timeout,
         )
+        if handler_timeout is not None:
+            _check_positive(handler_timeout=handler_timeout)
         if shutdown_timeout < 0:
             raise ValueError("shutdown_timeout must not be negative")
         self.client = tg
@@ -697,7 +698,7 @@ def _describe(ctx: Context) -> str:
     return str(ctx.type_webhook)
 
 
-def _check_positive(**values: float | None) -> None:
+def _check_positive(**values: float) -> None:
     for name, value in values.items():
-        if value is not None and not value > 0:
+        if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
