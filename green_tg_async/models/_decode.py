@@ -136,11 +136,9 @@ _PHONE_MARKS: Final = str.maketrans("", "", "+-() .")
 
 
 def _phone(value: Any) -> Any:
-    if _is_int(value):
-        value = str(value) if value >= 0 else ""
-        if not value:
-            return _MISFIT
-    if not isinstance(value, str):
+    if _is_int(value) and value >= 0:
+        value = str(value)
+    if not isinstance(value, str):  # a negative int too
         return _MISFIT
     digits = value.translate(_PHONE_MARKS)
     if digits.strip("0") == "":

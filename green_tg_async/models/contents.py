@@ -241,13 +241,12 @@ def parse_message(data: Any) -> MessageContent:
     cls, container = known
     # Stickers were seen in `fileMessageData` too (the WhatsApp container).
     inner = obj.get(container, obj.get("fileMessageData", {}))
-    extra: dict[str, Any] = {"raw": obj, "type_message": kind}
     if not isinstance(inner, Mapping):
         misfit(f"{_SOURCE}: {cls.__name__}", container, inner, dict)
         inner = {}
     where, value = f"{_SOURCE}: messageData", obj.get("quotedMessage")
     quoted = nested(_SOURCE, where, "quotedMessage", value, QuotedMessage)
-    extra["quoted_message"] = quoted
+    extra = {"raw": obj, "type_message": kind, "quoted_message": quoted}
     if cls is ReactionMessage and quoted is not None:
         extra.update(stanza_id=quoted.stanza_id, participant=quoted.participant)
     content: Any = replace(cls.from_wire(_SOURCE, inner), **extra)  # type: ignore[type-var]

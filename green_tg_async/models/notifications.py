@@ -266,8 +266,7 @@ class Notification:
                 "cannot be deleted and the queue is stuck at it",
                 method=method,
             )
-        obj = data
-        value = obj.get("receiptId")
+        value = data.get("receiptId")
         receipt = None if value is None else coerce(value, int)  # or its digits
         if not isinstance(receipt, int):
             raise UnusableReceiptError(
@@ -275,10 +274,10 @@ class Notification:
                 "it cannot be deleted, so the queue is stuck at it",
                 method="receiveNotification",
             )
-        body = obj.get("body")
+        body = data.get("body")
         if not isinstance(body, Mapping):
-            return cls(receipt_id=receipt, body=UnknownNotification(None, obj), raw=obj)
-        return cls(receipt_id=receipt, body=parse_notification(body), raw=obj)
+            return cls(receipt, UnknownNotification(None, data), data)
+        return cls(receipt, parse_notification(body), data)
 
 
 def receipt_in_text(text: str) -> int | None:

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias, cast
 
@@ -37,15 +37,11 @@ class _Run:
     pending: deque[int]
     force: bool
     ttls: tuple[float, float]
-    concurrency: InitVar[int]
+    # Bounded (by the concurrency): workers never run far ahead of the consumer,
+    # so stopping early (or being killed) wastes no look-ups beyond a few in
+    # flight. An exception instead of a result: a worker died of it.
+    done: asyncio.Queue[tuple[int, CheckOutcome] | Exception]
     stopped: CircuitOpenError | None = None
-    # Bounded: workers never run far ahead of the consumer, so stopping
-    # early (or being killed) wastes no look-ups beyond a few in flight.
-    # An exception instead of a result: a worker died of it.
-    done: asyncio.Queue[tuple[int, CheckOutcome] | Exception] = field(init=False)
-
-    def __post_init__(self, concurrency: int) -> None:
-        self.done = asyncio.Queue(concurrency)
 
     async def work(self) -> None:
         try:
@@ -125,7 +121,7 @@ async def check_many(
             inputs.setdefault(client.normalize_phone(number), []).append(number)
         except (ValueError, TypeError) as exc:
             yield number, ValueError(str(exc))
-    run = _Run(client, deque(inputs), force, ttls, concurrency)
+    run = _Run(client, deque(inputs), force, ttls, asyncio.Queue(concurrency))
     workers = [
         asyncio.create_task(run.work()) for _ in range(min(concurrency, len(inputs)))
     ]

@@ -30,8 +30,8 @@ def open_file(
     """
     if file_name is not None:
         _safe_name(file_name)
-    with _opened(file, file_name, default_name=default_name) as (name, handle):
-        yield _safe_name(name), handle
+    with _opened(file, default_name) as (found, handle):
+        yield _safe_name(file_name or found), handle
 
 
 def _safe_name(name: str) -> str:
@@ -43,23 +43,21 @@ def _safe_name(name: str) -> str:
 
 
 @contextmanager
-def _opened(
-    file: FileInput, file_name: str | None, *, default_name: str
-) -> Iterator[tuple[str, IO[bytes]]]:
+def _opened(file: FileInput, default_name: str) -> Iterator[tuple[str, IO[bytes]]]:
     if isinstance(file, str):
         raise TypeError(
             "file must be bytes, a path (pathlib.Path) or a binary file; "
             "wrap a path string in pathlib.Path"
         )
     if isinstance(file, bytes | bytearray | memoryview):
-        yield file_name or default_name, io.BytesIO(bytes(file))
+        yield default_name, io.BytesIO(bytes(file))
         return
     if isinstance(file, os.PathLike):
         path = Path(file)
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
         with path.open("rb") as handle:
-            yield file_name or path.name, handle
+            yield path.name, handle
         return
     given: object = file
     if not hasattr(given, "read") or isinstance(given, io.TextIOBase):
@@ -68,7 +66,7 @@ def _opened(
         )
     name = getattr(file, "name", None)
     base = os.path.basename(name) if isinstance(name, str) else None
-    yield file_name or base or default_name, file
+    yield base or default_name, file
 
 
 def guess_type(file_name: str) -> str:

@@ -75,7 +75,7 @@ class Groups(Section):
             "chatId": check.chat_id(chat_id),
             "groupName": check.text(group_name, "group_name", limit=100),
         }
-        return await self._change("updateGroupName", body, flag="updateGroupName")
+        return await self._change("updateGroupName", body)
 
     async def get_group_data(self, chat_id: ChatId) -> GroupData:
         """Describe a group and its members. Wraps `POST getGroupData`."""
@@ -96,9 +96,7 @@ class Groups(Section):
         if not flags:
             raise ValueError("update_group_settings() needs at least one setting")
         body = {"chatId": check.chat_id(chat_id), **flags}
-        return await self._change(
-            "updateGroupSettings", body, flag="updateGroupSettings"
-        )
+        return await self._change("updateGroupSettings", body)
 
     async def add_group_participant(
         self, chat_id: ChatId, participant_chat_id: ChatId
@@ -134,14 +132,14 @@ class Groups(Section):
                 camel(name): check.flag(value, f"permissions[{name!r}]")
                 for name, value in permissions.items()
             }
-        return await self._change("setGroupAdmin", body, flag="setGroupAdmin")
+        return await self._change("setGroupAdmin", body)
 
     async def remove_admin(
         self, chat_id: ChatId, participant_chat_id: ChatId
     ) -> ActionResult:
         """Take admin rights away. Wraps `POST removeAdmin`."""
         body = _pair(chat_id, participant_chat_id)
-        return await self._change("removeAdmin", body, flag="removeAdmin")
+        return await self._change("removeAdmin", body)
 
     async def set_group_picture(
         self, chat_id: ChatId, file: FileInput
@@ -167,9 +165,10 @@ class Groups(Section):
         return await self._fetch("leaveGroup", Reader(_left), json=body)
 
     async def _change(
-        self, method: str, body: dict[str, Any], *, flag: str
+        self, method: str, body: dict[str, Any], *, flag: str | None = None
     ) -> ActionResult:
-        return await self._fetch(method, ActionResult, flag=flag, json=body)
+        """Post `body`; `ok` is the answer's `flag` key (by default the method)."""
+        return await self._fetch(method, ActionResult, flag=flag or method, json=body)
 
 
 def _left(method: str, data: Any) -> ActionResult:

@@ -72,11 +72,10 @@ class Receiving(Section):
         if isinstance(receipt_id, bool) or not isinstance(receipt_id, int):
             raise TypeError("receipt_id must be an int")
         suffix = f"/{receipt_id}"
-        return bool(
-            await self._fetch(
-                "deleteNotification", ActionResult, flag="result", suffix=suffix
-            )
+        deleted = await self._fetch(
+            "deleteNotification", ActionResult, flag="result", suffix=suffix
         )
+        return bool(deleted)
 
     async def download_file(self, chat_id: ChatId, id_message: str) -> DownloadLink:
         """Return a link to the file of a message (kept about 24 h).
