@@ -97,10 +97,9 @@ def settings(fake: FakeGreenAPI) -> dict[str, Any]:
 
 def account_settings(fake: FakeGreenAPI) -> dict[str, Any]:
     """`getAccountSettings`; the phone is text here, "" when not logged in."""
-    logged_in = fake.state == "authorized"
     return {
         "avatar": "",
-        "phone": str(OWN_PHONE) if logged_in else "",
+        "phone": str(OWN_PHONE) if fake.state == "authorized" else "",
         "stateInstance": fake.state,
     }
 
