@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import time
@@ -216,11 +217,9 @@ class FakeGreenAPI:
             if self._arrived is None:
                 self._arrived = asyncio.Event()
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._arrived.wait()
-            except TimeoutError:
-                pass
         return self.handle(request)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
