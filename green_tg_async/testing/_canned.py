@@ -26,10 +26,7 @@ Answer = Callable[["FakeGreenAPI", dict[str, Any]], Any]
 
 
 def _sent(method: str, **extra: Any) -> Answer:
-    def answer(fake: FakeGreenAPI, body: dict[str, Any]) -> Any:
-        return {"idMessage": fake.record_send(method, body), **extra}
-
-    return answer
+    return lambda fake, body: {"idMessage": fake.record_send(method, body), **extra}
 
 
 def _invalid(fake: FakeGreenAPI, method: str, details: str) -> httpx.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import time
@@ -104,7 +105,7 @@ class FakeGreenAPI:
             "receiveNotification": self._on_receive_notification,
             "deleteNotification": self._on_delete_notification,
         }
-        self._arrived: asyncio.Event | None = None
+        self._arrived = asyncio.Event()  # binds to a loop at its first wait()
         self.transport = httpx.MockTransport(self.handle_async)
 
     # -- scripting -----------------------------------------------------------
@@ -127,8 +128,7 @@ class FakeGreenAPI:
         self.queue.append((receipt, dict(body)))
         if body.get("typeWebhook") == "incomingMessageReceived":
             self.received.append(dict(body))
-        if self._arrived is not None:
-            self._arrived.set()
+        self._arrived.set()
         return receipt
 
     def incoming_text(
@@ -213,14 +213,10 @@ class FakeGreenAPI:
         """
         wait = _long_poll_seconds(request) if self.long_poll else 0.0
         if wait and not self.queue and not self._scripted:
-            if self._arrived is None:
-                self._arrived = asyncio.Event()
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._arrived.wait()
-            except TimeoutError:
-                pass
         return self.handle(request)
 
     def handle(self, request: httpx.Request) -> httpx.Response:

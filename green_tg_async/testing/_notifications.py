@@ -61,14 +61,13 @@ def _message(
 ) -> dict[str, Any]:
     chat = str(chat_id)
     name = who.get("sender_name", "Test User")
-    default_type = chat_type_of(chat)
     return _envelope(
         "incomingMessageReceived",
         who.get("instance", _INSTANCE),
         idMessage=who.get("id_message") or f"in-{next(_ids)}",
         senderData={
             "chatId": chat,
-            "chatType": who.get("chat_type", default_type),
+            "chatType": who.get("chat_type", chat_type_of(chat)),
             "sender": str(who.get("sender", chat_id)),
             "chatName": name,
             "senderName": name,

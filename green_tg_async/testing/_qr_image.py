@@ -47,19 +47,12 @@ def _matrix(seed: int) -> list[list[bool]]:
         for j in range(_SIZE)
     ]
     for left, top in ((0, 0), (_SIZE - 7, 0), (0, _SIZE - 7)):
-        for j in range(7):
-            for i in range(7):
+        for j in range(-1, 8):
+            for i in range(-1, 8):
+                # rings 0-1: the dark centre, 2: light, 3: dark, 4: light separator
                 ring = max(abs(i - 3), abs(j - 3))
-                grid[top + j][left + i] = ring != 2
-        for k in range(-1, 8):  # the light separator around it
-            for i, j in (
-                (left + k, top - 1),
-                (left + k, top + 7),
-                (left - 1, top + k),
-                (left + 7, top + k),
-            ):
-                if 0 <= i < _SIZE and 0 <= j < _SIZE:
-                    grid[j][i] = False
+                if 0 <= left + i < _SIZE and 0 <= top + j < _SIZE:
+                    grid[top + j][left + i] = ring not in (2, 4)
     return grid
 
 

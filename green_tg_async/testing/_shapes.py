@@ -8,6 +8,7 @@ against the documented examples.
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -97,16 +98,15 @@ def settings(fake: FakeGreenAPI) -> dict[str, Any]:
 
 def account_settings(fake: FakeGreenAPI) -> dict[str, Any]:
     """`getAccountSettings`; the phone is text here, "" when not logged in."""
-    logged_in = fake.state == "authorized"
     return {
         "avatar": "",
-        "phone": str(OWN_PHONE) if logged_in else "",
+        "phone": str(OWN_PHONE) if fake.state == "authorized" else "",
         "stateInstance": fake.state,
     }
 
 
 def outgoing_history(
-    fake: FakeGreenAPI, minutes: float | None = None
+    fake: FakeGreenAPI, minutes: float = math.inf
 ) -> list[dict[str, Any]]:
     """Sent messages as journal items, newest first (of the last `minutes`)."""
     now = fake.outbox.wall_time()
@@ -125,10 +125,7 @@ def outgoing_history(
     for (method, _, body), item in zip(sends, items, strict=True):
         if method == "forwardMessages":
             _copy_content(item, originals.get(str((body.get("messages") or [""])[0])))
-    if minutes is None:
-        return items
-    since = now - minutes * 60
-    return [item for item in items if item["timestamp"] >= since]
+    return [item for item in items if item["timestamp"] >= now - minutes * 60]
 
 
 def incoming_history(fake: FakeGreenAPI) -> list[dict[str, Any]]:
@@ -171,12 +168,11 @@ def message(fake: FakeGreenAPI, body: dict[str, Any]) -> dict[str, Any]:
             return item
     chat = str(body.get("chatId", ""))
     sender = {"chatId": chat, "chatType": chat_type(fake, chat), "sender": chat}
-    names = {"senderName": _NAME, "senderContactName": _NAME}
     return _incoming_item(
         {
             "idMessage": wanted,
             "timestamp": int(time.time()),
-            "senderData": {**sender, **names},
+            "senderData": {**sender, "senderName": _NAME, "senderContactName": _NAME},
             "messageData": {"typeMessage": "textMessage"},
         }
     )
