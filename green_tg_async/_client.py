@@ -67,11 +67,9 @@ class AsyncGreenTelegram(BaseClient):
     ) -> None:
         self._id = _resolve_instance(id_instance)
         self._send_policy = send or SendPolicy()
-        self._phone_region = check_region(
-            phone_region
-            if phone_region is not None
-            else os.environ.get("GREEN_API_PHONE_REGION")
-        )
+        if phone_region is None:
+            phone_region = os.environ.get("GREEN_API_PHONE_REGION")
+        self._phone_region = check_region(phone_region)
         token = resolve_token(api_token, name="api_token", env="GREEN_API_TOKEN")
         api = resolve_url(api_url, "api_url", "GREEN_API_URL") or _default_url(self._id)
         media = resolve_url(media_url, "media_url", "GREEN_API_MEDIA_URL") or api
