@@ -61,8 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         return _usage(_cli_words(str(exc), args.command))
     except OSError as exc:
-        where = f"{exc.filename}: {exc.strerror}" if exc.filename else None
-        return _usage(where or str(exc))
+        return _usage(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
 
 
 def _interrupted(args: argparse.Namespace) -> str:

@@ -123,8 +123,7 @@ def _add_checks(commands: Any) -> None:
 def _add_instance(commands: Any) -> None:
     """`state`, `wait-ready`, `login` and `breaker`."""
     _command(commands, "state")
-    wait_ready = _command(commands, "wait-ready")
-    _wait_option(wait_ready)
+    _wait_option(_command(commands, "wait-ready"))
     log_in = _command(commands, "login")
     how = log_in.add_mutually_exclusive_group(required=True)
     how.add_argument("--phone", help="the account's phone number (a code is sent)")

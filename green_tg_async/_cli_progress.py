@@ -85,9 +85,7 @@ class Progress:
         self._started = clock()
         self.counts: Counter[str] = Counter()  # by row status
         self._quiet = quiet
-        self._bar: Any = None
-        if not quiet and sys.stderr.isatty():
-            self._bar = _rich_bar(total)
+        self._bar: Any = _rich_bar(total) if not quiet and sys.stderr.isatty() else None
 
     def by_kind(self) -> dict[str, int]:
         """The counts so far, in a fixed order, leaving out kinds not seen."""

@@ -90,7 +90,7 @@ class ProcessState:
             asyncio.AbstractEventLoop, dict[Any, Any]
         ] = weakref.WeakKeyDictionary()
         """Limiter buckets per (instance, method), and look-up pace slots; per loop."""
-        self.pauses: weakref.WeakKeyDictionary[object, Any] = (
+        self.pauses: weakref.WeakKeyDictionary[object, LocalPauses] = (
             weakref.WeakKeyDictionary()
         )
         """`LocalPauses` per store object."""
@@ -126,7 +126,6 @@ def local_pauses(store: object) -> LocalPauses:
     Kept in `PROCESS.pauses`, keyed weakly by the store object.
     """
     try:
-        pauses: LocalPauses = PROCESS.pauses.setdefault(store, LocalPauses())
+        return PROCESS.pauses.setdefault(store, LocalPauses())
     except TypeError:  # a store that cannot be weakly referenced or hashed
         return LocalPauses()
-    return pauses

@@ -36,8 +36,7 @@ def decode_png(data: bytes) -> list[list[int]]:
         raise ValueError(
             f"unsupported PNG (colour type {color}, interlace {interlace})"
         )
-    channels = _CHANNELS[color]
-    bits = channels * depth
+    bits = _CHANNELS[color] * depth
     stride = (width * bits + 7) // 8
     rows = _unfilter(zlib.decompress(pixels), stride, max(1, bits // 8), height)
     return [_luminance(row, width, depth, color, palette) for row in rows]

@@ -146,10 +146,10 @@ class Hooks:
             name: [getattr(h, name) for h in hooks if callable(getattr(h, name, None))]
             for name in HOOK_NAMES
         }
-        if hooks and not any(self._by_name.values()):
+        self._any = any(self._by_name.values())  # read on every call: kept
+        if hooks and not self._any:
             raise TypeError(f"a hook needs at least one of {', '.join(HOOK_NAMES)}")
         self._failed: set[int] = set()
-        self._any = any(self._by_name.values())  # read on every call: kept
 
     def __bool__(self) -> bool:
         return self._any

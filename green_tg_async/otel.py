@@ -167,13 +167,9 @@ class OpenTelemetryHook:
 
     def on_once(self, event: CallEvent) -> None:
         """Count a keyed send replayed, or settled (queue, journal, not sent, …)."""
-        self._once.add(
-            1,
-            {
-                "green_api.method": event.method,
-                "green_api.once.outcome": event.once or "",
-            },
-        )
+        outcome = event.once or ""
+        labels = {"green_api.method": event.method, "green_api.once.outcome": outcome}
+        self._once.add(1, labels)
 
     def __repr__(self) -> str:
         return f"<OpenTelemetryHook open_spans={len(self._spans)}>"
