@@ -26,6 +26,7 @@ __all__ = [
     "gate_verdict",
     "leased",
     "lookup_step",
+    "micros",
     "pace_at",
     "pace_cut",
 ]
@@ -106,6 +107,11 @@ def leased(
         for key, record in zip(gate.keys, records, strict=True)
         if record is not None and record.open_until
     }
+
+
+def micros(seconds: float) -> int:
+    """`seconds` in whole microseconds, the shared stores' limiter unit."""
+    return round(seconds * 1e6)
 
 
 def pace_at(record: PaceRecord | None, now: float, climb: float) -> float:
