@@ -853,15 +853,10 @@ def _fields(record: BreakerRecord) -> list[str | float]:
 
 
 def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:
-    if not raw:
-        return None
-    data = {_text(k): _text(v) for k, v in raw.items()}
-    return BreakerRecord(
-        open_until=float(data.get("open_until", 0.0)),
-        reason=data.get("reason", ""),
-        failures=int(data.get("failures", 0)),
-        probe_until=float(data.get("probe_until", 0.0)),
-    )
+    """A breaker record from its hash (None when there is none)."""
+    data = {_text(k): v for k, v in raw.items()}
+    absent = {"open_until": "0", "reason": "", "failures": "0", "probe_until": "0"}
+    return _record(["1" if raw else "0", *(data.get(k, v) for k, v in absent.items())])
 
 
 def _record(fields: list[Any]) -> BreakerRecord | None:
