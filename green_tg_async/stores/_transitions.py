@@ -79,18 +79,18 @@ def admit_gated(
     records: tuple[BreakerRecord | None, ...],
     gate: Gate,
     book: Callable[[], float],
-    lookup: Callable[[], float] = lambda: 0.0,
+    lookup: Callable[[LookupEntry], float],
 ) -> tuple[GatedAdmission, dict[str, BreakerRecord]]:
     """A gated admission on records read, booking with `book()` if let through.
 
-    A look-up first takes its slot and budget with `lookup()` (its wait: not
-    0 books nothing). Returns what it found, and the probe leases to write
-    (`leased`) when the call goes now as the probe.
+    A look-up first takes its slot and budget with `lookup(gate.lookup)`
+    (its wait: not 0 books nothing). Returns what it found, and the probe
+    leases to write (`leased`) when the call goes now as the probe.
     """
     refused, probe = gate_verdict(records, gate.now)
     if refused >= 0:
         return GatedAdmission(0.0, records, refused), {}  # nothing booked
-    if (waits := lookup()) > 0:
+    if gate.lookup is not None and (waits := lookup(gate.lookup)) > 0:
         return GatedAdmission(0.0, records, lookup_wait=waits), {}
     wait = book()
     if wait > 0 or not probe:

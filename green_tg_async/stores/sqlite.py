@@ -188,14 +188,11 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                 return wait if wait > 0 else _enter(db, settled)
 
             records = tuple(_read(db, k) for k in gate.keys)
-            entry = gate.lookup
-            if entry is None:
-                found, leases = admit_gated(records, gate, book)
-            else:
-                found, leases = admit_gated(
-                    records, gate, book, lambda: _lookup_enter(db, entry)[0]
-                )
-                found = found._replace(pace=_pace(db, entry.pace))
+            found, leases = admit_gated(
+                records, gate, book, lambda entry: _lookup_enter(db, entry)[0]
+            )
+            if gate.lookup is not None:
+                found = found._replace(pace=_pace(db, gate.lookup.pace))
             for k, record in leases.items():
                 _write(db, k, record)
             return found
