@@ -444,13 +444,8 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                 if not write:
                     return work(db)
                 db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(db)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return result
+                with db:  # COMMIT, or ROLLBACK when `work` raises
+                    return work(db)
         except sqlite3.Error as exc:
             raise StoreUnavailableError(
                 f"SQLite store failed: {type(exc).__name__}: {exc}"
