@@ -853,15 +853,17 @@ def _fields(record: BreakerRecord) -> list[str | float]:
 
 
 def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:
-    """A breaker record from its hash (None when there is none)."""
+    """A breaker record from its hash, absent fields as the gated script reads them."""
+    if not raw:
+        return None
     data = {_text(k): v for k, v in raw.items()}
-    absent = {"open_until": "0", "reason": "", "failures": "0", "probe_until": "0"}
-    return _record(["1" if raw else "0", *(data.get(k, v) for k, v in absent.items())])
+    names = ("open_until", "reason", "failures", "probe_until")
+    return _record(["1", *map(data.get, names, ("0", "", "0", "0"))])
 
 
-def _record(fields: list[Any]) -> BreakerRecord | None:
+def _record(raw: list[Any]) -> BreakerRecord | None:
     """A breaker record from the gated script's five fields (None if absent)."""
-    exists, open_until, reason, failures, probe_until = map(_text, fields)
+    exists, open_until, reason, failures, probe_until = map(_text, raw)
     if exists != "1":
         return None
     return BreakerRecord(float(open_until), reason, int(failures), float(probe_until))
