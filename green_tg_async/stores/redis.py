@@ -581,13 +581,11 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     def _lookup_args(self, entry: LookupEntry) -> tuple[list[str], list[int | str]]:
         """`lookup_take`'s keys and arguments for `entry`."""
-        spans = [micros(seconds) for _, seconds in entry.windows]
+        windows = [(limit, micros(seconds)) for limit, seconds in entry.windows]
         keys = [self._k(entry.slots), self._k(entry.pace)]
-        keys += [self._k(f"{entry.budget}:{span}") for span in spans]
+        keys += [self._k(f"{entry.budget}:{span}") for _, span in windows]
         args: list[int | str] = [entry.ticket, entry.cap, micros(entry.lease)]
-        args.append(len(spans))
-        for (limit, _), span in zip(entry.windows, spans, strict=True):
-            args += [limit, span]
+        args += [len(windows), *[n for window in windows for n in window]]
         return keys, [*args, len(entry.release), *entry.release]
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
