@@ -659,10 +659,8 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     ) -> list[str]:
         if not items:
             return []
-        keys = self._inbox_keys(queue)
-        held = await self._eval(
-            "inbox_renew", keys, [owner, round(lease * 1000), *items]
-        )
+        args = [owner, round(lease * 1000), *items]
+        held = await self._eval("inbox_renew", self._inbox_keys(queue), args)
         return [_text(item) for item in held]
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
@@ -714,10 +712,8 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         result: str,
         ttl: float,
     ) -> str | None:
-        keys = [self._k(key), self._k(message)]
-        raw = await self._eval(
-            "journal_finish", keys, [fingerprint, intent, result, _ms(ttl)]
-        )
+        args = [fingerprint, intent, result, _ms(ttl)]
+        raw = await self._eval("journal_finish", [self._k(key), self._k(message)], args)
         return None if raw is None else _text(raw)
 
     async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
