@@ -208,9 +208,8 @@ class MemoryJournal(SendJournal):
         if claim is not None and claim[1] > now and claim[0] != key:
             return None
         self._journal_claims[message] = (key, now + ttl)
-        record = finish_step(
-            self._journal_get(key, now), fingerprint, intent, result, now
-        )
+        found = self._journal_get(key, now)
+        record = finish_step(found, fingerprint, intent, result, now)
         self._journal_put(key, record, now + ttl)
         return record.result
 

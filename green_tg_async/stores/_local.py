@@ -168,18 +168,14 @@ class LocalFallback(MemoryStore):
         gate: Gate,
     ) -> GatedAdmission:
         records = tuple(self._breakers.get(k) for k in gate.keys)
-        entry = gate.lookup
         found, leases = admit_gated(
-            records,
-            gate,
-            lambda: self._book(key, interval, burst, log),
-            (lambda: 0.0) if entry is None else (lambda: self._lookup(entry)),
+            records, gate, lambda: self._book(key, interval, burst, log), self._lookup
         )
         self._breakers.update(leases)
         self._leases.update(dict.fromkeys(leases, (gate.now, gate.lease_until)))
-        if entry is None:
+        if gate.lookup is None:
             return found
-        return found._replace(pace=self._paces.get(entry.pace))
+        return found._replace(pace=self._paces.get(gate.lookup.pace))
 
     def _enter(self, key: str, limit: int, window: float) -> float:
         sends = self._sends.setdefault(key, deque())

@@ -26,6 +26,7 @@ __all__ = [
     "gate_verdict",
     "leased",
     "lookup_step",
+    "micros",
     "pace_at",
     "pace_cut",
 ]
@@ -78,18 +79,18 @@ def admit_gated(
     records: tuple[BreakerRecord | None, ...],
     gate: Gate,
     book: Callable[[], float],
-    lookup: Callable[[], float] = lambda: 0.0,
+    lookup: Callable[[LookupEntry], float],
 ) -> tuple[GatedAdmission, dict[str, BreakerRecord]]:
     """A gated admission on records read, booking with `book()` if let through.
 
-    A look-up first takes its slot and budget with `lookup()` (its wait: not
-    0 books nothing). Returns what it found, and the probe leases to write
-    (`leased`) when the call goes now as the probe.
+    A look-up first takes its slot and budget with `lookup(gate.lookup)`
+    (its wait: not 0 books nothing). Returns what it found, and the probe
+    leases to write (`leased`) when the call goes now as the probe.
     """
     refused, probe = gate_verdict(records, gate.now)
     if refused >= 0:
         return GatedAdmission(0.0, records, refused), {}  # nothing booked
-    if (waits := lookup()) > 0:
+    if gate.lookup is not None and (waits := lookup(gate.lookup)) > 0:
         return GatedAdmission(0.0, records, lookup_wait=waits), {}
     wait = book()
     if wait > 0 or not probe:
@@ -106,6 +107,11 @@ def leased(
         for key, record in zip(gate.keys, records, strict=True)
         if record is not None and record.open_until
     }
+
+
+def micros(seconds: float) -> int:
+    """`seconds` in whole microseconds, the shared stores' limiter unit."""
+    return round(seconds * 1e6)
 
 
 def pace_at(record: PaceRecord | None, now: float, climb: float) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any, Final, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
@@ -35,7 +36,7 @@ from ._base import (
 )
 from ._journal import JournalEntry
 from ._shared import Change, SharedBreaker
-from ._transitions import GATE_VERDICT_LUA
+from ._transitions import GATE_VERDICT_LUA, micros
 
 try:
     import redis.asyncio as aioredis
@@ -521,12 +522,12 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
-        step = _us(interval)
+        step = micros(interval)
         keys = [self._k(key)]
         args: list[int | str] = [step, (burst - 1) * step]
         if log is not None:
             keys += self._held_keys(log.key)
-            args += [log.limit, _us(log.window), log.ticket, *_settles(log)]
+            args += [log.limit, micros(log.window), log.ticket, *_settles(log)]
         return int(await self._eval("admit", keys, args)) / 1e6
 
     async def limiter_admit_gated(
@@ -538,14 +539,14 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        step = _us(interval)
+        step = micros(interval)
         look_keys, look_args = (
             ([], []) if gate.lookup is None else (self._lookup_args(gate.lookup))
         )
         keys = [self._k(key), *self._held_keys(log.key), *map(self._k, gate.keys)]
-        args: list[int | str] = [step, (burst - 1) * step, log.limit, _us(log.window)]
-        args += [repr(gate.now), repr(gate.lease_until), log.ticket, len(gate.keys)]
-        args += [len(look_args), *look_args, *_settles(log)]
+        args: list[int | str] = [step, (burst - 1) * step]
+        args += [log.limit, micros(log.window), repr(gate.now), repr(gate.lease_until)]
+        args += [log.ticket, len(gate.keys), len(look_args), *look_args, *_settles(log)]
         raw = await self._eval("admit_gated", keys + look_keys, args)
         records = tuple(
             _record(raw[6 + 5 * i : 11 + 5 * i]) for i in range(len(gate.keys))
@@ -564,7 +565,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     async def _log(self, log: SendLog, limit: int | str) -> float:
         """The admit script on the send log alone: settle, then hold unless ''."""
-        args = [0, 0, limit, _us(log.window), log.ticket, *_settles(log)]
+        args = [0, 0, limit, micros(log.window), log.ticket, *_settles(log)]
         return int(await self._eval("admit", self._held_keys(log.key), args)) / 1e6
 
     def _held_keys(self, log_key: str) -> list[str]:
@@ -572,7 +573,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         return [self._k(log_key + ":sent"), self._k(log_key + ":held")]
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        await self._eval("penalize", [self._k(key)], [_us(seconds)])
+        await self._eval("penalize", [self._k(key)], [micros(seconds)])
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
         raw = await self._eval("lookup_enter", *self._lookup_args(entry))
@@ -580,13 +581,11 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
 
     def _lookup_args(self, entry: LookupEntry) -> tuple[list[str], list[int | str]]:
         """`lookup_take`'s keys and arguments for `entry`."""
-        spans = [_us(seconds) for _, seconds in entry.windows]
+        windows = [(limit, micros(seconds)) for limit, seconds in entry.windows]
         keys = [self._k(entry.slots), self._k(entry.pace)]
-        keys += [self._k(f"{entry.budget}:{span}") for span in spans]
-        args: list[int | str] = [entry.ticket, entry.cap, _us(entry.lease)]
-        args.append(len(spans))
-        for (limit, _), span in zip(entry.windows, spans, strict=True):
-            args += [limit, span]
+        keys += [self._k(f"{entry.budget}:{span}") for _, span in windows]
+        args: list[int | str] = [entry.ticket, entry.cap, micros(entry.lease)]
+        args += [len(windows), *[n for window in windows for n in window]]
         return keys, [*args, len(entry.release), *entry.release]
 
     async def lookup_exit(self, slots: str, tickets: tuple[str, ...]) -> None:
@@ -660,10 +659,8 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     ) -> list[str]:
         if not items:
             return []
-        keys = self._inbox_keys(queue)
-        held = await self._eval(
-            "inbox_renew", keys, [owner, round(lease * 1000), *items]
-        )
+        args = [owner, round(lease * 1000), *items]
+        held = await self._eval("inbox_renew", self._inbox_keys(queue), args)
         return [_text(item) for item in held]
 
     async def inbox_release(self, queue: str, item: str, *, owner: str) -> None:
@@ -715,10 +712,8 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         result: str,
         ttl: float,
     ) -> str | None:
-        keys = [self._k(key), self._k(message)]
-        raw = await self._eval(
-            "journal_finish", keys, [fingerprint, intent, result, _ms(ttl)]
-        )
+        args = [fingerprint, intent, result, _ms(ttl)]
+        raw = await self._eval("journal_finish", [self._k(key), self._k(message)], args)
         return None if raw is None else _text(raw)
 
     async def journal_release(self, key: str, *, owner: str, forget: bool) -> None:
@@ -793,7 +788,7 @@ class RedisStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         held: Sequence[Any] = []
         while True:
             record = change(_decode(dict(zip(held[::2], held[1::2], strict=True))))
-            action: list[str | int] = ["keep" if keep else "del"]
+            action: list[str | float] = ["keep" if keep else "del"]
             if record is not None:
                 action = ["set", *_fields(record)]
             args = [len(held) // 2, *held, *action]
@@ -817,7 +812,7 @@ def _pace(factor: Any, since: Any) -> PaceRecord | None:
 
 def _settles(log: SendLog) -> list[int | str]:
     """`log.settle` as script arguments: ticket, age in µs, ..."""
-    return [v for ticket, age in log.settle for v in (ticket, _us(age))]
+    return [v for ticket, age in log.settle for v in (ticket, micros(age))]
 
 
 def _client(url: str, *, timeout: float) -> Client:
@@ -846,34 +841,23 @@ def _client(url: str, *, timeout: float) -> Client:
         raise ValueError(f"bad Redis Cluster URL: {exc}") from None
 
 
-def _fields(record: BreakerRecord) -> list[str | int]:
-    return [
-        "open_until",
-        repr(record.open_until),
-        "reason",
-        record.reason,
-        "failures",
-        record.failures,
-        "probe_until",
-        repr(record.probe_until),
-    ]
+def _fields(record: BreakerRecord) -> list[str | float]:
+    # The hash's fields are the record's; redis-py writes a number as its repr.
+    return [v for f in fields(record) for v in (f.name, getattr(record, f.name))]
 
 
 def _decode(raw: Mapping[Any, Any]) -> BreakerRecord | None:
+    """A breaker record from its hash, absent fields as the gated script reads them."""
     if not raw:
         return None
-    data = {_text(k): _text(v) for k, v in raw.items()}
-    return BreakerRecord(
-        open_until=float(data.get("open_until", 0.0)),
-        reason=data.get("reason", ""),
-        failures=int(data.get("failures", 0)),
-        probe_until=float(data.get("probe_until", 0.0)),
-    )
+    data = {_text(k): v for k, v in raw.items()}
+    names = ("open_until", "reason", "failures", "probe_until")
+    return _record(["1", *map(data.get, names, ("0", "", "0", "0"))])
 
 
-def _record(fields: list[Any]) -> BreakerRecord | None:
+def _record(raw: list[Any]) -> BreakerRecord | None:
     """A breaker record from the gated script's five fields (None if absent)."""
-    exists, open_until, reason, failures, probe_until = map(_text, fields)
+    exists, open_until, reason, failures, probe_until = map(_text, raw)
     if exists != "1":
         return None
     return BreakerRecord(float(open_until), reason, int(failures), float(probe_until))
@@ -884,10 +868,6 @@ _CLAIMS: Final[Mapping[str, Claim]] = {c: c for c in ("claimed", "held", "done")
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
-
-
-def _us(seconds: float) -> int:
-    return round(seconds * 1e6)
 
 
 def _text(value: bytes | str) -> str:

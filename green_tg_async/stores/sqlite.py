@@ -43,7 +43,7 @@ from ._journal import (
     release_step,
 )
 from ._shared import Change, SharedBreaker
-from ._transitions import admit_gated, pace_cut
+from ._transitions import admit_gated, micros, pace_cut
 
 __all__ = ["SqliteStore"]
 
@@ -149,7 +149,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
     async def limiter_admit(
         self, key: str, *, interval: float, burst: int, log: SendLog | None = None
     ) -> float:
-        step = _us(interval)
+        step = micros(interval)
 
         def book(db: sqlite3.Connection) -> int:
             if log is not None:
@@ -176,7 +176,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         log: SendLog,
         gate: Gate,
     ) -> GatedAdmission:
-        step = _us(interval)
+        step = micros(interval)
 
         def work(db: sqlite3.Connection) -> GatedAdmission:
             settled = log._replace(settle=())
@@ -188,14 +188,11 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                 return wait if wait > 0 else _enter(db, settled)
 
             records = tuple(_read(db, k) for k in gate.keys)
-            entry = gate.lookup
-            if entry is None:
-                found, leases = admit_gated(records, gate, book)
-            else:
-                found, leases = admit_gated(
-                    records, gate, book, lambda: _lookup_enter(db, entry)[0]
-                )
-                found = found._replace(pace=_pace(db, entry.pace))
+            found, leases = admit_gated(
+                records, gate, book, lambda entry: _lookup_enter(db, entry)[0]
+            )
+            if gate.lookup is not None:
+                found = found._replace(pace=_pace(db, gate.lookup.pace))
             for k, record in leases.items():
                 _write(db, k, record)
             return found
@@ -209,7 +206,7 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
         await self._run(lambda db: _settle(db, log, _now_us()), write=True)
 
     async def limiter_penalize(self, key: str, *, seconds: float) -> None:
-        until = _now_us() + _us(seconds)
+        until = _now_us() + micros(seconds)
         await self._run(_sql(_PUSH, key, until, key), write=True)
 
     async def lookup_enter(self, entry: LookupEntry) -> tuple[float, PaceRecord | None]:
@@ -447,13 +444,8 @@ class SqliteStore(SharedBreaker, StateStore, SharedLimiterStore, BotStore):
                 if not write:
                     return work(db)
                 db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(db)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                return result
+                with db:  # COMMIT, or ROLLBACK when `work` raises
+                    return work(db)
         except sqlite3.Error as exc:
             raise StoreUnavailableError(
                 f"SQLite store failed: {type(exc).__name__}: {exc}"
@@ -523,10 +515,6 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _us(seconds: float) -> int:
-    return round(seconds * 1e6)
-
-
 def _admit(db: sqlite3.Connection, key: str, step: int, burst: int) -> int:
     """GCRA: the slot starts at tat - tolerance; booking it moves tat one step.
 
@@ -579,7 +567,7 @@ def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     _settle(db, log, now)
     db.execute(
         "DELETE FROM pending_sends WHERE key = ? AND at_us <= ?",
-        (key, now - _us(PENDING_SECONDS)),
+        (key, now - micros(PENDING_SECONDS)),
     )
     (held,) = db.execute(
         "SELECT COUNT(*) FROM pending_sends WHERE key = ?", (key,)
@@ -587,7 +575,7 @@ def _enter(db: sqlite3.Connection, log: SendLog) -> float:
     free = log.limit - int(held)
     if free <= 0:
         return _HELD_POLL
-    wait = _log_wait(db, key, free, _us(log.window), now)
+    wait = _log_wait(db, key, free, micros(log.window), now)
     if wait > 0:
         return wait / 1e6
     db.execute("INSERT INTO pending_sends VALUES (?, ?, ?)", (key, log.ticket, now))
@@ -600,7 +588,7 @@ def _settle(db: sqlite3.Connection, log: SendLog, now: int) -> None:
         db.execute(
             "DELETE FROM pending_sends WHERE key = ? AND ticket = ?", (log.key, ticket)
         )
-        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - _us(age)))
+        db.execute("INSERT INTO sends VALUES (?, ?)", (log.key, now - micros(age)))
 
 
 def _pace(db: sqlite3.Connection, key: str) -> PaceRecord | None:
@@ -630,7 +618,7 @@ def _lookup_enter(
         return SLOT_POLL, pace
     # Every budget window has room: record the look-up in each; else the
     # longest wait.
-    now_us, windows = _now_us(), [(limit, _us(s)) for limit, s in entry.windows]
+    now_us, windows = _now_us(), [(limit, micros(s)) for limit, s in entry.windows]
     logs = [(f"{entry.budget}:{span}", limit, span) for limit, span in windows]
     wait = max([_log_wait(db, *log, now_us) for log in logs], default=0)
     if wait > 0:
