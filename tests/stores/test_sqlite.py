@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -115,6 +116,28 @@ async def test_a_failed_change_is_rolled_back(tmp_path: Path) -> None:
     assert record is not None
     assert record.open_until == 10.0
     assert repr(store) == f"<SqliteStore path={str(tmp_path / 'state.sqlite3')!r}>"
+
+
+async def test_a_commit_that_fails_leaves_no_transaction_open(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    await store.breaker_get("k")
+    store._connect().execute("PRAGMA foreign_keys = ON")  # outside a transaction
+
+    def violate_at_commit(db: sqlite3.Connection) -> None:  # checked at COMMIT
+        db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        db.execute(
+            "CREATE TABLE child "
+            "(parent REFERENCES parent DEFERRABLE INITIALLY DEFERRED)"
+        )
+        db.execute("INSERT INTO child VALUES (1)")
+
+    with pytest.raises(StoreUnavailableError, match="FOREIGN KEY"):
+        await store._run(violate_at_commit, write=True)
+    await store.breaker_open("k", until=10.0, reason="r")  # the next write works
+    record = await store.breaker_get("k")
+    await store.aclose()
+    assert record is not None
+    assert record.open_until == 10.0
 
 
 async def test_a_failing_read_fails_closed(tmp_path: Path) -> None:
@@ -237,7 +260,6 @@ async def test_no_sqlite_statement_runs_on_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 30: a locked file must stall a worker thread, never the loop."""
-    import sqlite3
     import threading
 
     threads: list[int] = []
