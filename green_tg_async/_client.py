@@ -114,35 +114,55 @@ class AsyncGreenTelegram(BaseClient):
         """`phone` as GREEN-API expects it, read in `phone_region` if set."""
         return normalize_phone(phone, self._phone_region)
 
-    account = cached_property(Account)
-    """Methods of the "Account" section."""
+    @cached_property
+    def account(self) -> Account:
+        """Methods of the "Account" section."""
+        return Account(self)
 
-    _once = cached_property(Once)
-    """The keyed sends of this client (`idempotency_key=`)."""
+    @cached_property
+    def _once(self) -> Once:
+        """The keyed sends of this client (`idempotency_key=`)."""
+        return Once(self)
 
-    sending = cached_property(Sending)
-    """Methods of the "Sending" section."""
+    @cached_property
+    def sending(self) -> Sending:
+        """Methods of the "Sending" section."""
+        return Sending(self)
 
-    receiving = cached_property(Receiving)
-    """Methods of the "Receiving" section."""
+    @cached_property
+    def receiving(self) -> Receiving:
+        """Methods of the "Receiving" section."""
+        return Receiving(self)
 
-    journals = cached_property(Journals)
-    """Methods of the "Journals" section."""
+    @cached_property
+    def journals(self) -> Journals:
+        """Methods of the "Journals" section."""
+        return Journals(self)
 
-    queues = cached_property(Queues)
-    """Methods of the "Queues" section."""
+    @cached_property
+    def queues(self) -> Queues:
+        """Methods of the "Queues" section."""
+        return Queues(self)
 
-    read_mark = cached_property(ReadMark)
-    """Methods of the "Read mark" section."""
+    @cached_property
+    def read_mark(self) -> ReadMark:
+        """Methods of the "Read mark" section."""
+        return ReadMark(self)
 
-    groups = cached_property(Groups)
-    """Methods of the "Groups" section."""
+    @cached_property
+    def groups(self) -> Groups:
+        """Methods of the "Groups" section."""
+        return Groups(self)
 
-    service = cached_property(Service)
-    """Methods of the "Service methods" section."""
+    @cached_property
+    def service(self) -> Service:
+        """Methods of the "Service methods" section."""
+        return Service(self)
 
-    contacts = cached_property(Contacts)
-    """Methods of the "Contacts" section (beta)."""
+    @cached_property
+    def contacts(self) -> Contacts:
+        """Methods of the "Contacts" section (beta)."""
+        return Contacts(self)
 
     def __repr__(self) -> str:
         return (
